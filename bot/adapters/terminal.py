@@ -1,0 +1,39 @@
+"""The terminal chat: plain lines in, plain text out, through the same router as LINE and Slack.
+
+It acts as the local staff user ``terminal``, which needs no registration.  Lines come from stdin,
+so a session can be scripted: ``printf '8050問題\\n詳しく 1\\n' | nimo chat``.
+"""
+from __future__ import annotations
+
+from typing import IO, Iterable
+
+from knowledge.answer import card_text
+
+from ..core import Cards, Incoming, Reply, Text
+
+USER = "terminal"
+
+
+def render(replies: Iterable[Reply]) -> str:
+    """Replies as the plain text a terminal (and ``nimo ask``) shows."""
+    out = []
+    for r in replies:
+        if isinstance(r, Cards):
+            out.append("\n\n".join([r.lead] + [card_text(c) for c in r.cards] + [r.footer]))
+        elif isinstance(r, Text):
+            out.append(r.text)
+    return "\n\n".join(out)
+
+
+def incoming(line: str) -> Incoming:
+    return Incoming(platform="terminal", user=USER, conversation=USER, text=line, direct=True)
+
+
+def chat(app, lines: Iterable[str], out: IO[str], *, prompt: str = "") -> None:
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if line.strip() in ("exit", "quit", "終了", "おわり"):
+            break
+        print(render(app.handle(incoming(line))), file=out, end="\n\n", flush=True)
+        if prompt:
+            print(prompt, end="", file=out, flush=True)

@@ -1,0 +1,62 @@
+"""Messages in and replies out, with no platform types.
+
+A handler takes an :class:`Incoming` and returns a list of replies; adapters (terminal, LINE,
+Slack) turn those into what their platform shows.  Keeping these small and frozen is what lets a
+capability be written once and tested without a network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Incoming:
+    platform: str          # "terminal", "line", "slack"
+    user: str              # the platform's user id
+    conversation: str      # where to answer (user, group, channel)
+    text: str = ""
+    direct: bool = True    # a 1:1 chat: only there may personal data be shown
+    postback: str | None = None  # button data, when a button was pressed
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button or quick reply; ``text`` is what typing would do the same."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """One case of an answer, already cut to phone size; every string is the guide's own words."""
+
+    number: int
+    case_id: str
+    area: str
+    population: str | None
+    title: str
+    did: tuple[str, ...]
+    result: str | None
+    tip: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cards:
+    """An answer: a lead line, the cards, a closing line with the follow-ups."""
+
+    lead: str
+    cards: tuple[CaseCard, ...]
+    footer: str
+    choices: tuple[Choice, ...] = field(default=())
+
+
+Reply = Union[Text, Cards]

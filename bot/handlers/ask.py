@@ -1,0 +1,144 @@
+"""Questions and their follow-ups: 「住まいの確保で困っている」, 「詳しく 2」, 「次」, 「似た事例」.
+
+The ranked list of an answer is kept in the dialog state, so the follow-ups work on what the user
+saw, in any chat, on any platform, and after a restart.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from knowledge.answer import card, detail_sections, pack
+from knowledge.search import SearchResult
+from knowledge.tokens import normalize
+
+from .. import messages
+from ..core import Cards, Choice, Incoming, Reply, Text
+from .gaps import log_feedback, log_gap
+
+PAGE = 3
+MAX_QUESTION = 1000     # characters; a longer message is a pasted document, not a question
+DETAIL_CHARS = 2000     # one message of a detailed case, readable on a phone
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def clean(text: str) -> str:
+    """Terminal escapes and control characters out (a paste, a NUL), white space folded."""
+    text = _ANSI.sub(" ", text)
+    return " ".join("".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text).split())
+
+
+def has_words(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in normalize(text))
+
+
+def answer_choices(first: int, last: int, more: bool) -> tuple[Choice, ...]:
+    details = tuple(Choice(f"詳しく {n}", f"詳しく {n}") for n in range(first, last + 1))
+    return details + ((Choice("次", "次"),) if more else ()) + (
+        Choice("似た事例", f"似た事例 {first}"), Choice("👍", "👍"), Choice("👎", "👎"))
+
+
+def present(app, lead: str, ids: list[str], start: int, words: tuple[str, ...]) -> Cards:
+    """Cards for ids[start:start+PAGE], numbered from 1 across the whole answer."""
+    page = ids[start:start + PAGE]
+    cards = tuple(card(app.index.cases[app.index.by_id[cid]], start + i + 1, words) for i, cid in enumerate(page))
+    more = start + PAGE < len(ids)
+    return Cards(lead, cards, messages.FOOTER, answer_choices(start + 1, start + len(page), more))
+
+
+def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | None]:
+    """Answer one question: the search result, the replies, and the gap reason if unanswered.
+
+    Shared by the chat handler and ``nimo ask`` so that both say exactly the same thing.
+    """
+    text = clean(question)
+    if not question.strip():
+        return None, [Text(messages.EMPTY)], None
+    if len(text) > MAX_QUESTION:
+        return None, [Text(messages.too_long(len(text), MAX_QUESTION))], "too_long"
+    if not has_words(text):
+        return None, [Text(messages.NO_TEXT)], "no_text"
+    result = app.index.search(text)
+    if not result.hits:
+        said = result.filters.describe() or None
+        if result.reason == "filtered_out":
+            return result, [Text(messages.filtered_out(said))], result.reason
+        return result, [Text(messages.no_match(said), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
+    ids = [h.case.id for h in result.hits]
+    said = result.filters.describe() or None
+    count = min(len(ids), PAGE)
+    if result.terms:
+        lead = messages.lead(text, count, said)
+    else:
+        lead = messages.lead_listing(said, len(ids))
+    return result, [present(app, lead, ids, 0, result.terms)], None
+
+
+def ask(app, msg: Incoming) -> list[Reply]:
+    result, replies, gap = search(app, msg.text)
+    if gap:
+        log_gap(app, msg.platform, msg.text, gap)
+    if result is not None and result.hits:
+        app.dialogs.set(msg.platform, msg.user, "answer", {
+            "question": clean(msg.text), "ids": [h.case.id for h in result.hits], "shown": min(PAGE, len(result.hits)),
+            "page_start": 0, "words": list(result.terms)}, app.clock())
+    return replies
+
+
+def _answer_state(app, msg: Incoming):
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    return st.data if st and st.name == "answer" else None
+
+
+def detail(app, msg: Incoming, number: str) -> list[Reply]:
+    st = _answer_state(app, msg)
+    if not st:
+        return [Text(messages.NOTHING_SHOWN)]
+    if not number.isdigit() or not 1 <= int(number) <= st["shown"]:
+        return [Text(messages.bad_number(number, st["shown"]))]
+    case = app.index.cases[app.index.by_id[st["ids"][int(number) - 1]]]
+    parts = pack(detail_sections(case), DETAIL_CHARS)
+    return [Text(p) for p in parts[:-1]] + [Text(parts[-1], (Choice("似た事例", f"似た事例 {number}"),
+                                                               Choice("👍", "👍"), Choice("👎", "👎")))]
+
+
+def more(app, msg: Incoming) -> list[Reply]:
+    st = _answer_state(app, msg)
+    if not st:
+        return [Text(messages.NOTHING_SHOWN)]
+    start = st["shown"]
+    if start >= len(st["ids"]):
+        return [Text(messages.NEXT_NONE)]
+    end = min(start + PAGE, len(st["ids"]))
+    st.update(shown=end, page_start=start)
+    app.dialogs.set(msg.platform, msg.user, "answer", st, app.clock())
+    return [present(app, messages.lead_more(start + 1, end, len(st["ids"])), st["ids"], start, tuple(st["words"]))]
+
+
+def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
+    st = _answer_state(app, msg)
+    if not st:
+        return [Text(messages.NOTHING_SHOWN)]
+    n = number or str(st.get("page_start", 0) + 1)
+    if not n.isdigit() or not 1 <= int(n) <= st["shown"]:
+        return [Text(messages.bad_number(n, st["shown"]))]
+    base = app.index.cases[app.index.by_id[st["ids"][int(n) - 1]]]
+    hits = app.index.similar(base.id, limit=10)
+    if not hits:
+        return [Text(messages.NEXT_NONE)]
+    ids = [h.case.id for h in hits]
+    app.dialogs.set(msg.platform, msg.user, "answer", {
+        "question": f"似た事例: {base.area}", "ids": ids, "shown": min(PAGE, len(ids)), "page_start": 0,
+        "words": []}, app.clock())
+    return [present(app, messages.lead_similar(base.area, min(PAGE, len(ids))), ids, 0, ())]
+
+
+def feedback(app, msg: Incoming, vote: int) -> list[Reply]:
+    st = _answer_state(app, msg)
+    if not st:
+        return [Text(messages.NOTHING_SHOWN)]
+    shown = st["ids"][st.get("page_start", 0):st["shown"]]
+    log_feedback(app, msg.platform, msg.user, st["question"], shown, vote)
+    return [Text(messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN)]

@@ -1,0 +1,93 @@
+"""Japanese text to search terms, the way staff write it.
+
+Sudachi's normalised form folds the spelling variants staff use (引きこもり / ひきこもり /
+引き篭もり, 障がい / 障害, 子ども / 子供, half-width kana); we keep content words only, so that
+question phrasing (「教えて」「知りたい」「他の地域は？」) does not weigh in the ranking.
+Mode A units are the terms (退院後 → 退院, 後, so that 退院 matches); the longer units of modes
+B and C are added too, so a compound such as 精神保健福祉士 matches itself more strongly than its
+parts alone.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+from sudachipy import Dictionary, SplitMode
+
+CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞"}
+# Words of asking and of the chapter's own framing: present in every question or every case,
+# they carry no topic.  Kept short and general on purpose.
+STOPWORDS = frozenset("""
+する ある 居る いる なる 成る れる られる せる 出来る できる 為る 有る 言う いう 思う 考える 行う 知る 教える
+見る 聞く 分かる わかる 欲しい ほしい 良い よい いい 無い ない 困る 悩む 迷う 探す 知れる 下さる くださる 呉れる くれる
+こと 事 もの 物 ため 為 よう 様 等 など 方 ところ 所 とき 時 場合 何 なに 誰 どこ どう どの どれ いつ これ それ あれ
+他 ほか 別 例 事例 実例 例え 取組 取り組み 取組み 取り組む 方法 やり方 仕方 手 件 今 今日 最近 皆さん 皆 みんな 自分 私 僕
+具体 的 中 上 下 前 後 内 外 お 御 ご さん 様 ちゃん くん 君 感じ 一 二 三 つ 個 回 年 月 日 的 化 性 者 たち 達 各
+地域 他所 よそ 自治体 市 町 村 県 都 府 道 区 事業 ケース 問題 課題 紹介 情報 参考 知恵
+""".split())
+_PUNCT = re.compile(r"^[\W_]+$")
+_local = threading.local()
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower-case Latin, one kind of long vowel mark, no control characters."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = "".join(ch for ch in t if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+    return t.replace("〜", "～").lower()
+
+
+def _tokenizer():
+    tok = getattr(_local, "tok", None)
+    if tok is None:  # one per thread: Sudachi's tokenizer keeps state between calls
+        tok = _local.tok = Dictionary(dict="core").tokenizer()
+    return tok
+
+
+def _keep(m) -> bool:
+    pos = m.part_of_speech()
+    if pos[0] not in CONTENT_POS or pos[1] in ("数詞",) and not m.surface().isdigit():
+        return False
+    if pos[1] == "非自立可能" and pos[0] == "動詞":
+        return False
+    return True
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of ``text``: normalised content words, with compounds added."""
+    t = normalize(text)
+    if not t.strip():
+        return []
+    tok = _tokenizer()
+    out: list[str] = []
+    for chunk in _chunks(t):
+        ms = list(tok.tokenize(chunk, SplitMode.A))
+        units = [_term(m) for m in ms if _keep(m)]
+        out += units
+        # Adjacent nouns as one more term (家族+教室), so a compound the dictionary lacks
+        # (家族教室, 医療情報ネットワーク) still matches as a phrase and not only word by word.
+        out += [f"{_term(a)}+{_term(b)}" for a, b in zip(ms, ms[1:])
+                if a.part_of_speech()[0] == b.part_of_speech()[0] == "名詞" and _keep(a) and _keep(b)
+                and _term(a) not in STOPWORDS and _term(b) not in STOPWORDS]
+        seen = set(units)
+        for mode in (SplitMode.B, SplitMode.C):
+            for m in tok.tokenize(chunk, mode):
+                if _keep(m) and _term(m) not in seen:
+                    seen.add(_term(m))
+                    out.append(_term(m))
+    return [w for w in out if w and w not in STOPWORDS and not _PUNCT.match(w)
+            and not (len(w) == 1 and w.isdigit())]
+
+
+def _term(m) -> str:
+    return m.normalized_form().lower()
+
+
+def _chunks(text: str, size: int = 4000):
+    """Sudachi refuses very long input; long record texts are tokenised in pieces at line ends."""
+    while len(text.encode("utf-8")) > 40000:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > 0 else size
+        yield text[:cut]
+        text = text[cut:]
+    yield text

@@ -1,0 +1,80 @@
+"""The ``nimo`` command as a user and score.py call it (a real process, its own database file)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import yaml
+
+
+def test_ask_json_contract(nimo):
+    out = json.loads(nimo("ask", "--json", "住まいの確保").stdout)
+    assert set(out) == {"question", "answered", "answer", "results"}
+    assert out["answered"] is True and out["question"] == "住まいの確保"
+    assert len(out["results"]) >= 3
+    assert set(out["results"][0]) == {"id", "area", "title", "section", "score"}
+    assert out["results"][0]["title"] in out["answer"]
+
+
+def test_ask_json_stdin_one_line_each(nimo):
+    p = nimo("ask", "--json", "-", input="8050問題\n今日の天気は？\n\n家族教室\n")
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [l["question"] for l in lines] == ["8050問題", "今日の天気は？", "", "家族教室"]
+    assert [l["answered"] for l in lines] == [True, False, False, True]
+    assert lines[1]["results"] == [] and "見つかりませんでした" in lines[1]["answer"]
+
+
+def test_ask_plain(nimo):
+    assert "出典：第4章" in nimo("ask", "ピアサポーター").stdout
+
+
+def test_chat_is_scriptable(nimo):
+    out = nimo("chat", input="8050問題\n詳しく 1\n").stdout
+    assert "に近い事例が" in out and "■" in out and "出典：第4章" in out
+
+
+def test_cases_list_json_and_show(nimo):
+    assert "全25件" in nimo("cases").stdout
+    records = json.loads(nimo("cases", "--json").stdout)
+    assert len(records) == 25
+    c05 = next(r for r in records if r["id"] == "c05")
+    assert c05["area"] == "静岡県志太榛原圏域" and c05["forum"] and c05["population"] > 0
+    assert "志太榛原" in nimo("cases", "show", "c05").stdout
+    p = nimo("cases", "show", "c99", check=False)
+    assert p.returncode != 0 and "ありません" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_cases_check_passes(nimo):
+    assert "OK" in nimo("cases", "check").stdout
+
+
+def test_cases_import_then_search_finds_it(nimo, tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text(yaml.safe_dump({
+        "id": "x-001", "part": 1, "section": "独自事例", "title": "ピアサポーターによる夜間電話相談",
+        "area": "千葉県X市", "level": "市町村", "source": "X市 独自事例",
+        "actions": ["ピアサポーターが夜間の電話相談に応じる。"]}, allow_unicode=True), encoding="utf-8")
+    assert "x-001" in nimo("cases", "import", str(f)).stdout
+    assert "全26件" in nimo("cases").stdout
+    out = json.loads(nimo("ask", "--json", "夜間電話相談").stdout)
+    assert out["results"][0]["id"] == "x-001"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: y\nlevel: 村\n", encoding="utf-8")
+    p = nimo("cases", "import", str(bad), check=False)
+    assert p.returncode == 1 and "level" in p.stderr and "title" in p.stderr
+    assert "全26件" in nimo("cases").stdout
+
+
+def test_gaps_most_frequent_first(nimo):
+    nimo("ask", "--json", "-", input="有給の申請方法\n今日の天気は？\n有給の申請方法\n")
+    nimo("chat", input="ピアサポーター\n👎\n")
+    lines = nimo("gaps").stdout.splitlines()
+    assert lines[1].startswith("2\t") and "有給の申請方法" in lines[1]
+    assert any("今日の天気" in l for l in lines[2:])
+    assert any("👎" in l and "ピアサポーター" in l for l in lines[2:])
+
+
+def test_nimo_db_names_the_file(nimo):
+    nimo("ask", "今日の天気は？")
+    rows = sqlite3.connect(nimo.db_path).execute("SELECT question FROM gaps").fetchall()
+    assert rows == [("今日の天気は？",)]
