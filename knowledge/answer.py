@@ -57,7 +57,8 @@ def _best(items: list[str], words: tuple[str, ...], n: int) -> list[str]:
     """The ``n`` items that share most words with the question, in the guide's order."""
     if not words:
         return items[:n]
-    scored = [(sum(w in normalize(it) for w in words), i) for i, it in enumerate(items)]
+    normed = [normalize(it) for it in items]
+    scored = [(sum(w in n for w in words), i) for i, n in enumerate(normed)]
     top = sorted(scored, key=lambda s: (-s[0], s[1]))[:n]
     return [items[i] for _, i in sorted(top, key=lambda s: s[1])]
 

@@ -39,7 +39,7 @@ ABOUT_WEIGHT = 1.0
 ANCHOR_FIELDS = ("title", "section", "keywords")
 BM25_K1, BM25_B = 1.5, 0.75  # the usual BM25 values; the results held across 1.2–2.0 and 0.5–0.9
 EXPANSION_WEIGHT = 0.5
-TYPO_WEIGHT = 0.8
+TYPO_WEIGHT = 1.0    # an unknown word counts for nothing, so its correction stands in fully
 TYPO_CUTOFF = 80
 KEEP_RELATIVE = 0.15   # a hit under this share of the best one is noise, not an answer
 MAX_HITS = 30          # ten pages of 「次」 is more than anyone reads on a phone
@@ -201,24 +201,27 @@ class CaseIndex:
                 mask &= self._pop >= f.population_min
         return mask
 
+    def _add(self, out: np.ndarray, term: str) -> None:
+        """Add one term's score in every case to ``out``, straight from the sparse columns."""
+        for ids, csc, weight in self._views:
+            tid = ids.get(term)
+            if tid is not None:
+                a, b = csc["indptr"][tid], csc["indptr"][tid + 1]
+                out[csc["indices"][a:b]] += weight * csc["data"][a:b]
+
     def _vec(self, term: str) -> np.ndarray | None:
         """One term's score in every case (zeros where absent); None for a term no case has."""
         if term not in self.vocab:
             return None
         v = np.zeros(len(self.cases))
-        for ids, csc, weight in self._views:
-            tid = ids.get(term)
-            if tid is not None:
-                a, b = csc["indptr"][tid], csc["indptr"][tid + 1]
-                v[csc["indices"][a:b]] += weight * csc["data"][a:b]
+        self._add(v, term)
         return v
 
     def _sum(self, ts) -> np.ndarray:
         out = np.zeros(len(self.cases))
         for t in ts:
-            v = self._vec(t)
-            if v is not None:
-                out += v
+            if t in self.vocab:
+                self._add(out, t)
         return out
 
     def _scores(self, qterms, fixed, expanded) -> np.ndarray:

@@ -30,11 +30,12 @@ _PUNCT = re.compile(r"^[\W_]+$")
 _local = threading.local()
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
 def normalize(text: str) -> str:
-    """NFKC, lower-case Latin, one kind of long vowel mark, no control characters."""
-    t = unicodedata.normalize("NFKC", text or "")
-    t = "".join(ch for ch in t if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
-    return t.replace("〜", "～").lower()
+    """NFKC, lower-case Latin, one kind of wave dash, no control or invisible format characters."""
+    return _CONTROL.sub("", unicodedata.normalize("NFKC", text or "")).replace("〜", "～").lower()
 
 
 def _tokenizer():
