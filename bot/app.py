@@ -15,7 +15,7 @@ from knowledge.search import CaseIndex
 
 from . import config
 from .core import Incoming, Reply
-from .db import open_db
+from .db import PerThreadDB
 from .dialogs import Dialogs
 
 
@@ -41,5 +41,5 @@ class App:
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
               index: CaseIndex | None = None) -> App:
     if db is None:
-        db = open_db(db_path or config.get("NIMO_DB"))
+        db = PerThreadDB(db_path or config.get("NIMO_DB"))
     return App(db=db, index=index or CaseIndex(load_all(db)), clock=clock or utc_now, dialogs=Dialogs(db))

@@ -138,3 +138,126 @@ def gaps(as_json: bool) -> None:
     for r in rows:
         q = " ".join(r["question"].split())
         click.echo(f"{r['count']}\t{r['kind']}\t{(r['last'] or '')[:10]}\t{q[:80] + ('…' if len(q) > 80 else '')}")
+
+
+# -- LINE and Slack ---------------------------------------------------------------------------
+@main.command(help="LINE と Slack の webhook を受ける HTTP サーバーを動かす（Procfile の web:）")
+@click.option("--check", is_flag=True, help="設定の有無だけを表示して終わる（値は表示しない）")
+@click.option("--slack-socket-mode", is_flag=True, help="Slack を Socket Mode でつなぐ（公開 URL のない環境向け）")
+@click.option("--host", default="0.0.0.0", show_default=True, help="待ち受けるアドレス")
+@click.option("--port", type=int, default=None, help="待ち受けるポート（既定は環境変数 PORT、なければ 8000）")
+def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> None:
+    import logging
+    settings = config.all_settings()
+    if check:
+        for s in config.SETTINGS:
+            value = settings[s.name]
+            if s.name in config.SECRETS:
+                shown = "設定済み" if value else "未設定"
+            else:
+                shown = value if value else "未設定"
+            click.echo(f"{s.name:26} {shown}")
+        line_on = bool(settings["LINE_CHANNEL_SECRET"] and settings["LINE_CHANNEL_ACCESS_TOKEN"])
+        slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
+        click.echo(f"\nLINE: {'オン' if line_on else 'オフ（LINE_CHANNEL_SECRET と LINE_CHANNEL_ACCESS_TOKEN が必要）'}")
+        click.echo(f"Slack: {'オン' if slack_on else 'オフ（SLACK_SIGNING_SECRET と SLACK_BOT_TOKEN が必要）'}")
+        if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
+            click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
+        sys.exit(0 if line_on or slack_on else 1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .web import Server
+    server = Server(_app(), settings, threads=int(settings["NIMO_WORKERS"] or 4))
+    if slack_socket_mode:
+        if not (server.slack and settings["SLACK_APP_TOKEN"]):
+            raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        SocketModeHandler(server.slack, settings["SLACK_APP_TOKEN"]).connect()
+    server.start_workers()
+    import waitress
+    try:
+        waitress.serve(server.wsgi, host=host, port=port or int(settings["PORT"]), threads=8, ident="nimo",
+                       _quiet=True)
+    finally:
+        server.stop()
+
+
+@main.group(help="利用者の登録・一覧・削除（管理者用）")
+def users() -> None:
+    pass
+
+
+@users.command("add", help="利用者を登録する")
+@click.option("--platform", type=click.Choice(["line", "slack"]), required=True)
+@click.option("--id", "user_id", required=True, help="LINE の userId（U…）または Slack のユーザーID（U…）")
+@click.option("--role", type=click.Choice(["staff", "supervisor"]), default="staff", show_default=True)
+@click.option("--area", required=True, help="担当地域（例：千葉市）")
+def users_add(platform: str, user_id: str, role: str, area: str) -> None:
+    from .access import AccessError, add_user
+    from .app import utc_now
+    from .db import open_db
+    try:
+        u = add_user(open_db(config.get("NIMO_DB")), platform, user_id, role, area, utc_now())
+    except AccessError as e:
+        raise click.ClickException(str(e))
+    click.echo(f"登録しました：{u.platform} {u.user_id}（{u.role}、{u.area}）")
+
+
+@users.command("list", help="登録されている利用者")
+def users_list() -> None:
+    from .access import list_users
+    from .db import open_db
+    rows = list_users(open_db(config.get("NIMO_DB")))
+    for u in rows:
+        click.echo(f"{u.platform}\t{u.user_id}\t{u.role}\t{u.area}")
+    click.echo(f"全{len(rows)}人")
+
+
+@users.command("remove", help="利用者の登録を消す")
+@click.option("--platform", type=click.Choice(["line", "slack"]), required=True)
+@click.option("--id", "user_id", required=True)
+def users_remove(platform: str, user_id: str) -> None:
+    from .access import remove_user
+    from .db import open_db
+    if not remove_user(open_db(config.get("NIMO_DB")), platform, user_id):
+        raise click.ClickException(f"{platform} の {user_id} は登録されていません")
+    click.echo(f"削除しました：{platform} {user_id}")
+
+
+@main.group(help="招待コード（管理者用）")
+def invite() -> None:
+    pass
+
+
+@invite.command("create", help="招待コードを作る。受け取った人が1対1のトークで「登録 コード」と送ると登録される")
+@click.option("--role", type=click.Choice(["staff", "supervisor"]), default="staff", show_default=True)
+@click.option("--area", required=True, help="担当地域（例：千葉市）")
+@click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True, help="有効な日数")
+def invite_create(role: str, area: str, days: int) -> None:
+    from .access import AccessError, create_invite
+    from .app import utc_now
+    from .db import open_db
+    try:
+        code = create_invite(open_db(config.get("NIMO_DB")), role, area, utc_now(), days=days)
+    except AccessError as e:
+        raise click.ClickException(str(e))
+    click.echo(code)
+    click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください）", err=True)
+
+
+@main.group(help="LINE の設定（管理者用）")
+def line() -> None:
+    pass
+
+
+@line.command("richmenu", help="リッチメニュー（質問する／予定／報告）を作り、全員の既定にする")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="2500×843 の PNG（既定は同梱の画像）")
+def line_richmenu(image: Path | None) -> None:
+    from .adapters.line_richmenu import create_rich_menu
+    settings = config.all_settings()
+    if not settings["LINE_CHANNEL_ACCESS_TOKEN"]:
+        raise click.ClickException("LINE_CHANNEL_ACCESS_TOKEN が設定されていません")
+    menu_id = create_rich_menu(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
+                               base_url=settings["LINE_API_BASE_URL"], data_url=settings["LINE_API_DATA_BASE_URL"],
+                               image=image)
+    click.echo(f"リッチメニューを作り、既定にしました：{menu_id}")

@@ -23,7 +23,23 @@ def _default_db() -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("NIMO_DB", None, "SQLite ファイルの場所。既定は ~/.local/share/nimo/nimo.db（XDG_DATA_HOME があればその下）"),
+    Setting("PORT", "8000", "nimo serve が待ち受けるポート"),
+    Setting("NIMO_WORKERS", "4", "LINE のイベントを処理するスレッドの数"),
+    Setting("LINE_CHANNEL_SECRET", None, "LINE のチャネルシークレット（署名の検証に使う）"),
+    Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "LINE のチャネルアクセストークン（長期）"),
+    Setting("LINE_API_BASE_URL", "https://api.line.me", "LINE Messaging API の URL（テストやプロキシで差し替える）"),
+    Setting("LINE_API_DATA_BASE_URL", "https://api-data.line.me", "LINE のデータ用 API（リッチメニュー画像）の URL"),
+    Setting("SLACK_SIGNING_SECRET", None, "Slack アプリの Signing Secret（署名の検証に使う）"),
+    Setting("SLACK_BOT_TOKEN", None, "Slack の Bot User OAuth Token（xoxb-…）"),
+    Setting("SLACK_APP_TOKEN", None, "Slack の App-Level Token（xapp-…、Socket Mode のときだけ）"),
+    Setting("SLACK_API_BASE_URL", "https://slack.com/api/", "Slack Web API の URL（テストやプロキシで差し替える）"),
 )
+SECRETS = {"LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+           "SLACK_APP_TOKEN"}
+
+
+def all_settings(env: dict | None = None) -> dict[str, str | None]:
+    return {s.name: get(s.name, env) for s in SETTINGS}
 
 
 def get(name: str, env: dict | None = None) -> str | None:

@@ -8,6 +8,7 @@ migration never stays behind.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import sqlite_utils
@@ -47,6 +48,38 @@ MIGRATIONS: tuple[str, ...] = (
         imported_at TEXT NOT NULL
     );
     """,
+    # 2: who may use Nimo, and the webhook inbox (dedupe and crash recovery)
+    """
+    CREATE TABLE users (
+        platform TEXT NOT NULL,        -- 'line' or 'slack'
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    CREATE TABLE invites (
+        code TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_by TEXT,                  -- 'platform:user_id' once used
+        used_at TEXT
+    );
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,        -- LINE webhookEventId, Slack event_id
+        payload TEXT NOT NULL,         -- the event as received (JSON)
+        status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'working', 'done', 'failed')),
+        received_at TEXT NOT NULL,
+        claimed_at TEXT,
+        done_at TEXT,
+        UNIQUE (platform, event_id)
+    );
+    CREATE INDEX inbox_status ON inbox(status);
+    """,
 )
 
 
@@ -67,16 +100,46 @@ def migrate(db: sqlite_utils.Database) -> int:
     return version
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate.  ``":memory:"`` gives a private in-memory database."""
-    if str(path) == ":memory:":
+def _connect(path: str) -> sqlite_utils.Database:
+    if path == ":memory:":
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    db = sqlite_utils.Database(conn)
+    return sqlite_utils.Database(conn)
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate.  ``":memory:"`` gives a private in-memory database."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = _connect(str(path))
     migrate(db)
     return db
+
+
+class PerThreadDB:
+    """One connection per thread to the same file, used like a ``sqlite_utils.Database``.
+
+    The web server and its workers run handlers in several threads; a sqlite3 connection must not
+    carry two threads' transactions at once, and WAL lets the connections read while one writes.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+        self._local.db = open_db(self.path)  # migrates once, in the thread that starts Nimo
+
+    def get(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = _connect(self.path)
+        return db
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
+
+    def __getitem__(self, name):
+        return self.get()[name]

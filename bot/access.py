@@ -1,0 +1,83 @@
+"""Who may use Nimo: registered users, invite codes, and registration by 「登録 CODE」.
+
+Nimo's answers are harmless, but reports and reminders (their own issues) carry personal data of
+people with mental illness, so every chat user is registered by an admin or through a one-time
+invite code, and an unregistered user gets nothing but the registration prompt.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ROLES = ("staff", "supervisor")
+PLATFORMS = ("line", "slack")
+# No 0/O, 1/I/L: codes are read off paper and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+INVITE_DAYS = 7
+
+
+class AccessError(ValueError):
+    """A request an admin or user made that cannot be done; the message says why, in Japanese."""
+
+
+@dataclass(frozen=True)
+class User:
+    platform: str
+    user_id: str
+    role: str
+    area: str
+
+
+def get_user(db, platform: str, user_id: str) -> User | None:
+    row = db.execute("SELECT platform, user_id, role, area FROM users WHERE platform = ? AND user_id = ?",
+                     [platform, user_id]).fetchone()
+    return User(*row) if row else None
+
+
+def add_user(db, platform: str, user_id: str, role: str, area: str, now: datetime) -> User:
+    if platform not in PLATFORMS:
+        raise AccessError(f"platform は {' / '.join(PLATFORMS)} のどちらかです")
+    if role not in ROLES:
+        raise AccessError(f"role は {' / '.join(ROLES)} のどちらかです")
+    if not user_id.strip() or not area.strip():
+        raise AccessError("ユーザーID と地域（area）を指定してください")
+    db.execute("INSERT INTO users (platform, user_id, role, area, created_at) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (platform, user_id) DO UPDATE SET role = excluded.role, area = excluded.area",
+               [platform, user_id.strip(), role, area.strip(), now.isoformat()])
+    return User(platform, user_id.strip(), role, area.strip())
+
+
+def remove_user(db, platform: str, user_id: str) -> bool:
+    return db.execute("DELETE FROM users WHERE platform = ? AND user_id = ?", [platform, user_id]).rowcount > 0
+
+
+def list_users(db) -> list[User]:
+    return [User(*r) for r in db.execute(
+        "SELECT platform, user_id, role, area FROM users ORDER BY platform, area, user_id").fetchall()]
+
+
+def create_invite(db, role: str, area: str, now: datetime, *, days: int = INVITE_DAYS) -> str:
+    if role not in ROLES:
+        raise AccessError(f"role は {' / '.join(ROLES)} のどちらかです")
+    if not area.strip():
+        raise AccessError("地域（area）を指定してください")
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    db.execute("INSERT INTO invites (code, role, area, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+               [code, role, area.strip(), now.isoformat(), (now + timedelta(days=days)).isoformat()])
+    return code
+
+
+def redeem(db, platform: str, user_id: str, code: str, now: datetime) -> User | None:
+    """Register ``user_id`` with an unused, unexpired invite; None when the code is not valid.
+
+    One UPDATE claims the code, so two people sending the same code at once cannot both use it.
+    """
+    code = code.strip().upper().replace("-", "").replace(" ", "")
+    cur = db.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL "
+                     "AND expires_at > ?", [f"{platform}:{user_id}", now.isoformat(), code, now.isoformat()])
+    if cur.rowcount != 1:
+        return None
+    role, area = db.execute("SELECT role, area FROM invites WHERE code = ?", [code]).fetchone()
+    return add_user(db, platform, user_id, role, area, now)

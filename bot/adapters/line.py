@@ -1,0 +1,264 @@
+"""LINE: verify and store webhook events, turn them into Incoming, render replies, deliver them.
+
+The webhook only verifies, stores each event in the SQLite inbox (its ``webhookEventId`` is the
+key, so a redelivery is recognised and dropped) and answers 200; a worker does the rest.  That
+keeps the acknowledgement fast and means an event acknowledged to LINE survives a crash.
+
+Delivery uses the reply token first and falls back to push with an ``X-Line-Retry-Key`` derived
+from the event, so neither our retries nor LINE's redeliveries show the user one answer twice.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest, ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from linebot.v3.messaging.models import Message
+from linebot.v3.webhooks import (
+    Event, FollowEvent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
+)
+
+from knowledge.answer import pack
+
+from .. import messages
+from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+
+log = logging.getLogger("nimo.line")
+
+MAX_MESSAGES = 5           # per reply or push request
+TEXT_LIMIT = 4500          # characters per text message; LINE allows 5,000 UTF-16 units
+QUICK_REPLY_MAX = 13
+LABEL_MAX = 20             # quick reply label
+BUTTON_LABEL_MAX = 40
+RETRY_NAMESPACE = uuid.UUID("6f1c5a52-2d0e-4d4e-9a57-6e696d6f6c6e")
+GROUP_PREFIXES = ("にも", "nimo", "ニモ")
+
+
+def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
+    """``X-Line-Signature``: base64 HMAC-SHA256 of the raw body, compared in constant time."""
+    if not signature:
+        return False
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), signature.encode("ascii", "replace"))
+
+
+def event_key(event: dict) -> str:
+    """The dedupe key of an event: LINE's ``webhookEventId``, or a digest of the event itself."""
+    return event.get("webhookEventId") or hashlib.sha256(
+        json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+# -- from LINE --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineEvent:
+    """What the worker needs of one webhook event."""
+
+    kind: str                    # 'message', 'postback', 'follow', 'join', 'non_text', 'ignore'
+    incoming: Incoming | None
+    reply_token: str | None
+    to: str | None               # where a push goes (user, group or room id)
+
+
+def _source(ev) -> tuple[str | None, str | None, bool]:
+    src = ev.source
+    user = getattr(src, "user_id", None)
+    conv = getattr(src, "group_id", None) or getattr(src, "room_id", None) or user
+    return user, conv, getattr(src, "type", "") == "user"
+
+
+def _addressed_text(ev, text: str) -> str | None:
+    """In a group, Nimo answers only when mentioned or called by name; the call is cut off."""
+    mention = getattr(ev.message, "mention", None)
+    for m in (getattr(mention, "mentionees", None) or []):
+        if getattr(m, "is_self", False):
+            return (text[:m.index] + text[m.index + m.length:]).strip()
+    low = text.lower()
+    for p in GROUP_PREFIXES:
+        if low.startswith(p):
+            return text[len(p):].lstrip(" 　、,:：")
+    return None
+
+
+def read_event(raw: dict) -> LineEvent:
+    try:
+        ev = Event.from_dict(raw)
+    except (ValueError, TypeError, KeyError):
+        return LineEvent("ignore", None, None, None)
+    if ev is None or getattr(ev, "source", None) is None:
+        return LineEvent("ignore", None, None, None)
+    user, conv, direct = _source(ev)
+    token = getattr(ev, "reply_token", None)
+    if user is None and not isinstance(ev, JoinEvent):
+        return LineEvent("ignore", None, None, None)
+    if isinstance(ev, MessageEvent):
+        if not isinstance(ev.message, TextMessageContent):
+            return LineEvent("non_text" if direct else "ignore", Incoming("line", user, conv, "", direct), token, conv)
+        text = ev.message.text
+        if not direct:
+            text = _addressed_text(ev, text)
+            if text is None:
+                return LineEvent("ignore", None, None, None)
+        return LineEvent("message", Incoming("line", user, conv, text, direct), token, conv)
+    if isinstance(ev, PostbackEvent):
+        data = ev.postback.data if ev.postback else ""
+        return LineEvent("postback", Incoming("line", user, conv, data, direct, postback=data), token, conv)
+    if isinstance(ev, FollowEvent):
+        return LineEvent("follow", Incoming("line", user, conv, "", True), token, conv)
+    if isinstance(ev, JoinEvent):
+        return LineEvent("join", None, token, conv)
+    return LineEvent("ignore", None, None, None)
+
+
+# -- to LINE ----------------------------------------------------------------------------------
+def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
+    items = [{"type": "action", "action": {"type": "message", "label": c.label[:LABEL_MAX], "text": c.text}}
+             for c in choices[:QUICK_REPLY_MAX]]
+    return {"items": items} if items else None
+
+
+def _text(s: str, size: str = "sm", **kw) -> dict:
+    return {"type": "text", "text": s, "size": size, "wrap": True, **kw}
+
+
+def _button(label: str, data: str, style: str = "link") -> dict:
+    return {"type": "button", "style": style, "height": "sm",
+            "action": {"type": "postback", "label": label[:BUTTON_LABEL_MAX], "data": data, "displayText": data}}
+
+
+def bubble(c: CaseCard) -> dict:
+    body = [_text(c.title, "md", weight="bold")]
+    for label, value in (("取組", "\n".join(c.did)), ("成果", c.result), ("工夫", c.tip)):
+        if value:
+            body += [_text(label, "xs", color="#888888"), _text(value)]
+    body.append(_text(f"出典：{c.source}", "xxs", color="#999999"))
+    header = [_text(f"{c.number}) {c.area}", "sm", weight="bold", color="#1B5E20")]
+    if c.population:
+        header.append(_text(c.population, "xs", color="#666666"))
+    return {
+        "type": "bubble", "size": "mega",
+        "header": {"type": "box", "layout": "vertical", "contents": header},
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+        "footer": {"type": "box", "layout": "vertical", "spacing": "none", "contents": [
+            {"type": "box", "layout": "horizontal", "contents": [
+                _button("詳しく", f"詳しく {c.number}", "primary"), _button("似た事例", f"似た事例 {c.number}")]},
+            {"type": "box", "layout": "horizontal", "contents": [_button("👍", "👍"), _button("👎", "👎")]},
+        ]},
+    }
+
+
+def alt_text(cards: tuple[CaseCard, ...]) -> str:
+    """The carousel's notification text: areas only, never the question (it may name a person)."""
+    return f"事例{len(cards)}件：" + "、".join(c.area for c in cards)
+
+
+def render(replies: list[Reply]) -> list[dict]:
+    """Replies as LINE message objects (dicts), at most five."""
+    out: list[dict] = []
+    texts: list[str] = []
+    last_choices: tuple[Choice, ...] = ()
+    for r in replies:
+        if isinstance(r, Text):
+            texts.append(r.text)
+            last_choices = r.choices or last_choices
+        elif isinstance(r, Cards):
+            out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
+            texts = []
+            out.append({"type": "text", "text": f"{r.lead}\n{r.footer}"})
+            out.append({"type": "flex", "altText": alt_text(r.cards),
+                        "contents": {"type": "carousel", "contents": [bubble(c) for c in r.cards]}})
+            last_choices = r.choices
+    out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
+    if len(out) > MAX_MESSAGES:  # a very long case in full: keep the first parts, say where the rest is
+        out = out[:MAX_MESSAGES]
+        last = out[-1]
+        if last["type"] == "text":
+            last["text"] = last["text"][:TEXT_LIMIT - 60] + "\n…（続きは省略しました。全文は管理者の `nimo cases show` で見られます）"
+    qr = _quick_reply(tuple(c for c in last_choices if not c.text.startswith("詳しく")) or last_choices)
+    if out and qr:
+        out[-1]["quickReply"] = qr
+    return out
+
+
+class LineMessenger:
+    """Sends to the LINE Messaging API through line-bot-sdk, with retries that never double."""
+
+    def __init__(self, *, access_token: str, base_url: str = "https://api.line.me", timeout: float = 10.0,
+                 attempts: int = 4, sleep: Callable[[float], None] = time.sleep):
+        cfg = Configuration(host=base_url.rstrip("/"), access_token=access_token)
+        self.api = MessagingApi(ApiClient(cfg))
+        self.timeout = timeout
+        self.attempts = attempts
+        self.sleep = sleep
+
+    def loading(self, user_id: str) -> None:
+        """The typing animation in a 1:1 chat; nothing depends on it, so failures are only logged."""
+        try:
+            self.api.show_loading_animation(ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=10),
+                                            _request_timeout=self.timeout)
+        except (ApiException, urllib3.exceptions.HTTPError) as e:
+            log.warning("loading animation failed: %s", type(e).__name__)
+
+    def _wait(self, e: ApiException | None, attempt: int) -> None:
+        retry_after = None
+        if e is not None and e.headers:
+            try:
+                retry_after = float(e.headers.get("Retry-After"))
+            except (TypeError, ValueError):
+                retry_after = None
+        self.sleep(min(retry_after if retry_after is not None else 0.5 * 2 ** attempt, 30.0))
+
+    def deliver(self, messages_: list[dict], *, reply_token: str | None, to: str | None, key: str) -> str:
+        """Deliver once: 'reply', 'push', or 'unsent' when LINE could not be reached in time.
+
+        A reply whose request timed out may still have been delivered; if the token is then
+        reported as used, it was used by us, and pushing again would show the answer twice.
+        """
+        msgs = [Message.from_dict(m) for m in messages_]
+        timed_out = False
+        if reply_token:
+            for attempt in range(self.attempts):
+                try:
+                    self.api.reply_message(ReplyMessageRequest(replyToken=reply_token, messages=msgs),
+                                           _request_timeout=self.timeout)
+                    return "reply"
+                except ApiException as e:
+                    if e.status == 400 and "reply token" in (e.body or "").lower():
+                        if timed_out:
+                            return "reply"
+                        break  # expired or already used elsewhere: push instead
+                    if e.status == 429 or e.status >= 500:
+                        self._wait(e, attempt)
+                        continue
+                    raise
+                except urllib3.exceptions.HTTPError:
+                    timed_out = True
+                    self._wait(None, attempt)
+        if not to:
+            return "unsent"
+        retry_key = str(uuid.uuid5(RETRY_NAMESPACE, key))
+        for attempt in range(self.attempts):
+            try:
+                self.api.push_message(PushMessageRequest(to=to, messages=msgs), x_line_retry_key=retry_key,
+                                      _request_timeout=self.timeout)
+                return "push"
+            except ApiException as e:
+                if e.status == 409:  # this retry key was accepted before: it is delivered
+                    return "push"
+                if e.status == 429 or e.status >= 500:
+                    self._wait(e, attempt)
+                    continue
+                raise
+            except urllib3.exceptions.HTTPError:
+                self._wait(None, attempt)
+        return "unsent"

@@ -1,0 +1,165 @@
+"""Slack through Bolt: app mentions, direct messages, ``/nimo``, buttons and the App Home tab.
+
+Bolt verifies the signature (and the 5-minute timestamp window) on the raw body before any of our
+code runs, acknowledges within the 3 seconds Slack allows, and runs our listeners after the ack.
+A retried event (same ``event_id``) is recognised through the same SQLite inbox as LINE's and
+acknowledged without doing anything twice.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import App as BoltApp
+from slack_bolt import BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from .. import messages
+from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from ..inbox import Inbox
+
+log = logging.getLogger("nimo.slack")
+
+SECTION_MAX = 3000
+BUTTON_MAX = 75
+MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+def esc(s: str) -> str:
+    """Slack mrkdwn escapes; what users typed must not become a link or a mention."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_MAX]}}
+
+
+def _button(label: str, value: str, action_id: str, primary: bool = False) -> dict:
+    b = {"type": "button", "text": {"type": "plain_text", "text": label[:BUTTON_MAX], "emoji": True},
+         "value": value, "action_id": action_id}
+    if primary:
+        b["style"] = "primary"
+    return b
+
+
+def _actions(choices: tuple[Choice, ...], prefix: str) -> dict | None:
+    if not choices:
+        return None
+    return {"type": "actions", "elements": [_button(c.label, c.text, f"nimo:{prefix}:{i}")
+                                            for i, c in enumerate(choices[:25])]}
+
+
+def card_block(c: CaseCard) -> str:
+    lines = [f"*{c.number}) {esc(c.area)}*" + (f"（{esc(c.population)}）" if c.population else ""),
+             f"*{esc(c.title)}*"]
+    for i, d in enumerate(c.did):
+        lines.append(("取組：" if i == 0 else "　　　") + esc(d))
+    if c.result:
+        lines.append("成果：" + esc(c.result))
+    if c.tip:
+        lines.append("工夫：" + esc(c.tip))
+    lines.append(f"_出典：{esc(c.source)}_")
+    return "\n".join(lines)
+
+
+def render(replies: list[Reply]) -> tuple[str, list[dict]]:
+    """Replies as (fallback text, Block Kit blocks).  The fallback text is what notifications
+    show; like LINE's altText it names areas, never the question."""
+    blocks: list[dict] = []
+    fallback: list[str] = []
+    for r in replies:
+        if isinstance(r, Text):
+            for i in range(0, len(r.text), SECTION_MAX):
+                blocks.append(_section(esc(r.text[i:i + SECTION_MAX])))
+            act = _actions(r.choices, f"t{len(blocks)}")
+            if act:
+                blocks.append(act)
+            fallback.append(r.text[:150])
+        elif isinstance(r, Cards):
+            blocks.append(_section(esc(r.lead)))
+            for c in r.cards:
+                blocks.append(_section(card_block(c)))
+                blocks.append({"type": "actions", "elements": [
+                    _button("詳しく", f"詳しく {c.number}", f"nimo:detail:{c.number}", primary=True),
+                    _button("似た事例", f"似た事例 {c.number}", f"nimo:similar:{c.number}")]})
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": esc(r.footer)}]})
+            rest = tuple(ch for ch in r.choices if not ch.text.startswith(("詳しく", "似た事例")))
+            act = _actions(rest, "more")
+            if act:
+                blocks.append(act)
+            fallback.append(f"事例{len(r.cards)}件：" + "、".join(c.area for c in r.cards))
+    return "\n".join(fallback)[:3000] or "Nimo", blocks[:50]
+
+
+HOME = {
+    "type": "home",
+    "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Nimo（にも）の使い方"}},
+        _section(esc(messages.HELP)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "DM、チャンネルでの @Nimo、`/nimo 質問` のどれでも使えます。"}]},
+    ],
+}
+
+
+def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None = None) -> BoltApp:
+    """The Bolt app with Nimo's listeners; ``base_url`` points the Web API client elsewhere (tests)."""
+    client = WebClient(token=bot_token, base_url=base_url or WebClient.BASE_URL,
+                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    quiet = logging.getLogger("nimo.slack.bolt")  # Bolt logs request bodies at DEBUG: keep it at INFO+
+    quiet.setLevel(max(logging.INFO, quiet.getEffectiveLevel()))
+    bolt = BoltApp(client=client, signing_secret=signing_secret, logger=quiet, process_before_response=False)
+    inbox = Inbox(app.db, app.clock)
+
+    @bolt.middleware
+    def drop_retries(body, next):
+        """A retry of an event we already took (same event_id) gets 200 and nothing else."""
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and inbox.add("slack", event_id, {"type": body.get("event", {}).get("type")}) is None:
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def answer(incoming: Incoming) -> tuple[str, list[dict]]:
+        return render(app.handle(incoming))
+
+    @bolt.event("app_mention")
+    def on_mention(event, say):
+        text = MENTION.sub("", event.get("text", "")).strip()
+        incoming = Incoming("slack", event["user"], event["channel"], text, direct=False)
+        fallback, blocks = answer(incoming)
+        say(text=fallback, blocks=blocks, thread_ts=event.get("thread_ts") or event.get("ts"))
+
+    @bolt.event("message")
+    def on_message(event, say):
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # only people's own direct messages; channel talk needs a mention
+        incoming = Incoming("slack", event["user"], event["channel"], event.get("text", ""), direct=True)
+        fallback, blocks = answer(incoming)
+        say(text=fallback, blocks=blocks)
+
+    @bolt.command("/nimo")
+    def on_command(ack, command, respond):
+        ack()
+        # The answer is ephemeral: only the user who typed the command sees it, as in a 1:1 chat.
+        incoming = Incoming("slack", command["user_id"], command["channel_id"], command.get("text", ""),
+                            direct=True)
+        fallback, blocks = answer(incoming)
+        respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    @bolt.action(re.compile(r"^nimo:"))
+    def on_button(ack, body, action, respond):
+        ack()
+        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+        container = body.get("container") or {}
+        direct = bool(container.get("is_ephemeral")) or channel.startswith("D")
+        incoming = Incoming("slack", body["user"]["id"], channel, action.get("value", ""), direct=direct,
+                            postback=action.get("value", ""))
+        fallback, blocks = answer(incoming)
+        respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    @bolt.event("app_home_opened")
+    def on_home(event, client):
+        if event.get("tab") == "home":
+            client.views_publish(user_id=event["user"], view=HOME)
+
+    return bolt

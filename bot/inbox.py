@@ -1,0 +1,116 @@
+"""The webhook inbox: every event acknowledged to a platform is first a row here.
+
+The row's unique (platform, event_id) makes a redelivery a no-op, and its status lets a restarted
+Nimo finish what a killed one had acknowledged but not answered.  Workers claim a row with one
+conditional UPDATE, so two threads (or processes) never handle the same event.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from typing import Callable
+
+log = logging.getLogger("nimo.inbox")
+
+STALE = timedelta(minutes=5)   # a 'working' row older than this was left by a process that died
+KEEP = timedelta(days=2)       # dedupe memory: LINE and Slack redeliver within minutes, we keep 2 days
+
+
+class Inbox:
+    def __init__(self, db, clock: Callable[[], datetime]):
+        self.db = db
+        self.clock = clock
+
+    def add(self, platform: str, event_id: str, payload: dict) -> int | None:
+        """Store an event; the new row's id, or None when the event was seen before."""
+        try:
+            cur = self.db.execute(
+                "INSERT INTO inbox (platform, event_id, payload, received_at) VALUES (?, ?, ?, ?)",
+                [platform, event_id, json.dumps(payload, ensure_ascii=False), self.clock().isoformat()])
+        except sqlite3.IntegrityError:
+            return None
+        return cur.lastrowid
+
+    def claim(self, row_id: int) -> tuple[str, dict] | None:
+        now = self.clock()
+        cur = self.db.execute(
+            "UPDATE inbox SET status = 'working', claimed_at = ? WHERE id = ? AND "
+            "(status = 'new' OR (status = 'working' AND claimed_at < ?))",
+            [now.isoformat(), row_id, (now - STALE).isoformat()])
+        if cur.rowcount != 1:
+            return None
+        platform, payload = self.db.execute("SELECT platform, payload FROM inbox WHERE id = ?", [row_id]).fetchone()
+        return platform, json.loads(payload)
+
+    def finish(self, row_id: int, status: str = "done") -> None:
+        self.db.execute("UPDATE inbox SET status = ?, done_at = ? WHERE id = ?",
+                        [status, self.clock().isoformat(), row_id])
+
+    def unfinished(self) -> list[int]:
+        stale = (self.clock() - STALE).isoformat()
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM inbox WHERE status = 'new' OR (status = 'working' AND claimed_at < ?) ORDER BY id",
+            [stale]).fetchall()]
+
+    def purge(self) -> int:
+        """Forget finished events older than the dedupe window (their payloads hold message text)."""
+        return self.db.execute("DELETE FROM inbox WHERE status IN ('done', 'failed') AND received_at < ?",
+                               [(self.clock() - KEEP).isoformat()]).rowcount
+
+
+class Workers:
+    """Threads that process inbox rows: ``handle(platform, payload, row_id)`` does the work."""
+
+    def __init__(self, inbox: Inbox, handle: Callable[[str, dict, int], None], *, threads: int = 4):
+        self.inbox = inbox
+        self.handle = handle
+        self.queue: queue.Queue[int | None] = queue.Queue()
+        self.threads = [threading.Thread(target=self._run, name=f"nimo-worker-{i}", daemon=True)
+                        for i in range(threads)]
+        self.idle = threading.Condition()
+        self.busy = 0
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+        for row_id in self.inbox.unfinished():  # acknowledged before a restart, not yet answered
+            self.queue.put(row_id)
+
+    def submit(self, row_id: int) -> None:
+        self.queue.put(row_id)
+
+    def stop(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join(timeout=10)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """For tests and shutdown: wait until the queue is empty and no row is being processed."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.queue.empty() and self.busy == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            row_id = self.queue.get()
+            if row_id is None:
+                return
+            with self.idle:
+                self.busy += 1
+            try:
+                claimed = self.inbox.claim(row_id)
+                if claimed:
+                    try:
+                        self.handle(claimed[0], claimed[1], row_id)
+                        self.inbox.finish(row_id)
+                    except Exception as e:  # never the message text: only where and what kind
+                        log.error("event %s failed: %s", row_id, type(e).__name__)
+                        self.inbox.finish(row_id, "failed")
+            finally:
+                with self.idle:
+                    self.busy -= 1
+                    self.idle.notify_all()
