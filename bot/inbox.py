@@ -84,9 +84,10 @@ class Workers:
         self.queue.put(row_id)
 
     def stop(self) -> None:
-        for _ in self.threads:
+        running = [t for t in self.threads if t.is_alive()]
+        for _ in running:
             self.queue.put(None)
-        for t in self.threads:
+        for t in running:
             t.join(timeout=10)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:

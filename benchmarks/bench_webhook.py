@@ -1,0 +1,148 @@
+"""Signed LINE webhooks through ``nimo serve``, beside a bare server that only checks the signature.
+
+Both run as real processes under waitress with the same thread count; the load comes from this
+process over keep-alive connections on 127.0.0.1.  Each webhook carries one text message of a
+registered user, so Nimo's workers search and reply to a LINE stand-in while the load goes on.
+Prints events per second (and the ratio to the bare server), and p50 / p95 time to acknowledge.
+
+    python benchmarks/bench_webhook.py [--requests 2000] [--clients 8]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import LineStandIn, line_signature  # noqa: E402
+
+SECRET = "bench-secret"
+TOKEN = "test-line-token"
+QUESTIONS = ["住まいの確保", "家族教室", "ピアサポーターの活用", "アウトリーチ", "措置入院の退院後支援", "今日の天気は？"]
+
+BARE = textwrap.dedent(f"""
+    import base64, hashlib, hmac, sys, waitress
+    SECRET = {SECRET!r}.encode()
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        sig = base64.b64encode(hmac.new(SECRET, body, hashlib.sha256).digest())
+        ok = hmac.compare_digest(sig, environ.get("HTTP_X_LINE_SIGNATURE", "").encode())
+        start_response("200 OK" if ok else "401 Unauthorized", [("Content-Length", "0")])
+        return [b""]
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+""")
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(port: int, path: str = "/healthz", timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", path)
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def body_for(i: int) -> bytes:
+    ev = {"type": "message", "mode": "active", "timestamp": 1700000000000 + i,
+          "source": {"type": "user", "userId": "Ubench"}, "webhookEventId": f"01BENCH{i:020d}",
+          "deliveryContext": {"isRedelivery": False}, "replyToken": f"rt{i:030d}",
+          "message": {"id": str(10_000 + i), "type": "text", "quoteToken": "q", "text": QUESTIONS[i % len(QUESTIONS)]}}
+    return json.dumps({"destination": "Ubot", "events": [ev]}, ensure_ascii=False).encode()
+
+
+def load(port: int, n: int, clients: int) -> tuple[float, list[float], int]:
+    bodies = [body_for(i) for i in range(n)]
+    sigs = [line_signature(b, SECRET) for b in bodies]
+    lat: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for i in range(k, n, clients):
+            t0 = time.perf_counter()
+            c.request("POST", "/line/webhook", body=bodies[i],
+                      headers={"Content-Type": "application/json", "X-Line-Signature": sigs[i]})
+            r = c.getresponse()
+            r.read()
+            mine.append(time.perf_counter() - t0)
+            if r.status != 200:
+                with lock:
+                    bad[0] += 1
+        with lock:
+            lat.extend(mine)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0, sorted(lat), bad[0]
+
+
+def pct(xs, p):
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=8)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    line = LineStandIn(access_token=TOKEN)
+    line.start()
+    env = dict(os.environ, NIMO_DB=str(tmp / "bench.db"), LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+               LINE_API_BASE_URL=line.url, SLACK_SIGNING_SECRET="", SLACK_BOT_TOKEN="")
+    subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Ubench",
+                    "--area", "bench"], env=env, check=True, capture_output=True)
+    rows = []
+    for name, cmd in (("bare (signature only)", [sys.executable, "-c", BARE]),
+                      ("nimo serve", [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"])):
+        port = free_port()
+        proc = subprocess.Popen(cmd + ([str(port)] if name.startswith("bare") else ["--port", str(port)]),
+                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_up(port)
+            load(port, 100, a.clients)  # warm-up
+            wall, lat, bad = load(port, a.requests, a.clients)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        rows.append((name, a.requests / wall, pct(lat, 50) * 1000, pct(lat, 95) * 1000, bad))
+    line.stop()
+    base = rows[0][1]
+    print(f"Signed LINE webhooks, {a.requests} requests from {a.clients} keep-alive clients on 127.0.0.1\n")
+    print("| server | events/s | ratio to bare | ack p50 ms | ack p95 ms | non-200 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, rate, p50, p95, bad in rows:
+        print(f"| {name} | {rate:,.0f} | {rate / base:.2f} | {p50:.1f} | {p95:.1f} | {bad} |")
+    replies = sum(1 for d in line.delivered if d["kind"] == "reply")
+    print(f"\nReplies that reached the LINE stand-in during the nimo run: {replies} (the workers go on after the ack)")
+
+
+if __name__ == "__main__":
+    main()
