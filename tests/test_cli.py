@@ -78,3 +78,33 @@ def test_nimo_db_names_the_file(nimo):
     nimo("ask", "今日の天気は？")
     rows = sqlite3.connect(nimo.db_path).execute("SELECT question FROM gaps").fetchall()
     assert rows == [("今日の天気は？",)]
+
+
+def test_users_and_invites(nimo):
+    assert "登録しました" in nimo("users", "add", "--platform", "line", "--id", "U123", "--role", "supervisor",
+                                 "--area", "千葉市").stdout
+    assert "U123\tsupervisor\t千葉市" in nimo("users", "list").stdout
+    bad = nimo("users", "add", "--platform", "line", "--id", "U9", "--role", "boss", "--area", "x", check=False)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    code = nimo("invite", "create", "--role", "staff", "--area", "船橋市").stdout.strip()
+    assert len(code) == 8 and code.isalnum()
+    assert "削除しました" in nimo("users", "remove", "--platform", "line", "--id", "U123").stdout
+    gone = nimo("users", "remove", "--platform", "line", "--id", "U123", check=False)
+    assert gone.returncode != 0 and "登録されていません" in gone.stderr
+
+
+def test_serve_check_names_what_is_set_and_hides_values(nimo, monkeypatch):
+    p = nimo("serve", "--check", check=False)
+    assert p.returncode == 1 and "LINE: オフ" in p.stdout and "Slack: オフ" in p.stdout
+
+
+def test_serve_check_with_line_set(tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NIMO_DB=str(tmp_path / "n.db"), LINE_CHANNEL_SECRET="s3cret-value",
+               LINE_CHANNEL_ACCESS_TOKEN="t0ken-value")
+    env.pop("SLACK_BOT_TOKEN", None)
+    p = subprocess.run([sys.executable, "-m", "bot", "serve", "--check"], env=env, capture_output=True, text=True)
+    assert p.returncode == 0 and "LINE: オン" in p.stdout
+    assert "s3cret-value" not in p.stdout and "t0ken-value" not in p.stdout

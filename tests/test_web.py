@@ -372,3 +372,29 @@ def test_app_home_says_how_to_use_nimo(stack):
     stack.slack_post(slack_event({"type": "app_home_opened", "user": "Uslack", "channel": "D1", "tab": "home"},
                                  event_id="EvHome"))
     assert stack.slack.wait_for(lambda s: any(p["method"] == "views.publish" for p in s.posted))
+
+
+# -- logs, settings, admin commands ----------------------------------------------------------------
+def test_no_message_text_or_token_reaches_the_logs(stack, caplog):
+    import logging
+    caplog.set_level(logging.INFO)  # the level nimo serve runs at
+    register(stack)
+    register(stack, "slack", "Uslack")
+    secret_words = "田中さんの住まいの確保"
+    stack.line_post([text_event(secret_words)])
+    stack.line_post(None, raw=b'{"events": []}', signature="forged")
+    stack.slack_post(slack_event(dm(secret_words), event_id="EvLog"))
+    stack.slack.wait_for(lambda s: s.posted)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for s in (secret_words, "田中", stack.line.access_token, stack.slack.bot_token, LINE_SECRET, SLACK_SECRET):
+        assert s not in logged
+
+
+def test_rich_menu_is_created_with_its_image(stack):
+    from bot.adapters.line_richmenu import create_rich_menu
+    menu_id = create_rich_menu(access_token=stack.line.access_token, base_url=stack.line.url,
+                               data_url=stack.line.url)
+    assert stack.line.default_rich_menu == menu_id
+    menu = stack.line.rich_menus[menu_id]
+    assert [a["action"]["text"] for a in menu["request"]["areas"]] == ["質問する", "予定", "報告"]
+    assert menu["image"] is not None
