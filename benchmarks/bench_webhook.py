@@ -71,8 +71,8 @@ def body_for(i: int) -> bytes:
     return json.dumps({"destination": "Ubot", "events": [ev]}, ensure_ascii=False).encode()
 
 
-def load(port: int, n: int, clients: int) -> tuple[float, list[float], int]:
-    bodies = [body_for(i) for i in range(n)]
+def load(port: int, n: int, clients: int, first: int = 0) -> tuple[float, list[float], int]:
+    bodies = [body_for(first + i) for i in range(n)]
     sigs = [line_signature(b, SECRET) for b in bodies]
     lat: list[float] = []
     bad = [0]
@@ -115,7 +115,7 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     line = LineStandIn(access_token=TOKEN)
     line.start()
-    env = dict(os.environ, NIMO_DB=str(tmp / "bench.db"), LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+    env = dict(os.environ, NIMO_WORKERS=os.environ.get("NIMO_WORKERS", "4"), NIMO_DB=str(tmp / "bench.db"), LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
                LINE_API_BASE_URL=line.url, SLACK_SIGNING_SECRET="", SLACK_BOT_TOKEN="")
     subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Ubench",
                     "--area", "bench"], env=env, check=True, capture_output=True)
@@ -125,10 +125,15 @@ def main():
         port = free_port()
         proc = subprocess.Popen(cmd + ([str(port)] if name.startswith("bare") else ["--port", str(port)]),
                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        answered = None
         try:
             wait_up(port)
-            load(port, 100, a.clients)  # warm-up
+            load(port, 100, a.clients, first=10**7)  # warm-up, with event ids of its own
+            t0 = time.perf_counter()
             wall, lat, bad = load(port, a.requests, a.clients)
+            if name == "nimo serve":  # every event asked a question: wait for every answer
+                if line.wait_for(lambda l: len(l.delivered) >= a.requests + 100, timeout=300):
+                    answered = time.perf_counter() - t0
         finally:
             proc.terminate()
             proc.wait(10)
@@ -140,8 +145,11 @@ def main():
     print("|---|---:|---:|---:|---:|---:|")
     for name, rate, p50, p95, bad in rows:
         print(f"| {name} | {rate:,.0f} | {rate / base:.2f} | {p50:.1f} | {p95:.1f} | {bad} |")
-    replies = sum(1 for d in line.delivered if d["kind"] == "reply")
-    print(f"\nReplies that reached the LINE stand-in during the nimo run: {replies} (the workers go on after the ack)")
+    kinds = {k: sum(1 for d in line.delivered if d["kind"] == k) for k in ("reply", "push")}
+    print(f"\nAnswers at the LINE stand-in: {kinds['reply']} replies, {kinds['push']} pushes for "
+          f"{a.requests + 100} events; " + (f"all answered {answered:.1f} s after the load began "
+          f"({(a.requests + 100) / answered:,.0f} answers/s, by the `nimo worker` process)" if answered
+          else "not all answered within 300 s"))
 
 
 if __name__ == "__main__":

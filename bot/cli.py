@@ -165,8 +165,12 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> 
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         sys.exit(0 if line_on or slack_on else 1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import subprocess
     from .web import Server
-    server = Server(_app(), settings, threads=int(settings["NIMO_WORKERS"] or 4))
+    # LINE events are answered by a `nimo worker` process beside this one: acknowledging and
+    # answering then never wait on one interpreter's lock (see benchmarks/bench_webhook.py).
+    server = Server(_app(), settings, answer="elsewhere")
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"]) if server.line else None
     if slack_socket_mode:
         if not (server.slack and settings["SLACK_APP_TOKEN"]):
             raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
@@ -179,6 +183,34 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> 
                        _quiet=True)
     finally:
         server.stop()
+        if worker:
+            worker.terminate()
+            worker.wait(15)
+
+
+@main.command(help="LINE のイベントに答える処理（nimo serve が自動で起動する。単独でも動かせる）")
+def worker() -> None:
+    import logging
+    import os
+    import signal
+    import threading
+    from .web import Server
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = config.all_settings()
+    server = Server(_app(), settings, threads=int(settings["NIMO_WORKERS"] or 4), answer="poll")
+    if not server.workers:
+        raise click.ClickException("LINE_CHANNEL_SECRET と LINE_CHANNEL_ACCESS_TOKEN が設定されていません")
+    # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
+    # on a small machine the worker yields the CPU to it.
+    os.nice(5)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    server.start_workers()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
 
 
 @main.group(help="利用者の登録・一覧・削除（管理者用）")

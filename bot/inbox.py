@@ -63,32 +63,59 @@ class Inbox:
 
 
 class Workers:
-    """Threads that process inbox rows: ``handle(platform, payload, row_id)`` does the work."""
+    """Threads that process inbox rows: ``handle(platform, payload, row_id)`` does the work.
 
-    def __init__(self, inbox: Inbox, handle: Callable[[str, dict, int], None], *, threads: int = 4):
+    Rows come either from ``submit`` (the webhook in the same process) or, with ``poll`` set, from
+    reading the inbox every ``poll`` seconds: that is how ``nimo worker`` runs beside the web
+    process, so answering never competes with acknowledging for one interpreter's lock.
+    """
+
+    def __init__(self, inbox: Inbox, handle: Callable[[str, dict, int], None], *, threads: int = 4,
+                 poll: float | None = None):
         self.inbox = inbox
         self.handle = handle
+        self.poll = poll
         self.queue: queue.Queue[int | None] = queue.Queue()
         self.threads = [threading.Thread(target=self._run, name=f"nimo-worker-{i}", daemon=True)
                         for i in range(threads)]
         self.idle = threading.Condition()
         self.busy = 0
+        self.queued: set[int] = set()
+        self.stopping = threading.Event()
 
     def start(self) -> None:
         for t in self.threads:
             t.start()
         for row_id in self.inbox.unfinished():  # acknowledged before a restart, not yet answered
-            self.queue.put(row_id)
+            self.submit(row_id)
+        if self.poll:
+            poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
+            self.threads.append(poller)
+            poller.start()
 
     def submit(self, row_id: int) -> None:
+        with self.idle:
+            if row_id in self.queued:
+                return
+            self.queued.add(row_id)
         self.queue.put(row_id)
 
+    def _poll(self) -> None:
+        while not self.stopping.wait(self.poll):
+            try:
+                for row_id in self.inbox.unfinished():
+                    self.submit(row_id)
+            except sqlite3.Error as e:  # a locked database now and then: the next poll will do
+                log.warning("inbox poll: %s", type(e).__name__)
+
     def stop(self) -> None:
-        running = [t for t in self.threads if t.is_alive()]
+        self.stopping.set()
+        running = [t for t in self.threads if t.is_alive() and t.name != "nimo-inbox-poll"]
         for _ in running:
             self.queue.put(None)
-        for t in running:
-            t.join(timeout=10)
+        for t in self.threads:
+            if t.is_alive():
+                t.join(timeout=10)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests and shutdown: wait until the queue is empty and no row is being processed."""
@@ -114,4 +141,5 @@ class Workers:
             finally:
                 with self.idle:
                     self.busy -= 1
+                    self.queued.discard(row_id)
                     self.idle.notify_all()

@@ -93,6 +93,10 @@ def _registered(app, incoming) -> bool:
     return get_user(app.db, incoming.platform, incoming.user) is not None
 
 
+def _stored(row_id: int) -> None:
+    """The event is in the inbox; the ``nimo worker`` process will find it there."""
+
+
 def make_wsgi(*, line: LineWebhook | None = None, slack=None):
     """``slack`` is a Bolt app; its WSGI adapter does Slack's verification and acknowledgement."""
     slack_handler = None
@@ -116,7 +120,9 @@ def make_wsgi(*, line: LineWebhook | None = None, slack=None):
 class Server:
     """Everything ``nimo serve`` runs: the WSGI app, the LINE workers, optionally waitress."""
 
-    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None):
+    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None, answer: str = "inline"):
+        """``answer``: 'inline' (worker threads here), 'elsewhere' (a ``nimo worker`` process
+        answers; this one only acknowledges) or 'poll' (this is that worker process)."""
         self.app = app
         self.inbox = Inbox(app.db, app.clock)
         self.workers: Workers | None = None
@@ -125,9 +131,11 @@ class Server:
             kw = {"sleep": sleep} if sleep else {}
             messenger = line_adapter.LineMessenger(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
                                                    base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me", **kw)
-            self.workers = Workers(self.inbox, self._process, threads=threads)
+            if answer != "elsewhere":
+                self.workers = Workers(self.inbox, self._process, threads=threads,
+                                       poll=0.1 if answer == "poll" else None)
             self.line = LineWebhook(app, secret=settings["LINE_CHANNEL_SECRET"], messenger=messenger,
-                                    inbox=self.inbox, submit=self.workers.submit)
+                                    inbox=self.inbox, submit=self.workers.submit if self.workers else _stored)
         else:
             log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
         if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):

@@ -398,3 +398,45 @@ def test_rich_menu_is_created_with_its_image(stack):
     menu = stack.line.rich_menus[menu_id]
     assert [a["action"]["text"] for a in menu["request"]["areas"]] == ["質問する", "予定", "報告"]
     assert menu["image"] is not None
+
+
+def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
+    """`nimo serve` as deployed (Procfile web:): the web process acknowledges, the `nimo worker`
+    process it starts answers, both on the same SQLite file."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with LineStandIn() as line:
+        env = dict(os.environ, NIMO_DB=str(tmp_path / "n.db"), LINE_CHANNEL_SECRET=LINE_SECRET,
+                   LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url)
+        env.pop("SLACK_BOT_TOKEN", None)
+        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Uproc",
+                        "--area", "千葉市"], env=env, check=True, capture_output=True)
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            for _ in range(100):
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    c.request("GET", "/healthz")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            body = json.dumps({"destination": "U", "events": [text_event("家族教室", user="Uproc")]},
+                              ensure_ascii=False).encode()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, LINE_SECRET)})
+            assert c.getresponse().status == 200
+            assert line.wait_for(lambda l: len(l.delivered) == 1, timeout=30)
+            assert any(m["type"] == "flex" for m in line.delivered[0]["messages"])
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+        assert "家族教室" not in err.decode("utf-8", "replace")  # the logs never carry message text
+        assert line.errors == []
