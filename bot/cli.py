@@ -170,7 +170,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> 
     # LINE events are answered by a `nimo worker` process beside this one: acknowledging and
     # answering then never wait on one interpreter's lock (see benchmarks/bench_webhook.py).
     server = Server(_app(), settings, answer="elsewhere")
-    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"]) if server.line else None
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"]) if server.line or server.slack else None
     if slack_socket_mode:
         if not (server.slack and settings["SLACK_APP_TOKEN"]):
             raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
@@ -188,7 +188,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> 
             worker.wait(15)
 
 
-@main.command(help="LINE のイベントに答える処理（nimo serve が自動で起動する。単独でも動かせる）")
+@main.command(help="LINE のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。単独でも動かせる）")
 def worker() -> None:
     import logging
     import os
@@ -197,19 +197,24 @@ def worker() -> None:
     from .web import Server
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.all_settings()
-    server = Server(_app(), settings, threads=int(settings["NIMO_WORKERS"] or 4), answer="poll")
-    if not server.workers:
-        raise click.ClickException("LINE_CHANNEL_SECRET と LINE_CHANNEL_ACCESS_TOKEN が設定されていません")
+    app = _app()
+    server = Server(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), answer="poll")
+    from scheduler.service import ReminderService
+    reminders = ReminderService(app.db, server.pushers(settings), clock=app.clock)
+    if not server.workers and not reminders.pushers:
+        raise click.ClickException("LINE か Slack の設定がありません（nimo serve --check で確かめられます）")
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     server.start_workers()
+    reminders.start()  # only one process runs it: the others wait for the lease in SQLite
     try:
         done.wait()
     except KeyboardInterrupt:
         pass
+    reminders.stop()
     server.stop()
 
 
@@ -293,3 +298,43 @@ def line_richmenu(image: Path | None) -> None:
                                base_url=settings["LINE_API_BASE_URL"], data_url=settings["LINE_API_DATA_BASE_URL"],
                                image=image)
     click.echo(f"リッチメニューを作り、既定にしました：{menu_id}")
+
+
+@main.group(help="リマインド・イベント・訪問予定（管理者用）")
+def remind() -> None:
+    pass
+
+
+@remind.command("list", help="登録中のリマインドの一覧")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
+@click.option("--user", "user", default=None, help="この利用者（ユーザーID、ターミナルは terminal）の分だけ")
+def remind_list(as_json: bool, user: str | None) -> None:
+    from bot import messages
+    from scheduler import store
+    from scheduler.workdays import TZ
+    from .db import open_db
+    rows = [r for r in store.active(open_db(config.get("NIMO_DB"))) if user is None or r.owner == user]
+    if as_json:
+        click.echo(json.dumps([{
+            "id": r.id, "kind": r.kind, "platform": r.platform, "user": r.owner, "target": r.target,
+            "group": r.is_group, "title": r.title, "due_at": r.due_at.astimezone(TZ).isoformat(),
+            "recurrence": r.recurrence.describe() if r.recurrence else None} for r in rows], ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        when = r.recurrence.describe() if r.recurrence else messages.fmt_when(r.due_at.astimezone(TZ))
+        click.echo(f"{r.id}\t{r.platform}\t{r.owner}\t{when}\t{r.title}")
+    click.echo(f"全{len(rows)}件")
+
+
+@remind.command("cancel", help="リマインドを取り消す")
+@click.argument("reminder_id", type=int)
+def remind_cancel(reminder_id: int) -> None:
+    from scheduler import store
+    from .app import utc_now
+    from .db import open_db
+    db = open_db(config.get("NIMO_DB"))
+    r = store.get(db, reminder_id)
+    if r is None or r.status != "active":
+        raise click.ClickException(f"番号 {reminder_id} の登録中のリマインドはありません")
+    store.set_status(db, reminder_id, "cancelled", utc_now())
+    click.echo(f"取り消しました：{reminder_id} {r.title}")

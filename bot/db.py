@@ -80,6 +80,82 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbox_status ON inbox(status);
     """,
+    # 3: reminders, events, follow-up visit plans, and the record of every delivery
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, owner TEXT NOT NULL, target TEXT NOT NULL, is_group INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        starts_at TEXT NOT NULL,       -- UTC ISO 8601
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE rsvps (
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        platform TEXT NOT NULL, user TEXT NOT NULL,
+        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no')),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (event_id, platform, user)
+    );
+    CREATE TABLE plans (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, owner TEXT NOT NULL, area TEXT NOT NULL,
+        case_code TEXT NOT NULL,       -- never a name
+        plan TEXT NOT NULL,            -- a key of scheduler/plans.yaml
+        anchor TEXT NOT NULL,          -- the date the plan counts from (discharge), YYYY-MM-DD
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled', 'closed')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        seq INTEGER NOT NULL,
+        label TEXT NOT NULL,           -- 「1週間後」
+        due TEXT NOT NULL, window_start TEXT NOT NULL, window_end TEXT NOT NULL,   -- dates
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'unmet', 'cancelled')),
+        reason TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('reminder', 'event', 'visit')),
+        platform TEXT NOT NULL, owner TEXT NOT NULL, target TEXT NOT NULL, is_group INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        due_at TEXT NOT NULL,          -- the next time it fires, UTC ISO 8601
+        recurrence TEXT,               -- JSON of scheduler.timeparse.Recurrence, or NULL
+        asked INTEGER NOT NULL DEFAULT 1,   -- the user chose this time (quiet hours do not apply)
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'done', 'cancelled', 'missed')),
+        event_id INTEGER REFERENCES events(id),
+        visit_id INTEGER REFERENCES visits(id),
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    );
+    CREATE INDEX reminders_due ON reminders(status, due_at);
+    CREATE INDEX reminders_owner ON reminders(platform, owner, status);
+    CREATE TABLE deliveries (
+        key TEXT PRIMARY KEY,          -- 'reminder:42:2026-12-01T01:30:00+00:00', 'digest:line:U1:2026-12-01'
+        reminder_id INTEGER,
+        platform TEXT NOT NULL, target TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed')),
+        late INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, sent_at TEXT
+    );
+    CREATE TABLE reminder_actions (
+        id INTEGER PRIMARY KEY,
+        reminder_id INTEGER, visit_id INTEGER,
+        platform TEXT NOT NULL, user TEXT NOT NULL,
+        action TEXT NOT NULL,          -- done, unmet, postpone, later, snooze, cancel, change
+        detail TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE prefs (
+        platform TEXT NOT NULL, user TEXT NOT NULL,
+        digest_time TEXT NOT NULL DEFAULT '08:30',
+        PRIMARY KEY (platform, user)
+    );
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL
+    );
+    """,
 )
 
 

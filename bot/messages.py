@@ -101,6 +101,99 @@ def registered(area: str, role: str) -> str:
 
 ASK_PROMPT = "知りたいことを、そのまま送ってください。\n例：「住まいの確保で困っている」「家族教室を始めたい」「千葉県の事例」"
 NOT_YET = {
-    "予定": "予定（リマインド・訪問予定）の機能は準備中です。いまは事例の質問にお答えできます。",
-    "報告": "報告の機能は準備中です。いまは事例の質問にお答えできます。",
+    "報告": "報告の機能は準備中です。いまは事例の質問と、リマインド・訪問予定の登録ができます。",
 }
+
+
+# -- reminders, events, visit plans ---------------------------------------------------------------
+WEEKDAYS = "月火水木金土日"
+REMIND_EXAMPLE = "例：「リマインド 明日14時 ピアサポーター交流会の準備」「リマインド 毎週金曜16時 週報」"
+EVENT_EXAMPLE = "例：「イベント 12/5 14時 ピアサポーター交流会」"
+PLAN_EXAMPLE = "例：「退院 K-012 12/1」（ケースコードと退院日）"
+CONFIRM = "よろしいですか？「はい」で登録、「いいえ」でやめます。"
+CANCELLED_INPUT = "やめました。何も登録していません。"
+NOTHING_TO_CONFIRM = "確認待ちのものはありません。"
+NO_TITLE = "何をリマインドするかを書いてください。" + REMIND_EXAMPLE
+NO_PLANS = "登録されている予定はありません。" + REMIND_EXAMPLE
+NAME_NOT_CODE = "名前ではなく、ケースコード（例：K-012）を使ってください。個人を特定できる情報は書かないでください。"
+NO_CASE_CODE = "ケースコードが読み取れません。" + PLAN_EXAMPLE
+NO_RECENT = "対象のリマインドが見つかりません。「予定」で一覧を出し、番号で指定してください。例：「取消 2」"
+SNOOZE_MINUTES = 30
+SUPERVISOR_ONLY = "地域全体の予定は、スーパーバイザーとして登録された人だけが見られます。"
+DIRECT_ONLY = "この内容は個人の情報を含むため、Nimo との1対1のトークでだけ表示します。"
+
+
+def fmt_when(t) -> str:
+    return f"{t.month}月{t.day}日({WEEKDAYS[t.weekday()]}) {t:%H:%M}"
+
+
+def fmt_day(d) -> str:
+    return f"{d.month}月{d.day}日({WEEKDAYS[d.weekday()]})"
+
+
+def confirm_reminder(when: str, title: str, group: bool) -> str:
+    where = "このグループに" if group else ""
+    return f"{when} に{where}「{title}」をリマインドします。{CONFIRM}"
+
+
+def confirm_event(when: str, title: str, notices: list[str]) -> str:
+    n = "・".join(notices) if notices else "（もう時間が近いため、事前のお知らせはありません）"
+    return f"イベント「{title}」を {when} に登録します。お知らせ：{n}。{CONFIRM}"
+
+
+def confirm_plan(case: str, label: str, anchor: str, visits: list[str]) -> str:
+    lines = "\n".join(f"・{v}" for v in visits)
+    return f"{case} の{label}（基準日 {anchor}）を登録します。訪問予定：\n{lines}\n{CONFIRM}"
+
+
+def saved(number: int) -> str:
+    return f"登録しました（番号 {number}）。「予定」で一覧、「取消 {number}」で取り消せます。"
+
+
+def saved_plan(n: int) -> str:
+    return f"訪問計画を登録しました（訪問{n}回）。各訪問日の朝にお知らせします。「予定」で一覧を表示します。"
+
+
+def reminder_text(when: str, title: str, late: bool) -> str:
+    return ("【遅延】" if late else "") + f"⏰ リマインド（{when}）\n{title}"
+
+
+def event_text(when: str, title: str, yes: int, no: int, late: bool) -> str:
+    return ("【遅延】" if late else "") + f"📅 イベントのお知らせ：{when}\n{title}\n参加 {yes}人・不参加 {no}人"
+
+
+def visit_text(title: str, window: str, late: bool) -> str:
+    return ("【遅延】" if late else "") + f"🏠 今日は訪問予定日です：{title}\n訪問できる期間：{window}"
+
+
+def listing(lines: list[str]) -> str:
+    return "登録中の予定：\n" + "\n".join(lines) + "\n\n「取消 番号」で取り消し、「変更 番号 明日15時」で時刻を変えられます。"
+
+
+def done_action(action: str, title: str) -> str:
+    return {"done": f"「{title}」を完了にしました。",
+            "unmet": f"「{title}」は会えなかったと記録しました。",
+            "later": f"「{title}」はあとで記録する、と控えました。朝の通知に残します。",
+            "cancel": f"「{title}」を取り消しました。"}[action]
+
+
+def postponed(title: str, when: str) -> str:
+    return f"「{title}」を {when} に延期しました。"
+
+
+def rsvp_counts(title: str, answer: str, yes: int, no: int) -> str:
+    a = "参加" if answer == "yes" else "不参加"
+    return f"「{title}」に{a}と記録しました（参加 {yes}人・不参加 {no}人）。"
+
+
+def digest(day: str, today: list[str], overdue: list[str], week: list[str], missed: list[str]) -> str:
+    parts = [f"おはようございます。{day}の予定です。"]
+    for head, items in (("今日の訪問", today), ("期限を過ぎた訪問", overdue), ("今週のイベント", week),
+                        ("届けられなかったリマインド", missed)):
+        if items:
+            parts.append(f"■{head}\n" + "\n".join(f"・{i}" for i in items))
+    return "\n".join(parts)
+
+
+def digest_time_set(t: str) -> str:
+    return f"朝の通知を {t} にしました（平日のみ、祝日は休み）。"

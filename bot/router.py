@@ -10,14 +10,25 @@ from . import messages
 from .access import get_user
 from .core import Choice, Incoming, Reply, Text
 from .handlers import ask as ask_h
+from .handlers import remind as rem
 from .handlers.help import help_
 from .handlers.register import register
+from scheduler.store import load_plans
 
 _HELP = re.compile(r"^(ヘルプ|へるぷ|help|使い方|つかいかた|\?|？|メニュー)$")
 _DETAIL = re.compile(r"^(詳しく|くわしく|詳細|全文)\s*(\S*)$")
 _MORE = re.compile(r"^(次|つぎ|次へ|続き|つづき|もっと|他には|ほかには)$")
 _SIMILAR = re.compile(r"^(似た事例|にた事例|似てる事例|類似事例)\s*(\S*)$")
 _REGISTER = re.compile(r"^登録\s*([A-Za-z0-9\- ]{4,20})$")
+_YES = {"はい", "はい。", "ok", "ｏｋ", "うん", "お願いします", "おねがいします"}
+_NO = {"いいえ", "いいえ。", "やめる", "やめます", "キャンセル", "no"}
+_ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*(?:#?(\d+))?\s*(.*)$")
+_POSTPONE = re.compile(r"^延期\s*(.*?)\s*(?:#(\d+))?$")
+_CHANGE = re.compile(r"^変更\s*#?(\d+)\s+(.+)$")
+_RSVP = re.compile(r"^(参加|不参加)\s*#e(\d+)$")
+_DIGEST = re.compile(r"^朝の通知\s*(\d{1,2}[:：]\d{2})$")
+_ACTIONS = {"完了": "done", "会えなかった": "unmet", "あとで記録": "later", "取消": "cancel", "取り消し": "cancel",
+            "キャンセル": "cancel", "削除": "cancel"}
 _UP = {"👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "役に立った", "よかった", "良かった"}
 _DOWN = {"👎", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "違った", "ちがった", "役に立たなかった"}
 
@@ -36,6 +47,38 @@ def route(app, msg: Incoming) -> list[Reply]:
         return [Text(messages.ASK_PROMPT, tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))]
     if t in messages.NOT_YET:
         return [Text(messages.NOT_YET[t])]
+    if t in _YES or t in _NO:
+        done = rem.confirm(app, msg, t in _YES) or rem.confirm_change(app, msg, t in _YES)
+        if done is not None:
+            return done
+        if t in _NO:
+            return [Text(messages.NOTHING_TO_CONFIRM)]
+    for key, p in load_plans().items():
+        for word in p.get("words", []):
+            if m := re.match(rf"^{word}\s+(\S.*)$", text):
+                return rem.plan(app, msg, key, m.group(1))
+    if rem.EVENT_PREFIX.match(text):
+        return rem.event(app, msg, text)
+    if rem.wants_reminder(text):
+        return rem.reminder(app, msg, text)
+    if t in ("予定", "よてい", "予定一覧"):
+        return rem.listing(app, msg)
+    if t in ("予定 全体", "予定全体", "地域の予定"):
+        return rem.listing(app, msg, everyone=True)
+    if m := _RSVP.match(t):
+        return rem.answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2))
+    if m := _DIGEST.match(t):
+        return rem.set_digest(app, msg, m.group(1))
+    if m := _CHANGE.match(text):
+        return rem.change(app, msg, m.group(1), m.group(2))
+    if m := _POSTPONE.match(t):
+        return rem.postpone(app, msg, m.group(1) or "明日", m.group(2))
+    if m := _ACT.match(t):
+        word, number, detail = m.groups()
+        if word == "スヌーズ":
+            return rem.postpone(app, msg, "スヌーズ", number)
+        if number or not detail or word == "会えなかった":
+            return rem.act(app, msg, _ACTIONS[word], number, detail)
     if text in _UP or t in _UP:
         return ask_h.feedback(app, msg, 1)
     if text in _DOWN or t in _DOWN:

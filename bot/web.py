@@ -151,6 +151,16 @@ class Server:
         if platform == "line" and self.line is not None:
             self.line.process(payload, row_id)
 
+    def pushers(self, settings: dict) -> dict:
+        """How the scheduler reaches each platform (reminders have no reply token)."""
+        out = {}
+        if self.line is not None:
+            out["line"] = line_adapter.LinePusher(self.line.messenger)
+        if settings.get("SLACK_BOT_TOKEN"):
+            from .adapters.slack import SlackPusher, web_client
+            out["slack"] = SlackPusher(web_client(settings["SLACK_BOT_TOKEN"], settings.get("SLACK_API_BASE_URL") or None))
+        return out
+
     def start_workers(self) -> None:
         self.inbox.purge()
         if self.workers:

@@ -262,3 +262,16 @@ class LineMessenger:
             except urllib3.exceptions.HTTPError:
                 self._wait(None, attempt)
         return "unsent"
+
+
+class LinePusher:
+    """Reminders and digests: push only (no reply token), the delivery key as the retry key."""
+
+    def __init__(self, messenger: LineMessenger):
+        self.messenger = messenger
+
+    def push(self, target: str, replies: list[Reply], key: str) -> bool:
+        return self.messenger.deliver(render(replies), reply_token=None, to=target, key=key) != "unsent"
+
+    def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
+        return self.push(user, replies, key)

@@ -104,8 +104,7 @@ HOME = {
 
 def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None = None) -> BoltApp:
     """The Bolt app with Nimo's listeners; ``base_url`` points the Web API client elsewhere (tests)."""
-    client = WebClient(token=bot_token, base_url=base_url or WebClient.BASE_URL,
-                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    client = web_client(bot_token, base_url)
     quiet = logging.getLogger("nimo.slack.bolt")  # Bolt logs request bodies at DEBUG: keep it at INFO+
     quiet.setLevel(max(logging.INFO, quiet.getEffectiveLevel()))
     bolt = BoltApp(client=client, signing_secret=signing_secret, logger=quiet, process_before_response=False)
@@ -163,3 +162,30 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
             client.views_publish(user_id=event["user"], view=HOME)
 
     return bolt
+
+
+class SlackPusher:
+    """Reminders and digests through chat.postMessage; 429s are retried after Retry-After by the
+    client's RateLimitErrorRetryHandler.  A digest goes to the user's DM, opened on demand."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def push(self, target: str, replies: list[Reply], key: str) -> bool:
+        from slack_sdk.errors import SlackApiError
+        text, blocks = render(replies)
+        try:
+            self.client.chat_postMessage(channel=target, text=text, blocks=blocks)
+        except SlackApiError as e:
+            log.error("slack push failed: %s", e.response.get("error") if e.response else type(e).__name__)
+            return False
+        return True
+
+    def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        return self.push(channel, replies, key)
+
+
+def web_client(bot_token: str, base_url: str | None = None) -> WebClient:
+    return WebClient(token=bot_token, base_url=base_url or WebClient.BASE_URL,
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])

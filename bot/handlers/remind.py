@@ -1,0 +1,256 @@
+"""Reminders, events and follow-up visit plans from the chat.
+
+Every time Nimo reads is said back with its weekday and must be confirmed (「はい」) before it is
+stored; a time it cannot read is said to be not understood, with an example, never guessed.
+The handlers only write rows: the scheduler (in whichever process runs it) picks them up.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+
+from scheduler import store
+from scheduler.timeparse import Recurrence, TimeError, parse_date, parse_when, readback
+from scheduler.workdays import TZ
+
+from .. import messages
+from ..access import get_user
+from ..core import Choice, Incoming, Reply, Text
+
+YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
+REMIND_PREFIX = re.compile(r"^(リマインド|りまいんど|remind)\s*", re.I)
+REMIND_SUFFIX = re.compile(r"(を|、)?\s*(リマインド|りまいんど)(して|してください|してほしい|お願い(します)?)?[。！!]*$")
+EVENT_PREFIX = re.compile(r"^(イベント|行事)\s*")
+CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
+NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
+
+
+def _now(app) -> datetime:
+    return app.clock().astimezone(TZ)
+
+
+def wants_reminder(text: str) -> bool:
+    return bool(REMIND_PREFIX.match(text) or REMIND_SUFFIX.search(text))
+
+
+def reminder(app, msg: Incoming, text: str) -> list[Reply]:
+    body = REMIND_PREFIX.sub("", text, count=1)
+    try:
+        when, title = parse_when(body, _now(app))
+    except TimeError as e:
+        return [Text(f"{e}\n{messages.REMIND_EXAMPLE}")]
+    title = REMIND_SUFFIX.sub("", title).strip(" 　、。")
+    if not title:
+        return [Text(messages.NO_TITLE)]
+    app.dialogs.set(msg.platform, msg.user, "confirm", {
+        "what": "reminder", "at": store.utc(when.at), "rec": asdict(when.recurrence) if when.recurrence else None,
+        "title": title, "target": msg.conversation, "group": not msg.direct}, app.clock())
+    return [Text(messages.confirm_reminder(readback(when, now=_now(app)), title, not msg.direct), YES_NO)]
+
+
+def event(app, msg: Incoming, text: str) -> list[Reply]:
+    body = EVENT_PREFIX.sub("", text, count=1)
+    try:
+        when, title = parse_when(body, _now(app))
+    except TimeError as e:
+        return [Text(f"{e}\n{messages.EVENT_EXAMPLE}")]
+    if when.recurrence is not None:
+        return [Text("イベントは1回ごとに登録してください。繰り返しのお知らせは「リマインド 毎週金曜16時 …」で登録できます。")]
+    if not title.strip():
+        return [Text("イベントの名前を書いてください。" + messages.EVENT_EXAMPLE)]
+    notices = []
+    for before, at in store.EVENT_BEFORE:
+        t = when.at - before
+        if at is not None:
+            t = datetime.combine(t.date(), at, tzinfo=TZ)
+        if t > _now(app):
+            notices.append(messages.fmt_when(t))
+    app.dialogs.set(msg.platform, msg.user, "confirm", {
+        "what": "event", "at": store.utc(when.at), "title": title.strip(), "target": msg.conversation,
+        "group": not msg.direct}, app.clock())
+    return [Text(messages.confirm_event(readback(when, now=_now(app)), title.strip(), notices), YES_NO)]
+
+
+def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
+    parts = rest.split(maxsplit=1)
+    if len(parts) < 2:
+        return [Text(messages.NO_CASE_CODE)]
+    code, when_text = parts
+    if NAME_MARK.search(rest) or not CASE_CODE.match(code):
+        return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
+    try:
+        anchor, _ = parse_date(when_text, _now(app))
+    except TimeError as e:
+        return [Text(f"{e}\n{messages.PLAN_EXAMPLE}")]
+    p = store.load_plans()[plan_key]
+    visits = [f"{label}：{messages.fmt_day(due)}（{messages.fmt_day(ws)}〜{messages.fmt_day(we)}）"
+              for label, due, ws, we in store.plan_dates(p, anchor)]
+    app.dialogs.set(msg.platform, msg.user, "confirm", {
+        "what": "plan", "plan": plan_key, "code": code.upper(), "anchor": anchor.isoformat(),
+        "target": msg.conversation}, app.clock())
+    return [Text(messages.confirm_plan(code.upper(), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
+
+
+def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
+    """「はい」/「いいえ」; None when nothing waits for it (the words are then a question)."""
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    if not st or st.name != "confirm":
+        return None
+    app.dialogs.clear(msg.platform, msg.user)
+    if not yes:
+        return [Text(messages.CANCELLED_INPUT)]
+    d = st.data
+    now = app.clock()
+    if d["what"] == "reminder":
+        rid = store.add_reminder(app.db, kind="reminder", platform=msg.platform, owner=msg.user, target=d["target"],
+                                 is_group=d["group"], title=d["title"], due=store.from_utc(d["at"]),
+                                 recurrence=Recurrence(**d["rec"]) if d["rec"] else None, asked=True, now=now)
+        return [Text(messages.saved(rid))]
+    if d["what"] == "event":
+        eid, rids = store.add_event(app.db, platform=msg.platform, owner=msg.user, target=d["target"],
+                                    is_group=d["group"], title=d["title"], starts=store.from_utc(d["at"]), now=now)
+        return [Text(messages.saved(rids[0] if rids else eid))]
+    user = get_user(app.db, msg.platform, msg.user)
+    store.add_plan(app.db, platform=msg.platform, owner=msg.user, target=msg.user if msg.platform != "slack" else d["target"],
+                   area=user.area if user else "", case_code=d["code"], plan_key=d["plan"],
+                   anchor=date.fromisoformat(d["anchor"]), digest_time=store.digest_time(app.db, msg.platform, msg.user),
+                   now=now)
+    n = len(store.load_plans()[d["plan"]]["visits"])
+    return [Text(messages.saved_plan(n))]
+
+
+def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
+    if everyone:
+        user = get_user(app.db, msg.platform, msg.user)
+        if msg.platform != "terminal" and (user is None or user.role != "supervisor"):
+            return [Text(messages.SUPERVISOR_ONLY)]
+        if not msg.direct:
+            return [Text(messages.DIRECT_ONLY)]
+        area = user.area if user else ""
+        rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
+        if not rows:
+            return [Text(f"{area}の未完了の訪問予定はありません。")]
+        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）担当 {v['owner']}"
+                 for v in rows]
+        return [Text(f"{area}の訪問予定（未完了、31日以内）：\n" + "\n".join(lines))]
+    rows = store.mine(app.db, msg.platform, msg.user)
+    if not rows:
+        return [Text(messages.NO_PLANS)]
+    lines = []
+    for r in rows:
+        when = r.recurrence.describe() if r.recurrence else messages.fmt_when(r.due_at.astimezone(TZ))
+        extra = ""
+        if r.kind == "event" and r.event_id:
+            c = store.rsvp_counts(app.db, r.event_id)
+            extra = f"（参加 {c['yes']}・不参加 {c['no']}）"
+        lines.append(f"{r.id}) {when} {r.title}{extra}")
+    return [Text(messages.listing(lines))]
+
+
+def _target(app, msg: Incoming, number: str | None):
+    """The reminder a button or a typed command means: by number, else the last one sent to me."""
+    if number:
+        r = store.get(app.db, int(number))
+    else:
+        row = app.db.execute(
+            "SELECT r.id FROM deliveries d JOIN reminders r ON r.id = d.reminder_id WHERE d.status = 'sent' "
+            "AND r.platform = ? AND (r.owner = ? OR r.target = ?) ORDER BY d.sent_at DESC LIMIT 1",
+            [msg.platform, msg.user, msg.conversation]).fetchone()
+        r = store.get(app.db, row[0]) if row else None
+    if r is None or r.platform != msg.platform or not (r.owner == msg.user or r.target == msg.conversation):
+        return None
+    return r
+
+
+def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -> list[Reply]:
+    r = _target(app, msg, number)
+    if r is None:
+        return [Text(messages.NO_RECENT)]
+    now = app.clock()
+    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                        action=action, detail=detail or None, now=now)
+    if action == "cancel":
+        store.set_status(app.db, r.id, "cancelled", now)
+    elif action == "done":
+        if r.visit_id:
+            store.set_visit(app.db, r.visit_id, "done", now)
+        if r.recurrence is None:
+            store.set_status(app.db, r.id, "done", now)
+    elif action == "unmet" and r.visit_id:
+        store.set_visit(app.db, r.visit_id, "unmet", now, reason=detail or None)
+    return [Text(messages.done_action(action, r.title))]
+
+
+def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
+    r = _target(app, msg, number)
+    if r is None:
+        return [Text(messages.NO_RECENT)]
+    now = _now(app)
+    base = r.due_at.astimezone(TZ)
+    if to in ("明日", "あした"):
+        new = datetime.combine(now.date() + timedelta(days=1), base.time(), tzinfo=TZ)
+    elif to == "来週":
+        new = datetime.combine(now.date() + timedelta(days=7), base.time(), tzinfo=TZ)
+    elif to in ("スヌーズ",):
+        new = now + timedelta(minutes=messages.SNOOZE_MINUTES)
+    else:
+        try:
+            when, _ = parse_when(to, now)
+            new = when.at
+        except TimeError:
+            try:
+                d, _ = parse_date(to, now)
+            except TimeError as e:
+                return [Text(f"{e}\n例：「延期 明日」「延期 来週」「延期 12/10 10時」")]
+            new = datetime.combine(d, base.time(), tzinfo=TZ)
+    if new <= now:
+        return [Text("過ぎた日時には延期できません。例：「延期 明日」「延期 12/10 10時」")]
+    store.reschedule(app.db, r.id, new, app.clock(), asked=True)
+    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                        action="snooze" if to == "スヌーズ" else "postpone", detail=store.utc(new), now=app.clock())
+    return [Text(messages.postponed(r.title, messages.fmt_when(new)))]
+
+
+def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
+    r = _target(app, msg, number)
+    if r is None:
+        return [Text(messages.NO_RECENT)]
+    try:
+        when, _ = parse_when(when_text, _now(app))
+    except TimeError as e:
+        return [Text(f"{e}\n例：「変更 {number} 明日15時」")]
+    app.dialogs.set(msg.platform, msg.user, "confirm_change", {"id": r.id, "at": store.utc(when.at)}, app.clock())
+    return [Text(f"「{r.title}」を {readback(when, now=_now(app))} に変更します。{messages.CONFIRM}", YES_NO)]
+
+
+def confirm_change(app, msg: Incoming, yes: bool) -> list[Reply] | None:
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    if not st or st.name != "confirm_change":
+        return None
+    app.dialogs.clear(msg.platform, msg.user)
+    if not yes:
+        return [Text(messages.CANCELLED_INPUT)]
+    r = store.get(app.db, st.data["id"])
+    store.reschedule(app.db, r.id, store.from_utc(st.data["at"]), app.clock(), asked=True)
+    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                        action="change", detail=st.data["at"], now=app.clock())
+    return [Text(messages.postponed(r.title, messages.fmt_when(store.from_utc(st.data["at"]).astimezone(TZ))))]
+
+
+def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
+    ev = app.db.execute("SELECT title, platform, target FROM events WHERE id = ? AND status = 'active'",
+                        [int(event_id)]).fetchone()
+    if ev is None or ev[1] != msg.platform:
+        return [Text("そのイベントは見つかりません。")]
+    counts = store.rsvp(app.db, int(event_id), msg.platform, msg.user, answer, app.clock())
+    return [Text(messages.rsvp_counts(ev[0], answer, counts["yes"], counts["no"]))]
+
+
+def set_digest(app, msg: Incoming, hhmm: str) -> list[Reply]:
+    h, m = (int(x) for x in re.split(r"[:：]", hhmm))
+    if not (0 <= h < 24 and 0 <= m < 60):
+        return [Text("時刻が読み取れません。例：「朝の通知 8:30」")]
+    from datetime import time
+    store.set_digest_time(app.db, msg.platform, msg.user, time(h, m))
+    return [Text(messages.digest_time_set(f"{h}:{m:02d}"))]

@@ -1,0 +1,61 @@
+"""What a reminder, an event notice, a visit notice and the morning digest say, with their buttons.
+
+Every button sends words a user could type too (「完了 #12」, 「延期 明日 #12」), so the terminal chat
+and people who prefer typing can do the same.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from bot import messages
+from bot.core import Choice, Reply, Text
+
+from . import store
+from .workdays import TZ
+
+
+def reminder_choices(r) -> tuple[Choice, ...]:
+    n = f"#{r.id}"
+    if r.kind == "event" and r.is_group:
+        return (Choice("参加", f"参加 #E{r.event_id}"), Choice("不参加", f"不参加 #E{r.event_id}"))
+    if r.kind == "visit":
+        return (Choice("完了", f"完了 {n}"), Choice("会えなかった", f"会えなかった {n}"),
+                Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"),
+                Choice("あとで記録", f"あとで記録 {n}"))
+    return (Choice("完了", f"完了 {n}"), Choice(f"{messages.SNOOZE_MINUTES}分後", f"スヌーズ {n}"),
+            Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"))
+
+
+def reminder_replies(db, r, *, late: bool) -> list[Reply]:
+    if r.kind == "event" and r.event_id:
+        ev = db.execute("SELECT title, starts_at FROM events WHERE id = ?", [r.event_id]).fetchone()
+        counts = store.rsvp_counts(db, r.event_id)
+        text = messages.event_text(messages.fmt_when(store.from_utc(ev[1]).astimezone(TZ)), ev[0],
+                                   counts["yes"], counts["no"], late)
+    elif r.kind == "visit" and r.visit_id:
+        v = db.execute("SELECT window_start, window_end FROM visits WHERE id = ?", [r.visit_id]).fetchone()
+        window = f"{messages.fmt_day(_d(v[0]))}〜{messages.fmt_day(_d(v[1]))}"
+        text = messages.visit_text(r.title, window, late)
+    else:
+        text = messages.reminder_text(messages.fmt_when(r.due_at.astimezone(TZ)), r.title, late)
+    return [Text(text, reminder_choices(r))]
+
+
+def digest_replies(db, platform: str, user: str, now: datetime) -> list[Reply]:
+    today = now.astimezone(TZ).date()
+    visits = store.open_visits(db, platform, user, today)
+    due_today = [f"{v['case_code']}（{v['label']}）" for v in visits if v["due"] == today.isoformat()]
+    overdue = [f"{v['case_code']}（{v['label']}、予定日 {messages.fmt_day(_d(v['due']))}）"
+               for v in visits if v["due"] < today.isoformat()]
+    start = datetime.combine(today, datetime.min.time(), tzinfo=TZ)
+    end = start + timedelta(days=7 - today.weekday())
+    week = [f"{messages.fmt_when(store.from_utc(e['starts_at']).astimezone(TZ))} {e['title']}"
+            for e in store.events_between(db, platform, user, start, end)]
+    missed = [f"{messages.fmt_when(r.due_at.astimezone(TZ))} {r.title}" for r in store.missed(db, platform, user)]
+    if not (due_today or overdue or week or missed):
+        return []
+    return [Text(messages.digest(messages.fmt_day(today), due_today, overdue, week, missed))]
+
+
+def _d(s: str) -> date:
+    return date.fromisoformat(s)

@@ -1,0 +1,210 @@
+"""Reminders, events and visit plans in SQLite: the truth the scheduler's jobs are rebuilt from.
+
+Times are stored as UTC ISO 8601 strings, so that SQL comparisons are plain string comparisons;
+they are shown in Japan's time.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import yaml
+from dateutil.relativedelta import relativedelta
+
+from .timeparse import Recurrence
+from .workdays import TZ
+
+PLANS_PATH = Path(__file__).parent / "plans.yaml"
+EVENT_BEFORE = ((timedelta(days=1), time(17, 0)), (timedelta(hours=1), None))  # 前日17時、1時間前
+
+
+def utc(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat()
+
+
+def from_utc(s: str) -> datetime:
+    return datetime.fromisoformat(s)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    kind: str
+    platform: str
+    owner: str
+    target: str
+    is_group: bool
+    title: str
+    due_at: datetime
+    recurrence: Recurrence | None
+    asked: bool
+    status: str
+    event_id: int | None
+    visit_id: int | None
+
+    @classmethod
+    def from_row(cls, r) -> "Reminder":
+        rec = Recurrence(**json.loads(r["recurrence"])) if r["recurrence"] else None
+        return cls(r["id"], r["kind"], r["platform"], r["owner"], r["target"], bool(r["is_group"]), r["title"],
+                   from_utc(r["due_at"]), rec, bool(r["asked"]), r["status"], r["event_id"], r["visit_id"])
+
+
+def _rows(db, sql, params=()):
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def get(db, rid: int) -> Reminder | None:
+    rows = _rows(db, "SELECT * FROM reminders WHERE id = ?", [rid])
+    return Reminder.from_row(rows[0]) if rows else None
+
+
+def active(db) -> list[Reminder]:
+    return [Reminder.from_row(r) for r in _rows(db, "SELECT * FROM reminders WHERE status = 'active' ORDER BY due_at")]
+
+
+def add_reminder(db, *, kind: str, platform: str, owner: str, target: str, is_group: bool, title: str,
+                 due: datetime, recurrence: Recurrence | None, asked: bool, now: datetime,
+                 event_id: int | None = None, visit_id: int | None = None) -> int:
+    cur = db.execute(
+        "INSERT INTO reminders (kind, platform, owner, target, is_group, title, due_at, recurrence, asked, "
+        "event_id, visit_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [kind, platform, owner, target, int(is_group), title, utc(due),
+         json.dumps(asdict(recurrence)) if recurrence else None, int(asked), event_id, visit_id,
+         utc(now), utc(now)])
+    return cur.lastrowid
+
+
+def add_event(db, *, platform: str, owner: str, target: str, is_group: bool, title: str, starts: datetime,
+              now: datetime) -> tuple[int, list[int]]:
+    """An event and its reminders (the day before at 17:00 and one hour before), those still ahead."""
+    eid = db.execute("INSERT INTO events (platform, owner, target, is_group, title, starts_at, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [platform, owner, target, int(is_group), title, utc(starts), utc(now)]).lastrowid
+    rids = []
+    for before, at in EVENT_BEFORE:
+        t = starts.astimezone(TZ) - before
+        if at is not None:
+            t = datetime.combine(t.date(), at, tzinfo=TZ)
+        if t > now:
+            rids.append(add_reminder(db, kind="event", platform=platform, owner=owner, target=target,
+                                     is_group=is_group, title=title, due=t, recurrence=None, asked=False,
+                                     now=now, event_id=eid))
+    return eid, rids
+
+
+def load_plans(path: Path = PLANS_PATH) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def plan_dates(plan: dict, anchor: date) -> list[tuple[str, date, date, date]]:
+    """(label, due, window start, window end) of each visit of a plan."""
+    w = plan.get("window", {})
+    out = []
+    for v in plan["visits"]:
+        due = anchor + relativedelta(days=v.get("days", 0), months=v.get("months", 0))
+        out.append((v["label"], due, due - timedelta(days=w.get("before", 0)), due + timedelta(days=w.get("after", 0))))
+    return out
+
+
+def add_plan(db, *, platform: str, owner: str, target: str, area: str, case_code: str, plan_key: str,
+             anchor: date, digest_time: time, now: datetime) -> int:
+    """A plan, its visits, and a reminder on the morning of each visit's due day that is still ahead."""
+    plan = load_plans()[plan_key]
+    pid = db.execute("INSERT INTO plans (platform, owner, area, case_code, plan, anchor, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [platform, owner, area, case_code, plan_key, anchor.isoformat(), utc(now)]).lastrowid
+    for seq, (label, due, ws, we) in enumerate(plan_dates(plan, anchor), start=1):
+        vid = db.execute("INSERT INTO visits (plan_id, seq, label, due, window_start, window_end, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [pid, seq, label, due.isoformat(), ws.isoformat(), we.isoformat(), utc(now)]).lastrowid
+        at = datetime.combine(due, digest_time, tzinfo=TZ)
+        if at > now:
+            add_reminder(db, kind="visit", platform=platform, owner=owner, target=target, is_group=False,
+                         title=f"{case_code} {plan['label']}（{label}）", due=at, recurrence=None, asked=False,
+                         now=now, visit_id=vid)
+    return pid
+
+
+def mine(db, platform: str, user: str) -> list[Reminder]:
+    """What 「予定」 lists: my active reminders and my open visits' reminders, soonest first."""
+    return [Reminder.from_row(r) for r in _rows(
+        db, "SELECT * FROM reminders WHERE platform = ? AND owner = ? AND status = 'active' ORDER BY due_at",
+        [platform, user])]
+
+
+def set_status(db, rid: int, status: str, now: datetime) -> None:
+    db.execute("UPDATE reminders SET status = ?, updated_at = ? WHERE id = ?", [status, utc(now), rid])
+
+
+def reschedule(db, rid: int, due: datetime, now: datetime, *, asked: bool | None = None) -> None:
+    if asked is None:
+        db.execute("UPDATE reminders SET due_at = ?, status = 'active', updated_at = ? WHERE id = ?",
+                   [utc(due), utc(now), rid])
+    else:
+        db.execute("UPDATE reminders SET due_at = ?, asked = ?, status = 'active', updated_at = ? WHERE id = ?",
+                   [utc(due), int(asked), utc(now), rid])
+
+
+def record_action(db, *, reminder_id: int | None, visit_id: int | None, platform: str, user: str, action: str,
+                  detail: str | None, now: datetime) -> None:
+    db.execute("INSERT INTO reminder_actions (reminder_id, visit_id, platform, user, action, detail, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)", [reminder_id, visit_id, platform, user, action, detail, utc(now)])
+
+
+def set_visit(db, vid: int, status: str, now: datetime, reason: str | None = None) -> None:
+    db.execute("UPDATE visits SET status = ?, reason = ?, updated_at = ? WHERE id = ?",
+               [status, reason, utc(now), vid])
+
+
+def rsvp(db, event_id: int, platform: str, user: str, answer: str, now: datetime) -> dict[str, int]:
+    db.execute("INSERT INTO rsvps (event_id, platform, user, answer, updated_at) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (event_id, platform, user) DO UPDATE SET answer = excluded.answer, "
+               "updated_at = excluded.updated_at", [event_id, platform, user, answer, utc(now)])
+    return rsvp_counts(db, event_id)
+
+
+def rsvp_counts(db, event_id: int) -> dict[str, int]:
+    counts = {"yes": 0, "no": 0}
+    for answer, n in db.execute("SELECT answer, COUNT(*) FROM rsvps WHERE event_id = ? GROUP BY answer",
+                                [event_id]).fetchall():
+        counts[answer] = n
+    return counts
+
+
+def digest_time(db, platform: str, user: str) -> time:
+    row = db.execute("SELECT digest_time FROM prefs WHERE platform = ? AND user = ?", [platform, user]).fetchone()
+    h, m = (row[0] if row else "08:30").split(":")
+    return time(int(h), int(m))
+
+
+def set_digest_time(db, platform: str, user: str, t: time) -> None:
+    db.execute("INSERT INTO prefs (platform, user, digest_time) VALUES (?, ?, ?) ON CONFLICT (platform, user) "
+               "DO UPDATE SET digest_time = excluded.digest_time", [platform, user, t.strftime("%H:%M")])
+
+
+def open_visits(db, platform: str, user: str, until: date) -> list[dict]:
+    """Open visits of my active plans due on or before ``until``, with their plan."""
+    return _rows(db, "SELECT v.*, p.case_code, p.plan, p.area FROM visits v JOIN plans p ON p.id = v.plan_id "
+                     "WHERE p.platform = ? AND p.owner = ? AND p.status = 'active' AND v.status = 'open' "
+                     "AND v.due <= ? ORDER BY v.due", [platform, user, until.isoformat()])
+
+
+def area_visits(db, area: str, until: date) -> list[dict]:
+    return _rows(db, "SELECT v.*, p.case_code, p.plan, p.owner FROM visits v JOIN plans p ON p.id = v.plan_id "
+                     "WHERE p.area = ? AND p.status = 'active' AND v.status = 'open' AND v.due <= ? "
+                     "ORDER BY v.due", [area, until.isoformat()])
+
+
+def events_between(db, platform: str, user: str, start: datetime, end: datetime) -> list[dict]:
+    return _rows(db, "SELECT * FROM events WHERE platform = ? AND owner = ? AND status = 'active' "
+                     "AND starts_at >= ? AND starts_at < ? ORDER BY starts_at", [platform, user, utc(start), utc(end)])
+
+
+def missed(db, platform: str, user: str) -> list[Reminder]:
+    return [Reminder.from_row(r) for r in _rows(
+        db, "SELECT * FROM reminders WHERE platform = ? AND owner = ? AND status = 'missed' ORDER BY due_at",
+        [platform, user])]

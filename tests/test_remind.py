@@ -1,0 +1,342 @@
+"""Reminders, events and visit plans: the chat, the buttons, the engine with real APScheduler jobs,
+a restart across a due time, the digest's business days, and delivery to the LINE and Slack stand-ins."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.access import add_user
+from bot.adapters.terminal import incoming, render
+from bot.app import build_app
+from bot.core import Incoming
+from bot.db import open_db
+from scheduler import store
+from scheduler.service import ReminderService
+from scheduler.workdays import TZ
+
+from .conftest import Clock
+from .fakes import LineStandIn, SlackStandIn
+
+JST = TZ
+
+
+def at(y, m, d, hh=9, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=JST)
+
+
+def say(app, text, platform="terminal", user="terminal", direct=True, conv=None):
+    msg = incoming(text) if platform == "terminal" else Incoming(platform, user, conv or user, text, direct)
+    return render(app.handle(msg))
+
+
+@pytest.fixture
+def japp(index):
+    """An app at Tuesday 2026-11-24 09:30 in Tokyo."""
+    return build_app(db=open_db(":memory:"), clock=Clock(at(2026, 11, 24, 9, 30)), index=index)
+
+
+# -- the chat -----------------------------------------------------------------------------------
+def test_reminder_is_read_back_with_weekday_confirmed_and_listed(japp):
+    out = say(japp, "リマインド 明日14時 ピアサポーター交流会の準備")
+    assert "11月25日(水) 14:00" in out and "ピアサポーター交流会の準備" in out and "よろしいですか" in out
+    assert store.active(japp.db) == []  # nothing stored before 「はい」
+    out = say(japp, "はい")
+    assert "登録しました" in out
+    [r] = store.active(japp.db)
+    assert r.due_at == at(2026, 11, 25, 14, 0) and r.title == "ピアサポーター交流会の準備"
+    assert f"{r.id}) 11月25日(水) 14:00 ピアサポーター交流会の準備" in say(japp, "予定")
+
+
+def test_plain_words_reminder(japp):
+    out = say(japp, "明日14時にピア交流会の準備をリマインドして")
+    assert "11月25日(水) 14:00" in out and "「ピア交流会の準備」" in out
+
+
+def test_no_cancels_and_stores_nothing(japp):
+    say(japp, "リマインド 明日14時 準備")
+    assert "やめました" in say(japp, "いいえ")
+    assert store.active(japp.db) == []
+
+
+@pytest.mark.parametrize("text", ["リマインド そのうち 準備", "リマインド 来週のどこか 準備", "リマインド 13月5日 10時 準備",
+                                  "リマインド 25時 準備", "リマインド 2月30日 10時 準備", "リマインド 午後15時 準備",
+                                  "リマインド 昨日10時 準備"])
+def test_times_that_must_not_be_guessed_are_refused_with_an_example(japp, text):
+    out = say(japp, text)
+    assert "例" in out and "よろしいですか" not in out
+    assert japp.dialogs.get("terminal", "terminal", japp.clock()) is None
+
+
+def test_recurring_reminder(japp):
+    out = say(japp, "リマインド 毎週金曜16時 週報")
+    assert "毎週金曜 16:00" in out
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert r.recurrence.kind == "weekly" and r.due_at == at(2026, 11, 27, 16, 0)
+
+
+def test_event_registers_the_day_before_and_one_hour_before(japp):
+    out = say(japp, "イベント 12/5 14時 ピアサポーター交流会")
+    assert "12月5日(土) 14:00" in out and "12月4日(金) 17:00" in out and "12月5日(土) 13:00" in out
+    say(japp, "はい")
+    assert sorted(r.due_at for r in store.active(japp.db)) == [at(2026, 12, 4, 17), at(2026, 12, 5, 13)]
+
+
+def test_visit_plan_from_a_case_code(japp):
+    out = say(japp, "退院 K-012 12/1")
+    assert "K-012" in out and "12月8日(火)" in out and "3か月後" in out
+    say(japp, "はい")
+    visits = japp.db.execute("SELECT label, due, window_start, window_end FROM visits ORDER BY seq").fetchall()
+    assert visits[0] == ("1週間後", "2026-12-08", "2026-12-06", "2026-12-15")
+    assert [v[1] for v in visits] == ["2026-12-08", "2026-12-15", "2027-01-01", "2027-03-01"]
+    assert min(r.due_at for r in store.active(japp.db)) == at(2026, 12, 8, 8, 30)  # the morning of the due day
+
+
+def test_visit_plan_refuses_a_name(japp):
+    assert "ケースコード" in say(japp, "退院 田中さん 12/1")
+    assert japp.db.execute("SELECT COUNT(*) FROM plans").fetchone()[0] == 0
+
+
+def _sent(app, r):
+    """As if the engine had delivered ``r`` (so that typed 「完了」 finds it)."""
+    app.db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at, sent_at) "
+                   "VALUES (?, ?, ?, ?, 'sent', ?, ?)", [f"t:{r.id}", r.id, r.platform, r.target,
+                                                         store.utc(app.clock()), store.utc(app.clock())])
+
+
+def test_buttons_and_their_typed_words_change_the_state(japp):
+    say(japp, "退院 K-012 11/20")
+    say(japp, "はい")
+    rs = store.active(japp.db)
+    first = rs[0]
+    _sent(japp, first)
+    assert "完了" in say(japp, "完了")  # typed, no number: the reminder last sent to me
+    assert japp.db.execute("SELECT status FROM visits WHERE id = ?", [first.visit_id]).fetchone()[0] == "done"
+    second = rs[1]
+    assert "会えなかった" in say(japp, f"会えなかった #{second.id} 不在")
+    assert japp.db.execute("SELECT status, reason FROM visits WHERE id = ?", [second.visit_id]).fetchone() == ("unmet", "不在")
+    third = rs[2]
+    say(japp, f"延期 明日 #{third.id}")
+    assert store.get(japp.db, third.id).due_at.astimezone(JST).date() == date(2026, 11, 25)
+    say(japp, f"スヌーズ #{third.id}")
+    assert store.get(japp.db, third.id).due_at == japp.clock() + timedelta(minutes=30)
+    say(japp, f"あとで記録 #{third.id}")
+    actions = [a for (a,) in japp.db.execute("SELECT action FROM reminder_actions ORDER BY id").fetchall()]
+    assert actions == ["done", "unmet", "postpone", "snooze", "later"]
+
+
+def test_cancel_and_change_by_number(japp):
+    say(japp, "リマインド 明日14時 A")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    out = say(japp, f"変更 {r.id} 明後日10時")
+    assert "11月26日(木) 10:00" in out
+    say(japp, "はい")
+    assert store.get(japp.db, r.id).due_at == at(2026, 11, 26, 10)
+    assert "取り消しました" in say(japp, f"取消 {r.id}")
+    assert store.active(japp.db) == []
+
+
+def test_rsvp_counts_for_the_coordinator(japp):
+    add_user(japp.db, "line", "Ucoord", "staff", "千葉市", japp.clock())
+    add_user(japp.db, "line", "Ua", "staff", "千葉市", japp.clock())
+    say(japp, "イベント 12/5 14時 交流会", "line", "Ucoord", direct=False, conv="Cgroup")
+    say(japp, "はい", "line", "Ucoord", direct=False, conv="Cgroup")
+    eid = japp.db.execute("SELECT id FROM events").fetchone()[0]
+    assert "参加 1人" in say(japp, f"参加 #E{eid}", "line", "Ua", direct=False, conv="Cgroup")
+    assert "不参加 1人" in say(japp, f"不参加 #E{eid}", "line", "Ucoord", direct=False, conv="Cgroup")
+    assert "参加 1・不参加 1" in say(japp, "予定", "line", "Ucoord")
+
+
+def test_supervisor_sees_the_plans_of_the_area(japp):
+    add_user(japp.db, "line", "Ustaff", "staff", "千葉市", japp.clock())
+    add_user(japp.db, "line", "Usv", "supervisor", "千葉市", japp.clock())
+    say(japp, "退院 K-077 11/20", "line", "Ustaff")
+    say(japp, "はい", "line", "Ustaff")
+    assert "K-077" in say(japp, "予定 全体", "line", "Usv")
+    assert "スーパーバイザー" in say(japp, "予定 全体", "line", "Ustaff")
+
+
+# -- the engine ---------------------------------------------------------------------------------
+class RecordingPusher:
+    def __init__(self):
+        self.sent = []
+
+    def push(self, target, replies, key):
+        self.sent.append((target, render(replies), key))
+        return True
+
+    def push_user(self, user, replies, key):
+        return self.push(user, replies, key)
+
+
+def real_clock():
+    return datetime.now(timezone.utc)
+
+
+def test_a_due_reminder_is_sent_on_time_once(tmp_path):
+    db = open_db(tmp_path / "n.db")
+    rid = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                             title="準備", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                             now=real_clock())
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=real_clock)
+    assert svc.start()
+    try:
+        deadline = time.time() + 10
+        while not pusher.sent and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and "準備" in pusher.sent[0][1] and "遅延" not in pusher.sent[0][1]
+    assert store.get(db, rid).status == "done"
+    assert db.execute("SELECT status FROM deliveries").fetchall() == [("sent",)]
+
+
+def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
+    path = tmp_path / "n.db"
+    db = open_db(path)
+    soon = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                              title="間もなく", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                              now=real_clock())
+    late = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                              title="5分前のはず", due=real_clock() - timedelta(minutes=5), recurrence=None, asked=True,
+                              now=real_clock())
+    stale = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                               title="13時間前のはず", due=real_clock() - timedelta(hours=13), recurrence=None,
+                               asked=True, now=real_clock())
+    pusher = RecordingPusher()
+    first = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
+    first.stop()  # Nimo is down across the due time
+    time.sleep(1.5)
+    second = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
+    assert second.start()
+    deadline = time.time() + 10
+    while len(pusher.sent) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    second.stop()
+    third = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)  # and once more: nothing again
+    assert third.start()
+    time.sleep(1.0)
+    third.stop()
+    texts = [t for _, t, _ in pusher.sent]
+    assert len(texts) == 2
+    assert any("間もなく" in t for t in texts) and any("【遅延】" in t and "5分前" in t for t in texts)
+    assert store.get(db, stale).status == "missed" and store.get(db, soon).status == "done"
+    assert store.get(db, late).status == "done"
+
+
+def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
+    db = open_db(tmp_path / "n.db")
+    night = at(2026, 11, 24, 21, 0)
+    rid = store.add_reminder(db, kind="event", platform="line", owner="U1", target="U1", is_group=False, title="会",
+                             due=night, recurrence=None, asked=False, now=night - timedelta(hours=1))
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=Clock(night))
+    svc.sched.start(paused=True)
+    svc.fire(rid)
+    svc.sched.shutdown(wait=False)
+    assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
+
+
+def test_a_second_scheduler_waits_for_the_lease(tmp_path):
+    path = tmp_path / "n.db"
+    a = ReminderService(open_db(path), {}, clock=real_clock)
+    b = ReminderService(open_db(path), {}, clock=real_clock)
+    assert a.start()
+    try:
+        assert not b.start()
+    finally:
+        a.stop()
+
+
+@pytest.mark.parametrize("day, sent", [(date(2026, 11, 23), False), (date(2027, 1, 1), False),
+                                       (date(2026, 11, 28), False), (date(2026, 11, 24), True)])
+def test_digest_on_business_days_only(tmp_path, day, sent):
+    db = open_db(tmp_path / "n.db")
+    now = datetime.combine(day, datetime.min.time(), tzinfo=JST).replace(hour=8, minute=35)
+    add_user(db, "line", "U1", "staff", "千葉市", now)
+    store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-001", plan_key="discharge",
+                   anchor=day - timedelta(days=7), digest_time=store.digest_time(db, "line", "U1"),
+                   now=now - timedelta(days=8))
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
+    svc.digest_tick()
+    svc.digest_tick()  # once a day, however often it ticks
+    assert len(pusher.sent) == (1 if sent else 0)
+    if sent:
+        assert "K-001" in pusher.sent[0][1] and "今日の訪問" in pusher.sent[0][1]
+
+
+def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
+    db = open_db(tmp_path / "n.db")
+    now = at(2026, 11, 26, 8, 40)  # Thursday
+    add_user(db, "line", "U1", "staff", "千葉市", now)
+    store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-002", plan_key="discharge",
+                   anchor=date(2026, 11, 10), digest_time=store.digest_time(db, "line", "U1"), now=at(2026, 11, 10))
+    pusher = RecordingPusher()
+    ReminderService(db, {"line": pusher}, clock=Clock(now)).digest_tick()
+    assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
+    db.execute("UPDATE visits SET status = 'done' WHERE due < '2026-11-26'")
+    pusher.sent.clear()
+    ReminderService(db, {"line": pusher}, clock=Clock(now + timedelta(days=1))).digest_tick()
+    assert pusher.sent == []
+
+
+# -- by chat, to the stand-ins --------------------------------------------------------------------
+@pytest.mark.parametrize("platform", ["line", "slack"])
+def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, index, platform):
+    from bot.adapters.line import LineMessenger, LinePusher
+    from bot.adapters.slack import SlackPusher, web_client
+    with LineStandIn() as line, SlackStandIn() as slack:
+        app = build_app(db_path=str(tmp_path / "n.db"), index=index)
+        user, conv = ("Uline", "Cgroup") if platform == "line" else ("Uslack", "C0GROUP")
+        add_user(app.db, platform, user, "staff", "千葉市", real_clock())
+        pushers = {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url)),
+                   "slack": SlackPusher(web_client(slack.bot_token, slack.url + "/api/"))}
+        svc = ReminderService(app.db, pushers, clock=real_clock)
+        assert svc.start()
+        try:
+            say(app, "イベント 12/5 14時 ピアサポーター交流会", platform, user, direct=False, conv=conv)
+            say(app, "はい", platform, user, direct=False, conv=conv)
+            say(app, "退院 K-012 12/1", platform, user, conv=user if platform == "line" else "D0001")
+            say(app, "はい", platform, user, conv=user if platform == "line" else "D0001")
+            ev = [r for r in store.active(app.db) if r.kind == "event"][0]
+            visit = [r for r in store.active(app.db) if r.kind == "visit"][0]
+            soon = real_clock() + timedelta(seconds=1)
+            for r in (ev, visit):  # as if the days had passed: due now (the sync job picks it up)
+                store.reschedule(app.db, r.id, soon, real_clock())
+            stand_in = line if platform == "line" else slack
+            got = (lambda s: len(s.delivered) >= 2) if platform == "line" else (lambda s: len(s.posted) >= 2)
+            assert stand_in.wait_for(got, timeout=15)
+            time.sleep(1.0)
+        finally:
+            svc.stop()
+        if platform == "line":
+            sent = line.delivered
+            assert [d["kind"] for d in sent] == ["push", "push"] and {d["to"] for d in sent} == {"Cgroup", "Uline"}
+            texts = [m["text"] for d in sent for m in d["messages"]]
+            labels = [i["action"]["label"] for d in sent for i in d["messages"][-1]["quickReply"]["items"]]
+        else:
+            sent = slack.posted
+            assert len(sent) == 2 and {p["channel"] for p in sent} == {"C0GROUP", "D0001"}
+            texts = [p["text"] for p in sent]
+            labels = [e["text"]["text"] for p in sent for b in p["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert any("ピアサポーター交流会" in t for t in texts) and any("K-012" in t for t in texts)
+        assert {"参加", "不参加", "完了", "会えなかった", "あとで記録"} <= set(labels)
+        assert line.errors == [] and slack.errors == []
+
+
+def test_nimo_remind_list_json_from_a_chat(nimo):
+    out = nimo("chat", input="リマインド 明日14時 ピアサポーター交流会\nはい\n予定\n").stdout
+    assert re.search(r"\d+月\d+日\([月火水木金土日]\) 14:00", out) and "登録しました" in out
+    assert "ピアサポーター交流会" in out.split("登録中の予定")[1]
+    rows = json.loads(nimo("remind", "list", "--json").stdout)
+    assert len(rows) == 1 and rows[0]["title"] == "ピアサポーター交流会" and rows[0]["due_at"].endswith("14:00:00+09:00")
+    assert "取り消しました" in nimo("remind", "cancel", str(rows[0]["id"])).stdout
+    assert json.loads(nimo("remind", "list", "--json").stdout) == []
