@@ -48,7 +48,7 @@ def route(app, msg: Incoming) -> list[Reply]:
     if t in messages.NOT_YET:
         return [Text(messages.NOT_YET[t])]
     if t in _YES or t in _NO:
-        done = rem.confirm(app, msg, t in _YES) or rem.confirm_change(app, msg, t in _YES)
+        done = rem.confirm(app, msg, t in _YES)
         if done is not None:
             return done
         if t in _NO:

@@ -152,32 +152,25 @@ def _render(value) -> str:
 
 def pack(blocks: list[str], limit: int) -> list[str]:
     """Blocks joined into messages of at most ``limit`` characters; a longer block is cut at lines."""
-    out: list[str] = []
-    cur = ""
-    for b in blocks:
-        pieces = [b] if len(b) <= limit else _split_lines(b, limit)
-        for p in pieces:
-            if cur and len(cur) + 2 + len(p) > limit:
-                out.append(cur)
-                cur = p
-            else:
-                cur = f"{cur}\n\n{p}" if cur else p
-    if cur:
-        out.append(cur)
-    return out
+    pieces = [p for b in blocks for p in ([b] if len(b) <= limit else _split_lines(b, limit))]
+    return _accumulate(pieces, limit, "\n\n")
 
 
 def _split_lines(text: str, limit: int) -> list[str]:
-    out, cur = [], ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            out.append(line[:limit])
-            line = line[limit:]
-        if cur and len(cur) + 1 + len(line) > limit:
+    lines = [ln[i:i + limit] for ln in text.split("\n") for i in range(0, max(len(ln), 1), limit)]
+    return _accumulate(lines, limit, "\n")
+
+
+def _accumulate(pieces: list[str], limit: int, sep: str) -> list[str]:
+    """Pieces (each at most ``limit``) joined with ``sep`` into as few strings of at most ``limit``."""
+    out: list[str] = []
+    cur: str | None = None
+    for p in pieces:
+        if cur is not None and len(cur) + len(sep) + len(p) > limit:
             out.append(cur)
-            cur = line
+            cur = p
         else:
-            cur = f"{cur}\n{line}" if cur else line
-    if cur:
+            cur = p if cur is None else f"{cur}{sep}{p}"
+    if cur is not None:
         out.append(cur)
     return out

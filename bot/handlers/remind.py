@@ -102,6 +102,12 @@ def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
         return [Text(messages.CANCELLED_INPUT)]
     d = st.data
     now = app.clock()
+    if d["what"] == "change":
+        r = store.get(app.db, d["id"])
+        store.reschedule(app.db, r.id, store.from_utc(d["at"]), now, asked=True)
+        store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                            action="change", detail=d["at"], now=now)
+        return [Text(messages.postponed(r.title, messages.fmt_when(store.from_utc(d["at"]).astimezone(TZ))))]
     if d["what"] == "reminder":
         rid = store.add_reminder(app.db, kind="reminder", platform=msg.platform, owner=msg.user, target=d["target"],
                                  is_group=d["group"], title=d["title"], due=store.from_utc(d["at"]),
@@ -220,22 +226,9 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
         when, _ = parse_when(when_text, _now(app))
     except TimeError as e:
         return [Text(f"{e}\n例：「変更 {number} 明日15時」")]
-    app.dialogs.set(msg.platform, msg.user, "confirm_change", {"id": r.id, "at": store.utc(when.at)}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, "confirm", {"what": "change", "id": r.id, "at": store.utc(when.at)},
+                    app.clock())
     return [Text(f"「{r.title}」を {readback(when, now=_now(app))} に変更します。{messages.CONFIRM}", YES_NO)]
-
-
-def confirm_change(app, msg: Incoming, yes: bool) -> list[Reply] | None:
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
-    if not st or st.name != "confirm_change":
-        return None
-    app.dialogs.clear(msg.platform, msg.user)
-    if not yes:
-        return [Text(messages.CANCELLED_INPUT)]
-    r = store.get(app.db, st.data["id"])
-    store.reschedule(app.db, r.id, store.from_utc(st.data["at"]), app.clock(), asked=True)
-    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
-                        action="change", detail=st.data["at"], now=app.clock())
-    return [Text(messages.postponed(r.title, messages.fmt_when(store.from_utc(st.data["at"]).astimezone(TZ))))]
 
 
 def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
