@@ -338,3 +338,101 @@ def remind_cancel(reminder_id: int) -> None:
         raise click.ClickException(f"番号 {reminder_id} の登録中のリマインドはありません")
     store.set_status(db, reminder_id, "cancelled", utc_now())
     click.echo(f"取り消しました：{reminder_id} {r.title}")
+
+
+@main.group(help="現場報告の一覧・書き出し・保存期間による削除（管理者用）")
+def reports() -> None:
+    pass
+
+
+EXPORT_COLUMNS = (("number", "番号"), ("date", "日付"), ("type", "種類"), ("area", "地域"), ("case_code", "ケース"),
+                  ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"),
+                  ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"))
+
+
+def _report_rows(rows):
+    from .reports import number
+    return [dict(r, number=number(r["id"])) for r in rows]
+
+
+@reports.command("list", help="報告の一覧（新しい順）")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
+@click.option("--limit", type=int, default=50, show_default=True)
+def reports_list(as_json: bool, limit: int) -> None:
+    from .db import open_db
+    from .reports import recent
+    rows = _report_rows(recent(open_db(config.get("NIMO_DB")), limit=limit))
+    if as_json:
+        click.echo(json.dumps([{k: r[k] for k, _ in EXPORT_COLUMNS} for r in rows], ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        click.echo(f"{r['number']}\t{r['date']}\t{r['type']}\t{r['case_code'] or ''}\t{r['summary'][:40]}")
+    click.echo(f"{len(rows)}件")
+
+
+@reports.command("export", help="報告を CSV（Excel で開ける UTF-8 BOM 付き）か xlsx に書き出す")
+@click.option("--from", "since", default=None, help="この日から（YYYY-MM-DD）")
+@click.option("--to", "until", default=None, help="この日まで（YYYY-MM-DD）")
+@click.option("--area", default=None)
+@click.option("--type", "rtype", type=click.Choice(["訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他"]),
+              default=None)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="書き出すファイル")
+def reports_export(since, until, area, rtype, fmt, output: Path) -> None:
+    import datetime as _dt
+    from .db import open_db
+    from .reports import query
+    for v, name in ((since, "--from"), (until, "--to")):
+        if v:
+            try:
+                _dt.date.fromisoformat(v)
+            except ValueError:
+                raise click.ClickException(f"{name} は YYYY-MM-DD の形で指定してください（例：2026-11-01）")
+    rows = _report_rows(query(open_db(config.get("NIMO_DB")), since=since, until=until, area=area, rtype=rtype))
+    header = [h for _, h in EXPORT_COLUMNS]
+    values = [[r[k] or "" for k, _ in EXPORT_COLUMNS] for r in rows]
+    if fmt == "csv":
+        import csv
+        with open(output, "w", encoding="utf-8-sig", newline="") as f:  # the BOM lets Excel read UTF-8
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(values)
+    else:
+        from openpyxl import Workbook
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "報告"
+        ws.append(header)
+        for v in values:
+            ws.append(v)
+        wb.save(output)
+    click.echo(f"{len(rows)}件を書き出しました：{output}")
+
+
+@reports.command("purge", help="保存期間を過ぎた報告を消す（既定は確認だけ。--yes で実行）")
+@click.option("--days", type=click.IntRange(1, 36500), required=True, help="この日数より前の報告が対象")
+@click.option("--yes", is_flag=True, help="実際に消す")
+def reports_purge(days: int, yes: bool) -> None:
+    from .app import utc_now
+    from .db import open_db
+    from .reports import number, purge
+    ids = purge(open_db(config.get("NIMO_DB")), days=days, now=utc_now(), apply=yes)
+    verb = "消しました" if yes else "消す対象です（--yes を付けると消します）"
+    click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
+
+
+@main.command(help="動いている Nimo のデータベースを安全に複製する")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    import sqlite3
+    if path.exists():
+        raise click.ClickException(f"{path} はもうあります。別の名前を指定してください")
+    if not Path(config.get("NIMO_DB")).exists():
+        raise click.ClickException(f"データベース {config.get('NIMO_DB')} がありません（NIMO_DB を確かめてください）")
+    src = sqlite3.connect(config.get("NIMO_DB"))
+    dst = sqlite3.connect(path)
+    with dst:
+        src.backup(dst)  # SQLite's online backup: a consistent copy while others write
+    dst.close()
+    src.close()
+    click.echo(f"複製しました：{path}")

@@ -18,6 +18,7 @@ class Incoming:
     text: str = ""
     direct: bool = True    # a 1:1 chat: only there may personal data be shown
     postback: str | None = None  # button data, when a button was pressed
+    event_id: str | None = None  # the platform's id of this event (LINE webhookEventId, Slack event_id)
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,34 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL
     );
     """,
+    # 4: field reports, their audit trail, and who sent an inbox event (to answer each person in order)
+    """
+    CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,        -- shown as R-000123
+        platform TEXT NOT NULL, author TEXT NOT NULL, area TEXT NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('訪問', '電話', '同行受診', '会議・協議の場', 'ピア活動', 'その他')),
+        date TEXT NOT NULL,            -- YYYY-MM-DD, the day of the activity
+        case_code TEXT,
+        summary TEXT NOT NULL,
+        next_action TEXT, next_date TEXT,
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'withdrawn')),
+        source_key TEXT UNIQUE,        -- the chat event that saved it: a redelivery cannot save it twice
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    );
+    CREATE INDEX reports_author ON reports(platform, author, date);
+    CREATE INDEX reports_area ON reports(area, date);
+    CREATE TABLE report_audit (
+        id INTEGER PRIMARY KEY,
+        report_id INTEGER NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('create', 'edit', 'withdraw', 'purge')),
+        by TEXT NOT NULL,
+        before TEXT, after TEXT,       -- JSON of the fields
+        at TEXT NOT NULL
+    );
+    ALTER TABLE inbox ADD COLUMN sender TEXT;
+    ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
+    CREATE INDEX inbox_sender ON inbox(sender, id);
+    """,
 )
 
 

@@ -43,5 +43,14 @@ class Dialogs:
             "updated_at = excluded.updated_at",
             [platform, user, name, json.dumps(data, ensure_ascii=False), now.isoformat()])
 
+    def pop_expired(self, platform: str, user: str, now: datetime) -> str | None:
+        """The name of a state that timed out (and forget it), so the user can be told."""
+        row = self.db.execute("SELECT name, updated_at FROM dialog_state WHERE platform = ? AND user = ?",
+                              [platform, user]).fetchone()
+        if row and now - datetime.fromisoformat(row[1]) > TIMEOUTS.get(row[0], DEFAULT_TIMEOUT):
+            self.clear(platform, user)
+            return row[0]
+        return None
+
     def clear(self, platform: str, user: str) -> None:
         self.db.execute("DELETE FROM dialog_state WHERE platform = ? AND user = ?", [platform, user])

@@ -11,12 +11,15 @@ import logging
 import queue
 import sqlite3
 import threading
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 log = logging.getLogger("nimo.inbox")
 
 STALE = timedelta(minutes=5)   # a 'working' row older than this was left by a process that died
+HEARTBEAT = timedelta(seconds=5)
+ALIVE = timedelta(seconds=15)  # a worker whose heartbeat is older than this is dead: its rows are redone
 KEEP = timedelta(days=2)       # dedupe memory: LINE and Slack redeliver within minutes, we keep 2 days
 
 
@@ -25,22 +28,26 @@ class Inbox:
         self.db = db
         self.clock = clock
 
-    def add(self, platform: str, event_id: str, payload: dict) -> int | None:
-        """Store an event; the new row's id, or None when the event was seen before."""
+    def add(self, platform: str, event_id: str, payload: dict, sender: str | None = None) -> int | None:
+        """Store an event; the new row's id, or None when the event was seen before.
+        Events of one ``sender`` are answered in the order they arrived."""
         try:
             cur = self.db.execute(
-                "INSERT INTO inbox (platform, event_id, payload, received_at) VALUES (?, ?, ?, ?)",
-                [platform, event_id, json.dumps(payload, ensure_ascii=False), self.clock().isoformat()])
+                "INSERT INTO inbox (platform, event_id, payload, received_at, sender) VALUES (?, ?, ?, ?, ?)",
+                [platform, event_id, json.dumps(payload, ensure_ascii=False), self.clock().isoformat(), sender])
         except sqlite3.IntegrityError:
             return None
         return cur.lastrowid
 
-    def claim(self, row_id: int) -> tuple[str, dict] | None:
+    def claim(self, row_id: int, holder: str = "") -> tuple[str, dict] | None:
+        """Take a row to work on: new (or left by a dead worker), and the sender's oldest unfinished."""
         now = self.clock()
         cur = self.db.execute(
-            "UPDATE inbox SET status = 'working', claimed_at = ? WHERE id = ? AND "
-            "(status = 'new' OR (status = 'working' AND claimed_at < ?))",
-            [now.isoformat(), row_id, (now - STALE).isoformat()])
+            "UPDATE inbox SET status = 'working', claimed_at = ?, claimed_by = ? WHERE id = ? AND "
+            f"(status = 'new' OR (status = 'working' AND {self._abandoned('inbox')})) AND "
+            "(sender IS NULL OR NOT EXISTS (SELECT 1 FROM inbox e WHERE e.sender = inbox.sender "
+            "AND e.id < inbox.id AND e.status IN ('new', 'working')))",
+            [now.isoformat(), holder, row_id, (now - STALE).isoformat(), _utc(now)])
         if cur.rowcount != 1:
             return None
         platform, payload = self.db.execute("SELECT platform, payload FROM inbox WHERE id = ?", [row_id]).fetchone()
@@ -50,16 +57,34 @@ class Inbox:
         self.db.execute("UPDATE inbox SET status = ?, done_at = ? WHERE id = ?",
                         [status, self.clock().isoformat(), row_id])
 
+    @staticmethod
+    def _abandoned(table: str) -> str:
+        """SQL: a 'working' row whose worker is gone (claimed long ago, or its heartbeat stopped)."""
+        return (f"({table}.claimed_at < ? OR NOT EXISTS (SELECT 1 FROM leases l WHERE "
+                f"l.name = 'worker:' || {table}.claimed_by AND l.expires_at > ?))")
+
     def unfinished(self) -> list[int]:
-        stale = (self.clock() - STALE).isoformat()
+        now = self.clock()
         return [r[0] for r in self.db.execute(
-            "SELECT id FROM inbox WHERE status = 'new' OR (status = 'working' AND claimed_at < ?) ORDER BY id",
-            [stale]).fetchall()]
+            f"SELECT id FROM inbox WHERE status = 'new' OR (status = 'working' AND {self._abandoned('inbox')}) "
+            "ORDER BY id", [(now - STALE).isoformat(), _utc(now)]).fetchall()]
+
+    def heartbeat(self, holder: str) -> None:
+        self.db.execute("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                        "DO UPDATE SET expires_at = excluded.expires_at",
+                        [f"worker:{holder}", holder, _utc(self.clock() + ALIVE)])
+
+    def retire(self, holder: str) -> None:
+        self.db.execute("DELETE FROM leases WHERE name = ?", [f"worker:{holder}"])
 
     def purge(self) -> int:
         """Forget finished events older than the dedupe window (their payloads hold message text)."""
         return self.db.execute("DELETE FROM inbox WHERE status IN ('done', 'failed') AND received_at < ?",
                                [(self.clock() - KEEP).isoformat()]).rowcount
+
+
+def _utc(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat()
 
 
 class Workers:
@@ -82,16 +107,17 @@ class Workers:
         self.busy = 0
         self.queued: set[int] = set()
         self.stopping = threading.Event()
+        self.holder = uuid.uuid4().hex
 
     def start(self) -> None:
+        self.inbox.heartbeat(self.holder)
         for t in self.threads:
             t.start()
         for row_id in self.inbox.unfinished():  # acknowledged before a restart, not yet answered
             self.submit(row_id)
-        if self.poll:
-            poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
-            self.threads.append(poller)
-            poller.start()
+        poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
+        self.threads.append(poller)
+        poller.start()
 
     def submit(self, row_id: int) -> None:
         with self.idle:
@@ -101,8 +127,16 @@ class Workers:
         self.queue.put(row_id)
 
     def _poll(self) -> None:
-        while not self.stopping.wait(self.poll):
+        """Heartbeat, and pick up rows: from other processes (``poll``), rows that waited for an
+        earlier message of the same person, and rows a dead worker left half done."""
+        interval = self.poll or 0.2
+        beat = datetime.min.replace(tzinfo=timezone.utc)
+        while not self.stopping.wait(interval):
             try:
+                now = self.inbox.clock()
+                if now - beat > HEARTBEAT:
+                    self.inbox.heartbeat(self.holder)
+                    beat = now
                 for row_id in self.inbox.unfinished():
                     self.submit(row_id)
             except sqlite3.Error as e:  # a locked database now and then: the next poll will do
@@ -116,6 +150,10 @@ class Workers:
         for t in self.threads:
             if t.is_alive():
                 t.join(timeout=10)
+        try:
+            self.inbox.retire(self.holder)
+        except sqlite3.Error:
+            pass
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests and shutdown: wait until the queue is empty and no row is being processed."""
@@ -130,7 +168,7 @@ class Workers:
             with self.idle:
                 self.busy += 1
             try:
-                claimed = self.inbox.claim(row_id)
+                claimed = self.inbox.claim(row_id, self.holder)
                 if claimed:
                     try:
                         self.handle(claimed[0], claimed[1], row_id)

@@ -100,9 +100,6 @@ def registered(area: str, role: str) -> str:
     return f"登録しました（地域：{area}／{who}）。質問をどうぞ。「ヘルプ」で使い方を表示します。"
 
 ASK_PROMPT = "知りたいことを、そのまま送ってください。\n例：「住まいの確保で困っている」「家族教室を始めたい」「千葉県の事例」"
-NOT_YET = {
-    "報告": "報告の機能は準備中です。いまは事例の質問と、リマインド・訪問予定の登録ができます。",
-}
 
 
 # -- reminders, events, visit plans ---------------------------------------------------------------
@@ -197,3 +194,47 @@ def digest(day: str, today: list[str], overdue: list[str], week: list[str], miss
 
 def digest_time_set(t: str) -> str:
     return f"朝の通知を {t} にしました（平日のみ、祝日は休み）。"
+
+
+# -- field reports ----------------------------------------------------------------------------
+REPORT_TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
+REPORT_EXAMPLE = "例：「報告 訪問 K-012 服薬確認できた。表情明るい。次回12/10」"
+REPORT_DIRECT_ONLY = "報告は個人の情報を含むため、Nimo との1対1のトークで送ってください。"
+REPORT_TIMED_OUT = "前の報告の入力は、30分操作がなかったため取り消しました（何も保存していません）。"
+REPORT_CANCELLED = "報告の入力をやめました。何も保存していません。"
+REPORT_ASK_TYPE = "報告を書きます。種類を選んでください（「やめる」でいつでも中止）。"
+REPORT_ASK_DATE = "いつのことですか？（例：今日、昨日、11/20）"
+REPORT_ASK_CASE = "ケースコードは？（例：K-012。なければ「なし」）名前は書かないでください。"
+REPORT_ASK_AREA = "地域は？"
+REPORT_ASK_SUMMARY = "内容を短く書いてください。名前・電話番号・住所は書かず、ケースコードを使ってください。"
+REPORT_ASK_NEXT = "次の予定は？（例：「12/10 再訪」。なければ「なし」）"
+REPORT_BAD_TYPE = "種類はボタンから選ぶか、訪問・電話・同行受診・会議・ピア活動・その他 のどれかを送ってください。"
+REPORT_BAD_CASE = "ケースコードが読み取れません。例：K-012。なければ「なし」。"
+REPORT_EMPTY = "内容が空です。短くてよいので書いてください。"
+REPORT_WAITING = "報告の確認中です。「確定」「修正」「取消」のどれかを送ってください。"
+REPORT_FIX_WHICH = "どこを直しますか？"
+REPORT_PRIVACY_CHOOSE = "個人情報の扱いを選んでください：「伏せて確定」「そのまま確定」「修正」「取消」。"
+REPORT_NOT_EDITABLE = "その報告は直せません（自分の報告で、保存から24時間以内のものだけ直せます）。"
+REPORT_NONE = "報告はまだありません。" + REPORT_EXAMPLE
+REPORT_FIELDS = {"type": "種類", "date": "日付", "case_code": "ケース", "area": "地域", "summary": "内容", "next": "次回"}
+
+
+def report_review(lines: list[str], findings: str | None, editing: str | None) -> str:
+    head = f"{editing} をこの内容に直しますか？" if editing else "この内容で保存しますか？"
+    text = head + "\n" + "\n".join(lines)
+    if findings:
+        text += (f"\n\n⚠ 個人を特定できる情報が含まれているようです：{findings}\n"
+                 "伏せ字にして保存するか、そのまま保存するかを選んでください。選ぶまで何も保存しません。")
+    return text
+
+
+def report_saved(num: str, extra: list[str]) -> str:
+    return "\n".join([f"保存しました（{num}）。"] + extra + [f"24時間以内なら「報告修正 {num}」で直し、「報告取消 {num}」で取り下げられます。"])
+
+
+def report_updated(num: str) -> str:
+    return f"{num} を直しました（変更の記録を残しています）。"
+
+
+def report_withdrawn(num: str) -> str:
+    return f"{num} を取り下げました（記録は残ります）。"

@@ -11,6 +11,7 @@ from .access import get_user
 from .core import Choice, Incoming, Reply, Text
 from .handlers import ask as ask_h
 from .handlers import remind as rem
+from .handlers import report as rep
 from .handlers.help import help_
 from .handlers.register import register
 from scheduler.store import load_plans
@@ -41,12 +42,28 @@ def route(app, msg: Incoming) -> list[Reply]:
             return register(app, msg, m.group(1))
         if get_user(app.db, msg.platform, msg.user) is None:
             return [Text(messages.REGISTER_PROMPT)]
+    expired = app.dialogs.pop_expired(msg.platform, msg.user, app.clock()) or ""
+    replies = _route(app, msg, text, t)
+    if expired.startswith("report"):  # say that the half-written report was dropped, and why
+        replies = [Text(messages.REPORT_TIMED_OUT)] + replies
+    return replies
+
+
+def _route(app, msg: Incoming, text: str, t: str) -> list[Reply]:
+    if rep.active(app, msg):  # a report being written takes every message until it ends
+        return rep.handle(app, msg, text)
     if _HELP.match(t):
         return help_(app, msg)
     if t == "質問する":  # the rich menu's first button
         return [Text(messages.ASK_PROMPT, tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))]
-    if t in messages.NOT_YET:
-        return [Text(messages.NOT_YET[t])]
+    if m := rep.REPORT_LIST.match(t):
+        return rep.listing(app, msg, everyone=bool(m.group(1)))
+    if rep.REPORT_EDIT.match(text):
+        return rep.edit(app, msg, text)
+    if rep.REPORT_WITHDRAW.match(text):
+        return rep.withdraw(app, msg, text)
+    if m := rep.REPORT_START.match(text):
+        return rep.start(app, msg, m.group(1) or "")
     if t in _YES or t in _NO:
         done = rem.confirm(app, msg, t in _YES)
         if done is not None:

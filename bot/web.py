@@ -61,7 +61,8 @@ class LineWebhook:
         except (ValueError, KeyError, TypeError):
             return _respond(start_response, "400 Bad Request")
         for ev in events:  # events: [] is LINE's connectivity check: nothing to store
-            row = self.inbox.add("line", line_adapter.event_key(ev), ev)
+            src = ev.get("source") if isinstance(ev.get("source"), dict) else {}
+            row = self.inbox.add("line", line_adapter.event_key(ev), ev, sender=src.get("userId"))
             if row is not None:
                 self.submit(row)
         return _respond(start_response, "200 OK", b"OK")

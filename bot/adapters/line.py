@@ -99,6 +99,7 @@ def read_event(raw: dict) -> LineEvent:
         return LineEvent("ignore", None, None, None)
     user, conv, direct = _source(ev)
     token = getattr(ev, "reply_token", None)
+    eid = raw.get("webhookEventId") or event_key(raw)
     if user is None and not isinstance(ev, JoinEvent):
         return LineEvent("ignore", None, None, None)
     if isinstance(ev, MessageEvent):
@@ -109,10 +110,10 @@ def read_event(raw: dict) -> LineEvent:
             text = _addressed_text(ev, text)
             if text is None:
                 return LineEvent("ignore", None, None, None)
-        return LineEvent("message", Incoming("line", user, conv, text, direct), token, conv)
+        return LineEvent("message", Incoming("line", user, conv, text, direct, event_id=eid), token, conv)
     if isinstance(ev, PostbackEvent):
         data = ev.postback.data if ev.postback else ""
-        return LineEvent("postback", Incoming("line", user, conv, data, direct, postback=data), token, conv)
+        return LineEvent("postback", Incoming("line", user, conv, data, direct, postback=data, event_id=eid), token, conv)
     if isinstance(ev, FollowEvent):
         return LineEvent("follow", Incoming("line", user, conv, "", True), token, conv)
     if isinstance(ev, JoinEvent):

@@ -129,10 +129,11 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         say(text=fallback, blocks=blocks, thread_ts=event.get("thread_ts") or event.get("ts"))
 
     @bolt.event("message")
-    def on_message(event, say):
+    def on_message(body, event, say):
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return  # only people's own direct messages; channel talk needs a mention
-        incoming = Incoming("slack", event["user"], event["channel"], event.get("text", ""), direct=True)
+        incoming = Incoming("slack", event["user"], event["channel"], event.get("text", ""), direct=True,
+                            event_id=body.get("event_id"))
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
 
@@ -152,7 +153,7 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         container = body.get("container") or {}
         direct = bool(container.get("is_ephemeral")) or channel.startswith("D")
         incoming = Incoming("slack", body["user"]["id"], channel, action.get("value", ""), direct=direct,
-                            postback=action.get("value", ""))
+                            postback=action.get("value", ""), event_id=f"action:{action.get('action_ts', '')}:{body['user']['id']}")
         fallback, blocks = answer(incoming)
         respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
 

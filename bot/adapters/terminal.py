@@ -20,8 +20,8 @@ def render(replies: Iterable[Reply]) -> str:
     for r in replies:
         if isinstance(r, Cards):
             out.append("\n\n".join([r.lead] + [card_text(c) for c in r.cards] + [r.footer]))
-        elif isinstance(r, Text):
-            out.append(r.text)
+        elif isinstance(r, Text):  # buttons become the words to type
+            out.append(r.text + ("\n→ " + " ／ ".join(f"「{c.text}」" for c in r.choices) if r.choices else ""))
     return "\n\n".join(out)
 
 

@@ -1,0 +1,248 @@
+"""「報告 …」: a field report in one message or step by step, shown back, and saved on 「確定」.
+
+The draft lives in the dialog state (SQLite), so it survives a restart and ends after 30 minutes.
+Personal data found in it is named and nothing is stored until the user chooses to mask it or
+keep it.  Reports are taken and shown in 1:1 chats only.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+from datetime import date
+
+from scheduler.timeparse import TimeError, parse_date
+
+from .. import messages, privacy
+from .. import reports as rp
+from ..access import get_user
+from ..core import Choice, Incoming, Reply, Text
+
+STEPS = ("type", "date", "case_code", "area", "summary", "next")
+REVIEW = "report_review"
+STEP = "report_step"
+FIX = "report_fix"
+STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
+TYPE_CHOICES = tuple(Choice(t, t) for t in messages.REPORT_TYPES)
+
+
+def _area(app, msg: Incoming) -> str:
+    user = get_user(app.db, msg.platform, msg.user)
+    return user.area if user else ""
+
+
+def _day(iso: str | None) -> str:
+    return messages.fmt_day(date.fromisoformat(iso)) if iso else ""
+
+
+def _lines(d: rp.Draft) -> list[str]:
+    nxt = "なし" if not d.next_date else f"{_day(d.next_date)} {d.next_action or ''}".strip()
+    return [f"種類：{d.type}", f"日付：{_day(d.date)}", f"ケース：{d.case_code or 'なし'}", f"地域：{d.area or '—'}",
+            f"内容：{d.summary}", f"次回：{nxt}"]
+
+
+def _findings(d: rp.Draft) -> list[privacy.Finding]:
+    return privacy.find(d.summary) + privacy.find(d.next_action or "")
+
+
+def _review(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+    found = _findings(d)
+    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": _dump(d)}, app.clock())
+    if found:
+        choices = (Choice("伏せて確定", "伏せて確定"), Choice("そのまま確定", "そのまま確定"),
+                   Choice("修正", "修正"), Choice("取消", "取消"))
+    else:
+        choices = (Choice("確定", "確定"), Choice("修正", "修正"), Choice("取消", "取消"))
+    editing = rp.number(d.report_id) if d.report_id else None
+    return [Text(messages.report_review(_lines(d), privacy.describe(found) if found else None, editing), choices)]
+
+
+def _dump(d: rp.Draft) -> dict:
+    return {**d.fields(), "report_id": d.report_id}
+
+
+def _load(data: dict) -> rp.Draft:
+    return rp.Draft(**data)
+
+
+def start(app, msg: Incoming, rest: str) -> list[Reply]:
+    """「報告」 alone starts the steps; 「報告 訪問 K-012 …」 goes straight to the review."""
+    if not msg.direct:
+        return [Text(messages.REPORT_DIRECT_ONLY)]
+    area = _area(app, msg)
+    if not rest.strip():
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(rp.Draft(area=area))}, app.clock())
+        return [Text(messages.REPORT_ASK_TYPE, TYPE_CHOICES)]
+    try:
+        d = rp.parse_one_line(rest, app.clock(), area)
+    except TimeError as e:
+        return [Text(f"次回の日付が読み取れません：{e}\n{messages.REPORT_EXAMPLE}")]
+    if not d.summary:
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(d)}, app.clock())
+        return [Text(messages.REPORT_ASK_SUMMARY)]
+    return _review(app, msg, d)
+
+
+def active(app, msg: Incoming) -> bool:
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    return bool(st and st.name in (REVIEW, STEP, FIX))
+
+
+def handle(app, msg: Incoming, text: str) -> list[Reply]:
+    """A message while a report is being written."""
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    t = text.strip()
+    if t in STOP_WORDS:  # at any step
+        app.dialogs.clear(msg.platform, msg.user)
+        return [Text(messages.REPORT_CANCELLED)]
+    d = _load(st.data["draft"])
+    if st.name == STEP:
+        return _step(app, msg, st.data["step"], d, t)
+    if st.name == FIX:
+        if st.data.get("field") is None:
+            return _fix_choose(app, msg, d, t)
+        return _step(app, msg, st.data["field"], d, t, fixing=True)
+    # REVIEW
+    if t == "修正":
+        app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": None}, app.clock())
+        return [Text(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
+    found = _findings(d)
+    if t == "伏せて確定" and found:
+        d = replace(d, summary=privacy.mask(d.summary), next_action=privacy.mask(d.next_action) if d.next_action else None)
+        return _commit(app, msg, d)
+    if t == "そのまま確定" and found:
+        return _commit(app, msg, d)
+    if t == "確定":
+        return [Text(messages.REPORT_PRIVACY_CHOOSE)] if found else _commit(app, msg, d)
+    return [Text(messages.REPORT_PRIVACY_CHOOSE if found else messages.REPORT_WAITING)]
+
+
+def _next_step(app, msg: Incoming, step: str, d: rp.Draft, fixing: bool) -> list[Reply]:
+    if fixing:
+        return _review(app, msg, d)
+    i = STEPS.index(step) + 1
+    if i >= len(STEPS):
+        return _review(app, msg, d)
+    nxt = STEPS[i]
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": nxt, "draft": _dump(d)}, app.clock())
+    return [_ask(nxt, d)]
+
+
+def _ask(step: str, d: rp.Draft) -> Text:
+    return {
+        "type": Text(messages.REPORT_ASK_TYPE, TYPE_CHOICES),
+        "date": Text(messages.REPORT_ASK_DATE, (Choice("今日", "今日"), Choice("昨日", "昨日"))),
+        "case_code": Text(messages.REPORT_ASK_CASE, (Choice("なし", "なし"),)),
+        "area": Text(messages.REPORT_ASK_AREA, (Choice(d.area, d.area),) if d.area else ()),
+        "summary": Text(messages.REPORT_ASK_SUMMARY),
+        "next": Text(messages.REPORT_ASK_NEXT, (Choice("なし", "なし"),)),
+    }[step]
+
+
+def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = False) -> list[Reply]:
+    if step == "type":
+        rtype = rp.TYPE_WORDS.get(t.lower())
+        if not rtype:
+            return [Text(messages.REPORT_BAD_TYPE, TYPE_CHOICES)]
+        d = replace(d, type=rtype)
+    elif step == "date":
+        try:
+            day, rest = parse_date(t, app.clock())
+        except TimeError as e:
+            return [Text(str(e))]
+        d = replace(d, date=day.isoformat())
+    elif step == "case_code":
+        if t in ("なし", "無し", "ない"):
+            d = replace(d, case_code=None)
+        elif rp.CASE_CODE.match(t):
+            d = replace(d, case_code=t.upper())
+        else:
+            return [Text(messages.REPORT_BAD_CASE)]
+    elif step == "area":
+        if not t:
+            return [_ask("area", d)]
+        d = replace(d, area=t)
+    elif step == "summary":
+        if not t:
+            return [Text(messages.REPORT_EMPTY)]
+        d = replace(d, summary=t)
+    elif step == "next":
+        try:
+            action, when = rp.parse_next(t, app.clock())
+        except TimeError as e:
+            return [Text(f"{e}\n例：「12/10 再訪」。なければ「なし」")]
+        d = replace(d, next_action=action, next_date=when)
+    return _next_step(app, msg, step, d, fixing)
+
+
+def _fix_choose(app, msg: Incoming, d: rp.Draft, t: str) -> list[Reply]:
+    names = {v: k for k, v in messages.REPORT_FIELDS.items()}
+    field = names.get(t)
+    if field is None:
+        return [Text(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
+    step = "next" if field == "next" else field
+    app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": step}, app.clock())
+    return [_ask(step, d)]
+
+
+def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+    now = app.clock()
+    by = f"{msg.platform}:{msg.user}"
+    if d.report_id:
+        row = rp.get(app.db, d.report_id)
+        if row is None or not rp.editable(row, msg.platform, msg.user, now):
+            app.dialogs.clear(msg.platform, msg.user)
+            return [Text(messages.REPORT_NOT_EDITABLE)]
+        rp.update(app.db, d.report_id, d, by=by, now=now)
+        app.dialogs.clear(msg.platform, msg.user)
+        return [Text(messages.report_updated(rp.number(d.report_id)))]
+    source = f"{msg.platform}:{msg.event_id}" if msg.event_id else f"{msg.platform}:local:{uuid.uuid4().hex}"
+    rid, created = rp.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
+    app.dialogs.clear(msg.platform, msg.user)
+    extra = rp.follow_up(app.db, rid, platform=msg.platform, author=msg.user, target=msg.conversation, now=now) \
+        if created else []
+    return [Text(messages.report_saved(rp.number(rid), extra))]
+
+
+def edit(app, msg: Incoming, text: str) -> list[Reply]:
+    if not msg.direct:
+        return [Text(messages.REPORT_DIRECT_ONLY)]
+    rid = rp.parse_number(text)
+    row = rp.get(app.db, rid) if rid else None
+    if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
+        return [Text(messages.REPORT_NOT_EDITABLE)]
+    return _review(app, msg, rp.draft_of(row))
+
+
+def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
+    if not msg.direct:
+        return [Text(messages.REPORT_DIRECT_ONLY)]
+    rid = rp.parse_number(text)
+    row = rp.get(app.db, rid) if rid else None
+    if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
+        return [Text(messages.REPORT_NOT_EDITABLE)]
+    rp.withdraw(app.db, rid, by=f"{msg.platform}:{msg.user}", now=app.clock())
+    return [Text(messages.report_withdrawn(rp.number(rid)))]
+
+
+def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
+    if not msg.direct:
+        return [Text(messages.REPORT_DIRECT_ONLY)]
+    if everyone:
+        user = get_user(app.db, msg.platform, msg.user)
+        if msg.platform != "terminal" and (user is None or user.role != "supervisor"):
+            return [Text(messages.SUPERVISOR_ONLY)]
+        rows = rp.recent(app.db, area=user.area if user else None, limit=20)
+    else:
+        rows = rp.recent(app.db, platform=msg.platform, author=msg.user, limit=10)
+    if not rows:
+        return [Text(messages.REPORT_NONE)]
+    lines = [f"{rp.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
+             .replace("  ", " ") for r in rows]
+    return [Text("\n".join(lines))]
+
+
+REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
+REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
+REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
+REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")

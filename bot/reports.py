@@ -1,0 +1,262 @@
+"""Field reports: reading a one-line report, storing it with an audit trail, and what follows from it.
+
+A report is committed before the user is told its number, under the key of the chat event that
+confirmed it, so a redelivered or re-processed 「確定」 finds the report it already saved instead
+of saving a second one.  Nothing is ever deleted except by the retention rule (``purge``), and
+every change keeps its before and after in ``report_audit``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from scheduler import store as rstore
+from scheduler.timeparse import TimeError, parse_date
+from scheduler.workdays import TZ
+
+TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
+TYPE_WORDS = {  # what staff type → the stored type
+    "訪問": "訪問", "家庭訪問": "訪問", "電話": "電話", "tel": "電話", "同行受診": "同行受診", "受診同行": "同行受診",
+    "同行": "同行受診", "会議": "会議・協議の場", "協議の場": "会議・協議の場", "会議・協議の場": "会議・協議の場",
+    "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
+}
+CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
+NEXT = re.compile(r"次回\s*[:：]?\s*(?P<rest>.+)$")
+EDIT_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A report being written: what the user sees before 「確定」."""
+
+    type: str = "訪問"
+    date: str = ""            # YYYY-MM-DD
+    case_code: str | None = None
+    area: str = ""
+    summary: str = ""
+    next_action: str | None = None
+    next_date: str | None = None
+    report_id: int | None = None   # set when the draft edits a saved report
+
+    def fields(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "report_id"}
+
+
+def number(report_id: int) -> str:
+    return f"R-{report_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    m = re.search(r"R-?(\d{1,9})", text, re.I)
+    return int(m.group(1)) if m else None
+
+
+def parse_next(text: str, now: datetime) -> tuple[str | None, str | None]:
+    """「12/10」「12/10 再訪」「来週火曜 受診同行」 → (action, date); 「なし」 → (None, None)."""
+    text = text.strip()
+    if not text or text in ("なし", "無し", "ない"):
+        return None, None
+    d, rest = parse_date(text, now)
+    return (rest.strip(" 　、。") or "次回訪問"), d.isoformat()
+
+
+def parse_one_line(text: str, now: datetime, area: str) -> Draft:
+    """「訪問 K-012 服薬確認できた。表情明るい。次回12/10」 (after the word 報告) into a draft.
+
+    Order is free: a type word, a case code and a leading date (「昨日」「11/20」) are taken from
+    the front; 「次回 …」 at the end is the next action; the rest is the summary.
+    Raises TimeError when the 次回 date cannot be read.
+    """
+    words = text.split()
+    rtype, code, day = "訪問", None, now.astimezone(TZ).date()
+    while words:
+        w = words[0]
+        if w.lower() in TYPE_WORDS:
+            rtype = TYPE_WORDS[w.lower()]
+        elif CASE_CODE.match(w):
+            code = w.upper()
+        else:
+            try:
+                d, rest = parse_date(w, now)
+            except TimeError:
+                break
+            if rest.strip():
+                break
+            day = d
+        words.pop(0)
+    body = " ".join(words)
+    action = next_date = None
+    m = NEXT.search(body)
+    if m:
+        action, next_date = parse_next(m.group("rest"), now)
+        body = body[:m.start()].strip()
+    return Draft(type=rtype, date=day.isoformat(), case_code=code, area=area, summary=body.strip(),
+                 next_action=action, next_date=next_date)
+
+
+def _rows(db, sql, params=()):
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def get(db, report_id: int) -> dict | None:
+    rows = _rows(db, "SELECT * FROM reports WHERE id = ?", [report_id])
+    return rows[0] if rows else None
+
+
+def by_source(db, source_key: str) -> dict | None:
+    rows = _rows(db, "SELECT * FROM reports WHERE source_key = ?", [source_key])
+    return rows[0] if rows else None
+
+
+def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: datetime) -> tuple[int, bool]:
+    """Store a new report (and its audit row) in one transaction; (id, created).  A second call
+    with the same ``source_key`` returns the first report's id and stores nothing."""
+    found = by_source(db, source_key)
+    if found:
+        return found["id"], False
+    t = _utc(now)
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("SELECT id FROM reports WHERE source_key = ?", [source_key]).fetchone()
+        if found:
+            conn.execute("ROLLBACK")
+            return found[0], False
+        f = draft.fields()
+        rid = conn.execute(
+            "INSERT INTO reports (platform, author, area, type, date, case_code, summary, next_action, next_date, "
+            "source_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [platform, author, f["area"], f["type"], f["date"], f["case_code"], f["summary"], f["next_action"],
+             f["next_date"], source_key, t, t]).lastrowid
+        conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'create', ?, NULL, ?, ?)",
+                     [rid, f"{platform}:{author}", json.dumps(f, ensure_ascii=False), t])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return rid, True
+
+
+def editable(row: dict, platform: str, author: str, now: datetime) -> bool:
+    return (row["platform"] == platform and row["author"] == author and row["status"] == "active"
+            and now - datetime.fromisoformat(row["created_at"]) <= timedelta(hours=EDIT_HOURS))
+
+
+def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
+    before = get(db, report_id)
+    f = draft.fields()
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE reports SET type = ?, date = ?, case_code = ?, area = ?, summary = ?, next_action = ?, "
+                     "next_date = ?, updated_at = ? WHERE id = ?",
+                     [f["type"], f["date"], f["case_code"], f["area"], f["summary"], f["next_action"],
+                      f["next_date"], _utc(now), report_id])
+        conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'edit', ?, ?, ?, ?)",
+                     [report_id, by, json.dumps(_fields(before), ensure_ascii=False),
+                      json.dumps(f, ensure_ascii=False), _utc(now)])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def withdraw(db, report_id: int, *, by: str, now: datetime) -> None:
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE reports SET status = 'withdrawn', updated_at = ? WHERE id = ?", [_utc(now), report_id])
+        conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
+                     "VALUES (?, 'withdraw', ?, NULL, NULL, ?)", [report_id, by, _utc(now)])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def draft_of(row: dict) -> Draft:
+    return Draft(**_fields(row), report_id=row["id"])
+
+
+def _fields(row: dict) -> dict:
+    return {k: row[k] for k in ("type", "date", "case_code", "area", "summary", "next_action", "next_date")}
+
+
+def follow_up(db, report_id: int, *, platform: str, author: str, target: str, now: datetime) -> list[str]:
+    """What a saved report sets off: a visit inside its window is resolved; 「次回」 becomes a reminder.
+    Returns the sentences to add to the confirmation."""
+    r = get(db, report_id)
+    said = []
+    if r["type"] == "訪問" and r["case_code"]:
+        v = db.execute(
+            "SELECT v.id, v.label FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.case_code = ? "
+            "AND p.platform = ? AND p.status = 'active' AND v.status = 'open' AND v.window_start <= ? "
+            "AND v.window_end >= ? ORDER BY v.due LIMIT 1", [r["case_code"], platform, r["date"], r["date"]]).fetchone()
+        if v:
+            rstore.set_visit(db, v[0], "done", now)
+            db.execute("UPDATE reminders SET status = 'done', updated_at = ? WHERE visit_id = ? AND status = 'active'",
+                       [_utc(now), v[0]])
+            said.append(f"訪問計画の「{v[1]}」を完了にしました。")
+    if r["next_date"]:
+        d = date.fromisoformat(r["next_date"])
+        at = datetime.combine(d, rstore.digest_time(db, platform, author), tzinfo=TZ)
+        if at > now:
+            title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
+            rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
+                                      is_group=False, title=title, due=at, recurrence=None, asked=False, now=now)
+            said.append(f"次回（{d.month}月{d.day}日）の朝にお知らせします（番号 {rid}）。")
+    return said
+
+
+def recent(db, *, platform: str | None = None, author: str | None = None, area: str | None = None,
+           limit: int = 10) -> list[dict]:
+    where, params = ["status = 'active'"], []
+    if platform:
+        where.append("platform = ?")
+        params.append(platform)
+    if author:
+        where.append("author = ?")
+        params.append(author)
+    if area:
+        where.append("area = ?")
+        params.append(area)
+    return _rows(db, f"SELECT * FROM reports WHERE {' AND '.join(where)} ORDER BY date DESC, id DESC LIMIT ?",
+                 params + [limit])
+
+
+def query(db, *, since: str | None = None, until: str | None = None, area: str | None = None,
+          rtype: str | None = None) -> list[dict]:
+    where, params = ["status = 'active'"], []
+    for cond, value in (("date >= ?", since), ("date <= ?", until), ("area = ?", area), ("type = ?", rtype)):
+        if value:
+            where.append(cond)
+            params.append(value)
+    return _rows(db, f"SELECT * FROM reports WHERE {' AND '.join(where)} ORDER BY date, id", params)
+
+
+def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
+    """Reports older than ``days`` (by their date): listed, and deleted only with ``apply``."""
+    cutoff = (now.astimezone(TZ).date() - timedelta(days=days)).isoformat()
+    ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE date < ? ORDER BY id", [cutoff]).fetchall()]
+    if apply and ids:
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for rid in ids:
+                conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
+                             "VALUES (?, 'purge', 'retention', NULL, NULL, ?)", [rid, _utc(now)])
+            conn.execute(f"DELETE FROM reports WHERE id IN ({','.join('?' * len(ids))})", ids)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return ids
+
+
+def _utc(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat()
+

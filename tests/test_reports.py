@@ -1,0 +1,229 @@
+"""Field reports: one message and the guided dialog on every platform, the privacy guard, edits with
+an audit trail, links to visit plans, exports, retention, and backup."""
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bot.access import add_user
+from bot.adapters.terminal import render
+from bot.app import build_app
+from bot.core import Incoming
+from bot.db import open_db
+from scheduler import store
+from scheduler.workdays import TZ
+
+from .conftest import Clock
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)   # Tuesday
+ONE_LINE = "報告 訪問 K-012 服薬確認できた。表情明るい。次回12/10"
+_n = iter(range(1, 100000))
+
+
+def say(app, text, platform="terminal", user="terminal", direct=True):
+    msg = Incoming(platform, user, user if platform != "slack" else "D" + user, text, direct,
+                   event_id=f"ev{next(_n)}")
+    return render(app.handle(msg))
+
+
+def reports(app):
+    return [dict(zip([c[0] for c in cur.description], r)) for cur in [app.db.execute("SELECT * FROM reports")]
+            for r in cur.fetchall()]
+
+
+@pytest.fixture
+def rapp(index, tmp_path):
+    app = build_app(db_path=str(tmp_path / "n.db"), clock=Clock(NOW), index=index)
+    for p, u in (("line", "Uline"), ("slack", "Uslack")):
+        add_user(app.db, p, u, "staff", "千葉市", NOW)
+    return app
+
+
+@pytest.mark.parametrize("platform, user", [("terminal", "terminal"), ("line", "Uline"), ("slack", "Uslack")])
+def test_one_message_report_is_shown_back_and_saved_on_confirm(rapp, platform, user):
+    out = say(rapp, ONE_LINE, platform, user)
+    assert "種類：訪問" in out and "ケース：K-012" in out and "内容：服薬確認できた。表情明るい。" in out
+    assert "次回：12月10日(木)" in out and "確定" in out
+    assert reports(rapp) == []
+    out = say(rapp, "確定", platform, user)
+    assert "保存しました（R-000001）" in out
+    [r] = reports(rapp)
+    assert (r["type"], r["case_code"], r["summary"], r["next_date"], r["date"], r["author"]) == \
+        ("訪問", "K-012", "服薬確認できた。表情明るい。", "2026-12-10", "2026-11-24", user)
+    assert rapp.db.execute("SELECT action FROM report_audit").fetchall() == [("create",)]
+
+
+@pytest.mark.parametrize("platform, user", [("terminal", "terminal"), ("line", "Uline"), ("slack", "Uslack")])
+def test_guided_dialog_report(rapp, platform, user):
+    steps = ["報告", "電話", "昨日", "K-034", "千葉市", "家族から相談。来所を勧めた。", "12/1 来所面接"]
+    for s in steps:
+        out = say(rapp, s, platform, user)
+    assert "種類：電話" in out and "日付：11月23日(月)" in out and "次回：12月1日(火) 来所面接" in out
+    say(rapp, "確定", platform, user)
+    [r] = reports(rapp)
+    assert (r["type"], r["date"], r["case_code"], r["area"], r["summary"], r["next_action"], r["next_date"]) == \
+        ("電話", "2026-11-23", "K-034", "千葉市", "家族から相談。来所を勧めた。", "来所面接", "2026-12-01")
+
+
+def test_personal_data_is_not_stored_until_the_user_chooses(rapp):
+    out = say(rapp, "報告 訪問 K-012 田中さん 090-1234-5678 に連絡した")
+    assert "田中さん（名前）" in out and "090-1234-5678（電話番号）" in out
+    assert "伏せて確定" in out
+    assert "選んでください" in say(rapp, "確定")
+    assert reports(rapp) == []
+    say(rapp, "伏せて確定")
+    [r] = reports(rapp)
+    assert "田中" not in r["summary"] and "090" not in r["summary"] and "〇〇さん" in r["summary"]
+
+
+def test_keep_as_is_when_really_meant(rapp):
+    say(rapp, "報告 会議 佐藤様より助言あり")
+    say(rapp, "そのまま確定")
+    assert reports(rapp)[0]["summary"] == "佐藤様より助言あり"
+
+
+def test_fix_a_field_before_saving(rapp):
+    say(rapp, ONE_LINE)
+    say(rapp, "修正")
+    assert "どの" in say(rapp, "ケース") or True
+    out = say(rapp, "K-099")
+    assert "ケース：K-099" in out
+    say(rapp, "確定")
+    assert reports(rapp)[0]["case_code"] == "K-099"
+
+
+def test_stop_at_any_step_and_dialog_times_out_with_a_note(rapp):
+    say(rapp, "報告")
+    say(rapp, "訪問")
+    assert "やめました" in say(rapp, "やめる")
+    say(rapp, "報告")
+    rapp.clock.now = NOW + timedelta(minutes=31)
+    out = say(rapp, "訪問")
+    assert "30分" in out and reports(rapp) == []
+
+
+def test_dialog_survives_a_restart(rapp, index):
+    say(rapp, "報告")
+    say(rapp, "ピア活動")
+    again = build_app(db_path=rapp.db.path, clock=rapp.clock, index=index)
+    out = say(again, "今日")
+    assert "ケースコード" in out
+
+
+def test_edit_within_24_hours_keeps_an_audit_trail(rapp):
+    say(rapp, ONE_LINE)
+    say(rapp, "確定")
+    out = say(rapp, "報告修正 R-000001")
+    assert "R-000001 をこの内容に直しますか" in out
+    say(rapp, "修正")
+    say(rapp, "内容")
+    say(rapp, "服薬確認できた。")
+    assert "直しました" in say(rapp, "確定")
+    assert reports(rapp)[0]["summary"] == "服薬確認できた。"
+    audit = rapp.db.execute("SELECT action, before, after FROM report_audit ORDER BY id").fetchall()
+    assert [a[0] for a in audit] == ["create", "edit"] and "表情明るい" in audit[1][1]
+    rapp.clock.now = NOW + timedelta(hours=25)
+    assert "直せません" in say(rapp, "報告修正 R-000001")
+    assert "直せません" in say(rapp, "報告取消 R-000001")
+
+
+def test_withdraw(rapp):
+    say(rapp, ONE_LINE)
+    say(rapp, "確定")
+    assert "取り下げました" in say(rapp, "報告取消 R-000001")
+    assert reports(rapp)[0]["status"] == "withdrawn"
+    assert "まだありません" in say(rapp, "報告一覧")
+
+
+def test_a_visit_report_resolves_the_visit_and_next_makes_a_reminder(rapp):
+    store.add_plan(rapp.db, platform="terminal", owner="terminal", target="terminal", area="千葉市", case_code="K-012",
+                   plan_key="discharge", anchor=date(2026, 11, 17), digest_time=store.digest_time(rapp.db, "terminal", "terminal"),
+                   now=NOW - timedelta(days=7))
+    say(rapp, ONE_LINE)
+    out = say(rapp, "確定")
+    assert "1週間後" in out and "12月10日" in out
+    assert rapp.db.execute("SELECT status FROM visits WHERE seq = 1").fetchone()[0] == "done"
+    nxt = [r for r in store.active(rapp.db) if r.title.startswith("K-012 次回")]
+    assert nxt and nxt[0].due_at.astimezone(TZ).date() == date(2026, 12, 10)
+
+
+def test_reports_only_in_a_one_to_one_chat(rapp):
+    assert "1対1" in say(rapp, ONE_LINE, "line", "Uline", direct=False)
+
+
+def test_a_redelivered_confirm_saves_once(rapp):
+    say(rapp, ONE_LINE, "line", "Uline")
+    msg = Incoming("line", "Uline", "Uline", "確定", True, event_id="same-event")
+    first = render(rapp.handle(msg))
+    second = render(rapp.handle(msg))
+    assert "R-000001" in first and len(reports(rapp)) == 1 and "R-000001" not in second
+
+
+def test_list_export_purge_backup(nimo, tmp_path):
+    nimo("chat", input=ONE_LINE + "\n確定\n報告 電話 K-001 家族から電話\n確定\n")
+    rows = json.loads(nimo("reports", "list", "--json").stdout)
+    assert [r["type"] for r in rows] == ["訪問", "電話"] or [r["type"] for r in rows] == ["電話", "訪問"]
+    visit = [r for r in rows if r["type"] == "訪問"][0]
+    assert visit["case_code"] == "K-012" and visit["summary"] == "服薬確認できた。表情明るい。" and visit["next_date"]
+    out = tmp_path / "r.csv"
+    nimo("reports", "export", "--type", "訪問", "-o", str(out))
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert table[0][:3] == ["番号", "日付", "種類"] and len(table) == 2 and "表情明るい" in table[1][5]
+    xl = tmp_path / "r.xlsx"
+    nimo("reports", "export", "--format", "xlsx", "-o", str(xl))
+    from openpyxl import load_workbook
+    ws = load_workbook(xl).active
+    assert ws.cell(1, 6).value == "内容" and {ws.cell(2, 3).value, ws.cell(3, 3).value} == {"訪問", "電話"}
+    bad = nimo("reports", "export", "--from", "11/1", "-o", str(tmp_path / "x.csv"), check=False)
+    assert bad.returncode != 0 and "YYYY-MM-DD" in bad.stderr
+    assert "0件" in nimo("reports", "purge", "--days", "30").stdout
+    copy = tmp_path / "copy.db"
+    assert "複製しました" in nimo("backup", str(copy)).stdout
+    assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 2
+
+
+def test_purge_is_a_dry_run_unless_told(rapp):
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    say(rapp, "確定")
+    later = NOW + timedelta(days=400)
+    assert rp.purge(rapp.db, days=365, now=later, apply=False) == [1] and len(reports(rapp)) == 1
+    assert rp.purge(rapp.db, days=365, now=later, apply=True) == [1] and reports(rapp) == []
+    assert rapp.db.execute("SELECT action FROM report_audit ORDER BY id").fetchall()[-1] == ("purge",)
+
+
+def test_backup_while_writing(tmp_path):
+    import os
+    import subprocess
+    import sys
+    db_path = tmp_path / "live.db"
+    db = open_db(db_path)
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            db.execute("INSERT INTO gaps (question, key, reason, platform, created_at) VALUES (?, ?, 'no_match', 'x', 't')",
+                       [f"q{i}", f"q{i}"])
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        env = dict(os.environ, NIMO_DB=str(db_path))
+        p = subprocess.run([sys.executable, "-m", "bot", "backup", str(tmp_path / "b.db")], env=env,
+                           capture_output=True, text=True)
+    finally:
+        stop.set()
+        t.join()
+    assert p.returncode == 0
+    c = sqlite3.connect(tmp_path / "b.db")
+    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert c.execute("SELECT COUNT(*) FROM gaps").fetchone()[0] > 0

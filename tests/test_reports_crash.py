@@ -1,0 +1,143 @@
+"""500 reports sent concurrently as signed LINE webhooks; the server (web and worker processes) is
+killed with SIGKILL part-way and started again; every acknowledged report is there exactly once.
+
+What is not acknowledged with a 200 is sent again after the restart, as LINE redelivers; the
+source key of each 「確定」 event keeps a redelivered or re-processed one from saving twice."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from bot.access import add_user
+from bot.db import open_db
+
+from .fakes import LineStandIn, line_signature
+
+SECRET = "crash-test-secret"
+USERS = 500
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(env, port):
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nimo serve did not start")
+
+
+def _event(i: int, part: str, text: str) -> bytes:
+    ev = {"type": "message", "mode": "active", "timestamp": 1764000000000 + i,
+          "source": {"type": "user", "userId": f"U{i:04d}"}, "webhookEventId": f"01CRASH{i:05d}{part}",
+          "deliveryContext": {"isRedelivery": False}, "replyToken": f"token-{i:05d}-{part}",
+          "message": {"id": f"{i}{part}", "type": "text", "quoteToken": "q", "text": text}}
+    return json.dumps({"destination": "Ubot", "events": [ev]}, ensure_ascii=False).encode()
+
+
+def _post(port: int, body: bytes) -> bool:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, SECRET)})
+        return c.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def test_sigkill_part_way_loses_none_and_doubles_none(tmp_path):
+    db_path = tmp_path / "n.db"
+    db = open_db(db_path)
+    now = datetime.now(timezone.utc)
+    with db.conn:
+        for i in range(USERS):
+            add_user(db, "line", f"U{i:04d}", "staff", "千葉市", now)
+    with LineStandIn() as line:
+        env = dict(os.environ, NIMO_DB=str(db_path), LINE_CHANNEL_SECRET=SECRET,
+                   LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url, NIMO_WORKERS="4")
+        env.pop("SLACK_BOT_TOKEN", None)
+        port = _port()
+        proc = _start(env, port)
+        # per user: the report, then 「確定」 (the worker answers each person's messages in order)
+        sends = {i: [_event(i, "a", f"報告 訪問 K-{i:03d} 状態安定。"), _event(i, "b", "確定")] for i in range(USERS)}
+        acked: dict[tuple[int, int], bool] = {}
+        count = [0]
+        lock = threading.Lock()
+        killed = threading.Event()
+
+        def user(i: int, port: int) -> None:
+            for k, body in enumerate(sends[i]):
+                if acked.get((i, k)):
+                    continue
+                ok = _post(port, body)
+                with lock:
+                    acked[(i, k)] = ok
+                    count[0] += ok
+                if not ok:
+                    return  # LINE would send it again later; so do we, after the restart
+
+        def killer() -> None:
+            while count[0] < USERS * 2 * 0.4:
+                time.sleep(0.01)
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed.set()
+
+        k = threading.Thread(target=killer)
+        k.start()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda i: user(i, port), range(USERS)))
+        k.join()
+        proc.wait(10)
+        assert killed.is_set()
+        before_restart = sum(acked.values())
+        assert before_restart < USERS * 2  # the kill did cut the run short
+
+        port = _port()
+        proc = _start(env, port)
+        try:
+            with ThreadPoolExecutor(16) as pool:  # redeliver what was not acknowledged
+                list(pool.map(lambda i: user(i, port), range(USERS)))
+            assert all(acked.get((i, k)) for i in range(USERS) for k in (0, 1))
+            check = sqlite3.connect(db_path)
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                n = check.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+                busy = check.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0]
+                if n >= USERS and busy == 0:
+                    break
+                time.sleep(0.5)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        said = [m.get("text", "") for m in line.messages()]
+        acknowledged = {int(x) for t in said for x in re.findall(r"保存しました（R-(\d+)）", t)}
+        rows = check.execute("SELECT id, author, case_code FROM reports").fetchall()
+        per_author = {}
+        for rid, author, code in rows:
+            per_author.setdefault(author, []).append(rid)
+        assert acknowledged, "no report was acknowledged"
+        assert acknowledged <= {r[0] for r in rows}                  # none acknowledged is lost
+        assert all(len(v) == 1 for v in per_author.values())         # none is doubled
+        assert len(per_author) == USERS                              # and, redelivered, every one arrived
+        assert {code for _, _, code in rows} == {f"K-{i:03d}" for i in range(USERS)}
+        assert line.errors == []
