@@ -1,0 +1,287 @@
+"""Photos attached to field reports: accept JPEG and PNG only, remove location and identity
+metadata, and store them under a content-derived name.
+
+A phone photo can say where it was taken (Exif GPS, XMP, IPTC), on which device and by whom, and
+a photo taken at a client's home therefore says where a person with mental illness lives.  Nothing
+is stored before :func:`strip_metadata` has removed every part of the file that is not needed to
+show the picture.  The parsers here walk the file structure only; they never decode pixels.
+
+JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF/JFXX, APP2 ICC_PROFILE
+(colour), APP14 Adobe (needed to decode some CMYK/YCCK files), and every non-APP segment (DQT, DHT,
+SOFn, DRI, SOS, DNL, ...).  Dropped: APP1 (Exif, XMP: where GPS lives), all other APPn including
+APP2 MPF and APP13 Photoshop/IPTC, other APP0 payloads, and COM.  Entropy-coded data after each SOS
+is copied byte for byte (stuffed ``FF 00`` and RSTn included), and the walk goes on after it, so a
+comment or APP segment between the scans of a progressive JPEG is dropped too.  Anything after EOI
+is dropped: phones append further images there (MPF previews and depth maps with their own Exif,
+Motion Photo videos), each of which can carry GPS.
+
+  Known, accepted trade-off: dropping Exif also drops the Orientation tag, so a phone photo that
+  was stored sideways with "rotate when shown" in Exif will now be shown sideways.  Turning the
+  pixels would need a JPEG decoder and re-encoder, which this module deliberately does not have.
+
+PNG: the signature and every chunk's CRC are checked.  Kept: the critical chunks (IHDR, PLTE,
+IDAT, IEND) and the rendering ancillaries tRNS, gAMA, cHRM, sRGB, iCCP, sBIT, pHYs, bKGD.  Dropped:
+everything else (eXIf, tEXt, zTXt, iTXt, tIME, APNG frames, unknown chunks) and anything after IEND.
+
+Every refusal is a :class:`PhotoError`, whose text is a short Japanese sentence for the user.
+
+Standard library only.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import zlib
+from pathlib import Path
+
+__all__ = ["MAX_BYTES", "PhotoError", "kind", "strip_metadata", "store"]
+
+MAX_BYTES = 10 * 1024 * 1024  # a photo larger than this is refused
+
+TOO_LARGE = "写真が大きすぎます（最大10MB）。"
+UNSUPPORTED = "この形式の画像は受け付けていません（JPEG・PNG のみ）。"
+CORRUPT = "画像が壊れているようです。"
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+
+_PNG_KEEP = frozenset({
+    b"IHDR", b"PLTE", b"IDAT", b"IEND",
+    b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD",
+})
+
+# JPEG markers (the byte after 0xFF)
+_TEM = 0x01
+_RST0, _RST7 = 0xD0, 0xD7
+_SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_APP0, _APP2, _APP14, _APP15 = 0xE0, 0xE2, 0xEE, 0xEF
+_COM = 0xFE
+
+_NAME_HINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class PhotoError(ValueError):
+    """A photo that cannot be accepted.  ``str(e)`` is a short Japanese sentence for the user, e.g.
+    「写真が大きすぎます（最大10MB）。」; ``e.detail`` says what exactly was wrong, for logs."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _corrupt(detail: str) -> PhotoError:
+    return PhotoError(CORRUPT, detail)
+
+
+def _as_bytes(data: bytes) -> bytes:
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if not isinstance(data, bytes):
+        raise TypeError(f"photo data must be bytes, not {type(data).__name__}")
+    return data
+
+
+def kind(data: bytes) -> str:
+    """``"jpeg"`` or ``"png"``, judged by the magic bytes; :class:`PhotoError` for anything else."""
+    data = _as_bytes(data)
+    if data.startswith(_JPEG_MAGIC):
+        return "jpeg"
+    if data.startswith(_PNG_SIGNATURE):
+        return "png"
+    raise PhotoError(UNSUPPORTED, f"unrecognised magic bytes {data[:8].hex() or '(empty)'}")
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """The same image with no metadata that can carry a location or an identity (see the module
+    docstring for what is kept).  Refuses, with :class:`PhotoError`, a photo over ``MAX_BYTES``
+    (checked before any parsing), a format other than JPEG/PNG, and a truncated or broken file."""
+    data = _as_bytes(data)
+    if len(data) > MAX_BYTES:
+        raise PhotoError(TOO_LARGE, f"{len(data)} bytes > {MAX_BYTES}")
+    if kind(data) == "jpeg":
+        return _strip_jpeg(data)
+    return _strip_png(data)
+
+
+def store(data: bytes, directory: Path, *, name_hint: str) -> Path:
+    """Strip the photo, check its size, and write it atomically (temp file + ``os.replace``) as
+    ``<directory>/<name_hint>-<sha256[:12]>.<jpg|png>``, the hash being that of the stripped bytes.
+    The directory is created with mode 0o700 if missing; the file is written with mode 0o600.
+    Storing the same photo again returns the same path without rewriting it.
+
+    ``name_hint`` is chosen by code (e.g. a report id), not by the user: it must be 1–64 characters
+    of ``A-Z a-z 0-9 _ . -`` starting with a letter or digit, else :class:`ValueError`.
+    """
+    if not isinstance(name_hint, str) or not _NAME_HINT.fullmatch(name_hint):
+        raise ValueError(f"unsafe name_hint for a photo file: {name_hint!r}")
+    clean = strip_metadata(data)  # refuses oversize input before parsing it
+    if len(clean) > MAX_BYTES:  # cannot happen (stripping never grows a file); kept as a guard
+        raise PhotoError(TOO_LARGE, f"{len(clean)} bytes after stripping")
+    digest = hashlib.sha256(clean).hexdigest()[:12]
+    directory = Path(directory)
+    target = directory / f"{name_hint}-{digest}.{_EXTENSIONS[kind(clean)]}"
+
+    try:
+        directory.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+    else:
+        os.chmod(directory, 0o700)  # mkdir's mode is reduced by the umask
+
+    if target.is_file():
+        return target  # same stripped bytes -> same name: already stored
+
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name_hint}-", suffix=".tmp")  # mode 0o600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(clean)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (best effort)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- JPEG ----------------------------------------------------------------------------------------
+
+def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
+    if marker == _COM:
+        return False
+    if marker == _APP0:
+        return payload.startswith((b"JFIF\x00", b"JFXX\x00"))
+    if marker == _APP2:
+        return payload.startswith(b"ICC_PROFILE\x00")
+    if marker == _APP14:
+        return payload.startswith(b"Adobe")
+    if _APP0 < marker <= _APP15:
+        return False  # APP1 Exif/XMP, APP2 MPF/FlashPix, APP13 Photoshop/IPTC, ...
+    return True
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Index of the 0xFF that starts the first marker after the entropy-coded data at ``pos``:
+    ``FF 00`` (a stuffed 0xFF) and ``FF D0``–``FF D7`` (RSTn) belong to the data."""
+    n = len(data)
+    while True:
+        i = data.find(b"\xff", pos)
+        if i < 0:
+            raise _corrupt("entropy-coded data runs to the end of the file (no EOI)")
+        j = i + 1
+        while j < n and data[j] == 0xFF:  # fill bytes
+            j += 1
+        if j >= n:
+            raise _corrupt("file ends in fill bytes")
+        following = data[j]
+        if following == 0x00 or _RST0 <= following <= _RST7:
+            pos = j + 1
+            continue
+        return i
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    n = len(data)
+    out = [b"\xff\xd8"]
+    pos = 2
+    seen_sos = False
+    while True:
+        if pos >= n:
+            raise _corrupt("file ends before EOI")
+        if data[pos] != 0xFF:
+            raise _corrupt(f"expected a marker at offset {pos}, found {data[pos]:#04x}")
+        while pos < n and data[pos] == 0xFF:  # one 0xFF plus any fill bytes
+            pos += 1
+        if pos >= n:
+            raise _corrupt("file ends in fill bytes")
+        marker = data[pos]
+        pos += 1
+        if marker == 0x00:
+            raise _corrupt(f"stuffed byte outside entropy-coded data at offset {pos - 2}")
+        if marker == _EOI:
+            if not seen_sos:
+                raise _corrupt("EOI before any scan")
+            out.append(b"\xff\xd9")
+            return b"".join(out)  # anything after EOI is dropped on purpose
+        if marker == _SOI:
+            raise _corrupt(f"SOI inside the image at offset {pos - 2}")
+        if marker == _TEM or _RST0 <= marker <= _RST7:
+            out.append(bytes((0xFF, marker)))  # standalone: no length
+            continue
+        if pos + 2 > n:
+            raise _corrupt(f"segment {marker:#04x} truncated in its length")
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        if length < 2:
+            raise _corrupt(f"segment {marker:#04x} has impossible length {length}")
+        end = pos + length
+        if end > n:
+            raise _corrupt(f"segment {marker:#04x} truncated ({length} bytes declared)")
+        if _keep_jpeg_segment(marker, data[pos + 2:end]):
+            out.append(bytes((0xFF, marker)))
+            out.append(data[pos:end])
+        pos = end
+        if marker == _SOS:
+            seen_sos = True
+            scan_end = _scan_end(data, pos)
+            out.append(data[pos:scan_end])  # verbatim, stuffing and RSTn included
+            pos = scan_end
+
+
+# --- PNG -----------------------------------------------------------------------------------------
+
+def _strip_png(data: bytes) -> bytes:
+    n = len(data)
+    view = memoryview(data)
+    out = [_PNG_SIGNATURE]
+    pos = len(_PNG_SIGNATURE)
+    first = True
+    seen_idat = False
+    while True:
+        if pos + 8 > n:
+            raise _corrupt("file ends before IEND")
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        ctype = data[pos + 4:pos + 8]
+        if length > 0x7FFFFFFF:
+            raise _corrupt(f"chunk length {length} out of range at offset {pos}")
+        if not all(65 <= c <= 90 or 97 <= c <= 122 for c in ctype):
+            raise _corrupt(f"invalid chunk type {ctype!r} at offset {pos}")
+        end = pos + 12 + length
+        if end > n:
+            raise _corrupt(f"chunk {ctype.decode('ascii')} truncated")
+        crc = int.from_bytes(data[end - 4:end], "big")
+        if zlib.crc32(view[pos + 4:end - 4]) != crc:
+            raise _corrupt(f"bad CRC in chunk {ctype.decode('ascii')} at offset {pos}")
+        if first and (ctype != b"IHDR" or length != 13):
+            raise _corrupt("first chunk is not a valid IHDR")
+        first = False
+        if ctype == b"IDAT":
+            seen_idat = True
+        if ctype in _PNG_KEEP:
+            out.append(data[pos:end])
+        pos = end
+        if ctype == b"IEND":
+            if not seen_idat:
+                raise _corrupt("no IDAT before IEND")
+            return b"".join(out)  # anything after IEND is dropped on purpose
