@@ -200,7 +200,9 @@ def worker() -> None:
     app = _app()
     server = Server(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), answer="poll")
     from scheduler.service import ReminderService
-    reminders = ReminderService(app.db, server.pushers(settings), clock=app.clock)
+    reminders = ReminderService(app.db, server.pushers(settings), clock=app.clock,
+                                summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
+                                            "line": settings["NIMO_SUMMARY_LINE_GROUP"]})
     if not server.workers and not reminders.pushers:
         raise click.ClickException("LINE か Slack の設定がありません（nimo serve --check で確かめられます）")
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
@@ -407,6 +409,15 @@ def reports_export(since, until, area, rtype, fmt, output: Path) -> None:
             ws.append(v)
         wb.save(output)
     click.echo(f"{len(rows)}件を書き出しました：{output}")
+
+
+@reports.command("summary", help="先週の報告の件数（種類別・地域別）を表示する")
+def reports_summary() -> None:
+    from .app import utc_now
+    from .db import open_db
+    from scheduler.workdays import TZ
+    from .summary import text
+    click.echo(text(open_db(config.get("NIMO_DB")), utc_now().astimezone(TZ).date()))
 
 
 @reports.command("purge", help="保存期間を過ぎた報告を消す（既定は確認だけ。--yes で実行）")

@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SLACK_BOT_TOKEN", None, "Slack の Bot User OAuth Token（xoxb-…）"),
     Setting("SLACK_APP_TOKEN", None, "Slack の App-Level Token（xapp-…、Socket Mode のときだけ）"),
     Setting("SLACK_API_BASE_URL", "https://slack.com/api/", "Slack Web API の URL（テストやプロキシで差し替える）"),
+    Setting("NIMO_SUMMARY_SLACK_CHANNEL", None, "報告の週次まとめ（と8週間のグラフ）を送る Slack チャンネルID（C…）"),
+    Setting("NIMO_SUMMARY_LINE_GROUP", None, "報告の週次まとめを送る LINE グループID（C…）"),
 )
 SECRETS = {"LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
            "SLACK_APP_TOKEN"}

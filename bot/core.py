@@ -19,6 +19,7 @@ class Incoming:
     direct: bool = True    # a 1:1 chat: only there may personal data be shown
     postback: str | None = None  # button data, when a button was pressed
     event_id: str | None = None  # the platform's id of this event (LINE webhookEventId, Slack event_id)
+    photo: bytes | None = None   # an image the user sent, already downloaded by the adapter
 
 
 @dataclass(frozen=True)

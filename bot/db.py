@@ -184,6 +184,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
     CREATE INDEX inbox_sender ON inbox(sender, id);
     """,
+    # 5: photos attached to reports (files beside the database, metadata stripped)
+    """
+    CREATE TABLE report_photos (
+        id INTEGER PRIMARY KEY,
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 

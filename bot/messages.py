@@ -238,3 +238,19 @@ def report_updated(num: str) -> str:
 
 def report_withdrawn(num: str) -> str:
     return f"{num} を取り下げました（記録は残ります）。"
+
+PHOTO_NO_REPORT = "写真は報告の入力中に送ってください（「報告」で始めます）。この写真は保存していません。"
+PHOTO_NOT_HERE = "ここでは写真を保存できません。"
+PHOTO_FAILED = "写真を受け取れませんでした。少し待ってから、もう一度送ってください。"
+
+
+def photo_kept(n: int) -> str:
+    return f"写真を受け取りました（{n}枚目。位置情報などは消して保存します）。報告を続けてください。"
+
+
+def weekly_summary(span: str, total: int, by_type: list[tuple[str, int]], by_area: list[tuple[str, int]]) -> str:
+    if not total:
+        return f"📊 先週（{span}）の報告はありませんでした。"
+    t = "・".join(f"{k} {n}" for k, n in by_type)
+    a = "・".join(f"{k or '地域なし'} {n}" for k, n in by_area)
+    return f"📊 先週（{span}）の報告：計 {total}件\n種類別：{t}\n地域別：{a}"

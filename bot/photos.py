@@ -7,13 +7,14 @@ is stored before :func:`strip_metadata` has removed every part of the file that 
 show the picture.  The parsers here walk the file structure only; they never decode pixels.
 
 JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF/JFXX, APP2 ICC_PROFILE
-(colour), APP14 Adobe (needed to decode some CMYK/YCCK files), and every non-APP segment (DQT, DHT,
-SOFn, DRI, SOS, DNL, ...).  Dropped: APP1 (Exif, XMP: where GPS lives), all other APPn including
-APP2 MPF and APP13 Photoshop/IPTC, other APP0 payloads, and COM.  Entropy-coded data after each SOS
-is copied byte for byte (stuffed ``FF 00`` and RSTn included), and the walk goes on after it, so a
-comment or APP segment between the scans of a progressive JPEG is dropped too.  Anything after EOI
-is dropped: phones append further images there (MPF previews and depth maps with their own Exif,
-Motion Photo videos), each of which can carry GPS.
+(colour), APP14 Adobe (needed to decode some CMYK/YCCK files), and the segments a decoder needs
+(DQT, DHT, SOFn, DRI, SOS, DNL, DHP, EXP, DAC, JPEG-LS SOF55/LSE).  Dropped: APP1 (Exif, XMP: where
+GPS lives), all other APPn including APP2 MPF and APP13 Photoshop/IPTC, other APP0 payloads, COM,
+and reserved markers.  Entropy-coded data after each SOS is copied byte for byte (stuffed ``FF 00``
+and RSTn included), and the walk goes on after it, so a comment or APP segment between the scans of
+a progressive JPEG is dropped too.  Anything after EOI is dropped: phones append further images
+there (MPF previews and depth maps with their own Exif, Motion Photo videos), each of which can
+carry GPS.
 
   Known, accepted trade-off: dropping Exif also drops the Orientation tag, so a phone photo that
   was stored sideways with "rotate when shown" in Exif will now be shown sideways.  Turning the
@@ -59,6 +60,10 @@ _RST0, _RST7 = 0xD0, 0xD7
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
 _APP0, _APP2, _APP14, _APP15 = 0xE0, 0xE2, 0xEE, 0xEF
 _COM = 0xFE
+# Segments a decoder needs: SOF0-3/5-7/9-11/13-15, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP,
+# and JPEG-LS SOF55/LSE.  Reserved markers (JPG, JPGn, RES) are never needed and are dropped.
+_JPEG_KEEP = frozenset(
+    {m for m in range(0xC0, 0xD0) if m != 0xC8} | {_SOS, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xF7, 0xF8})
 
 _NAME_HINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -179,7 +184,7 @@ def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
         return payload.startswith(b"Adobe")
     if _APP0 < marker <= _APP15:
         return False  # APP1 Exif/XMP, APP2 MPF/FlashPix, APP13 Photoshop/IPTC, ...
-    return True
+    return marker in _JPEG_KEEP  # reserved and unknown extension markers are dropped too
 
 
 def _scan_end(data: bytes, pos: int) -> int:

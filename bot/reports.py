@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -39,9 +40,10 @@ class Draft:
     next_action: str | None = None
     next_date: str | None = None
     report_id: int | None = None   # set when the draft edits a saved report
+    photos: tuple[str, ...] = ()   # files already stripped and stored beside the database
 
     def fields(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "report_id"}
+        return {k: v for k, v in asdict(self).items() if k not in ("report_id", "photos")}
 
 
 def number(report_id: int) -> str:
@@ -134,6 +136,9 @@ def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: 
              f["next_date"], source_key, t, t]).lastrowid
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'create', ?, NULL, ?, ?)",
                      [rid, f"{platform}:{author}", json.dumps(f, ensure_ascii=False), t])
+        for path in draft.photos:
+            conn.execute("INSERT INTO report_photos (report_id, path, bytes, created_at) VALUES (?, ?, ?, ?)",
+                         [rid, path, Path(path).stat().st_size, t])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

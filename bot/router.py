@@ -50,6 +50,8 @@ def route(app, msg: Incoming) -> list[Reply]:
 
 
 def _route(app, msg: Incoming, text: str, t: str) -> list[Reply]:
+    if msg.photo is not None:
+        return rep.attach_photo(app, msg)
     if rep.active(app, msg):  # a report being written takes every message until it ends
         return rep.handle(app, msg, text)
     if _HELP.match(t):

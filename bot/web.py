@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from .adapters import line as line_adapter
@@ -79,6 +80,8 @@ class LineWebhook:
             replies = [Text(messages.GREETING + "\n" + messages.GROUP_HINT)]
         elif ev.kind == "non_text":
             replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
+        elif ev.kind == "image":
+            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
         else:
             if ev.incoming.direct and registered:
                 self.messenger.loading(ev.incoming.user)
@@ -87,6 +90,15 @@ class LineWebhook:
                                         key=f"line:{line_adapter.event_key(payload)}")
         if status == "unsent":
             raise RuntimeError("LINE could not be reached")
+
+
+    def _photo(self, ev) -> list:
+        try:
+            data = self.messenger.content(ev.message_id)
+        except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
+            log.warning("line image download failed: %s", type(e).__name__)
+            return [Text(messages.PHOTO_FAILED)]
+        return self.app.handle(replace(ev.incoming, photo=data))
 
 
 def _registered(app, incoming) -> bool:
@@ -131,7 +143,8 @@ class Server:
         if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
             kw = {"sleep": sleep} if sleep else {}
             messenger = line_adapter.LineMessenger(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                                                   base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me", **kw)
+                                                   base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
+                                                   data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
             if answer != "elsewhere":
                 self.workers = Workers(self.inbox, self._process, threads=threads,
                                        poll=0.1 if answer == "poll" else None)

@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.core import Reply
+from bot.core import Reply, Text
 
 from . import replies as say
 from . import store
@@ -62,11 +62,18 @@ def sync_job() -> None:
         _SERVICE.sync()
 
 
+def weekly_job() -> None:
+    if _SERVICE is not None:
+        _SERVICE.weekly_summary()
+
+
 class ReminderService:
     def __init__(self, db, pushers: dict[str, Pusher], *, clock: Callable[[], datetime],
-                 threads: int = 20):
+                 threads: int = 20, summary_to: dict[str, str] | None = None):
+        """``summary_to``: where the weekly report summary goes, by platform ({"slack": "C123"})."""
         self.db = db
         self.pushers = pushers
+        self.summary_to = {k: v for k, v in (summary_to or {}).items() if v}
         self.clock = clock
         self.holder = uuid.uuid4().hex
         self.sched = BackgroundScheduler(
@@ -87,6 +94,9 @@ class ReminderService:
         self.restore()
         self.sched.add_job(digest_job, "cron", second=5, id="digest", replace_existing=True)
         self.sched.add_job(sync_job, "interval", seconds=SYNC_SECONDS, id="sync", replace_existing=True)
+        if self.summary_to:  # Monday morning, for the week before
+            self.sched.add_job(weekly_job, "cron", day_of_week="mon", hour=9, minute=0, id="weekly",
+                               replace_existing=True)
         return True
 
     def stop(self) -> None:
@@ -237,3 +247,31 @@ class ReminderService:
                                 "AND status = 'missed'", [platform, user])
             else:
                 self.db.execute("DELETE FROM deliveries WHERE key = ?", [key])  # the next tick tries again
+
+    # -- the weekly report summary -------------------------------------------------------------
+    def weekly_summary(self) -> int:
+        """Send last week's report counts to each configured place once; how many were sent."""
+        from bot import summary
+        today = self.clock().astimezone(TZ).date()
+        text = summary.text(self.db, today)
+        sent = 0
+        for platform, target in self.summary_to.items():
+            pusher = self.pushers.get(platform)
+            key = f"summary:{platform}:{target}:{summary.week_start(today).isoformat()}"
+            cur = self.db.execute("INSERT OR IGNORE INTO deliveries (key, platform, target, status, created_at) "
+                                  "VALUES (?, ?, ?, 'claimed', ?)", [key, platform, target, store.utc(self.clock())])
+            if pusher is None or cur.rowcount != 1:
+                continue
+            try:
+                if platform == "slack" and hasattr(pusher, "upload"):
+                    ok = pusher.upload(target, summary.chart(self.db, today), filename="reports-8-weeks.png",
+                                       title="報告件数（直近8週）", comment=text + "\n" + summary.legend())
+                else:
+                    ok = pusher.push(target, [Text(text)], key)
+            except Exception as e:
+                log.error("weekly summary failed: %s", type(e).__name__)
+                ok = False
+            self.db.execute("UPDATE deliveries SET status = ?, sent_at = ? WHERE key = ?",
+                            ["sent" if ok else "failed", store.utc(self.clock()), key])
+            sent += ok
+        return sent

@@ -18,6 +18,12 @@ Recorded state (read it from tests; every list is only appended to under a lock)
 * ``rejections``  every non-2xx answer with its reason, including the legitimate ones
                    (used or expired reply token, 409 on a retried push, injected faults).
 * ``delivered`` (LINE) / ``posted`` (Slack): what was accepted.
+* ``uploads`` (Slack): completed ``files_upload_v2`` uploads, one dict per file (see
+                   ``SlackStandIn``).
+
+Content the services hold for the bot to download is put there by the test:
+``line.put_content(message_id, data)`` (what a user sent in a LINE chat) and
+``slack.put_file(file_id, data)`` (a file shared in Slack; returns its file object).
 
 Fault injection: ``fail_next(suffix, status, *, times=1, retry_after=None, body=None,
 delay=None, deliver=False)``.  Faults are consumed in the order they were added, by the next
@@ -39,6 +45,7 @@ import base64
 import hashlib
 import hmac
 import json
+import mimetypes
 import re
 import socket
 import threading
@@ -47,7 +54,7 @@ import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 __all__ = [
     "line_signature",
@@ -427,6 +434,12 @@ class LineStandIn(_StandIn):
 
     ``strict_ids=True`` additionally requires ``to``/``chatId`` to look like real LINE IDs
     (``U``/``C``/``R`` + 32 hex digits); by default any non-empty string is accepted.
+
+    Message content (images, audio, files users sent) is served at
+    ``GET /v2/bot/message/{messageId}/content`` from ``put_content()``; ``contents`` maps
+    message id -> ``{"data": bytes, "content_type": str}``.  An unknown id answers 404
+    ``{"message": "Not found"}`` as LINE does (also for content LINE no longer keeps), which is
+    recorded in ``rejections`` but not in ``errors``.
     """
 
     DEFAULT_PROFILE = {
@@ -473,6 +486,7 @@ class LineStandIn(_StandIn):
         self.default_rich_menu: str | None = None
         self.user_rich_menus: dict[str, str] = {}
         self.profiles: dict[str, dict] = {}
+        self.contents: dict[str, dict] = {}  # message id -> {"data", "content_type"}
         self._rich_menu_seq = 0
         self._message_seq = 0
 
@@ -481,6 +495,18 @@ class LineStandIn(_StandIn):
         """Make ``token`` answer 400 Invalid reply token (as if it were older than allowed)."""
         with self._lock:
             self.expired_tokens.add(token)
+
+    def put_content(self, message_id: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """Hold ``data`` as the content of message ``message_id`` (what a user sent), to be
+        fetched with ``MessagingApiBlob.get_message_content(message_id)``."""
+        if not isinstance(message_id, str) or not message_id or "/" in message_id:
+            raise ValueError("message_id must be a non-empty string without '/'")
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("data must be bytes")
+        if not isinstance(content_type, str) or "/" not in content_type:
+            raise ValueError("content_type must be a MIME type such as 'image/jpeg'")
+        with self._lock:
+            self.contents[message_id] = {"data": bytes(data), "content_type": content_type}
 
     def messages(self) -> list[dict]:
         """All delivered message dicts, in delivery order."""
@@ -577,6 +603,7 @@ class LineStandIn(_StandIn):
             ("DELETE", r"/v2/bot/user/all/richmenu", self._cancel_default, False),
             ("POST", r"/v2/bot/user/([^/]+)/richmenu/([^/]+)", self._link_user, False),
             ("GET", r"/v2/bot/profile/([^/]+)", self._profile, False),
+            ("GET", r"/v2/bot/message/([^/]+)/content", self._message_content, False),
             ("GET", r"/v2/bot/info", self._bot_info, False),
         ]
         for m, pattern, handler, json_body in table:
@@ -805,6 +832,13 @@ class LineStandIn(_StandIn):
             return self._fail(rec, 400, "must upload richmenu image before applying it to user")
         self.user_rich_menus[user_id] = rid
         return _Response(200, {})
+
+    # -- message content (api-data.line.me) --------------------------------------------------
+    def _message_content(self, rec: dict, message_id: str) -> _Response:
+        content = self.contents.get(message_id)
+        if content is None:
+            return self._fail(rec, 404, "Not found", client_error=False)
+        return _Response(200, content["data"], {"Content-Type": content["content_type"]})
 
     # -- profile / bot info ------------------------------------------------------------------
     def _profile(self, rec: dict, user_id: str) -> _Response:
@@ -1119,6 +1153,22 @@ class SlackStandIn(_StandIn):
     API methods are answered at ``/api/<method>`` (POST; GET with a query string also works).
     ``response_url`` posts are answered at ``/response/<anything>`` (use ``response_url()`` to
     make one).  ``users`` maps user id -> extra fields for ``users.info``.
+
+    Files, both directions:
+
+    * ``WebClient.files_upload_v2``: ``files.getUploadURLExternal`` (filename, length) hands out
+      a ``file_id`` and an ``upload_url`` ``{url}/upload/<file_id>``; the bytes are POSTed there
+      raw, without a token (answer 200 ``OK - <length>``; ``pending_uploads`` holds them);
+      ``files.completeUploadExternal`` (``files`` = JSON list of ``{id, title}``, ``channel_id``
+      or ``channels``, optional ``initial_comment`` / ``thread_ts``) shares them.  Each shared
+      file is appended to ``uploads`` as ``{"file_id", "filename", "title", "channel",
+      "channels", "initial_comment", "thread_ts", "bytes", "content_type", "file"}``
+      (``channel`` is the first of ``channels``, None for a private file; ``content_type`` is the
+      upload POST's header as sent) and becomes readable like ``put_file()`` files.  It is not
+      added to ``posted``.
+    * ``put_file()`` registers a file someone shared; ``files.info`` (file=ID) returns it and a
+      GET of its ``url_private`` / ``url_private_download`` (``{url}/files-pri/T1-<id>/...``)
+      returns the bytes, with ``Authorization: Bearer <bot_token>`` only (else 403).
     """
 
     TEAM_ID = "T1"
@@ -1140,6 +1190,9 @@ class SlackStandIn(_StandIn):
         self.views: dict[str, dict] = {}
         self.messages_by_ts: dict[tuple[str, str], dict] = {}
         self.users: dict[str, dict] = {}
+        self.uploads: list[dict] = []
+        self.pending_uploads: dict[str, dict] = {}  # file id -> getUploadURLExternal args + bytes
+        self.files: dict[str, dict] = {}  # file id -> {"file": file object, "data": bytes}
         self._seq = 0
 
     # -- helpers for tests -------------------------------------------------------------------
@@ -1150,6 +1203,40 @@ class SlackStandIn(_StandIn):
     def texts(self) -> list[str]:
         with self._lock:
             return [p["text"] for p in self.posted if p.get("text")]
+
+    def put_file(self, file_id: str, data: bytes, *, mimetype: str = "image/jpeg", name: str = "photo.jpg",
+                 user: str = "U1") -> dict:
+        """Register a file shared in Slack (e.g. a photo a user posted); returns its file object
+        ``{"id", "name", "mimetype", "size", "url_private", "url_private_download", "user"}``
+        with URLs on this stand-in.  The server must be running (the URLs include its port)."""
+        if not self.url:
+            raise RuntimeError("start the stand-in before put_file(): the file URLs need its address")
+        if not isinstance(file_id, str) or not re.fullmatch(r"[A-Za-z0-9]+", file_id):
+            raise ValueError("file_id must be alphanumeric, like 'F0123ABC'")
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("data must be bytes")
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError("name must be a non-empty file name without '/'")
+        if not isinstance(mimetype, str) or "/" not in mimetype:
+            raise ValueError("mimetype must be a MIME type such as 'image/jpeg'")
+        with self._lock:
+            return dict(self._register_file(file_id, bytes(data), name=name, mimetype=mimetype, user=user))
+
+    def _register_file(self, file_id: str, data: bytes, *, name: str, mimetype: str, user: str,
+                       **extra) -> dict:
+        base = f"{self.url}/files-pri/{self.TEAM_ID}-{file_id}"
+        file = {
+            "id": file_id,
+            "name": name,
+            "mimetype": mimetype,
+            "size": len(data),
+            "url_private": f"{base}/{quote(name)}",
+            "url_private_download": f"{base}/download/{quote(name)}",
+            "user": user,
+        }
+        file.update(extra)
+        self.files[file_id] = {"file": file, "data": data}
+        return file
 
     def _next(self) -> int:
         self._seq += 1
@@ -1219,6 +1306,10 @@ class SlackStandIn(_StandIn):
         path = rec["path"]
         if path.startswith("/response/") and rec["method"] == "POST":
             return self._response_url(rec)
+        if path.startswith("/upload/") and rec["method"] == "POST":
+            return self._upload_bytes(rec)
+        if path.startswith("/files-pri/") and rec["method"] == "GET":
+            return self._file_download(rec)
         if not path.startswith("/api/") or rec["method"] not in ("POST", "GET"):
             return self._fail(rec, "unknown_method", f"{rec['method']} {path}", status=404)
         method = path[len("/api/"):]
@@ -1232,6 +1323,9 @@ class SlackStandIn(_StandIn):
             "views.update": self._views_update,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
         }.get(method)
         if handler is None:
             return self._fail(rec, "unknown_method", method, status=404, extra={"req_method": method})
@@ -1511,6 +1605,126 @@ class SlackStandIn(_StandIn):
         }
         user.update(self.users.get(uid, {}))
         return _Response(200, {"ok": True, "user": user})
+
+    # -- files -------------------------------------------------------------------------------
+    def _files_get_upload_url(self, rec: dict, method: str, args: dict) -> _Response:
+        filename = args.get("filename")
+        if not isinstance(filename, str) or not filename:
+            return self._fail(rec, "invalid_arguments", "filename is required")
+        length = args.get("length")
+        if isinstance(length, str) and length.isdigit():
+            length = int(length)
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            return self._fail(rec, "invalid_arguments", f"length must be a positive integer, got {length!r}")
+        file_id = f"F{self._next():08d}"
+        self.pending_uploads[file_id] = {
+            "filename": filename, "length": length, "alt_txt": args.get("alt_txt"),
+            "snippet_type": args.get("snippet_type"), "bytes": None, "content_type": None,
+        }
+        return _Response(200, {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id})
+
+    def _upload_bytes(self, rec: dict) -> _Response:
+        """The upload URL: the raw bytes, no token (the real URL is signed).  Checked against
+        the announced length only at files.completeUploadExternal, as Slack does."""
+        file_id = rec["path"][len("/upload/"):]
+        pending = self.pending_uploads.get(file_id)
+        if pending is None:
+            reason = f"no upload URL was issued for {file_id!r} (or it was already completed)"
+            self.errors.append(f"POST {rec['path']}: {reason}")
+            return _Response(404, "Not Found", reason=reason)
+        pending["bytes"] = rec["body"]  # a repeated POST (a retry) replaces the bytes
+        pending["content_type"] = rec["headers"].get("Content-Type")
+        return _Response(200, f"OK - {len(rec['body'])}")
+
+    def _files_complete_upload(self, rec: dict, method: str, args: dict) -> _Response:
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                return self._fail(rec, "invalid_arguments", "files is not JSON")
+        if not isinstance(files, list) or not files or not all(
+                isinstance(f, dict) and isinstance(f.get("id"), str) for f in files):
+            return self._fail(rec, "invalid_arguments", "files must be a non-empty array of {id, title}")
+        channels = args.get("channels")
+        if isinstance(channels, str):
+            channels = [c for c in channels.split(",") if c]
+        if channels is not None and not (isinstance(channels, list)
+                                         and all(isinstance(c, str) and c for c in channels)):
+            return self._fail(rec, "invalid_arguments", "channels must be a comma-separated string")
+        channel_id = args.get("channel_id")
+        if channel_id is not None and (not isinstance(channel_id, str) or not channel_id):
+            return self._fail(rec, "invalid_channel", "channel_id must be a channel ID")
+        if channel_id and channels:
+            return self._fail(rec, "invalid_arguments", "give channel_id or channels, not both")
+        targets = [channel_id] if channel_id else list(channels or [])
+        if args.get("thread_ts") and len(targets) != 1:
+            return self._fail(rec, "invalid_arguments", "thread_ts needs exactly one channel")
+        comment = args.get("initial_comment")
+        if comment is not None and not isinstance(comment, str):
+            return self._fail(rec, "invalid_arguments", "initial_comment must be a string")
+        if isinstance(comment, str) and len(comment) > self.MAX_TEXT:
+            return self._fail(rec, "msg_too_long", f"initial_comment is {len(comment)} characters")
+        for f in files:  # check every file before sharing any
+            pending = self.pending_uploads.get(f["id"])
+            if pending is None:
+                done = any(u["file_id"] == f["id"] for u in self.uploads)
+                return self._fail(rec, "file_not_found", f"{f['id']}: " + (
+                    "already completed" if done else "no upload URL was issued for it"), client_error=not done)
+            if pending["bytes"] is None:
+                return self._fail(rec, "file_not_found", f"{f['id']}: nothing was uploaded to its URL")
+            if len(pending["bytes"]) != pending["length"]:
+                return self._fail(rec, "file_upload_size_mismatch", f"{f['id']}: {len(pending['bytes'])} "
+                                  f"bytes uploaded, {pending['length']} announced")
+            if f.get("title") is not None and not isinstance(f["title"], str):
+                return self._fail(rec, "invalid_arguments", f"{f['id']}: title must be a string")
+        shared = []
+        for f in files:
+            pending = self.pending_uploads.pop(f["id"])
+            name = pending["filename"]
+            title = f.get("title") or name
+            mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            file = self._register_file(f["id"], pending["bytes"], name=name, mimetype=mimetype,
+                                       user=self.BOT_USER_ID, title=title)
+            shared.append(dict(file))
+            self.uploads.append({
+                "file_id": f["id"],
+                "filename": name,
+                "title": title,
+                "channel": targets[0] if targets else None,
+                "channels": targets,
+                "initial_comment": comment,
+                "thread_ts": args.get("thread_ts"),
+                "bytes": pending["bytes"],
+                "content_type": pending["content_type"],
+                "file": dict(file),
+            })
+        return _Response(200, {"ok": True, "files": shared})
+
+    def _files_info(self, rec: dict, method: str, args: dict) -> _Response:
+        file_id = args.get("file")
+        if not isinstance(file_id, str) or not file_id:
+            return self._fail(rec, "invalid_arguments", "file is required")
+        held = self.files.get(file_id)
+        if held is None:
+            return self._fail(rec, "file_not_found", file_id, client_error=False)
+        return _Response(200, {"ok": True, "file": dict(held["file"]), "comments": [],
+                               "response_metadata": {"next_cursor": ""}})
+
+    def _file_download(self, rec: dict) -> _Response:
+        """``url_private`` / ``url_private_download``: the bot token as a Bearer header only."""
+        def refuse(status: int, reason: str) -> _Response:
+            self.errors.append(f"GET {rec['path']}: {reason}")
+            return _Response(status, HTTPStatus(status).phrase, reason=reason)
+
+        auth = rec["headers"].get("Authorization")
+        if auth != f"Bearer {self.bot_token}":
+            return refuse(403, "Authorization: Bearer <bot token> is missing or wrong")
+        m = re.fullmatch(r"/files-pri/([^/-]+)-([^/]+)/(?:download/)?([^/]+)", rec["path"])
+        held = self.files.get(m.group(2)) if m and m.group(1) == self.TEAM_ID else None
+        if held is None or unquote(m.group(3)) != held["file"]["name"]:
+            return refuse(404, "no such file")
+        return _Response(200, held["data"], {"Content-Type": held["file"]["mimetype"]})
 
     # -- response_url ------------------------------------------------------------------------
     def _response_url(self, rec: dict) -> _Response:

@@ -790,3 +790,161 @@ def test_line_concurrent_requests_and_single_use_token(line):
     assert distinct == [200] * 10
     assert sorted(same) == [200] + [400] * 9  # the token is consumed atomically
     assert len(line.delivered) == 11 and line.errors == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: content the bot downloads (LINE message content, Slack url_private) and uploads
+# (Slack files_upload_v2)
+# ---------------------------------------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+
+
+def test_line_message_content_via_sdk(line, line_api):
+    line.put_content("500000000000000001", JPEG)
+    line.put_content("500000000000000002", b"ID3audio", content_type="audio/m4a")
+    blob = MessagingApiBlob(line_api.api_client)
+    assert blob.get_message_content("500000000000000001") == JPEG
+    req = line.requests[-1]
+    assert (req["method"], req["path"], req["status"]) == ("GET", "/v2/bot/message/500000000000000001/content", 200)
+    assert req["headers"]["Authorization"] == "Bearer test-line-token"
+    resp = blob.get_message_content_with_http_info("500000000000000002")
+    assert (resp.status_code, resp.data) == (200, b"ID3audio")
+    assert resp.headers["Content-Type"] == "audio/m4a"
+    assert line.errors == [] and line.delivered == []
+
+
+def test_line_message_content_unknown_id_and_bad_token(line, line_api):
+    blob = MessagingApiBlob(line_api.api_client)
+    with pytest.raises(ApiException) as exc:
+        blob.get_message_content("404404")
+    assert exc.value.status == 404 and json.loads(exc.value.body) == {"message": "Not found"}
+    assert line.errors == []  # LINE drops content after a while: a legitimate answer
+    assert line.rejections[-1]["status"] == 404
+    line.put_content("1", JPEG)
+    with ApiClient(Configuration(host=line.url, access_token="wrong")) as client:
+        with pytest.raises(ApiException) as exc:
+            MessagingApiBlob(client).get_message_content("1")
+    assert exc.value.status == 401
+    assert len(line.errors) == 1 and "Authentication failed" in line.errors[0]
+    with pytest.raises(TypeError):
+        line.put_content("2", "not bytes")
+    with pytest.raises(ValueError):
+        line.put_content("", JPEG)
+
+
+def test_slack_files_upload_v2_via_sdk(slack, slack_client):
+    png = make_png(40, 20)
+    resp = slack_client.files_upload_v2(channel="C1", file=png, filename="chart.png", title="週報 11/17〜11/23",
+                                        initial_comment="今週の報告件数です")
+    assert resp["ok"] and resp["file"]["id"] == resp["files"][0]["id"]
+    file_id = resp["file"]["id"]
+    assert [(r["method"], r["path"], r["status"]) for r in slack.requests] == [
+        ("POST", "/api/files.getUploadURLExternal", 200),
+        ("POST", f"/upload/{file_id}", 200),
+        ("POST", "/api/files.completeUploadExternal", 200),
+    ]
+    get_url, upload, complete = slack.requests
+    assert get_url["form"] == {"filename": "chart.png", "length": str(len(png))}
+    assert get_url["response"]["upload_url"] == f"{slack.url}/upload/{file_id}"
+    # the bytes go raw, without a token, and urllib labels them form-encoded
+    assert upload["body"] == png and "Authorization" not in upload["headers"]
+    assert upload["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert upload["response"] == f"OK - {len(png)}"
+    assert json.loads(complete["form"]["files"]) == [{"id": file_id, "title": "週報 11/17〜11/23"}]
+    assert (complete["form"]["channel_id"], complete["form"]["initial_comment"]) == ("C1", "今週の報告件数です")
+    assert slack.uploads == [{
+        "file_id": file_id, "filename": "chart.png", "title": "週報 11/17〜11/23", "channel": "C1",
+        "channels": ["C1"], "initial_comment": "今週の報告件数です", "thread_ts": None, "bytes": png,
+        "content_type": "application/x-www-form-urlencoded", "file": resp["file"],
+    }]
+    assert resp["file"]["mimetype"] == "image/png" and resp["file"]["size"] == len(png)
+    assert slack.posted == [] and slack.pending_uploads == {} and slack.errors == []
+    # the uploaded file can be read back like any shared file
+    assert slack_client.files_info(file=file_id)["file"]["title"] == "週報 11/17〜11/23"
+    req = urllib.request.Request(resp["file"]["url_private"], headers={"Authorization": f"Bearer {slack.bot_token}"})
+    with urllib.request.urlopen(req, timeout=5) as got:
+        assert got.read() == png
+
+
+def test_slack_files_upload_v2_several_files_and_channels(slack, slack_client):
+    resp = slack_client.files_upload_v2(
+        file_uploads=[{"file": b"a,b\n1,2\n", "filename": "counts.csv"},
+                      {"content": "メモ", "filename": "memo.txt", "title": "メモ"}],
+        channels=["C1", "C2"], initial_comment="2 files")
+    assert len(resp["files"]) == 2
+    assert slack.requests[-1]["form"]["channels"] == "C1,C2"
+    assert [(u["filename"], u["title"], u["channel"], u["channels"], u["bytes"]) for u in slack.uploads] == [
+        ("counts.csv", "counts.csv", "C1", ["C1", "C2"], b"a,b\n1,2\n"),
+        ("memo.txt", "メモ", "C1", ["C1", "C2"], "メモ".encode()),
+    ]
+    assert slack.errors == []
+
+
+def test_slack_upload_flow_rejections(slack):
+    def get_url(filename, length):
+        return slack_post(slack, "files.getUploadURLExternal", {"filename": filename, "length": length})[2]
+
+    def complete(*ids, **extra):
+        return slack_post(slack, "files.completeUploadExternal",
+                          {"files": [{"id": i, "title": "t"} for i in ids], "channel_id": "C1", **extra})[2]
+
+    assert get_url("a.png", 0)["error"] == "invalid_arguments"
+    assert slack_post(slack, "files.getUploadURLExternal", {"filename": "a.png"})[2]["error"] == "invalid_arguments"
+    assert complete("F99999999") == {"ok": False, "error": "file_not_found"}  # never issued
+    never_sent = get_url("b.png", 3)["file_id"]
+    assert complete(never_sent)["error"] == "file_not_found"  # nothing was uploaded
+    short = get_url("c.png", 10)
+    status, _, body = raw_request(short["upload_url"], b"abc")
+    assert (status, body) == (200, "OK - 3")
+    assert complete(short["file_id"])["error"] == "file_upload_size_mismatch"
+    status, _, body = raw_request(f"{slack.url}/upload/F12345678", b"abc")
+    assert status == 404
+    assert slack.uploads == [] and len(slack.errors) == 6, slack.errors
+    # a retried upload replaces the bytes; completing twice is refused but is no client bug
+    ok = get_url("d.png", 3)
+    raw_request(ok["upload_url"], b"xyz")
+    assert complete(ok["file_id"], channel_id=None, channels="C7")["ok"]
+    assert (slack.uploads[0]["bytes"], slack.uploads[0]["channel"]) == (b"xyz", "C7")
+    assert complete(ok["file_id"]) == {"ok": False, "error": "file_not_found"}
+    assert len(slack.errors) == 6  # Slack answers ok=false with 200, so only the request shows it
+    assert slack.requests[-1]["response"] == {"ok": False, "error": "file_not_found"}
+
+
+def test_slack_put_file_info_and_authorised_download(slack, slack_client):
+    file = slack.put_file("F0PHOTO1", JPEG, name="訪問先の写真.jpg", user="U42")
+    assert file == {
+        "id": "F0PHOTO1", "name": "訪問先の写真.jpg", "mimetype": "image/jpeg", "size": len(JPEG),
+        "url_private": file["url_private"], "url_private_download": file["url_private_download"], "user": "U42",
+    }
+    assert file["url_private"].startswith(f"{slack.url}/files-pri/T1-F0PHOTO1/%E8%A8%AA")
+    info = slack_client.files_info(file="F0PHOTO1")
+    assert info["ok"] and info["file"] == file
+    auth = {"Authorization": f"Bearer {slack.bot_token}"}
+    for url in (info["file"]["url_private"], info["file"]["url_private_download"]):
+        with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=5) as resp:
+            assert (resp.status, resp.read(), resp.headers["Content-Type"]) == (200, JPEG, "image/jpeg")
+    assert slack.errors == []
+    # without the token, with another token, or as a query parameter: 403
+    assert raw_request(file["url_private"], method="GET")[0] == 403
+    assert raw_request(file["url_private"], method="GET", headers={"Authorization": "Bearer xoxb-other"})[0] == 403
+    assert raw_request(file["url_private"] + "?token=xoxb-test", method="GET")[0] == 403
+    assert len(slack.errors) == 3 and all("Bearer" in e for e in slack.errors)
+    # an unknown file
+    with pytest.raises(SlackApiError) as exc:
+        slack_client.files_info(file="F0NOPE")
+    assert exc.value.response["error"] == "file_not_found"
+    assert raw_request(f"{slack.url}/files-pri/T1-F0NOPE/x.jpg", method="GET", headers=auth)[0] == 404
+    slack.reset()
+    assert (slack.files, slack.uploads) == ({}, [])
+
+
+def test_slack_put_file_needs_a_running_server_and_checks_arguments():
+    idle = SlackStandIn()
+    with pytest.raises(RuntimeError):
+        idle.put_file("F1", JPEG)
+    with SlackStandIn() as slack:
+        with pytest.raises(ValueError):
+            slack.put_file("F/1", JPEG)
+        with pytest.raises(TypeError):
+            slack.put_file("F1", "text")

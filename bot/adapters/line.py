@@ -21,12 +21,12 @@ from typing import Callable
 
 import urllib3
 from linebot.v3.messaging import (
-    ApiClient, ApiException, Configuration, MessagingApi, PushMessageRequest, ReplyMessageRequest,
-    ShowLoadingAnimationRequest,
+    ApiClient, ApiException, Configuration, MessagingApi, MessagingApiBlob, PushMessageRequest,
+    ReplyMessageRequest, ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.models import Message
 from linebot.v3.webhooks import (
-    Event, FollowEvent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
+    Event, FollowEvent, ImageMessageContent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
 )
 
 from knowledge.answer import pack
@@ -64,10 +64,11 @@ def event_key(event: dict) -> str:
 class LineEvent:
     """What the worker needs of one webhook event."""
 
-    kind: str                    # 'message', 'postback', 'follow', 'join', 'non_text', 'ignore'
+    kind: str                    # 'message', 'postback', 'follow', 'join', 'image', 'non_text', 'ignore'
     incoming: Incoming | None
     reply_token: str | None
     to: str | None               # where a push goes (user, group or room id)
+    message_id: str | None = None  # an image's id, to download its content
 
 
 def _source(ev) -> tuple[str | None, str | None, bool]:
@@ -103,6 +104,8 @@ def read_event(raw: dict) -> LineEvent:
     if user is None and not isinstance(ev, JoinEvent):
         return LineEvent("ignore", None, None, None)
     if isinstance(ev, MessageEvent):
+        if isinstance(ev.message, ImageMessageContent) and direct:
+            return LineEvent("image", Incoming("line", user, conv, "", True, event_id=eid), token, conv, ev.message.id)
         if not isinstance(ev.message, TextMessageContent):
             return LineEvent("non_text" if direct else "ignore", Incoming("line", user, conv, "", direct), token, conv)
         text = ev.message.text
@@ -195,12 +198,19 @@ class LineMessenger:
     """Sends to the LINE Messaging API through line-bot-sdk, with retries that never double."""
 
     def __init__(self, *, access_token: str, base_url: str = "https://api.line.me", timeout: float = 10.0,
-                 attempts: int = 4, sleep: Callable[[float], None] = time.sleep):
+                 attempts: int = 4, sleep: Callable[[float], None] = time.sleep, data_url: str | None = None):
         cfg = Configuration(host=base_url.rstrip("/"), access_token=access_token)
         self.api = MessagingApi(ApiClient(cfg))
+        # Content lives on the data host; a test or proxy that moves the API moves both.
+        data = data_url or (base_url if base_url.rstrip("/") != "https://api.line.me" else "https://api-data.line.me")
+        self.blob = MessagingApiBlob(ApiClient(Configuration(host=data.rstrip("/"), access_token=access_token)))
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
+
+    def content(self, message_id: str) -> bytes:
+        """An image the user sent, downloaded at once: LINE keeps content only for a while."""
+        return bytes(self.blob.get_message_content(message_id, _request_timeout=self.timeout * 3))
 
     def loading(self, user_id: str) -> None:
         """The typing animation in a 1:1 chat; nothing depends on it, so failures are only logged."""

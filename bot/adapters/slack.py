@@ -102,6 +102,16 @@ HOME = {
 }
 
 
+def download(file: dict, bot_token: str, limit: int = 10 * 1024 * 1024) -> bytes:
+    """A file's bytes from its private URL (at most ``limit`` + 1, so a too-large file is refused
+    by the photo check instead of being read whole)."""
+    import urllib.request
+    req = urllib.request.Request(file.get("url_private_download") or file["url_private"],
+                                 headers={"Authorization": f"Bearer {bot_token}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read(limit + 1)
+
+
 def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None = None) -> BoltApp:
     """The Bolt app with Nimo's listeners; ``base_url`` points the Web API client elsewhere (tests)."""
     client = web_client(bot_token, base_url)
@@ -130,10 +140,14 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
 
     @bolt.event("message")
     def on_message(body, event, say):
-        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return  # only people's own direct messages; channel talk needs a mention
+        photo = None
+        images = [f for f in event.get("files", []) if str(f.get("mimetype", "")).startswith("image/")]
+        if images:  # downloaded at once, with the bot token; the report handler strips and keeps it
+            photo = download(images[0], bot_token)
         incoming = Incoming("slack", event["user"], event["channel"], event.get("text", ""), direct=True,
-                            event_id=body.get("event_id"))
+                            event_id=body.get("event_id"), photo=photo)
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
 
@@ -185,6 +199,17 @@ class SlackPusher:
     def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
         channel = self.client.conversations_open(users=user)["channel"]["id"]
         return self.push(channel, replies, key)
+
+    def upload(self, channel: str, data: bytes, *, filename: str, title: str, comment: str) -> bool:
+        """A file (the weekly chart) with its message, through files_upload_v2."""
+        from slack_sdk.errors import SlackApiError
+        try:
+            self.client.files_upload_v2(channel=channel, file=data, filename=filename, title=title,
+                                        initial_comment=comment)
+        except SlackApiError as e:
+            log.error("slack upload failed: %s", e.response.get("error") if e.response else type(e).__name__)
+            return False
+        return True
 
 
 def web_client(bot_token: str, base_url: str | None = None) -> WebClient:

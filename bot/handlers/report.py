@@ -10,10 +10,11 @@ import re
 import uuid
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 from scheduler.timeparse import TimeError, parse_date
 
-from .. import messages, privacy
+from .. import messages, photos, privacy
 from .. import reports as rp
 from ..access import get_user
 from ..core import Choice, Incoming, Reply, Text
@@ -37,8 +38,9 @@ def _day(iso: str | None) -> str:
 
 def _lines(d: rp.Draft) -> list[str]:
     nxt = "なし" if not d.next_date else f"{_day(d.next_date)} {d.next_action or ''}".strip()
-    return [f"種類：{d.type}", f"日付：{_day(d.date)}", f"ケース：{d.case_code or 'なし'}", f"地域：{d.area or '—'}",
-            f"内容：{d.summary}", f"次回：{nxt}"]
+    lines = [f"種類：{d.type}", f"日付：{_day(d.date)}", f"ケース：{d.case_code or 'なし'}", f"地域：{d.area or '—'}",
+             f"内容：{d.summary}", f"次回：{nxt}"]
+    return lines + ([f"写真：{len(d.photos)}枚"] if d.photos else [])
 
 
 def _findings(d: rp.Draft) -> list[privacy.Finding]:
@@ -58,11 +60,31 @@ def _review(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
 
 
 def _dump(d: rp.Draft) -> dict:
-    return {**d.fields(), "report_id": d.report_id}
+    return {**d.fields(), "report_id": d.report_id, "photos": list(d.photos)}
 
 
 def _load(data: dict) -> rp.Draft:
-    return rp.Draft(**data)
+    return rp.Draft(**{**data, "photos": tuple(data.get("photos", ()))})
+
+
+def attach_photo(app, msg: Incoming) -> list[Reply]:
+    """A photo joins the report being written; it is stripped of location data before it is kept."""
+    if not msg.direct:
+        return [Text(messages.REPORT_DIRECT_ONLY)]
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    base = getattr(app.db, "path", None)
+    if not st or st.name not in (REVIEW, STEP, FIX):
+        return [Text(messages.PHOTO_NO_REPORT)]
+    if not base or base == ":memory:":
+        return [Text(messages.PHOTO_NOT_HERE)]
+    try:
+        path = photos.store(msg.photo, Path(base).parent / "photos", name_hint=f"{msg.platform}-{uuid.uuid4().hex[:8]}")
+    except photos.PhotoError as e:
+        return [Text(str(e))]
+    d = _load(st.data["draft"])
+    d = replace(d, photos=d.photos + (str(path),))
+    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "draft": _dump(d)}, app.clock())
+    return [Text(messages.photo_kept(len(d.photos)))]
 
 
 def start(app, msg: Incoming, rest: str) -> list[Reply]:
