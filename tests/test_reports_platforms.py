@@ -104,3 +104,42 @@ def test_weekly_summary_reaches_slack_with_a_chart_and_line_once(tmp_path):
         [push] = line.delivered
         assert push["to"] == "Cgroup" and "計 3件" in push["messages"][0]["text"]
         assert line.errors == [] and slack.errors == []
+
+
+def test_slack_report_form_opens_and_its_submission_goes_to_the_review(stack):
+    import json as _json
+    register(stack, "slack", "Uslack")
+    cmd = {"token": "x", "team_id": "T1", "channel_id": "C1", "channel_name": "general", "user_id": "Uslack",
+           "command": "/nimo", "text": "報告", "response_url": stack.slack.url + "/response/r1",
+           "trigger_id": "13345224609.738474920.8088930838d88f008e0", "api_app_id": "A1"}
+    assert stack.slack_post(cmd, form=True) == 200
+    assert stack.slack.wait_for(lambda s: any(p["method"] == "views.open" for p in s.posted))
+    view = [p for p in stack.slack.posted if p["method"] == "views.open"][0]["view"]
+    assert view["callback_id"] == "nimo_report" and len(view["blocks"]) == 7
+
+    def submit(case, summary):
+        values = {"type": {"v": {"type": "static_select", "selected_option": {"value": "同行受診"}}},
+                  "date": {"v": {"type": "datepicker", "selected_date": "2026-11-20"}},
+                  "case": {"v": {"type": "plain_text_input", "value": case}},
+                  "area": {"v": {"type": "plain_text_input", "value": "千葉市"}},
+                  "summary": {"v": {"type": "plain_text_input", "value": summary}},
+                  "next_action": {"v": {"type": "plain_text_input", "value": None}},
+                  "next_date": {"v": {"type": "datepicker", "selected_date": None}}}
+        payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "Uslack"}, "api_app_id": "A1",
+                   "trigger_id": "1.2.3", "view": {"id": "V1", "type": "modal", "callback_id": "nimo_report",
+                                                   "state": {"values": values}}}
+        return stack.slack_post({"payload": _json.dumps(payload, ensure_ascii=False)}, form=True)
+
+    assert submit("田中", "受診に同行した") == 200   # not a case code: the form says so, nothing else happens
+    time.sleep(0.3)
+    assert not any(p["method"] == "chat.postMessage" for p in stack.slack.posted)
+    assert submit("k-7", "受診に同行した。主治医と相談。") == 200
+    assert stack.slack.wait_for(lambda s: any(p["method"] == "chat.postMessage" for p in s.posted))
+    review = [p for p in stack.slack.posted if p["method"] == "chat.postMessage"][0]
+    assert "種類：同行受診" in review["text"] or "種類：同行受診" in _json.dumps(review["blocks"], ensure_ascii=False)
+    ev = {"type": "message", "channel_type": "im", "channel": review["channel"], "user": "Uslack", "text": "確定",
+          "ts": "1764000001.000001"}
+    stack.slack_post(slack_event(ev, event_id="EvFormOK"))
+    assert stack.slack.wait_for(lambda s: sum(p["method"] == "chat.postMessage" for p in s.posted) == 2)
+    [row] = stack.app.db.execute("SELECT type, date, case_code, summary FROM reports").fetchall()
+    assert row == ("同行受診", "2026-11-20", "K-7", "受診に同行した。主治医と相談。")

@@ -97,9 +97,49 @@ HOME = {
     "blocks": [
         {"type": "header", "text": {"type": "plain_text", "text": "Nimo（にも）の使い方"}},
         _section(esc(messages.HELP)),
+        {"type": "actions", "elements": [_button("報告を書く（フォーム）", "報告", "nimo_report_form", primary=True)]},
+        _section(esc("■ 予定\n「リマインド 明日14時 …」「イベント 12/5 14時 …」「退院 K-012 12/1」「予定」\n"
+                     "■ 報告\n「報告 訪問 K-012 …」または上のボタン（フォーム）。報告は DM でだけ受け付けます。")),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "DM、チャンネルでの @Nimo、`/nimo 質問` のどれでも使えます。"}]},
     ],
 }
+
+
+def _input(block_id: str, label: str, element: dict, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
+            "element": {**element, "action_id": "v"}, "optional": optional}
+
+
+def report_form(today: str, area: str) -> dict:
+    """The report form (a modal): the same fields as the step-by-step chat, then the same review."""
+    types = [{"text": {"type": "plain_text", "text": t}, "value": t} for t in messages.REPORT_TYPES]
+    return {
+        "type": "modal", "callback_id": "nimo_report",
+        "title": {"type": "plain_text", "text": "報告"}, "submit": {"type": "plain_text", "text": "確認へ"},
+        "close": {"type": "plain_text", "text": "やめる"},
+        "blocks": [
+            _input("type", "種類", {"type": "static_select", "options": types, "initial_option": types[0]}),
+            _input("date", "日付", {"type": "datepicker", "initial_date": today}),
+            _input("case", "ケースコード（名前は書かない）", {"type": "plain_text_input",
+                   "placeholder": {"type": "plain_text", "text": "K-012"}}, optional=True),
+            _input("area", "地域", {"type": "plain_text_input", **({"initial_value": area} if area else {})}),
+            _input("summary", "内容", {"type": "plain_text_input", "multiline": True}),
+            _input("next_action", "次の予定", {"type": "plain_text_input",
+                   "placeholder": {"type": "plain_text", "text": "再訪"}}, optional=True),
+            _input("next_date", "次の予定の日付", {"type": "datepicker"}, optional=True),
+        ],
+    }
+
+
+def form_values(view: dict) -> dict:
+    v = view["state"]["values"]
+
+    def get(block):
+        el = v.get(block, {}).get("v", {})
+        return (el.get("selected_option") or {}).get("value") or el.get("selected_date") or el.get("value")
+
+    return {k: (get(k) or "").strip() or None for k in
+            ("type", "date", "case", "area", "summary", "next_action", "next_date")}
 
 
 def download(file: dict, bot_token: str, limit: int = 10 * 1024 * 1024) -> bytes:
@@ -151,9 +191,53 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
 
-    @bolt.command("/nimo")
-    def on_command(ack, command, respond):
+    def open_form(client, trigger_id: str, user: str) -> None:
+        from scheduler.workdays import TZ
+        from ..access import get_user
+        u = get_user(app.db, "slack", user)
+        client.views_open(trigger_id=trigger_id, view=report_form(app.clock().astimezone(TZ).date().isoformat(),
+                                                                   u.area if u else ""))
+
+    @bolt.action("nimo_report_form")
+    def on_form_button(ack, body, client):
         ack()
+        from ..access import get_user
+        if get_user(app.db, "slack", body["user"]["id"]):
+            open_form(client, body["trigger_id"], body["user"]["id"])
+
+    @bolt.view("nimo_report")
+    def on_form(ack, body, view, client):
+        """Checked like the chat checks it; then the same review (in the user's DM) and 「確定」."""
+        from .. import reports as rp
+        from ..access import get_user
+        from ..handlers.report import review_draft
+        f = form_values(view)
+        errors = {}
+        if f["case"] and not rp.CASE_CODE.match(f["case"]):
+            errors["case"] = "ケースコードの形ではありません（例：K-012）"
+        if not f["summary"]:
+            errors["summary"] = "内容を書いてください"
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        user = body["user"]["id"]
+        if get_user(app.db, "slack", user) is None:
+            return
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        draft = rp.Draft(type=f["type"] or "訪問", date=f["date"], case_code=f["case"].upper() if f["case"] else None,
+                         area=f["area"] or "", summary=f["summary"],
+                         next_action=(f["next_action"] or "次回訪問") if f["next_date"] else None, next_date=f["next_date"])
+        fallback, blocks = render(review_draft(app, Incoming("slack", user, channel, "", direct=True), draft))
+        client.chat_postMessage(channel=channel, text=fallback, blocks=blocks)
+
+    @bolt.command("/nimo")
+    def on_command(ack, command, respond, client):
+        ack()
+        from ..access import get_user
+        if command.get("text", "").strip() == "報告" and get_user(app.db, "slack", command["user_id"]):
+            open_form(client, command["trigger_id"], command["user_id"])
+            return
         # The answer is ephemeral: only the user who typed the command sees it, as in a 1:1 chat.
         incoming = Incoming("slack", command["user_id"], command["channel_id"], command.get("text", ""),
                             direct=True)

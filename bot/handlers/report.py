@@ -87,6 +87,11 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
     return [Text(messages.photo_kept(len(d.photos)))]
 
 
+def review_draft(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+    """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one."""
+    return _review(app, msg, d)
+
+
 def start(app, msg: Incoming, rest: str) -> list[Reply]:
     """「報告」 alone starts the steps; 「報告 訪問 K-012 …」 goes straight to the review."""
     if not msg.direct:
