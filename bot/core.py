@@ -24,10 +24,15 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button or quick reply; ``text`` is what typing would do the same."""
+    """A button or quick reply; ``text`` is what typing would do the same.
+
+    With ``pick_date`` the button opens a date picker, and ``text`` holds ``{date}`` where the
+    chosen day (YYYY-MM-DD) goes: 「延期 {date} #12」.
+    """
 
     label: str
     text: str
+    pick_date: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ def reminder_choices(r) -> tuple[Choice, ...]:
     n = f"#{r.id}"
     if r.kind == "event" and r.is_group:
         return (Choice("参加", f"参加 #E{r.event_id}"), Choice("不参加", f"不参加 #E{r.event_id}"))
+    pick = Choice("延期（日付を選ぶ）", f"延期 {{date}} {n}", pick_date=True)
     if r.kind == "visit":
         return (Choice("完了", f"完了 {n}"), Choice("会えなかった", f"会えなかった {n}"),
-                Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"),
+                Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"), pick,
                 Choice("あとで記録", f"あとで記録 {n}"))
     return (Choice("完了", f"完了 {n}"), Choice(f"{messages.SNOOZE_MINUTES}分後", f"スヌーズ {n}"),
-            Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"))
+            Choice("延期（明日）", f"延期 明日 {n}"), Choice("延期（来週）", f"延期 来週 {n}"), pick)
 
 
 def reminder_replies(db, r, *, late: bool) -> list[Reply]:

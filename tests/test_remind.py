@@ -326,9 +326,10 @@ def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, in
             sent = slack.posted
             assert len(sent) == 2 and {p["channel"] for p in sent} == {"C0GROUP", "D0001"}
             texts = [p["text"] for p in sent]
-            labels = [e["text"]["text"] for p in sent for b in p["blocks"] if b["type"] == "actions" for e in b["elements"]]
+            labels = [(e.get("text") or e["placeholder"])["text"] for p in sent for b in p["blocks"]
+                      if b["type"] == "actions" for e in b["elements"]]
         assert any("ピアサポーター交流会" in t for t in texts) and any("K-012" in t for t in texts)
-        assert {"参加", "不参加", "完了", "会えなかった", "あとで記録"} <= set(labels)
+        assert {"参加", "不参加", "完了", "会えなかった", "あとで記録", "延期（日付を選ぶ）"} <= set(labels)
         assert line.errors == [] and slack.errors == []
 
 
@@ -340,3 +341,31 @@ def test_nimo_remind_list_json_from_a_chat(nimo):
     assert len(rows) == 1 and rows[0]["title"] == "ピアサポーター交流会" and rows[0]["due_at"].endswith("14:00:00+09:00")
     assert "取り消しました" in nimo("remind", "cancel", str(rows[0]["id"])).stdout
     assert json.loads(nimo("remind", "list", "--json").stdout) == []
+
+
+def test_unmet_asks_for_a_reason_with_buttons(japp):
+    say(japp, "退院 K-012 11/20")
+    say(japp, "はい")
+    r = store.active(japp.db)[0]
+    out = say(japp, f"会えなかった #{r.id}")
+    assert "理由" in out and f"「会えなかった #{r.id} 不在」" in out
+    assert japp.db.execute("SELECT status FROM visits WHERE id = ?", [r.visit_id]).fetchone()[0] == "open"
+    say(japp, f"会えなかった #{r.id} 入院中")
+    assert japp.db.execute("SELECT status, reason FROM visits WHERE id = ?", [r.visit_id]).fetchone() == ("unmet", "入院中")
+
+
+def test_line_date_picker_postpones_to_the_picked_day(japp):
+    from bot.adapters.line import read_event, render as line_render
+    from scheduler.replies import reminder_replies
+    say(japp, "リマインド 明日14時 準備")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    items = line_render(reminder_replies(japp.db, r, late=False))[-1]["quickReply"]["items"]
+    picker = [i["action"] for i in items if i["action"]["type"] == "datetimepicker"][0]
+    raw = {"type": "postback", "mode": "active", "timestamp": 1, "source": {"type": "user", "userId": "Uline"},
+           "webhookEventId": "01PICK", "deliveryContext": {"isRedelivery": False}, "replyToken": "t",
+           "postback": {"data": picker["data"], "params": {"date": "2026-12-10"}}}
+    incoming = read_event(raw).incoming
+    assert incoming.postback == f"延期 2026-12-10 #{r.id}"
+    out = say(japp, incoming.postback)
+    assert "12月10日(木) 14:00" in out and store.get(japp.db, r.id).due_at == at(2026, 12, 10, 14)

@@ -7,7 +7,7 @@ import http.client
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -440,3 +440,20 @@ def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
             _, err = proc.communicate(timeout=20)
         assert "家族教室" not in err.decode("utf-8", "replace")  # the logs never carry message text
         assert line.errors == []
+
+
+def test_slack_date_picker_on_a_reminder_postpones_it(stack):
+    from scheduler import store as rstore
+    register(stack, "slack", "Uslack")
+    now = datetime.now(timezone.utc)
+    rid = rstore.add_reminder(stack.app.db, kind="reminder", platform="slack", owner="Uslack", target="D0001",
+                              is_group=False, title="準備", due=now + timedelta(hours=1), recurrence=None, asked=True,
+                              now=now)
+    payload = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "Uslack"}, "api_app_id": "A1",
+               "trigger_id": "1.2.3", "channel": {"id": "D0001"}, "container": {"type": "message"},
+               "response_url": stack.slack.url + "/response/pick",
+               "actions": [{"type": "datepicker", "action_id": f"nimo:date:延期 {{date}} #{rid}",
+                            "selected_date": "2030-12-10", "action_ts": "1764000000.1"}]}
+    assert stack.slack_post({"payload": json.dumps(payload, ensure_ascii=False)}, form=True) == 200
+    assert stack.slack.wait_for(lambda s: any(p["method"] == "response_url" for p in s.posted))
+    assert rstore.get(stack.app.db, rid).due_at.astimezone(rstore.TZ).date().isoformat() == "2030-12-10"

@@ -116,6 +116,9 @@ def read_event(raw: dict) -> LineEvent:
         return LineEvent("message", Incoming("line", user, conv, text, direct, event_id=eid), token, conv)
     if isinstance(ev, PostbackEvent):
         data = ev.postback.data if ev.postback else ""
+        picked = (getattr(ev.postback, "params", None) or {}).get("date") if ev.postback else None
+        if "{date}" in data:
+            data = data.replace("{date}", picked or "")
         return LineEvent("postback", Incoming("line", user, conv, data, direct, postback=data, event_id=eid), token, conv)
     if isinstance(ev, FollowEvent):
         return LineEvent("follow", Incoming("line", user, conv, "", True), token, conv)
@@ -125,9 +128,14 @@ def read_event(raw: dict) -> LineEvent:
 
 
 # -- to LINE ----------------------------------------------------------------------------------
+def _action(c: Choice) -> dict:
+    if c.pick_date:  # LINE's own date picker; the chosen day comes back in the postback's params
+        return {"type": "datetimepicker", "label": c.label[:LABEL_MAX], "data": c.text, "mode": "date"}
+    return {"type": "message", "label": c.label[:LABEL_MAX], "text": c.text}
+
+
 def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
-    items = [{"type": "action", "action": {"type": "message", "label": c.label[:LABEL_MAX], "text": c.text}}
-             for c in choices[:QUICK_REPLY_MAX]]
+    items = [{"type": "action", "action": _action(c)} for c in choices[:QUICK_REPLY_MAX]]
     return {"items": items} if items else None
 
 

@@ -43,11 +43,17 @@ def _button(label: str, value: str, action_id: str, primary: bool = False) -> di
     return b
 
 
+def _element(c: Choice, action_id: str) -> dict:
+    if c.pick_date:  # Slack's date picker: the command template rides in the action id
+        return {"type": "datepicker", "action_id": f"nimo:date:{c.text}"[:255],
+                "placeholder": {"type": "plain_text", "text": c.label[:150]}}
+    return _button(c.label, c.text, action_id)
+
+
 def _actions(choices: tuple[Choice, ...], prefix: str) -> dict | None:
     if not choices:
         return None
-    return {"type": "actions", "elements": [_button(c.label, c.text, f"nimo:{prefix}:{i}")
-                                            for i, c in enumerate(choices[:25])]}
+    return {"type": "actions", "elements": [_element(c, f"nimo:{prefix}:{i}") for i, c in enumerate(choices[:25])]}
 
 
 def card_block(c: CaseCard) -> str:
@@ -250,8 +256,11 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
         container = body.get("container") or {}
         direct = bool(container.get("is_ephemeral")) or channel.startswith("D")
-        incoming = Incoming("slack", body["user"]["id"], channel, action.get("value", ""), direct=direct,
-                            postback=action.get("value", ""), event_id=f"action:{action.get('action_ts', '')}:{body['user']['id']}")
+        value = action.get("value", "")
+        if action.get("type") == "datepicker":
+            value = action["action_id"].removeprefix("nimo:date:").replace("{date}", action.get("selected_date") or "")
+        incoming = Incoming("slack", body["user"]["id"], channel, value, direct=direct,
+                            postback=value, event_id=f"action:{action.get('action_ts', '')}:{body['user']['id']}")
         fallback, blocks = answer(incoming)
         respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
 

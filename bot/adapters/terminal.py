@@ -21,7 +21,8 @@ def render(replies: Iterable[Reply]) -> str:
         if isinstance(r, Cards):
             out.append("\n\n".join([r.lead] + [card_text(c) for c in r.cards] + [r.footer]))
         elif isinstance(r, Text):  # buttons become the words to type
-            out.append(r.text + ("\n→ " + " ／ ".join(f"「{c.text}」" for c in r.choices) if r.choices else ""))
+            typed = [c.text.replace("{date}", "12/10") for c in r.choices]  # a picker: an example date
+            out.append(r.text + ("\n→ " + " ／ ".join(f"「{t}」" for t in typed) if typed else ""))
     return "\n\n".join(out)
 
 

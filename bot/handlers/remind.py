@@ -169,10 +169,15 @@ def _target(app, msg: Incoming, number: str | None):
     return r
 
 
+UNMET_REASONS = ("不在", "拒否", "入院中", "連絡がとれない", "その他")
+
+
 def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -> list[Reply]:
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
+    if action == "unmet" and r.visit_id and not detail:  # ask why, with the reasons as buttons
+        return [Text(messages.UNMET_WHY, tuple(Choice(x, f"会えなかった #{r.id} {x}") for x in UNMET_REASONS))]
     now = app.clock()
     store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
                         action=action, detail=detail or None, now=now)
