@@ -98,10 +98,8 @@ def parse_one_line(text: str, now: datetime, area: str) -> Draft:
                  next_action=action, next_date=next_date)
 
 
-def _rows(db, sql, params=()):
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+def _rows(db, sql, params=()) -> list[dict]:
+    return list(db.query(sql, params))  # sqlite-utils gives each row as a dict
 
 
 def get(db, report_id: int) -> dict | None:

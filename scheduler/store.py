@@ -51,10 +51,8 @@ class Reminder:
                    from_utc(r["due_at"]), rec, bool(r["asked"]), r["status"], r["event_id"], r["visit_id"])
 
 
-def _rows(db, sql, params=()):
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+def _rows(db, sql, params=()) -> list[dict]:
+    return list(db.query(sql, params))  # sqlite-utils gives each row as a dict
 
 
 def get(db, rid: int) -> Reminder | None:

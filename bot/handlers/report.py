@@ -231,25 +231,28 @@ def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
     return [Text(messages.report_saved(rp.number(rid), extra))]
 
 
-def edit(app, msg: Incoming, text: str) -> list[Reply]:
+def _own_recent(app, msg: Incoming, text: str) -> tuple[dict | None, list[Reply]]:
+    """The report named in ``text`` if this user may still change it; else the reason why not."""
     if not msg.direct:
-        return [Text(messages.REPORT_DIRECT_ONLY)]
+        return None, [Text(messages.REPORT_DIRECT_ONLY)]
     rid = rp.parse_number(text)
     row = rp.get(app.db, rid) if rid else None
     if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
-        return [Text(messages.REPORT_NOT_EDITABLE)]
-    return _review(app, msg, rp.draft_of(row))
+        return None, [Text(messages.REPORT_NOT_EDITABLE)]
+    return row, []
+
+
+def edit(app, msg: Incoming, text: str) -> list[Reply]:
+    row, refusal = _own_recent(app, msg, text)
+    return refusal or _review(app, msg, rp.draft_of(row))
 
 
 def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
-    if not msg.direct:
-        return [Text(messages.REPORT_DIRECT_ONLY)]
-    rid = rp.parse_number(text)
-    row = rp.get(app.db, rid) if rid else None
-    if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
-        return [Text(messages.REPORT_NOT_EDITABLE)]
-    rp.withdraw(app.db, rid, by=f"{msg.platform}:{msg.user}", now=app.clock())
-    return [Text(messages.report_withdrawn(rp.number(rid)))]
+    row, refusal = _own_recent(app, msg, text)
+    if refusal:
+        return refusal
+    rp.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
+    return [Text(messages.report_withdrawn(rp.number(row["id"])))]
 
 
 def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
