@@ -46,13 +46,20 @@ class Stack:
         self.working = workers
         if workers:
             self.server.start_workers()
-        self.http = create_server(self.server.wsgi, host="127.0.0.1", port=0, threads=4)
+        self.http = create_server(self.server.wsgi, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
         self.port = self.http.effective_port
         self.thread = threading.Thread(target=self.http.run, daemon=True)
         self.thread.start()
 
     def stop(self):
-        self.http.close()
+        # Empty waitress's socket map first so its loop ends by itself, then close the sockets:
+        # closing under a select() that is still waiting makes the loop thread fail.
+        channels = list(self.http._map.values())
+        self.http._map.clear()
+        self.thread.join(5)
+        for ch in channels:
+            ch.close()
+        self.http.task_dispatcher.shutdown()
         self.server.stop()
 
     def wait(self):
