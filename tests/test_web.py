@@ -464,3 +464,13 @@ def test_slack_date_picker_on_a_reminder_postpones_it(stack):
     assert stack.slack_post({"payload": json.dumps(payload, ensure_ascii=False)}, form=True) == 200
     assert stack.slack.wait_for(lambda s: any(p["method"] == "response_url" for p in s.posted))
     assert rstore.get(stack.app.db, rid).due_at.astimezone(rstore.TZ).date().isoformat() == "2030-12-10"
+
+
+def test_slack_429_is_retried_after_retry_after_and_posted_once(stack):
+    register(stack, "slack", "Uslack")
+    stack.slack.fail_next("chat.postMessage", 429, retry_after=1)
+    assert stack.slack_post(slack_event(dm("家族教室"), event_id="Ev429")) == 200
+    assert stack.slack.wait_for(lambda s: any(p["method"] == "chat.postMessage" for p in s.posted), timeout=10)
+    time.sleep(0.3)
+    assert len([p for p in stack.slack.posted if p["method"] == "chat.postMessage"]) == 1
+    assert any(r["status"] == 429 for r in stack.slack.requests)
