@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -94,7 +95,10 @@ def add_event(db, *, platform: str, owner: str, target: str, is_group: bool, tit
     return eid, rids
 
 
+@lru_cache(maxsize=4)
 def load_plans(path: Path = PLANS_PATH) -> dict:
+    """The visit plans, read once per process (the router looks at them for every message;
+    the README says to restart Nimo after editing the file)."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
