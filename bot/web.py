@@ -152,7 +152,9 @@ class Server:
                                     inbox=self.inbox, submit=self.workers.submit if self.workers else _stored)
         else:
             log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
-        if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
+        if answer == "poll":
+            pass  # the worker process takes no HTTP requests: Slack's events go to the web process
+        elif settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
             from .adapters.slack import build_bolt
             self.slack = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
                                     signing_secret=settings["SLACK_SIGNING_SECRET"],
