@@ -77,21 +77,28 @@ def add_reminder(db, *, kind: str, platform: str, owner: str, target: str, is_gr
     return cur.lastrowid
 
 
-def add_event(db, *, platform: str, owner: str, target: str, is_group: bool, title: str, starts: datetime,
-              now: datetime) -> tuple[int, list[int]]:
-    """An event and its reminders (the day before at 17:00 and one hour before), those still ahead."""
-    eid = db.execute("INSERT INTO events (platform, owner, target, is_group, title, starts_at, created_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [platform, owner, target, int(is_group), title, utc(starts), utc(now)]).lastrowid
-    rids = []
+def event_notices(starts: datetime, now: datetime) -> list[datetime]:
+    """When an event is announced (the day before at 17:00, one hour before): those still ahead.
+    The chat reads these back before 「はい」, and add_event stores the same ones."""
+    out = []
     for before, at in EVENT_BEFORE:
         t = starts.astimezone(TZ) - before
         if at is not None:
             t = datetime.combine(t.date(), at, tzinfo=TZ)
         if t > now:
-            rids.append(add_reminder(db, kind="event", platform=platform, owner=owner, target=target,
-                                     is_group=is_group, title=title, due=t, recurrence=None, asked=False,
-                                     now=now, event_id=eid))
+            out.append(t)
+    return out
+
+
+def add_event(db, *, platform: str, owner: str, target: str, is_group: bool, title: str, starts: datetime,
+              now: datetime) -> tuple[int, list[int]]:
+    """An event and its reminders at ``event_notices``."""
+    eid = db.execute("INSERT INTO events (platform, owner, target, is_group, title, starts_at, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [platform, owner, target, int(is_group), title, utc(starts), utc(now)]).lastrowid
+    rids = [add_reminder(db, kind="event", platform=platform, owner=owner, target=target, is_group=is_group,
+                         title=title, due=t, recurrence=None, asked=False, now=now, event_id=eid)
+            for t in event_notices(starts, now)]
     return eid, rids
 
 

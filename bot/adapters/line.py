@@ -31,7 +31,6 @@ from linebot.v3.webhooks import (
 
 from knowledge.answer import pack
 
-from .. import messages
 from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
 
 log = logging.getLogger("nimo.line")

@@ -59,13 +59,7 @@ def event(app, msg: Incoming, text: str) -> list[Reply]:
         return [Text("イベントは1回ごとに登録してください。繰り返しのお知らせは「リマインド 毎週金曜16時 …」で登録できます。")]
     if not title.strip():
         return [Text("イベントの名前を書いてください。" + messages.EVENT_EXAMPLE)]
-    notices = []
-    for before, at in store.EVENT_BEFORE:
-        t = when.at - before
-        if at is not None:
-            t = datetime.combine(t.date(), at, tzinfo=TZ)
-        if t > _now(app):
-            notices.append(messages.fmt_when(t))
+    notices = [messages.fmt_when(t) for t in store.event_notices(when.at, _now(app))]
     app.dialogs.set(msg.platform, msg.user, "confirm", {
         "what": "event", "at": store.utc(when.at), "title": title.strip(), "target": msg.conversation,
         "group": not msg.direct}, app.clock())
