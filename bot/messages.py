@@ -117,6 +117,28 @@ NO_CASE_CODE = "ケースコードが読み取れません。" + PLAN_EXAMPLE
 NO_RECENT = "対象のリマインドが見つかりません。「予定」で一覧を出し、番号で指定してください。例：「取消 2」"
 SNOOZE_MINUTES = 30
 UNMET_WHY = "会えなかった理由を選んでください（記録に残します）。"
+EVENT_ONCE = "イベントは1回ごとに登録してください。繰り返しのお知らせは「リマインド 毎週金曜16時 …」で登録できます。"
+EVENT_NO_TITLE = "イベントの名前を書いてください。" + EVENT_EXAMPLE
+EVENT_NOT_FOUND = "そのイベントは見つかりません。"
+POSTPONE_EXAMPLE = "例：「延期 明日」「延期 来週」「延期 12/10 10時」"
+POSTPONE_PAST = "過ぎた日時には延期できません。例：「延期 明日」「延期 12/10 10時」"
+DIGEST_TIME_BAD = "時刻が読み取れません。例：「朝の通知 8:30」"
+
+
+def change_example(number: str) -> str:
+    return f"例：「変更 {number} 明日15時」"
+
+
+def confirm_change(title: str, when: str) -> str:
+    return f"「{title}」を {when} に変更します。{CONFIRM}"
+
+
+def area_visits_none(area: str) -> str:
+    return f"{area}の未完了の訪問予定はありません。"
+
+
+def area_visits(area: str, lines: list[str]) -> str:
+    return f"{area}の訪問予定（未完了、31日以内）：\n" + "\n".join(lines)
 SUPERVISOR_ONLY = "地域全体の予定は、スーパーバイザーとして登録された人だけが見られます。"
 DIRECT_ONLY = "この内容は個人の情報を含むため、Nimo との1対1のトークでだけ表示します。"
 
@@ -200,6 +222,7 @@ def digest_time_set(t: str) -> str:
 # -- field reports ----------------------------------------------------------------------------
 REPORT_TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
 REPORT_EXAMPLE = "例：「報告 訪問 K-012 服薬確認できた。表情明るい。次回12/10」"
+REPORT_NEXT_EXAMPLE = "例：「12/10 再訪」。なければ「なし」"
 REPORT_DIRECT_ONLY = "報告は個人の情報を含むため、Nimo との1対1のトークで送ってください。"
 REPORT_TIMED_OUT = "前の報告の入力は、30分操作がなかったため取り消しました（何も保存していません）。"
 REPORT_CANCELLED = "報告の入力をやめました。何も保存していません。"
@@ -229,6 +252,10 @@ def report_review(lines: list[str], findings: str | None, editing: str | None) -
     return text
 
 
+def report_next_unread(reason: str) -> str:
+    return f"次回の日付が読み取れません：{reason}\n{REPORT_EXAMPLE}"
+
+
 def report_saved(num: str, extra: list[str]) -> str:
     return "\n".join([f"保存しました（{num}）。"] + extra + [f"24時間以内なら「報告修正 {num}」で直し、「報告取消 {num}」で取り下げられます。"])
 
@@ -255,3 +282,8 @@ def weekly_summary(span: str, total: int, by_type: list[tuple[str, int]], by_are
     t = "・".join(f"{k} {n}" for k, n in by_type)
     a = "・".join(f"{k or '地域なし'} {n}" for k, n in by_area)
     return f"📊 先週（{span}）の報告：計 {total}件\n種類別：{t}\n地域別：{a}"
+
+
+# -- Slack App Home (beside HELP) ----------------------------------------------------------------
+SLACK_HOME_MORE = ("■ 予定\n「リマインド 明日14時 …」「イベント 12/5 14時 …」「退院 K-012 12/1」「予定」\n"
+                   "■ 報告\n「報告 訪問 K-012 …」または上のボタン（フォーム）。報告は DM でだけ受け付けます。")

@@ -104,8 +104,7 @@ HOME = {
         {"type": "header", "text": {"type": "plain_text", "text": "Nimo（にも）の使い方"}},
         _section(esc(messages.HELP)),
         {"type": "actions", "elements": [_button("報告を書く（フォーム）", "報告", "nimo_report_form", primary=True)]},
-        _section(esc("■ 予定\n「リマインド 明日14時 …」「イベント 12/5 14時 …」「退院 K-012 12/1」「予定」\n"
-                     "■ 報告\n「報告 訪問 K-012 …」または上のボタン（フォーム）。報告は DM でだけ受け付けます。")),
+        _section(esc(messages.SLACK_HOME_MORE)),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "DM、チャンネルでの @Nimo、`/nimo 質問` のどれでも使えます。"}]},
     ],
 }

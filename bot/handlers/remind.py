@@ -56,9 +56,9 @@ def event(app, msg: Incoming, text: str) -> list[Reply]:
     except TimeError as e:
         return [Text(f"{e}\n{messages.EVENT_EXAMPLE}")]
     if when.recurrence is not None:
-        return [Text("イベントは1回ごとに登録してください。繰り返しのお知らせは「リマインド 毎週金曜16時 …」で登録できます。")]
+        return [Text(messages.EVENT_ONCE)]
     if not title.strip():
-        return [Text("イベントの名前を書いてください。" + messages.EVENT_EXAMPLE)]
+        return [Text(messages.EVENT_NO_TITLE)]
     notices = [messages.fmt_when(t) for t in store.event_notices(when.at, _now(app))]
     app.dialogs.set(msg.platform, msg.user, "confirm", {
         "what": "event", "at": store.utc(when.at), "title": title.strip(), "target": msg.conversation,
@@ -130,10 +130,10 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         area = user.area if user else ""
         rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
         if not rows:
-            return [Text(f"{area}の未完了の訪問予定はありません。")]
+            return [Text(messages.area_visits_none(area))]
         lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）担当 {v['owner']}"
                  for v in rows]
-        return [Text(f"{area}の訪問予定（未完了、31日以内）：\n" + "\n".join(lines))]
+        return [Text(messages.area_visits(area, lines))]
     rows = store.mine(app.db, msg.platform, msg.user)
     if not rows:
         return [Text(messages.NO_PLANS)]
@@ -207,10 +207,10 @@ def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
             try:
                 d, _ = parse_date(to, now)
             except TimeError as e:
-                return [Text(f"{e}\n例：「延期 明日」「延期 来週」「延期 12/10 10時」")]
+                return [Text(f"{e}\n{messages.POSTPONE_EXAMPLE}")]
             new = datetime.combine(d, base.time(), tzinfo=TZ)
     if new <= now:
-        return [Text("過ぎた日時には延期できません。例：「延期 明日」「延期 12/10 10時」")]
+        return [Text(messages.POSTPONE_PAST)]
     store.reschedule(app.db, r.id, new, app.clock(), asked=True)
     store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
                         action="snooze" if to == "スヌーズ" else "postpone", detail=store.utc(new), now=app.clock())
@@ -224,17 +224,17 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
     try:
         when, _ = parse_when(when_text, _now(app))
     except TimeError as e:
-        return [Text(f"{e}\n例：「変更 {number} 明日15時」")]
+        return [Text(f"{e}\n{messages.change_example(number)}")]
     app.dialogs.set(msg.platform, msg.user, "confirm", {"what": "change", "id": r.id, "at": store.utc(when.at)},
                     app.clock())
-    return [Text(f"「{r.title}」を {readback(when, now=_now(app))} に変更します。{messages.CONFIRM}", YES_NO)]
+    return [Text(messages.confirm_change(r.title, readback(when, now=_now(app))), YES_NO)]
 
 
 def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
     ev = app.db.execute("SELECT title, platform, target FROM events WHERE id = ? AND status = 'active'",
                         [int(event_id)]).fetchone()
     if ev is None or ev[1] != msg.platform:
-        return [Text("そのイベントは見つかりません。")]
+        return [Text(messages.EVENT_NOT_FOUND)]
     counts = store.rsvp(app.db, int(event_id), msg.platform, msg.user, answer, app.clock())
     return [Text(messages.rsvp_counts(ev[0], answer, counts["yes"], counts["no"]))]
 
@@ -242,7 +242,7 @@ def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
 def set_digest(app, msg: Incoming, hhmm: str) -> list[Reply]:
     h, m = (int(x) for x in re.split(r"[:：]", hhmm))
     if not (0 <= h < 24 and 0 <= m < 60):
-        return [Text("時刻が読み取れません。例：「朝の通知 8:30」")]
+        return [Text(messages.DIGEST_TIME_BAD)]
     from datetime import time
     store.set_digest_time(app.db, msg.platform, msg.user, time(h, m))
     return [Text(messages.digest_time_set(f"{h}:{m:02d}"))]

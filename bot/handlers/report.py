@@ -103,7 +103,7 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
     try:
         d = rp.parse_one_line(rest, app.clock(), area)
     except TimeError as e:
-        return [Text(f"次回の日付が読み取れません：{e}\n{messages.REPORT_EXAMPLE}")]
+        return [Text(messages.report_next_unread(str(e)))]
     if not d.summary:
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(d)}, app.clock())
         return [Text(messages.REPORT_ASK_SUMMARY)]
@@ -197,7 +197,7 @@ def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = Fal
         try:
             action, when = rp.parse_next(t, app.clock())
         except TimeError as e:
-            return [Text(f"{e}\n例：「12/10 再訪」。なければ「なし」")]
+            return [Text(f"{e}\n{messages.REPORT_NEXT_EXAMPLE}")]
         d = replace(d, next_action=action, next_date=when)
     return _next_step(app, msg, step, d, fixing)
 
