@@ -146,7 +146,9 @@ def gaps(as_json: bool) -> None:
 @click.option("--slack-socket-mode", is_flag=True, help="Slack を Socket Mode でつなぐ（公開 URL のない環境向け）")
 @click.option("--host", default="0.0.0.0", show_default=True, help="待ち受けるアドレス")
 @click.option("--port", type=int, default=None, help="待ち受けるポート（既定は環境変数 PORT、なければ 8000）")
-def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> None:
+@click.option("--no-worker", is_flag=True,
+              help="nimo worker を起動しない（Procfile や systemd で worker を別に動かすとき）")
+def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_worker: bool) -> None:
     import logging
     settings = config.all_settings()
     if check:
@@ -164,60 +166,100 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None) -> 
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         sys.exit(0 if line_on or slack_on else 1)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    import subprocess
-    from .web import Server
-    # LINE events are answered by a `nimo worker` process beside this one: acknowledging and
-    # answering then never wait on one interpreter's lock (see benchmarks/bench_webhook.py).
-    server = Server(_app(), settings, answer="elsewhere")
-    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"]) if server.line or server.slack else None
-    if slack_socket_mode:
-        if not (server.slack and settings["SLACK_APP_TOKEN"]):
-            raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-        SocketModeHandler(server.slack, settings["SLACK_APP_TOKEN"]).connect()
-    server.start_workers()
-    import waitress
-    try:
-        waitress.serve(server.wsgi, host=host, port=port or int(settings["PORT"]), threads=8, ident="nimo",
-                       _quiet=True)
-    finally:
-        server.stop()
-        if worker:
-            worker.terminate()
-            worker.wait(15)
-
-
-@main.command(help="LINE のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。単独でも動かせる）")
-def worker() -> None:
-    import logging
-    import os
-    import signal
+    # Every check comes before anything starts, so a mistake never leaves a worker behind.
+    slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
+    if slack_socket_mode and not (slack_on and settings["SLACK_APP_TOKEN"]):
+        raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
+    from .logs import configure
+    configure()
     import threading
-    from .web import Server
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .db import PerThreadDB
+    from .process import WorkerChild, on_stop_signals, serve_http
+    from .web import WebApp
+    from .webhooks import MAX_BODY
+    from datetime import datetime, timezone
+    # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
+    # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
+    web = WebApp(PerThreadDB(config.get("NIMO_DB")), lambda: datetime.now(timezone.utc), settings)
+    stop = threading.Event()
+    on_stop_signals(stop)
+    child = None
+    if not no_worker and (web.line_secret or web.slack_secret):
+        child = WorkerChild()
+        child.start()
+    socket = None
+    try:
+        if slack_socket_mode:
+            from .adapters.slack_socket import connect
+            socket = connect(web, app_token=settings["SLACK_APP_TOKEN"], bot_token=settings["SLACK_BOT_TOKEN"],
+                             base_url=settings["SLACK_API_BASE_URL"])
+        serve_http(web, host=host, port=port or int(settings["PORT"]), max_body=MAX_BODY, stop=stop)
+    finally:
+        if socket is not None:
+            socket.close()
+        if child is not None:
+            child.stop()
+    logging.getLogger("nimo.process").info("stopped")
+
+
+@main.command(help="LINE と Slack のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。"
+                   "Procfile の worker: として単独でも動かせる）")
+@click.option("--parent-pid", type=int, default=None, hidden=True,
+              help="このプロセスが終わったら終わる（nimo serve が自分の pid を渡す）")
+def worker(parent_pid: int | None) -> None:
+    import os
+    import threading
+    from .process import die_with_parent, on_stop_signals, run_worker
+    # First of all, before the slow start: a stop asked while starting is not lost.
+    stop = threading.Event()
+    on_stop_signals(stop)
+    if parent_pid is not None:
+        die_with_parent(stop, parent_pid)
+    from .worker import Answerer
+    from .logs import configure
+    configure()
     settings = config.all_settings()
     app = _app()
-    server = Server(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), answer="poll")
+    answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.1)
     from scheduler.service import ReminderService
-    reminders = ReminderService(app.db, server.pushers(settings), clock=app.clock,
+    reminders = ReminderService(app.db, answerer.pushers(), clock=app.clock,
                                 summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
                                             "line": settings["NIMO_SUMMARY_LINE_GROUP"]})
-    if not server.workers and not reminders.pushers:
+    if not answerer.on and not reminders.pushers:
         raise click.ClickException("LINE か Slack の設定がありません（nimo serve --check で確かめられます）")
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    server.start_workers()
-    reminders.start()  # only one process runs it: the others wait for the lease in SQLite
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    reminders.stop()
-    server.stop()
+
+    def start() -> None:
+        answerer.start()
+        reminders.start()  # only one process runs it: the others wait for the lease in SQLite
+
+    run_worker(start, [answerer.stop, reminders.stop], stop)
+
+
+@main.command(help="動いている Nimo の状態（データベース・worker・スケジューラー・未処理の件数）を表示する")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力する（/readyz と同じ）")
+def status(as_json: bool) -> None:
+    from .app import utc_now
+    from .db import open_db
+    from .status import readiness
+    r = readiness(open_db(config.get("NIMO_DB")), utc_now)
+    if as_json:
+        click.echo(json.dumps(r, ensure_ascii=False, indent=1))
+    else:
+        age = r.get("worker_heartbeat_age_s")
+        click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない'}")
+        click.echo(f"worker　　　　　　{'動いている' if r['ready'] else '止まっている'}"
+                   + (f"（最後の応答 {age:.0f} 秒前）" if age is not None else "（応答の記録なし）"))
+        sched = r.get("scheduler")
+        click.echo(f"スケジューラー　　{'動いている（' + sched['holder'] + '）' if sched and sched['expires_in_s'] > 0 else '止まっている'}")
+        click.echo(f"未処理のイベント　{r.get('inbox_backlog', '?')}件（失敗 {r.get('inbox_failed', '?')}件）")
+        fail = r.get("last_delivery_failure")
+        click.echo(f"最後の送信失敗　　{fail['platform'] + ' ' + fail['at'][:19] if fail else 'なし'}")
+        for name, p in (r.get("platforms") or {}).items():
+            click.echo(f"{name}　{'つながる' if p['ok'] else 'つながらない（' + (p['detail'] or '') + '）'}")
+    sys.exit(0 if r["ready"] else 1)
 
 
 @main.group(help="利用者の登録・一覧・削除（管理者用）")

@@ -194,6 +194,15 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 6: what the worker last heard from each platform's API (for /readyz; never a message)
+    """
+    CREATE TABLE health (
+        name TEXT PRIMARY KEY,         -- 'slack_api', 'line_api'
+        ok INTEGER NOT NULL,
+        detail TEXT,                   -- the kind of failure, e.g. 'URLError'
+        checked_at TEXT NOT NULL       -- UTC ISO 8601
+    );
+    """,
 )
 
 

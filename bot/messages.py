@@ -287,3 +287,7 @@ def weekly_summary(span: str, total: int, by_type: list[tuple[str, int]], by_are
 # -- Slack App Home (beside HELP) ----------------------------------------------------------------
 SLACK_HOME_MORE = ("■ 予定\n「リマインド 明日14時 …」「イベント 12/5 14時 …」「退院 K-012 12/1」「予定」\n"
                    "■ 報告\n「報告 訪問 K-012 …」または上のボタン（フォーム）。報告は DM でだけ受け付けます。")
+
+# -- Slack report form: mistakes shown beside their fields ---------------------------------------
+FORM_BAD_CASE_CODE = "ケースコードの形ではありません（例：K-012）"
+FORM_NO_SUMMARY = "内容を書いてください"

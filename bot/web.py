@@ -1,187 +1,125 @@
-"""The HTTP app (WSGI): ``POST /line/webhook``, ``POST /slack/events``, ``GET /healthz``.
+"""The HTTP app (WSGI) of the web process: ``POST /line/webhook``, ``POST /slack/events``,
+``GET /healthz`` and ``GET /readyz``.
 
-One process serves both platforms; a platform whose settings are missing is switched off and its
-path answers 404.  The LINE webhook does no slow work: verify on the raw bytes, store, answer.
+It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
+process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
+acknowledgement stays fast, and this process never loads an SDK, the tokenizer or the case index.
+A platform whose settings are missing is switched off and its path answers 404.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+import time
 from typing import Callable, Iterable
 
-from .adapters import line as line_adapter
-from .core import Text
-from .inbox import Inbox, Workers
-from . import messages
+from . import status, webhooks
+from .inbox import Inbox
 
 log = logging.getLogger("nimo.web")
-MAX_BODY = 1024 * 1024
 
 
-def _respond(start_response, status: str, body: bytes = b"", ctype: str = "text/plain; charset=utf-8"):
-    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+def _respond(start_response, status_line: str, body: bytes = b"", ctype: str = "text/plain; charset=utf-8"):
+    start_response(status_line, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
     return [body]
 
 
-def _read(environ) -> bytes | None:
-    try:
-        n = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if n < 0 or n > MAX_BODY:
-        return None
-    return environ["wsgi.input"].read(n) if n else b""
+def _json(start_response, status_line: str, obj: dict):
+    return _respond(start_response, status_line, json.dumps(obj, ensure_ascii=False).encode("utf-8"),
+                    "application/json; charset=utf-8")
 
 
-class LineWebhook:
-    """Verify, store and acknowledge; the workers answer."""
+def _read(environ) -> bytes:
+    """The body, refused unread when it is larger than any platform sends."""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if not length.isascii() or not length.isdigit() or len(length) > 12:
+        raise webhooks.Refused("400 Bad Request", "bad Content-Length")
+    n = int(length)
+    if n > webhooks.MAX_BODY:
+        raise webhooks.Refused("413 Payload Too Large", "body too large")
+    body = environ["wsgi.input"].read(n) if n else b""
+    if len(body) != n:
+        raise webhooks.Refused("400 Bad Request", "body shorter than Content-Length")
+    return body
 
-    def __init__(self, app, *, secret: str, messenger: line_adapter.LineMessenger, inbox: Inbox,
-                 submit: Callable[[int], None]):
-        self.app = app
-        self.secret = secret
-        self.messenger = messenger
-        self.inbox = inbox
-        self.submit = submit
+
+class WebApp:
+    """The WSGI callable.  ``on_stored(row_id)`` is told of each new inbox row, so that workers in
+    the same process can start at once; a separate worker process finds rows by polling."""
+
+    def __init__(self, db, clock, settings: dict, *, on_stored: Callable[[int], None] | None = None,
+                 wall: Callable[[], float] = time.time):
+        self.db = db
+        self.clock = clock
+        self.inbox = Inbox(db, clock)
+        self.on_stored = on_stored or (lambda row_id: None)
+        self.wall = wall  # Slack's timestamp window is about real time, not the app's clock
+        self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
+        self.slack_secret = settings.get("SLACK_SIGNING_SECRET") if settings.get("SLACK_BOT_TOKEN") else None
+        if not self.line_secret:
+            log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
+        if not self.slack_secret:
+            log.warning("Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
-        if environ["REQUEST_METHOD"] != "POST":
-            return _respond(start_response, "405 Method Not Allowed")
-        body = _read(environ)
-        if body is None:
-            return _respond(start_response, "413 Payload Too Large")
-        if not line_adapter.signature_ok(body, environ.get("HTTP_X_LINE_SIGNATURE"), self.secret):
-            log.warning("line webhook: bad signature, %d bytes", len(body))
-            return _respond(start_response, "401 Unauthorized")
-        try:
-            payload = json.loads(body)
-            events = payload["events"]
-            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return _respond(start_response, "400 Bad Request")
-        for ev in events:  # events: [] is LINE's connectivity check: nothing to store
-            src = ev.get("source") if isinstance(ev.get("source"), dict) else {}
-            row = self.inbox.add("line", line_adapter.event_key(ev), ev, sender=src.get("userId"))
-            if row is not None:
-                self.submit(row)
-        return _respond(start_response, "200 OK", b"OK")
-
-    def process(self, payload: dict, row_id: int) -> None:
-        """Answer one stored event (in a worker thread)."""
-        ev = line_adapter.read_event(payload)
-        if ev.kind == "ignore":
-            return
-        registered = ev.incoming is not None and _registered(self.app, ev.incoming)
-        if ev.kind == "follow":
-            replies = [Text(messages.GREETING if registered else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
-        elif ev.kind == "join":
-            replies = [Text(messages.GREETING + "\n" + messages.GROUP_HINT)]
-        elif ev.kind == "non_text":
-            replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
-        elif ev.kind == "image":
-            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
-        else:
-            if ev.incoming.direct and registered:
-                self.messenger.loading(ev.incoming.user)
-            replies = self.app.handle(ev.incoming)
-        status = self.messenger.deliver(line_adapter.render(replies), reply_token=ev.reply_token, to=ev.to,
-                                        key=f"line:{line_adapter.event_key(payload)}")
-        if status == "unsent":
-            raise RuntimeError("LINE could not be reached")
-
-
-    def _photo(self, ev) -> list:
-        try:
-            data = self.messenger.content(ev.message_id)
-        except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
-            log.warning("line image download failed: %s", type(e).__name__)
-            return [Text(messages.PHOTO_FAILED)]
-        return self.app.handle(replace(ev.incoming, photo=data))
-
-
-def _registered(app, incoming) -> bool:
-    from .access import get_user
-    return get_user(app.db, incoming.platform, incoming.user) is not None
-
-
-def _stored(row_id: int) -> None:
-    """The event is in the inbox; the ``nimo worker`` process will find it there."""
-
-
-def make_wsgi(*, line: LineWebhook | None = None, slack=None):
-    """``slack`` is a Bolt app; its WSGI adapter does Slack's verification and acknowledgement."""
-    slack_handler = None
-    if slack is not None:
-        from slack_bolt.adapter.wsgi import SlackRequestHandler
-        slack_handler = SlackRequestHandler(slack)
-
-    def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             return _respond(start_response, "200 OK", b"ok")
-        if path == "/line/webhook" and line is not None:
-            return line(environ, start_response)
-        if path == "/slack/events" and slack_handler is not None:
-            return slack_handler(environ, start_response)
-        return _respond(start_response, "404 Not Found")
-
-    return wsgi
-
-
-class Server:
-    """Everything ``nimo serve`` runs: the WSGI app, the LINE workers, optionally waitress."""
-
-    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None, answer: str = "inline"):
-        """``answer``: 'inline' (worker threads here), 'elsewhere' (a ``nimo worker`` process
-        answers; this one only acknowledges) or 'poll' (this is that worker process)."""
-        self.app = app
-        self.inbox = Inbox(app.db, app.clock)
-        self.workers: Workers | None = None
-        self.line = self.slack = None
-        if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
-            kw = {"sleep": sleep} if sleep else {}
-            messenger = line_adapter.LineMessenger(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                                                   base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
-                                                   data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
-            if answer != "elsewhere":
-                self.workers = Workers(self.inbox, self._process, threads=threads,
-                                       poll=0.1 if answer == "poll" else None)
-            self.line = LineWebhook(app, secret=settings["LINE_CHANNEL_SECRET"], messenger=messenger,
-                                    inbox=self.inbox, submit=self.workers.submit if self.workers else _stored)
+        if path == "/readyz":
+            report = status.readiness(self.db, self.clock)
+            return _json(start_response, "200 OK" if report["ready"] else "503 Service Unavailable", report)
+        if path == "/line/webhook" and self.line_secret:
+            handler = self._line
+        elif path == "/slack/events" and self.slack_secret:
+            handler = self._slack
         else:
-            log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
-        if answer == "poll":
-            pass  # the worker process takes no HTTP requests: Slack's events go to the web process
-        elif settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
-            from .adapters.slack import build_bolt
-            self.slack = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
-                                    signing_secret=settings["SLACK_SIGNING_SECRET"],
-                                    base_url=settings.get("SLACK_API_BASE_URL") or None)
-        else:
-            log.warning("Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")
-        self.wsgi = make_wsgi(line=self.line, slack=self.slack)
+            return _respond(start_response, "404 Not Found")
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _respond(start_response, "405 Method Not Allowed")
+        try:
+            return handler(environ, start_response)
+        except webhooks.Refused as e:
+            log.warning("%s: refused (%s)", path, e.why)
+            return _respond(start_response, e.status)
 
-    def _process(self, platform: str, payload: dict, row_id: int) -> None:
-        if platform == "line" and self.line is not None:
-            self.line.process(payload, row_id)
+    def store(self, platform: str, events: list[webhooks.Event]) -> None:
+        for ev in events:
+            row = self.inbox.add(platform, ev.key, ev.payload, sender=ev.sender)
+            if row is not None:
+                self.on_stored(row)
 
-    def pushers(self, settings: dict) -> dict:
-        """How the scheduler reaches each platform (reminders have no reply token)."""
-        out = {}
-        if self.line is not None:
-            out["line"] = line_adapter.LinePusher(self.line.messenger)
-        if settings.get("SLACK_BOT_TOKEN"):
-            from .adapters.slack import SlackPusher, web_client
-            out["slack"] = SlackPusher(web_client(settings["SLACK_BOT_TOKEN"], settings.get("SLACK_API_BASE_URL") or None))
-        return out
+    def _line(self, environ, start_response):
+        body = _read(environ)
+        if not webhooks.line_signature_ok(body, environ.get("HTTP_X_LINE_SIGNATURE"), self.line_secret):
+            raise webhooks.Refused("401 Unauthorized", "bad signature")
+        skipped: list[str] = []
+        self.store("line", webhooks.line_events(body, skipped))
+        for field in skipped:
+            log.warning("line webhook: an event skipped, its %s is not usable", field)
+        return _respond(start_response, "200 OK", b"OK")
 
-    def start_workers(self) -> None:
-        self.inbox.purge()
-        if self.workers:
-            self.workers.start()
+    def _slack(self, environ, start_response):
+        body = _read(environ)
+        if not webhooks.slack_signature_ok(body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+                                           environ.get("HTTP_X_SLACK_SIGNATURE"), self.slack_secret, self.wall()):
+            raise webhooks.Refused("401 Unauthorized", "bad signature or stale timestamp")
+        req = webhooks.slack_request(body, environ.get("CONTENT_TYPE") or "")
+        if req.challenge is not None:
+            return _json(start_response, "200 OK", {"challenge": req.challenge})
+        if req.skipped:
+            log.warning("slack request skipped: its %s is not usable", req.skipped)
+            return _respond(start_response, "200 OK")
+        errors = form_errors(req.event.payload)
+        if errors:  # a modal must hear of its mistakes in the acknowledgement itself
+            return _json(start_response, "200 OK", {"response_action": "errors", "errors": errors})
+        self.store("slack", [req.event])
+        return _respond(start_response, "200 OK")
 
-    def stop(self) -> None:
-        if self.workers:
-            self.workers.stop()
+
+def form_errors(payload: dict) -> dict:
+    """Mistakes in Nimo's report form, said beside their fields (empty when there are none)."""
+    body = payload.get("body") or {}
+    if payload.get("kind") != "interactive" or body.get("type") != "view_submission":
+        return {}
+    from .adapters.slack_form import check_form
+    return check_form(body["view"])

@@ -9,11 +9,7 @@ import http.client
 import json
 import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,29 +19,10 @@ from bot.access import add_user
 from bot.db import open_db
 
 from .fakes import LineStandIn, line_signature
+from .procs import Nimo
 
 SECRET = "crash-test-secret"
 USERS = 500
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(env, port):
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(200):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nimo serve did not start")
 
 
 def _event(i: int, part: str, text: str) -> bytes:
@@ -76,8 +53,8 @@ def test_sigkill_part_way_loses_none_and_doubles_none(tmp_path):
         env = dict(os.environ, NIMO_DB=str(db_path), LINE_CHANNEL_SECRET=SECRET,
                    LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url, NIMO_WORKERS="4")
         env.pop("SLACK_BOT_TOKEN", None)
-        port = _port()
-        proc = _start(env, port)
+        first = Nimo(env).__enter__()
+        port = first.port
         # per user: the report, then 「確定」 (the worker answers each person's messages in order)
         sends = {i: [_event(i, "a", f"報告 訪問 K-{i:03d} 状態安定。"), _event(i, "b", "確定")] for i in range(USERS)}
         acked: dict[tuple[int, int], bool] = {}
@@ -97,24 +74,26 @@ def test_sigkill_part_way_loses_none_and_doubles_none(tmp_path):
                     return  # LINE would send it again later; so do we, after the restart
 
         def killer() -> None:
-            while count[0] < USERS * 2 * 0.4:
+            deadline = time.monotonic() + 120  # a guard against a hang, not a measure
+            while count[0] < USERS * 2 * 0.4 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            os.killpg(proc.pid, signal.SIGKILL)
+            first.kill()  # SIGKILL to web and worker
             killed.set()
 
         k = threading.Thread(target=killer)
         k.start()
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda i: user(i, port), range(USERS)))
-        k.join()
-        proc.wait(10)
+        try:
+            with ThreadPoolExecutor(16) as pool:
+                list(pool.map(lambda i: user(i, port), range(USERS)))
+        finally:
+            k.join()
+            first.kill()
         assert killed.is_set()
         before_restart = sum(acked.values())
         assert before_restart < USERS * 2  # the kill did cut the run short
 
-        port = _port()
-        proc = _start(env, port)
-        try:
+        with Nimo(env) as second:
+            port = second.port
             with ThreadPoolExecutor(16) as pool:  # redeliver what was not acknowledged
                 list(pool.map(lambda i: user(i, port), range(USERS)))
             assert all(acked.get((i, k)) for i in range(USERS) for k in (0, 1))
@@ -126,9 +105,6 @@ def test_sigkill_part_way_loses_none_and_doubles_none(tmp_path):
                 if n >= USERS and busy == 0:
                     break
                 time.sleep(0.5)
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
         said = [m.get("text", "") for m in line.messages()]
         acknowledged = {int(x) for t in said for x in re.findall(r"保存しました（R-(\d+)）", t)}
         rows = check.execute("SELECT id, author, case_code FROM reports").fetchall()

@@ -15,9 +15,9 @@ from waitress.server import create_server
 
 from bot.access import add_user, create_invite, get_user
 from bot.app import build_app
-from bot.web import Server
+from bot.worker import Server
 
-from .conftest import ROOT
+from .conftest import ROOT, Clock
 from .fakes import LineStandIn, SlackStandIn, line_signature, slack_headers
 
 LINE_SECRET = "line-secret-for-tests"
@@ -38,10 +38,13 @@ class Stack:
         self.db_path = tmp_path / "nimo.db"
         self.index = index
         self.sleeps: list[float] = []
+        self.clock = Clock()
         self.start()
 
     def start(self, workers: bool = True):
-        self.app = build_app(db_path=str(self.db_path), index=self.index)
+        # The app's clock is fixed (a Tuesday morning in Tokyo): what Nimo says about dates must not
+        # depend on when the suite runs.  Slack's signature window is checked against real time.
+        self.app = build_app(db_path=str(self.db_path), index=self.index, clock=self.clock)
         self.server = Server(self.app, self.settings, threads=2, sleep=self.sleeps.append)
         self.working = workers
         if workers:
@@ -90,7 +93,9 @@ class Stack:
             ctype = "application/json"
         headers = slack_headers(body, secret, timestamp=timestamp, content_type=ctype)
         headers.update(extra or {})
-        return self.request("/slack/events", body, headers)
+        status = self.request("/slack/events", body, headers)
+        self.wait()
+        return status
 
     def count(self, table):
         return self.app.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
@@ -167,7 +172,7 @@ def test_unregistered_user_gets_only_the_registration_prompt(stack):
 
 
 def test_registration_with_an_invite_code(stack):
-    code = create_invite(stack.app.db, "staff", "船橋市", datetime.now(timezone.utc))
+    code = create_invite(stack.app.db, "staff", "船橋市", stack.clock())
     stack.line_post([text_event("登録 WRONG123", user="Unew")])
     stack.line_post([text_event(f"登録 {code}", user="Unew")])
     stack.line_post([text_event(f"登録 {code}", user="Uother")])  # a code works once
@@ -179,7 +184,7 @@ def test_registration_with_an_invite_code(stack):
 
 
 def test_registration_in_a_group_is_refused(stack):
-    code = create_invite(stack.app.db, "staff", "船橋市", datetime.now(timezone.utc))
+    code = create_invite(stack.app.db, "staff", "船橋市", stack.clock())
     src = {"type": "group", "groupId": "Cgroup", "userId": "Unew"}
     stack.line_post([text_event(f"にも 登録 {code}", source=src)])
     stack.line.wait_for(lambda l: len(l.delivered) == 1)
@@ -292,7 +297,7 @@ def test_push_retried_after_a_timeout_is_not_delivered_twice(stack):
     register(stack)
     ev = text_event("家族教室")
     stack.line.expire_token(ev["replyToken"])
-    stack.server.line.messenger.timeout = 0.5
+    stack.server.answerer.line.messenger.timeout = 0.5
     stack.line.fail_next("/v2/bot/message/push", 200, delay=1.5, deliver=True)
     stack.line_post([ev])
     time.sleep(1.2)
@@ -301,7 +306,7 @@ def test_push_retried_after_a_timeout_is_not_delivered_twice(stack):
 
 def test_reply_that_timed_out_but_arrived_is_not_pushed_again(stack):
     register(stack)
-    stack.server.line.messenger.timeout = 0.5
+    stack.server.answerer.line.messenger.timeout = 0.5
     stack.line.fail_next("/v2/bot/message/reply", 200, delay=1.5, deliver=True)
     stack.line_post([text_event("家族教室")])
     time.sleep(1.2)
@@ -408,43 +413,29 @@ def test_rich_menu_is_created_with_its_image(stack):
 
 
 def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
-    """`nimo serve` as deployed (Procfile web:): the web process acknowledges, the `nimo worker`
-    process it starts answers, both on the same SQLite file."""
+    """`nimo serve` as deployed: the web process acknowledges, the `nimo worker` process it starts
+    answers, both on the same SQLite file."""
     import os
     import signal
-    import socket
     import subprocess
     import sys
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from .procs import Nimo
     with LineStandIn() as line:
         env = dict(os.environ, NIMO_DB=str(tmp_path / "n.db"), LINE_CHANNEL_SECRET=LINE_SECRET,
                    LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url)
         env.pop("SLACK_BOT_TOKEN", None)
         subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Uproc",
                         "--area", "千葉市"], env=env, check=True, capture_output=True)
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            for _ in range(100):
-                try:
-                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                    c.request("GET", "/healthz")
-                    if c.getresponse().status == 200:
-                        break
-                except OSError:
-                    time.sleep(0.1)
+        with Nimo(env, stderr=subprocess.PIPE) as nimo:
             body = json.dumps({"destination": "U", "events": [text_event("家族教室", user="Uproc")]},
                               ensure_ascii=False).encode()
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c = http.client.HTTPConnection("127.0.0.1", nimo.port, timeout=5)
             c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, LINE_SECRET)})
             assert c.getresponse().status == 200
             assert line.wait_for(lambda l: len(l.delivered) == 1, timeout=30)
             assert any(m["type"] == "flex" for m in line.delivered[0]["messages"])
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            _, err = proc.communicate(timeout=20)
+            os.kill(nimo.proc.pid, signal.SIGTERM)
+            _, err = nimo.proc.communicate(timeout=20)
         assert "家族教室" not in err.decode("utf-8", "replace")  # the logs never carry message text
         assert line.errors == []
 
@@ -452,7 +443,7 @@ def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
 def test_slack_date_picker_on_a_reminder_postpones_it(stack):
     from scheduler import store as rstore
     register(stack, "slack", "Uslack")
-    now = datetime.now(timezone.utc)
+    now = stack.clock()
     rid = rstore.add_reminder(stack.app.db, kind="reminder", platform="slack", owner="Uslack", target="D0001",
                               is_group=False, title="準備", due=now + timedelta(hours=1), recurrence=None, asked=True,
                               now=now)
@@ -460,10 +451,10 @@ def test_slack_date_picker_on_a_reminder_postpones_it(stack):
                "trigger_id": "1.2.3", "channel": {"id": "D0001"}, "container": {"type": "message"},
                "response_url": stack.slack.url + "/response/pick",
                "actions": [{"type": "datepicker", "action_id": f"nimo:date:延期 {{date}} #{rid}",
-                            "selected_date": "2030-12-10", "action_ts": "1764000000.1"}]}
+                            "selected_date": "2026-12-10", "action_ts": "1764000000.1"}]}
     assert stack.slack_post({"payload": json.dumps(payload, ensure_ascii=False)}, form=True) == 200
     assert stack.slack.wait_for(lambda s: any(p["method"] == "response_url" for p in s.posted))
-    assert rstore.get(stack.app.db, rid).due_at.astimezone(rstore.TZ).date().isoformat() == "2030-12-10"
+    assert rstore.get(stack.app.db, rid).due_at.astimezone(rstore.TZ).date().isoformat() == "2026-12-10"
 
 
 def test_slack_429_is_retried_after_retry_after_and_posted_once(stack):

@@ -1,23 +1,23 @@
 """Slack through Bolt: app mentions, direct messages, ``/nimo``, buttons and the App Home tab.
 
-Bolt verifies the signature (and the 5-minute timestamp window) on the raw body before any of our
-code runs, acknowledges within the 3 seconds Slack allows, and runs our listeners after the ack.
-A retried event (same ``event_id``) is recognised through the same SQLite inbox as LINE's and
-acknowledged without doing anything twice.
+The web process verifies each request on its raw bytes, keeps it in the SQLite inbox (a retried
+``event_id`` is recognised there and does nothing) and acknowledges at once (bot/web.py); the
+worker then hands the stored payload to Bolt's listeners here, as Bolt's Socket Mode does.  So a
+Slack answer survives a crash between the acknowledgement and the answer, as a LINE one does.
 """
 from __future__ import annotations
 
 import logging
 import re
+import urllib.request
 
 from slack_bolt import App as BoltApp
-from slack_bolt import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from .. import messages
 from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
-from ..inbox import Inbox
+from .slack_form import CALLBACK_ID, check_form, form_values, report_form
 
 log = logging.getLogger("nimo.slack")
 
@@ -110,75 +110,68 @@ HOME = {
 }
 
 
-def _input(block_id: str, label: str, element: dict, optional: bool = False) -> dict:
-    return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
-            "element": {**element, "action_id": "v"}, "optional": optional}
+FILE_HOSTS = ("files.slack.com",)
 
 
-def report_form(today: str, area: str) -> dict:
-    """The report form (a modal): the same fields as the step-by-step chat, then the same review."""
-    types = [{"text": {"type": "plain_text", "text": t}, "value": t} for t in messages.REPORT_TYPES]
-    return {
-        "type": "modal", "callback_id": "nimo_report",
-        "title": {"type": "plain_text", "text": "報告"}, "submit": {"type": "plain_text", "text": "確認へ"},
-        "close": {"type": "plain_text", "text": "やめる"},
-        "blocks": [
-            _input("type", "種類", {"type": "static_select", "options": types, "initial_option": types[0]}),
-            _input("date", "日付", {"type": "datepicker", "initial_date": today}),
-            _input("case", "ケースコード（名前は書かない）", {"type": "plain_text_input",
-                   "placeholder": {"type": "plain_text", "text": "K-012"}}, optional=True),
-            _input("area", "地域", {"type": "plain_text_input", **({"initial_value": area} if area else {})}),
-            _input("summary", "内容", {"type": "plain_text_input", "multiline": True}),
-            _input("next_action", "次の予定", {"type": "plain_text_input",
-                   "placeholder": {"type": "plain_text", "text": "再訪"}}, optional=True),
-            _input("next_date", "次の予定の日付", {"type": "datepicker"}, optional=True),
-        ],
-    }
+def file_url_ok(url: object, api_base: str | None = None) -> bool:
+    """Only Slack's own file host over https gets the bot token (a ``url_private`` is whatever the
+    event says; ``file://`` or another host would read local files or leak the token).  A test or
+    proxy that moves the Web API (``SLACK_API_BASE_URL``) moves the file host with it."""
+    from urllib.parse import urlsplit
+    if not isinstance(url, str):
+        return False
+    u = urlsplit(url)
+    if u.scheme == "https" and u.hostname in FILE_HOSTS and u.port in (None, 443):
+        return True
+    if api_base:
+        b = urlsplit(api_base)
+        return u.scheme == b.scheme and u.scheme in ("http", "https") and (u.hostname, u.port) == (b.hostname, b.port)
+    return False
 
 
-def form_values(view: dict) -> dict:
-    v = view["state"]["values"]
-
-    def get(block):
-        el = v.get(block, {}).get("v", {})
-        return (el.get("selected_option") or {}).get("value") or el.get("selected_date") or el.get("value")
-
-    return {k: (get(k) or "").strip() or None for k in
-            ("type", "date", "case", "area", "summary", "next_action", "next_date")}
-
-
-def download(file: dict, bot_token: str, limit: int = 10 * 1024 * 1024) -> bytes:
+def download(file: dict, bot_token: str, api_base: str | None = None, limit: int = 10 * 1024 * 1024) -> bytes | None:
     """A file's bytes from its private URL (at most ``limit`` + 1, so a too-large file is refused
-    by the photo check instead of being read whole)."""
-    import urllib.request
-    req = urllib.request.Request(file.get("url_private_download") or file["url_private"],
-                                 headers={"Authorization": f"Bearer {bot_token}"})
-    with urllib.request.urlopen(req, timeout=30) as r:
+    by the photo check instead of being read whole); None when the URL is not Slack's."""
+    url = file.get("url_private_download") or file.get("url_private")
+    if not file_url_ok(url, api_base):
+        log.warning("slack file skipped: not on Slack's file host")
+        return None
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bot_token}"})
+    opener = urllib.request.build_opener(_NoRedirect)
+    with opener.open(req, timeout=30) as r:
         return r.read(limit + 1)
 
 
-def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None = None) -> BoltApp:
-    """The Bolt app with Nimo's listeners; ``base_url`` points the Web API client elsewhere (tests)."""
-    client = web_client(bot_token, base_url)
-    quiet = logging.getLogger("nimo.slack.bolt")  # Bolt logs request bodies at DEBUG: keep it at INFO+
-    quiet.setLevel(max(logging.INFO, quiet.getEffectiveLevel()))
-    bolt = BoltApp(client=client, signing_secret=signing_secret, logger=quiet, process_before_response=False)
-    inbox = Inbox(app.db, app.clock)
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect would carry the token to wherever it points: refuse it."""
 
-    @bolt.middleware
-    def drop_retries(body, next):
-        """A retry of an event we already took (same event_id) gets 200 and nothing else."""
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and inbox.add("slack", event_id, {"type": body.get("event", {}).get("type")}) is None:
-            return BoltResponse(status=200, body="")
-        return next()
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
+    """The Bolt app with Nimo's listeners, run by the worker on requests the web process has
+    already verified and stored (``dispatch``).  So Bolt checks no signature (it would log the body
+    of one that fails), calls no ``auth.test`` at start (Slack being down must not stop Nimo) and
+    runs each listener to its end before the inbox row is marked done.
+    ``base_url`` points the Web API client elsewhere (tests)."""
+    client = web_client(bot_token, base_url)
+    quiet = logging.getLogger("nimo.slack.bolt")  # held at INFO by bot/logs.py: Bolt logs bodies at DEBUG
+    bolt = BoltApp(client=client, signing_secret="verified-by-the-web-process", logger=quiet,
+                   process_before_response=True, request_verification_enabled=False,
+                   token_verification_enabled=False, url_verification_enabled=False)
+
+    @bolt.error
+    def on_error(error, body):
+        """Bolt's own handler logs the exception's text; ours logs only its kind."""
+        log.error("slack listener failed: %s", type(error).__name__)
 
     def answer(incoming: Incoming) -> tuple[str, list[dict]]:
         return render(app.handle(incoming))
 
     @bolt.event("app_mention")
     def on_mention(event, say):
-        text = MENTION.sub("", event.get("text", "")).strip()
+        text = MENTION.sub("", str(event.get("text") or "")).strip()
         incoming = Incoming("slack", event["user"], event["channel"], text, direct=False)
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks, thread_ts=event.get("thread_ts") or event.get("ts"))
@@ -188,10 +181,11 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return  # only people's own direct messages; channel talk needs a mention
         photo = None
-        images = [f for f in event.get("files", []) if str(f.get("mimetype", "")).startswith("image/")]
+        files = event.get("files") if isinstance(event.get("files"), list) else []
+        images = [f for f in files if isinstance(f, dict) and str(f.get("mimetype", "")).startswith("image/")]
         if images:  # downloaded at once, with the bot token; the report handler strips and keeps it
-            photo = download(images[0], bot_token)
-        incoming = Incoming("slack", event["user"], event["channel"], event.get("text", ""), direct=True,
+            photo = download(images[0], bot_token, base_url)
+        incoming = Incoming("slack", event["user"], event["channel"], str(event.get("text") or ""), direct=True,
                             event_id=body.get("event_id"), photo=photo)
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
@@ -210,22 +204,17 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
         if get_user(app.db, "slack", body["user"]["id"]):
             open_form(client, body["trigger_id"], body["user"]["id"])
 
-    @bolt.view("nimo_report")
+    @bolt.view(CALLBACK_ID)
     def on_form(ack, body, view, client):
-        """Checked like the chat checks it; then the same review (in the user's DM) and 「確定」."""
+        """Checked by the web process (mistakes go back in the acknowledgement); here the same
+        review as the chat's, in the user's DM, then 「確定」."""
         from .. import reports as rp
         from ..access import get_user
         from ..handlers.report import review_draft
-        f = form_values(view)
-        errors = {}
-        if f["case"] and not rp.CASE_CODE.match(f["case"]):
-            errors["case"] = "ケースコードの形ではありません（例：K-012）"
-        if not f["summary"]:
-            errors["summary"] = "内容を書いてください"
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
         ack()
+        f = form_values(view)
+        if check_form(view):
+            return
         user = body["user"]["id"]
         if get_user(app.db, "slack", user) is None:
             return
@@ -240,11 +229,12 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
     def on_command(ack, command, respond, client):
         ack()
         from ..access import get_user
-        if command.get("text", "").strip() == "報告" and get_user(app.db, "slack", command["user_id"]):
+        text = str(command.get("text") or "")
+        if text.strip() == "報告" and get_user(app.db, "slack", command["user_id"]):
             open_form(client, command["trigger_id"], command["user_id"])
             return
         # The answer is ephemeral: only the user who typed the command sees it, as in a 1:1 chat.
-        incoming = Incoming("slack", command["user_id"], command["channel_id"], command.get("text", ""),
+        incoming = Incoming("slack", command["user_id"], str(command.get("channel_id") or command["user_id"]), text,
                             direct=True)
         fallback, blocks = answer(incoming)
         respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
@@ -252,12 +242,16 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
     @bolt.action(re.compile(r"^nimo:"))
     def on_button(ack, body, action, respond):
         ack()
-        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
-        container = body.get("container") or {}
+        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+        channel = channel.get("id") if isinstance(channel.get("id"), str) else body["user"]["id"]
+        container = body.get("container") if isinstance(body.get("container"), dict) else {}
         direct = bool(container.get("is_ephemeral")) or channel.startswith("D")
-        value = action.get("value", "")
+        value = action.get("value")
+        value = value if isinstance(value, str) else ""
         if action.get("type") == "datepicker":
-            value = action["action_id"].removeprefix("nimo:date:").replace("{date}", action.get("selected_date") or "")
+            picked = action.get("selected_date")
+            value = str(action["action_id"]).removeprefix("nimo:date:").replace(
+                "{date}", picked if isinstance(picked, str) else "")
         incoming = Incoming("slack", body["user"]["id"], channel, value, direct=direct,
                             postback=value, event_id=f"action:{action.get('action_ts', '')}:{body['user']['id']}")
         fallback, blocks = answer(incoming)
@@ -269,6 +263,15 @@ def build_bolt(app, *, bot_token: str, signing_secret: str, base_url: str | None
             client.views_publish(user_id=event["user"], view=HOME)
 
     return bolt
+
+
+def dispatch(bolt: BoltApp, payload: dict) -> None:
+    """Answer one stored Slack request (the inbox row's payload) through Bolt's listeners; raises
+    when a listener failed, so the row is not counted as answered."""
+    from slack_bolt.request import BoltRequest
+    resp = bolt.dispatch(BoltRequest(body=payload["body"], mode="socket_mode"))
+    if resp.status >= 500:
+        raise RuntimeError(f"slack listener answered {resp.status}")
 
 
 class SlackPusher:

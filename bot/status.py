@@ -1,0 +1,59 @@
+"""How the service is doing, for ``/readyz`` and ``nimo status``: cheap reads, no personal data.
+
+``/healthz`` only says the web process answers; this says whether answers will follow: the
+database takes writes, a worker's heartbeat is fresh, who holds the scheduler lease, how many
+events wait in the inbox, and the last failed delivery (its platform and time, never its target).
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import Callable
+
+from .inbox import ALIVE
+
+STALE_HEARTBEAT_S = ALIVE.total_seconds()
+
+
+def _age(now: datetime, iso: str | None) -> float | None:
+    if not iso:
+        return None
+    t = datetime.fromisoformat(iso)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return round((now - t).total_seconds(), 1)
+
+
+def readiness(db, clock: Callable[[], datetime]) -> dict:
+    now = clock()
+    out: dict = {"ready": False}
+    try:
+        db.execute("BEGIN IMMEDIATE")  # takes the write lock, writes nothing
+        db.execute("ROLLBACK")
+        out["database_writable"] = True
+    except sqlite3.Error as e:
+        out["database_writable"] = False
+        out["database_error"] = type(e).__name__
+        return out
+    # A heartbeat row holds the time it runs out; the beat was ALIVE before that.
+    beat = db.execute("SELECT MAX(expires_at) FROM leases WHERE name LIKE 'worker:%'").fetchone()[0]
+    age = _age(now, beat)
+    out["worker_heartbeat_age_s"] = None if age is None else round(age + STALE_HEARTBEAT_S, 1)
+    lease = db.execute("SELECT holder, expires_at FROM leases WHERE name = 'scheduler'").fetchone()
+    out["scheduler"] = ({"holder": lease[0][:8], "expires_in_s": -_age(now, lease[1])} if lease else None)
+    out["inbox_backlog"] = db.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0]
+    out["inbox_failed"] = db.execute("SELECT COUNT(*) FROM inbox WHERE status = 'failed'").fetchone()[0]
+    failed = db.execute("SELECT platform, created_at FROM deliveries WHERE status = 'failed' "
+                        "ORDER BY created_at DESC LIMIT 1").fetchone()
+    out["last_delivery_failure"] = {"platform": failed[0], "at": failed[1]} if failed else None
+    out["platforms"] = {name: {"ok": bool(ok), "detail": detail, "checked_at": at}
+                        for name, ok, detail, at in db.execute("SELECT name, ok, detail, checked_at FROM health")}
+    out["ready"] = out["worker_heartbeat_age_s"] is not None and out["worker_heartbeat_age_s"] <= STALE_HEARTBEAT_S
+    return out
+
+
+def record(db, name: str, ok: bool, detail: str | None, now: datetime) -> None:
+    """What a worker last heard from a platform's API (``detail`` is a kind of error, not text)."""
+    db.execute("INSERT INTO health (name, ok, detail, checked_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) "
+               "DO UPDATE SET ok = excluded.ok, detail = excluded.detail, checked_at = excluded.checked_at",
+               [name, int(ok), detail, now.astimezone(timezone.utc).isoformat()])

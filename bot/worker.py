@@ -1,0 +1,166 @@
+"""The worker: answers the events the web process stored, and reaches each platform's API.
+
+``nimo worker`` runs an :class:`Answerer` beside the web process (and the reminder engine); tests
+and a one-process setup run :class:`Server`, the web app and an answerer together.  Answering
+takes the case index, the tokenizer and the SDKs, which is why it lives apart from bot/web.py.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+
+from . import messages, status
+from .adapters import line as line_adapter
+from .core import Text
+from .inbox import Inbox, Workers
+from .logs import quiet_libraries
+from .web import WebApp
+
+log = logging.getLogger("nimo.worker")
+
+
+class LineAnswers:
+    """One stored LINE event → the replies, delivered by reply token or (after a restart) push."""
+
+    def __init__(self, app, messenger: line_adapter.LineMessenger):
+        self.app = app
+        self.messenger = messenger
+
+    def process(self, payload: dict) -> None:
+        ev = line_adapter.read_event(payload)
+        if ev.kind == "ignore":
+            return
+        registered = ev.incoming is not None and _registered(self.app, ev.incoming)
+        if ev.kind == "follow":
+            replies = [Text(messages.GREETING if registered else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
+        elif ev.kind == "join":
+            replies = [Text(messages.GREETING + "\n" + messages.GROUP_HINT)]
+        elif ev.kind == "non_text":
+            replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
+        elif ev.kind == "image":
+            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
+        else:
+            if ev.incoming.direct and registered:
+                self.messenger.loading(ev.incoming.user)
+            replies = self.app.handle(ev.incoming)
+        sent = self.messenger.deliver(line_adapter.render(replies), reply_token=ev.reply_token, to=ev.to,
+                                      key=f"line:{line_adapter.event_key(payload)}")
+        if sent == "unsent":
+            raise RuntimeError("LINE could not be reached")
+
+    def _photo(self, ev) -> list:
+        try:
+            data = self.messenger.content(ev.message_id)
+        except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
+            log.warning("line image download failed: %s", type(e).__name__)
+            return [Text(messages.PHOTO_FAILED)]
+        return self.app.handle(replace(ev.incoming, photo=data))
+
+
+def _registered(app, incoming) -> bool:
+    from .access import get_user
+    return get_user(app.db, incoming.platform, incoming.user) is not None
+
+
+class Answerer:
+    """Worker threads over the inbox, and the platform clients they answer through.
+
+    ``poll`` (seconds) makes the threads look for rows other processes stored; without it they
+    take what ``submit`` hands them (the web app in the same process) and still poll slowly for
+    rows left by a restart.
+    """
+
+    def __init__(self, app, settings: dict, *, threads: int = 4, poll: float | None = None, sleep=None):
+        quiet_libraries()
+        self.app = app
+        self.settings = settings
+        self.inbox = Inbox(app.db, app.clock)
+        self.line: LineAnswers | None = None
+        self.bolt = None
+        if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
+            kw = {"sleep": sleep} if sleep else {}
+            messenger = line_adapter.LineMessenger(
+                access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
+                base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
+                data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
+            self.line = LineAnswers(app, messenger)
+        if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
+            from .adapters.slack import build_bolt
+            self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
+                                   base_url=settings.get("SLACK_API_BASE_URL") or None)
+        self.workers = Workers(self.inbox, self.process, threads=threads, poll=poll) if self.on else None
+        self.stopping = threading.Event()
+        self.sleep = sleep
+
+    @property
+    def on(self) -> bool:
+        return self.line is not None or self.bolt is not None
+
+    def process(self, platform: str, payload: dict, row_id: int) -> None:
+        if platform == "line" and self.line is not None:
+            self.line.process(payload)
+        elif platform == "slack" and self.bolt is not None:
+            from .adapters.slack import dispatch
+            dispatch(self.bolt, payload)
+        else:  # stored while that platform was on; kept as failed, not silently done
+            raise RuntimeError(f"{platform} is off")
+
+    def submit(self, row_id: int) -> None:
+        if self.workers is not None:
+            self.workers.submit(row_id)
+
+    def pushers(self) -> dict:
+        """How the scheduler reaches each platform (reminders have no reply token)."""
+        out = {}
+        if self.line is not None:
+            out["line"] = line_adapter.LinePusher(self.line.messenger)
+        if self.settings.get("SLACK_BOT_TOKEN"):
+            from .adapters.slack import SlackPusher, web_client
+            out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],
+                                                  self.settings.get("SLACK_API_BASE_URL") or None))
+        return out
+
+    def start(self) -> None:
+        self.inbox.purge()
+        if self.workers is not None:
+            self.workers.start()
+        if self.bolt is not None:
+            threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
+
+    def _watch_slack(self) -> None:
+        """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
+        (``auth.test``) with a growing wait, recording the outcome for ``/readyz``."""
+        wait = 1.0
+        while not self.stopping.is_set():
+            try:
+                self.bolt.client.auth_test()
+                status.record(self.app.db, "slack_api", True, None, self.app.clock())
+                wait = 600.0
+            except Exception as e:  # any failure: only its kind is kept
+                log.warning("slack api check failed: %s", type(e).__name__)
+                status.record(self.app.db, "slack_api", False, type(e).__name__, self.app.clock())
+                wait = min(wait * 2, 300.0)
+            self.stopping.wait(wait)
+
+    def stop(self, timeout: float = 8.0) -> None:
+        self.stopping.set()
+        if self.workers is not None:
+            self.workers.stop()
+
+
+class Server:
+    """The web app and an answerer in one process (tests; a one-process setup)."""
+
+    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None):
+        self.app = app
+        self.answerer = Answerer(app, settings, threads=threads, sleep=sleep)
+        self.web = WebApp(app.db, app.clock, settings, on_stored=self.answerer.submit)
+        self.wsgi = self.web
+        self.workers = self.answerer.workers
+
+    def start_workers(self) -> None:
+        self.answerer.start()
+
+    def stop(self) -> None:
+        self.answerer.stop()
