@@ -38,10 +38,20 @@ def normalize(text: str) -> str:
     return _CONTROL.sub("", unicodedata.normalize("NFKC", text or "")).replace("〜", "～").lower()
 
 
+_dictionary = None
+_dictionary_lock = threading.Lock()
+
+
 def _tokenizer():
+    """A tokenizer per thread (it keeps state between calls) over one dictionary per process:
+    each ``Dictionary`` loads the whole lexicon again, about 100 MB a thread."""
+    global _dictionary
     tok = getattr(_local, "tok", None)
-    if tok is None:  # one per thread: Sudachi's tokenizer keeps state between calls
-        tok = _local.tok = Dictionary(dict="core").tokenizer()
+    if tok is None:
+        with _dictionary_lock:
+            if _dictionary is None:
+                _dictionary = Dictionary(dict="core")
+        tok = _local.tok = _dictionary.tokenizer()
     return tok
 
 
