@@ -261,6 +261,8 @@ def _scan_end(data: bytes, pos: int) -> int:
             raise _corrupt("file ends in fill bytes")
         raise _corrupt("entropy-coded data runs to the end of the file (no EOI)")
     i = m.start()
+    if i == pos or data[i - 1] != 0xFF:
+        return i
     # 0xFF bytes just before it are fill bytes of the same marker (a data 0xFF is always stuffed)
     return pos + len(data[pos:i].rstrip(b"\xff"))
 
