@@ -6,25 +6,34 @@ a photo taken at a client's home therefore says where a person with mental illne
 is stored before :func:`strip_metadata` has removed every part of the file that is not needed to
 show the picture.  The parsers here walk the file structure only; they never decode pixels.
 
-JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF/JFXX, APP2 ICC_PROFILE
-(colour), APP14 Adobe (needed to decode some CMYK/YCCK files), and the segments a decoder needs
-(DQT, DHT, SOFn, DRI, SOS, DNL, DHP, EXP, DAC, JPEG-LS SOF55/LSE).  Dropped: APP1 (Exif, XMP: where
-GPS lives), all other APPn including APP2 MPF and APP13 Photoshop/IPTC, other APP0 payloads, COM,
-and reserved markers.  Entropy-coded data after each SOS is copied byte for byte (stuffed ``FF 00``
-and RSTn included), and the walk goes on after it, so a comment or APP segment between the scans of
-a progressive JPEG is dropped too.  Anything after EOI is dropped: phones append further images
-there (MPF previews and depth maps with their own Exif, Motion Photo videos), each of which can
-carry GPS.
+JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF, APP2 ICC_PROFILE (colour),
+APP14 Adobe (needed to decode some CMYK/YCCK files), and the segments a decoder needs (DQT, DHT,
+SOFn, DRI, SOS, DNL, DHP, EXP, DAC, JPEG-LS SOF55/LSE), each checked to have the exact shape the
+standard gives it (as libjpeg checks it), so no kept table can carry anything else.  The JFIF and
+Adobe segments are rewritten to their fixed fields only: a JFIF segment may carry an uncompressed
+thumbnail after them, and bytes after either are read by no decoder.  Dropped: APP0 JFXX (an extension whose thumbnail can be
+a whole JPEG with its own Exif and GPS) and every other APP0 payload, APP1 (Exif, XMP: where GPS
+lives), all other APPn including APP2 MPF (a second image) and APP13 Photoshop/IPTC (captions,
+names, places), COM and reserved markers.  Entropy-coded data after each SOS is copied byte
+for byte (stuffed ``FF 00`` and RSTn included), and the walk goes on after it, so a comment or APP
+segment between the scans of a progressive JPEG is dropped too.  Anything after EOI is dropped:
+phones append further images there (MPF previews and depth maps with their own Exif, Motion Photo
+videos), each of which can carry GPS.
 
   Known, accepted trade-off: dropping Exif also drops the Orientation tag, so a phone photo that
   was stored sideways with "rotate when shown" in Exif will now be shown sideways.  Turning the
   pixels would need a JPEG decoder and re-encoder, which this module deliberately does not have.
 
 PNG: the signature and every chunk's CRC are checked.  Kept: the critical chunks (IHDR, PLTE,
-IDAT, IEND) and the rendering ancillaries tRNS, gAMA, cHRM, sRGB, iCCP, sBIT, pHYs, bKGD.  Dropped:
+IDAT, IEND) and the rendering ancillaries tRNS, gAMA, cHRM, sRGB, iCCP, sBIT, pHYs, bKGD, the
+fixed-size ones only at a size the specification allows; IEND is written empty.  Dropped:
 everything else (eXIf, tEXt, zTXt, iTXt, tIME, APNG frames, unknown chunks) and anything after IEND.
 
-Every refusal is a :class:`PhotoError`, whose text is a short Japanese sentence for the user.
+Every refusal is a :class:`PhotoError`, whose text is a short Japanese sentence for the user.  The
+walk is linear in the file size (fill bytes and entropy-coded data are scanned by the regex engine,
+not byte by byte in Python), and a file made of more than ``MAX_PARTS`` segments or chunks, which no
+camera or encoder writes, is refused as broken, so a 10 MB file of tiny segments cannot hold a
+worker for seconds.
 
 Standard library only.
 """
@@ -40,6 +49,7 @@ from pathlib import Path
 __all__ = ["MAX_BYTES", "PhotoError", "kind", "strip_metadata", "store"]
 
 MAX_BYTES = 10 * 1024 * 1024  # a photo larger than this is refused
+MAX_PARTS = 16_384  # JPEG segments (outside entropy-coded data) or PNG chunks; real files have far fewer
 
 TOO_LARGE = "写真が大きすぎます（最大10MB）。"
 UNSUPPORTED = "この形式の画像は受け付けていません（JPEG・PNG のみ）。"
@@ -53,6 +63,13 @@ _PNG_KEEP = frozenset({
     b"IHDR", b"PLTE", b"IDAT", b"IEND",
     b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD",
 })
+# The sizes the PNG specification allows; a kept ancillary chunk of another size is dropped (as a
+# decoder ignores it), so no kept chunk can carry more than its few fixed bytes.
+_PNG_SIZES = {
+    b"gAMA": (4,), b"cHRM": (32,), b"sRGB": (1,), b"pHYs": (9,), b"sBIT": (1, 2, 3, 4), b"bKGD": (1, 2, 6),
+    b"tRNS": tuple(range(257)),
+}
+_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 # JPEG markers (the byte after 0xFF)
 _TEM = 0x01
@@ -64,6 +81,13 @@ _COM = 0xFE
 # and JPEG-LS SOF55/LSE.  Reserved markers (JPG, JPGn, RES) are never needed and are dropped.
 _JPEG_KEEP = frozenset(
     {m for m in range(0xC0, 0xD0) if m != 0xC8} | {_SOS, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xF7, 0xF8})
+
+_FILL = re.compile(rb"\xff+")
+# The last 0xFF before a marker inside entropy-coded data: what follows it is neither a stuffed
+# 0x00, nor RSTn, nor another 0xFF (a fill byte).  One byte class after a literal: no backtracking.
+_SCAN_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+_JFIF_FIXED = 14   # "JFIF\0", version (2), units (1), X and Y density (2 + 2), thumbnail size (1 + 1)
+_ADOBE_FIXED = 12  # "Adobe", version (2), flags0 (2), flags1 (2), colour transform (1)
 
 _NAME_HINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -173,38 +197,74 @@ def _fsync_directory(directory: Path) -> None:
 
 # --- JPEG ----------------------------------------------------------------------------------------
 
-def _keep_jpeg_segment(marker: int, payload: bytes) -> bool:
-    if marker == _COM:
-        return False
-    if marker == _APP0:
-        return payload.startswith((b"JFIF\x00", b"JFXX\x00"))
+def _kept_payload(marker: int, payload: bytes) -> bytes | None:
+    """What is written for a segment: its payload (possibly cut to its fixed fields), or ``None``."""
+    if marker == _APP0:  # JFIF only, without its thumbnail; JFXX (thumbnail extension) and others go
+        if not payload.startswith(b"JFIF\x00") or len(payload) < _JFIF_FIXED:
+            return None
+        return payload[:_JFIF_FIXED - 2] + b"\x00\x00"
     if marker == _APP2:
-        return payload.startswith(b"ICC_PROFILE\x00")
+        return payload if payload.startswith(b"ICC_PROFILE\x00") else None
     if marker == _APP14:
-        return payload.startswith(b"Adobe")
-    if _APP0 < marker <= _APP15:
-        return False  # APP1 Exif/XMP, APP2 MPF/FlashPix, APP13 Photoshop/IPTC, ...
-    return marker in _JPEG_KEEP  # reserved and unknown extension markers are dropped too
+        return payload[:_ADOBE_FIXED] if payload.startswith(b"Adobe") and len(payload) >= _ADOBE_FIXED else None
+    if _APP0 < marker <= _APP15 or marker == _COM:
+        return None  # APP1 Exif/XMP, APP2 MPF/FlashPix, APP13 Photoshop/IPTC, comments, ...
+    if marker not in _JPEG_KEEP:
+        return None  # reserved and unknown markers are dropped too
+    if not _valid_decoder_segment(marker, payload):
+        raise _corrupt(f"segment {marker:#04x} is not a valid table or header")
+    return payload
+
+
+def _valid_decoder_segment(marker: int, p: bytes) -> bool:
+    """Whether a segment a decoder needs has the exact shape the standard gives it (libjpeg refuses
+    the same ones), so that no kept table can carry anything else, e.g. a metadata segment whose
+    marker byte was damaged into DQT's."""
+    n = len(p)
+    if marker == 0xDB:  # DQT: (precision/table byte, 64 or 128 bytes)+
+        i = 0
+        while i < n:
+            if p[i] >> 4 > 1 or p[i] & 0x0F > 3:
+                return False
+            i += 1 + (64 << (p[i] >> 4))
+        return i == n and n > 0
+    if marker == 0xC4:  # DHT: (class/table byte, 16 counts, the symbols)+
+        i = 0
+        while i < n:
+            if p[i] >> 4 > 1 or p[i] & 0x0F > 3 or i + 17 > n:
+                return False
+            count = sum(p[i + 1:i + 17])
+            if count > 256:
+                return False
+            i += 17 + count
+        return i == n and n > 0
+    if marker == _SOS:
+        return n >= 1 and 1 <= p[0] <= 4 and n == 4 + 2 * p[0]
+    if marker in (0xDD, 0xDC):  # DRI, DNL
+        return n == 2
+    if marker == 0xDF:  # EXP
+        return n == 1
+    if marker == 0xCC:  # DAC
+        return n > 0 and n % 2 == 0
+    if marker == 0xF8:  # JPEG-LS LSE: an id from 1 to 4, then its parameters
+        return n > 1 and 1 <= p[0] <= 4
+    # SOFn, DHP and JPEG-LS SOF55: precision, height, width, components, 3 bytes per component
+    return n >= 6 and p[5] >= 1 and n == 6 + 3 * p[5]
 
 
 def _scan_end(data: bytes, pos: int) -> int:
-    """Index of the 0xFF that starts the first marker after the entropy-coded data at ``pos``:
-    ``FF 00`` (a stuffed 0xFF) and ``FF D0``–``FF D7`` (RSTn) belong to the data."""
-    n = len(data)
-    while True:
-        i = data.find(b"\xff", pos)
-        if i < 0:
-            raise _corrupt("entropy-coded data runs to the end of the file (no EOI)")
-        j = i + 1
-        while j < n and data[j] == 0xFF:  # fill bytes
-            j += 1
-        if j >= n:
+    """Index of the 0xFF that starts the first marker (fill bytes included) after the entropy-coded
+    data at ``pos``: ``FF 00`` (a stuffed 0xFF) and ``FF D0``–``FF D7`` (RSTn) belong to the data."""
+    m = _SCAN_MARKER.search(data, pos)
+    if m is None:
+        if data.endswith(b"\xff") and len(data) > pos:
             raise _corrupt("file ends in fill bytes")
-        following = data[j]
-        if following == 0x00 or _RST0 <= following <= _RST7:
-            pos = j + 1
-            continue
+        raise _corrupt("entropy-coded data runs to the end of the file (no EOI)")
+    i = m.start()
+    if i == pos or data[i - 1] != 0xFF:
         return i
+    # 0xFF bytes just before it are fill bytes of the same marker (a data 0xFF is always stuffed)
+    return pos + len(data[pos:i].rstrip(b"\xff"))
 
 
 def _strip_jpeg(data: bytes) -> bytes:
@@ -212,13 +272,12 @@ def _strip_jpeg(data: bytes) -> bytes:
     out = [b"\xff\xd8"]
     pos = 2
     seen_sos = False
-    while True:
+    for _ in range(MAX_PARTS):
         if pos >= n:
             raise _corrupt("file ends before EOI")
         if data[pos] != 0xFF:
             raise _corrupt(f"expected a marker at offset {pos}, found {data[pos]:#04x}")
-        while pos < n and data[pos] == 0xFF:  # one 0xFF plus any fill bytes
-            pos += 1
+        pos = _FILL.match(data, pos).end()  # one 0xFF plus any fill bytes
         if pos >= n:
             raise _corrupt("file ends in fill bytes")
         marker = data[pos]
@@ -243,15 +302,17 @@ def _strip_jpeg(data: bytes) -> bytes:
         end = pos + length
         if end > n:
             raise _corrupt(f"segment {marker:#04x} truncated ({length} bytes declared)")
-        if _keep_jpeg_segment(marker, data[pos + 2:end]):
-            out.append(bytes((0xFF, marker)))
-            out.append(data[pos:end])
+        payload = _kept_payload(marker, data[pos + 2:end])
+        if payload is not None:
+            out.append(bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big"))
+            out.append(payload)
         pos = end
         if marker == _SOS:
             seen_sos = True
             scan_end = _scan_end(data, pos)
             out.append(data[pos:scan_end])  # verbatim, stuffing and RSTn included
             pos = scan_end
+    raise _corrupt(f"more than {MAX_PARTS} segments")
 
 
 # --- PNG -----------------------------------------------------------------------------------------
@@ -263,7 +324,7 @@ def _strip_png(data: bytes) -> bytes:
     pos = len(_PNG_SIGNATURE)
     first = True
     seen_idat = False
-    while True:
+    for _ in range(MAX_PARTS):
         if pos + 8 > n:
             raise _corrupt("file ends before IEND")
         length = int.from_bytes(data[pos:pos + 4], "big")
@@ -278,15 +339,19 @@ def _strip_png(data: bytes) -> bytes:
         crc = int.from_bytes(data[end - 4:end], "big")
         if zlib.crc32(view[pos + 4:end - 4]) != crc:
             raise _corrupt(f"bad CRC in chunk {ctype.decode('ascii')} at offset {pos}")
-        if first and (ctype != b"IHDR" or length != 13):
-            raise _corrupt("first chunk is not a valid IHDR")
+        if first != (ctype == b"IHDR") or (first and length != 13):
+            raise _corrupt("the first chunk, and only it, must be a valid IHDR")
         first = False
         if ctype == b"IDAT":
             seen_idat = True
-        if ctype in _PNG_KEEP:
-            out.append(data[pos:end])
-        pos = end
-        if ctype == b"IEND":
+        elif ctype == b"PLTE" and (length % 3 or not 3 <= length <= 768):
+            raise _corrupt(f"PLTE of {length} bytes")
+        elif ctype == b"IEND":
             if not seen_idat:
                 raise _corrupt("no IDAT before IEND")
+            out.append(_IEND)  # written empty: an IEND's payload is read by no decoder
             return b"".join(out)  # anything after IEND is dropped on purpose
+        if ctype in _PNG_KEEP and length in _PNG_SIZES.get(ctype, (length,)):
+            out.append(data[pos:end])
+        pos = end
+    raise _corrupt(f"more than {MAX_PARTS} chunks")

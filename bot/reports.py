@@ -3,11 +3,14 @@
 A report is committed before the user is told its number, under the key of the chat event that
 confirmed it, so a redelivered or re-processed 「確定」 finds the report it already saved instead
 of saving a second one.  Nothing is ever deleted except by the retention rule (``purge``), and
-every change keeps its before and after in ``report_audit``.
+every change keeps its before and after in ``report_audit`` until then.  A withdrawn report keeps
+its photos, as it keeps its text, until it is purged: withdrawing is recorded, not erased.
 """
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 from pathlib import Path
 from dataclasses import asdict, dataclass
@@ -134,14 +137,18 @@ def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: 
              f["next_date"], source_key, t, t]).lastrowid
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'create', ?, NULL, ?, ?)",
                      [rid, f"{platform}:{author}", json.dumps(f, ensure_ascii=False), t])
-        for path in draft.photos:
-            conn.execute("INSERT INTO report_photos (report_id, path, bytes, created_at) VALUES (?, ?, ?, ?)",
-                         [rid, path, Path(path).stat().st_size, t])
+        _add_photos(conn, rid, draft.photos, now)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return rid, True
+
+
+def _add_photos(conn, report_id: int, paths, now: datetime) -> None:
+    for path in paths:
+        conn.execute("INSERT INTO report_photos (report_id, path, bytes, created_at) VALUES (?, ?, ?, ?)",
+                     [report_id, path, Path(path).stat().st_size, _utc(now)])
 
 
 def editable(row: dict, platform: str, author: str, now: datetime) -> bool:
@@ -162,6 +169,7 @@ def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'edit', ?, ?, ?, ?)",
                      [report_id, by, json.dumps(_fields(before), ensure_ascii=False),
                       json.dumps(f, ensure_ascii=False), _utc(now)])
+        _add_photos(conn, report_id, draft.photos, now)  # photos sent while editing join the report
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -242,22 +250,109 @@ def query(db, *, since: str | None = None, until: str | None = None, area: str |
 
 
 def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
-    """Reports older than ``days`` (by their date): listed, and deleted only with ``apply``."""
+    """Reports older than ``days`` (by their date, withdrawn ones too): listed, and deleted only
+    with ``apply``.  Deleting takes their photos' rows in the same transaction and their files
+    right after it (a file already gone is no error), leaves one 'purge' audit entry per report
+    and clears the fields kept in its earlier audit entries, so no report text outlives the
+    retention period; the audit keeps who did what and when.  Then :func:`sweep_photos` runs."""
     cutoff = (now.astimezone(TZ).date() - timedelta(days=days)).isoformat()
-    ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE date < ? ORDER BY id", [cutoff]).fetchall()]
-    if apply and ids:
-        conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for rid in ids:
-                conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
-                             "VALUES (?, 'purge', 'retention', NULL, NULL, ?)", [rid, _utc(now)])
-            conn.execute(f"DELETE FROM reports WHERE id IN ({','.join('?' * len(ids))})", ids)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    old = "SELECT id FROM reports WHERE date < ?"
+    if not apply:
+        return [r[0] for r in db.execute(old + " ORDER BY id", [cutoff]).fetchall()]
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        ids = [r[0] for r in conn.execute(old + " ORDER BY id", [cutoff]).fetchall()]
+        files = [r[0] for r in conn.execute(f"SELECT path FROM report_photos WHERE report_id IN ({old})", [cutoff])]
+        conn.execute(f"UPDATE report_audit SET before = NULL, after = NULL WHERE report_id IN ({old})", [cutoff])
+        conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
+                     "SELECT id, 'purge', 'retention', NULL, NULL, ? FROM reports WHERE date < ? ORDER BY id",
+                     [_utc(now), cutoff])
+        conn.execute(f"DELETE FROM report_photos WHERE report_id IN ({old})", [cutoff])
+        conn.execute("DELETE FROM reports WHERE date < ?", [cutoff])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    discard_photos(db, files)
+    sweep_photos(db, now)
     return ids
+
+
+# --- photo files -------------------------------------------------------------------------------
+# A photo is stored (bot.photos.store) when it is sent, into the draft held in the dialog state; it
+# gets a row in report_photos only when the report is saved.  A file is therefore kept while a
+# live draft or a saved report names it, and deleted when the draft ends unsaved (the dialog's
+# on_end hook, bot/handlers/report.py), when its report is purged, or by sweep_photos.
+
+log = logging.getLogger(__name__)
+_PHOTO_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}-[0-9a-f]{12}\.(?:jpg|png)")
+_LEFTOVER = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}-[A-Za-z0-9_]+\.tmp")  # from a store() cut short
+SWEEP_AFTER = timedelta(minutes=30)  # a file younger than this may be a photo being stored right now
+
+
+def photo_dir(db) -> Path | None:
+    """The ``photos`` directory beside the database file; None for an in-memory database."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file).parent / "photos" if file else None
+    return None
+
+
+def discard_photos(db, paths) -> int:
+    """Delete the files among ``paths`` that no saved report holds (the photos of a draft that
+    ended without being saved); how many were deleted."""
+    paths = list(dict.fromkeys(paths))
+    if not paths:
+        return 0
+    held = {r[0] for r in db.execute(
+        f"SELECT path FROM report_photos WHERE path IN ({','.join('?' * len(paths))})", paths).fetchall()}
+    return _delete_files(db, [p for p in paths if p not in held])
+
+
+def sweep_photos(db, now: datetime) -> int:
+    """Forget timed-out dialog states (drafts of users who never came back) and delete every photo
+    file that neither a saved report nor a live draft names, once it is older than SWEEP_AFTER
+    (also files left by a crash between storing a photo and noting it in the draft); how many."""
+    from .dialogs import Dialogs
+    Dialogs(db).sweep(now)
+    d = photo_dir(db)
+    if d is None or not d.is_dir():
+        return 0
+    held = {Path(r[0]).name for r in db.execute("SELECT path FROM report_photos").fetchall()}
+    for (data,) in db.execute("SELECT data FROM dialog_state").fetchall():
+        held.update(_PHOTO_FILE.findall(data))
+    limit = (now - SWEEP_AFTER).timestamp()
+    stale = []
+    with os.scandir(d) as entries:
+        for entry in entries:
+            if entry.name in held or not (_PHOTO_FILE.fullmatch(entry.name) or _LEFTOVER.fullmatch(entry.name)):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < limit:
+                    stale.append(entry.name)
+            except OSError:
+                continue
+    return _delete_files(db, stale)
+
+
+def _delete_files(db, paths) -> int:
+    """Delete photo files by name, only inside :func:`photo_dir` and only names a photo can have."""
+    d = photo_dir(db)
+    if d is None:
+        return 0
+    n = 0
+    for name in {Path(p).name for p in paths}:
+        if not (_PHOTO_FILE.fullmatch(name) or _LEFTOVER.fullmatch(name)):
+            continue
+        try:
+            (d / name).unlink()
+            n += 1
+        except FileNotFoundError:
+            pass
+        except OSError as e:  # kept for the next sweep; the name holds nothing personal, but say only the kind
+            log.warning("photo file not deleted: %s", type(e).__name__)
+    return n
 
 
 def _utc(t: datetime) -> str:

@@ -222,6 +222,94 @@ def test_jpeg_keeps_icc_and_adobe_drops_other_app_segments():
     assert b"MPF" not in out and b"Funabashi" not in out and b"AVI1" not in out
 
 
+def jfxx_thumbnail(secret: bytes) -> bytes:
+    """An APP0 JFXX segment whose thumbnail (extension code 0x10) is a whole JPEG with Exif."""
+    thumb = SOI + EXIF + seg(0xFE, secret) + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    return seg(0xE0, b"JFXX\x00\x10" + thumb)
+
+
+def jpeg_structure(data: bytes) -> list[int]:
+    """The markers of a JPEG from SOI to EOI, walking segment lengths and skipping scans; fails
+    on anything after EOI."""
+    assert data[:2] == SOI
+    pos, markers = 2, [0xD8]
+    while True:
+        marker = data[pos + 1]
+        markers.append(marker)
+        if marker == 0xD9:
+            assert pos + 2 == len(data)
+            return markers
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        pos += 2 + length
+        if marker == 0xDA:
+            while not (data[pos] == 0xFF and data[pos + 1] not in (0x00, *range(0xD0, 0xD8))):
+                pos += 1
+
+
+@pytest.mark.parametrize("code, thumbnail", [
+    (0x10, None),                                       # a JPEG thumbnail (with Exif, built above)
+    (0x11, b"\x02\x01" + bytes(768) + b"\x00\x01"),    # 1-byte-per-pixel palette thumbnail
+    (0x13, b"\x02\x01" + b"\x10\x20\x30" * 2),          # RGB thumbnail
+], ids=["jpeg", "palette", "rgb"])
+def test_jpeg_jfxx_thumbnail_is_dropped(code, thumbnail):
+    secret = b"NIMO-THUMB-Tanaka-home"
+    jfxx = jfxx_thumbnail(secret) if thumbnail is None else seg(0xE0, b"JFXX\x00" + bytes([code]) + thumbnail + secret)
+    data = SOI + APP0 + jfxx + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    if thumbnail is None:
+        assert b"Exif" in data and data.count(SOI) == 2
+    out = strip_metadata(data)
+    for gone in (secret, b"JFXX", b"Exif", b"GPS", b"\xff\xfe"):
+        assert gone not in out
+    assert out == SOI + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert jpeg_structure(out) == [0xD8, 0xE0, 0xDB, 0xC0, 0xC4, 0xDA, 0xD9]
+    assert out.count(SOI) == 1 and out.count(EOI) == 1
+
+
+def test_jpeg_jfxx_alone_and_before_jfif_is_dropped():
+    data = SOI + jfxx_thumbnail(b"secret") + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert strip_metadata(data) == SOI + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    data = SOI + jfxx_thumbnail(b"secret") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert strip_metadata(data) == SOI + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+
+
+def test_jpeg_jfif_keeps_its_fields_but_not_its_own_thumbnail():
+    fields = b"JFIF\x00\x01\x02\x01\x00\x48\x00\x48"  # version 1.02, dpi, 72×72
+    rgb_thumb = b"\x02\x01" + b"NIMO-RGB"[:6]            # 2×1 pixels, 6 bytes of RGB
+    data = SOI + seg(0xE0, fields + rgb_thumb + b"trailing") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    out = strip_metadata(data)
+    assert out == SOI + seg(0xE0, fields + b"\x00\x00") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert b"NIMO" not in out and b"trailing" not in out
+    short = SOI + seg(0xE0, b"JFIF\x00\x01") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI  # too short to be JFIF
+    assert strip_metadata(short) == SOI + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+
+
+def test_jpeg_adobe_segment_is_cut_to_its_fields():
+    data = SOI + APP0 + seg(0xEE, ADOBE[4:] + b"Funabashi") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert strip_metadata(data) == SOI + APP0 + ADOBE + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    data = SOI + APP0 + seg(0xEE, b"Adobe\x00") + DQT + SOF0 + DHT + SOS + ENTROPY + EOI  # too short to use
+    assert strip_metadata(data) == SOI + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+
+
+def test_jpeg_only_display_segments_survive_every_app_marker():
+    apps = b"".join(seg(m, b"Exif\x00\x00" + bytes([m]) + b" NIMO-APP") for m in range(0xE0, 0xF0))
+    data = SOI + APP0 + ICC + apps + MPF + IPTC + ADOBE + COM + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    out = strip_metadata(data)
+    assert b"NIMO-APP" not in out and b"Exif" not in out and b"MPF" not in out and b"Photoshop" not in out
+    assert jpeg_structure(out) == [0xD8, 0xE0, 0xE2, 0xEE, 0xDB, 0xC0, 0xC4, 0xDA, 0xD9]
+
+
+def test_png_drops_every_text_time_and_exif_chunk():
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    meta = [chunk(b"eXIf", b"MM\x00\x2aNIMO-1"), chunk(b"tEXt", b"Author\x00NIMO-2"),
+            chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"NIMO-3")),
+            chunk(b"iTXt", b"Title\x00\x00\x00ja\x00\x00NIMO-4"), chunk(b"tIME", struct.pack(">HBBBBB", 2026, 1, 1, 0, 0, 0))]
+    data = PNG_SIG + ihdr + b"".join(meta) + chunk(b"IDAT", zlib.compress(RAW_SCANLINES)) + b"".join(meta) \
+        + chunk(b"IEND", b"")
+    out = strip_metadata(data)
+    assert [t for t, _ in parse_png(out)] == [b"IHDR", b"IDAT", b"IEND"]
+    assert b"NIMO" not in out and b"tIME" not in out and b"zTXt" not in out
+
+
 def test_jpeg_progressive_scans_and_metadata_between_them():
     second_scan = b"\x01\x02\xff\x00\x03"
     data = (SOI + APP0 + DQT + seg(0xC2, b"\x08\x00\x10\x00\x10\x01\x01\x11\x00") + DHT
@@ -281,6 +369,27 @@ def test_damaged_files_only_ever_raise_photo_error():
             except PhotoError:
                 continue
             assert out[:3] == base[:3] and len(out) <= len(data)
+
+
+def test_hostile_files_are_refused_quickly_by_structure_not_by_time():
+    """A 10 MB file of tiny segments or chunks is refused as broken (no encoder writes 16,384 of
+    them), and long runs of fill bytes or stuffed bytes are walked by the regex engine: the answer
+    is a PhotoError, whatever the file.  (Speed is measured in the report's benchmark, not here.)"""
+    from bot.photos import MAX_PARTS
+    many_com = SOI + COM * (MAX_PARTS + 1) + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    with pytest.raises(PhotoError, match="壊れて"):
+        strip_metadata(many_com)
+    fewer = SOI + COM * (MAX_PARTS - 10) + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    assert strip_metadata(fewer) == SOI + APP0 + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    many_chunks = PNG_SIG + ihdr + chunk(b"tEXt", b"") * MAX_PARTS + chunk(b"IDAT", zlib.compress(RAW_SCANLINES)) \
+        + chunk(b"IEND", b"")
+    with pytest.raises(PhotoError, match="壊れて"):
+        strip_metadata(many_chunks)
+    stuffed = SOI + APP0 + DQT + SOF0 + DHT + SOS + b"\xff\x00" * 500_000 + b"\xff" * 1000 + EOI
+    assert strip_metadata(stuffed) == SOI + APP0 + DQT + SOF0 + DHT + SOS + b"\xff\x00" * 500_000 + EOI
+    with pytest.raises(PhotoError, match="壊れて"):
+        strip_metadata(SOI + APP0 + DQT + SOF0 + DHT + SOS + b"\xff\x00" * 500_000 + b"\xff" * 1000)
 
 
 # --- size ----------------------------------------------------------------------------------------

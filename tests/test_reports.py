@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from scheduler import store
 from scheduler.workdays import TZ
 
 from .conftest import Clock
+from .test_photos import jpeg_with_metadata, png_with_metadata
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)   # Tuesday
 ONE_LINE = "報告 訪問 K-012 服薬確認できた。表情明るい。次回12/10"
@@ -227,3 +229,209 @@ def test_backup_while_writing(tmp_path):
     c = sqlite3.connect(tmp_path / "b.db")
     assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert c.execute("SELECT COUNT(*) FROM gaps").fetchone()[0] > 0
+
+
+# --- photos live and die with their draft or report ----------------------------------------------
+
+def send_photo(app, data, platform="terminal", user="terminal"):
+    msg = Incoming(platform, user, user if platform != "slack" else "D" + user, "", True,
+                   event_id=f"ev{next(_n)}", photo=data)
+    return render(app.handle(msg))
+
+
+def photo_files(app):
+    d = Path(app.db.path).parent / "photos"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+def photo_rows(app):
+    return app.db.execute("SELECT report_id, path FROM report_photos ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("stop", ["やめる", "取消", "キャンセル"])
+def test_a_cancelled_draft_leaves_no_photo(rapp, stop):
+    say(rapp, "報告")
+    say(rapp, "訪問")
+    assert "写真を受け取りました" in send_photo(rapp, jpeg_with_metadata())
+    say(rapp, "昨日")
+    assert "1枚目" not in send_photo(rapp, png_with_metadata())  # the second one
+    assert len(photo_files(rapp)) == 2
+    assert "やめました" in say(rapp, stop)
+    assert photo_files(rapp) == [] and photo_rows(rapp) == [] and reports(rapp) == []
+
+
+def test_a_cancelled_review_leaves_no_photo(rapp):
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    assert "やめました" in say(rapp, "取消")
+    assert photo_files(rapp) == [] and photo_rows(rapp) == []
+
+
+def test_an_expired_draft_leaves_no_photo(rapp):
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    assert len(photo_files(rapp)) == 1
+    rapp.clock.now = NOW + timedelta(minutes=29)
+    send_photo(rapp, png_with_metadata())  # keeps the draft alive
+    rapp.clock.now = NOW + timedelta(minutes=29 + 31)
+    out = say(rapp, "予定")
+    assert "30分" in out
+    assert photo_files(rapp) == [] and photo_rows(rapp) == [] and reports(rapp) == []
+
+
+def test_an_expired_draft_whose_author_never_returns_is_cleared_by_purge(rapp):
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    rapp.clock.now = NOW + timedelta(minutes=20)
+    say(rapp, ONE_LINE, "line", "Uline")  # another user's draft, still being written
+    send_photo(rapp, png_with_metadata(), "line", "Uline")
+    rapp.clock.now = NOW + timedelta(minutes=40)
+    say(rapp, "確定", "line", "Uline")  # …and saved
+    later = NOW + timedelta(hours=2)
+    assert rp.purge(rapp.db, days=365, now=later, apply=True) == []  # nothing old enough
+    [(rid, path)] = photo_rows(rapp)
+    assert photo_files(rapp) == [Path(path).name]  # the saved report's photo stays
+    assert rapp.db.execute("SELECT COUNT(*) FROM dialog_state").fetchone()[0] == 0  # the draft text is gone too
+
+
+def test_a_dry_run_purge_deletes_nothing(rapp):
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    rapp.clock.now = NOW + timedelta(hours=2)
+    assert rp.purge(rapp.db, days=365, now=rapp.clock.now, apply=False) == []
+    assert len(photo_files(rapp)) == 1
+
+
+def test_a_saved_photo_stays_and_a_withdrawn_report_keeps_its_photo_until_purged(rapp):
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    say(rapp, "確定")
+    [(rid, path)] = photo_rows(rapp)
+    assert rid == 1 and photo_files(rapp) == [Path(path).name]
+    assert "取り下げました" in say(rapp, "報告取消 R-000001")
+    assert photo_files(rapp) == [Path(path).name] and photo_rows(rapp) == [(1, path)]
+    later = NOW + timedelta(days=400)
+    assert rp.purge(rapp.db, days=365, now=later, apply=True) == [1]
+    assert reports(rapp) == [] and photo_rows(rapp) == [] and photo_files(rapp) == []
+    audit = rapp.db.execute("SELECT report_id, action, by, before, after FROM report_audit ORDER BY id").fetchall()
+    assert [a[1] for a in audit] == ["create", "withdraw", "purge"]
+    assert audit[-1] == (1, "purge", "retention", None, None)
+    assert not any("服薬" in str(a) or "K-012" in str(a) for a in audit)  # no report text outlives the report
+
+
+def test_purge_goes_on_when_a_photo_file_is_already_gone(rapp):
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    send_photo(rapp, png_with_metadata())
+    say(rapp, "確定")
+    first, second = (Path(p) for _, p in photo_rows(rapp))
+    first.unlink()
+    assert rp.purge(rapp.db, days=365, now=NOW + timedelta(days=400), apply=True) == [1]
+    assert not second.exists() and photo_rows(rapp) == [] and reports(rapp) == []
+
+
+def test_nimo_reports_purge_yes_with_photos(nimo, index, tmp_path):
+    """The command an administrator runs: exit 0, and report, photo row and file are gone.  The
+    command reads the real clock, so the clocks here are set from it (and the old report is dated
+    2001, older than any --days 3650 run from now on)."""
+    import os
+    from bot.app import utc_now
+    app = build_app(db_path=str(nimo.db_path), clock=Clock(utc_now()), index=index)
+    say(app, "報告 2001/1/5 訪問 K-012 玄関先で面談。")
+    send_photo(app, jpeg_with_metadata())
+    say(app, "確定")
+    say(app, "報告 電話 K-001 家族から電話")  # a recent one, kept
+    send_photo(app, png_with_metadata())
+    say(app, "確定")
+    [(old, old_path), (new, new_path)] = photo_rows(app)
+    assert reports(app)[0]["date"] == "2001-01-05"
+    # a draft whose author left two hours ago and never came back
+    gone = build_app(db_path=str(nimo.db_path), clock=Clock(utc_now() - timedelta(hours=2)), index=index)
+    add_user(gone.db, "line", "Ugone", "staff", "千葉市", gone.clock())
+    say(gone, "報告 電話 K-002 折り返し待ち", "line", "Ugone")
+    send_photo(gone, jpeg_with_metadata(), "line", "Ugone")
+    [left] = [p for p in photo_files(app) if p.startswith("line-")]
+    t = gone.clock().timestamp()
+    os.utime(Path(nimo.db_path).parent / "photos" / left, (t, t))
+    dry = nimo("reports", "purge", "--days", "3650")
+    assert "1件" in dry.stdout and "R-000001" in dry.stdout and Path(old_path).exists() and left in photo_files(app)
+    done = nimo("reports", "purge", "--days", "3650", "--yes")
+    assert done.returncode == 0 and "1件を消しました" in done.stdout and "R-000001" in done.stdout
+    assert [r["id"] for r in reports(app)] == [new]
+    assert photo_rows(app) == [(new, new_path)]
+    assert not Path(old_path).exists() and Path(new_path).exists()
+    assert photo_files(app) == [Path(new_path).name]  # the abandoned draft's photo went too
+    assert app.db.execute("SELECT COUNT(*) FROM dialog_state WHERE user = 'Ugone'").fetchone()[0] == 0
+
+
+def test_a_photo_added_while_editing_is_saved_with_the_edit_or_dropped_with_it(rapp):
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())
+    say(rapp, "確定")
+    [(_, first)] = photo_rows(rapp)
+    say(rapp, "報告修正 R-000001")
+    send_photo(rapp, png_with_metadata())
+    assert "やめました" in say(rapp, "やめる")
+    assert photo_rows(rapp) == [(1, first)] and photo_files(rapp) == [Path(first).name]
+    say(rapp, "報告修正 R-000001")
+    send_photo(rapp, png_with_metadata())
+    assert "直しました" in say(rapp, "確定")
+    rows = photo_rows(rapp)
+    assert [r[0] for r in rows] == [1, 1] and sorted(Path(p).name for _, p in rows) == photo_files(rapp)
+
+
+def test_a_draft_replaced_by_the_slack_form_drops_its_photos(rapp):
+    from bot import reports as rp
+    from bot.handlers.report import review_draft
+    say(rapp, ONE_LINE, "slack", "Uslack")
+    send_photo(rapp, jpeg_with_metadata(), "slack", "Uslack")
+    assert len(photo_files(rapp)) == 1
+    review_draft(rapp, Incoming("slack", "Uslack", "DUslack", "", True), rp.Draft(date="2026-11-24", summary="電話"))
+    assert photo_files(rapp) == []
+    say(rapp, "確定", "slack", "Uslack")
+    assert [r["summary"] for r in reports(rapp)] == ["電話"] and photo_rows(rapp) == []
+
+
+@pytest.mark.parametrize("data, said", [
+    (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "この形式の画像は受け付けていません（JPEG・PNG のみ）。"),
+    (b"", "この形式の画像は受け付けていません（JPEG・PNG のみ）。"),
+    (b"\xff\xd8\xff" + bytes(10 * 1024 * 1024), "写真が大きすぎます（最大10MB）。"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "画像が壊れているようです。"),
+])
+def test_a_refused_photo_is_said_in_japanese_and_nothing_is_kept(rapp, data, said):
+    say(rapp, ONE_LINE)
+    assert send_photo(rapp, data).strip() == said
+    assert photo_files(rapp) == []
+    say(rapp, "修正")
+    say(rapp, "内容")
+    review = say(rapp, "玄関先で面談。")
+    assert "内容：玄関先で面談。" in review and "写真：" not in review  # the draft holds no photo
+    send_photo(rapp, jpeg_with_metadata())
+    assert "写真：1枚" in say(rapp, "修正") + say(rapp, "内容") + say(rapp, "玄関先で面談。")
+
+
+def test_leftover_photo_files_are_swept_by_purge_but_not_a_photo_being_stored(rapp):
+    """A file no draft or report names (a crash between storing and remembering it, or a draft
+    from before photos were cleaned up) goes with the next purge once it is old enough."""
+    import os
+    from bot import reports as rp
+    say(rapp, ONE_LINE)
+    send_photo(rapp, jpeg_with_metadata())  # a live draft's photo: kept
+    d = Path(rapp.db.path).parent / "photos"
+    old, fresh = d / "line-0badc0de-0123456789ab.jpg", d / "line-0badc0df-0123456789ab.png"
+    tmp, foreign = d / ".line-12345678-abcd.tmp", d / "notes.txt"
+    for p in (old, fresh, tmp, foreign):
+        p.write_bytes(b"x")
+    now = NOW + timedelta(minutes=10)
+    for p, age in ((old, timedelta(hours=2)), (fresh, timedelta(minutes=1)), (tmp, timedelta(hours=2)),
+                   (foreign, timedelta(days=9))):
+        t = (now - age).timestamp()
+        os.utime(p, (t, t))
+    rp.purge(rapp.db, days=365, now=now, apply=True)
+    left = photo_files(rapp)
+    assert old.name not in left and tmp.name not in left
+    assert fresh.name in left and foreign.name in left and len(left) == 3

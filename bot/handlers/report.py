@@ -14,7 +14,7 @@ from pathlib import Path
 
 from scheduler.timeparse import TimeError, parse_date
 
-from .. import messages, photos, privacy
+from .. import dialogs, messages, photos, privacy
 from .. import reports as rp
 from ..access import get_user
 from ..core import Choice, Incoming, Reply, Text
@@ -65,6 +65,21 @@ def _dump(d: rp.Draft) -> dict:
 
 def _load(data: dict) -> rp.Draft:
     return rp.Draft(**{**data, "photos": tuple(data.get("photos", ()))})
+
+
+def _photos_of(data: dict | None) -> list[str]:
+    draft = (data or {}).get("draft")
+    return list(draft.get("photos", ())) if isinstance(draft, dict) else []
+
+
+def _draft_ended(db, data: dict, next_data: dict | None) -> None:
+    """A draft ended (cancelled, timed out, saved, or replaced, e.g. by Slack's report form): its
+    photo files go unless the next state still holds them or a saved report took them."""
+    kept = set(_photos_of(next_data))
+    rp.discard_photos(db, [p for p in _photos_of(data) if p not in kept])
+
+
+dialogs.on_end((REVIEW, STEP, FIX), _draft_ended)
 
 
 def attach_photo(app, msg: Incoming) -> list[Reply]:
