@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from datetime import timedelta
 
 from . import messages, status
 from .adapters import line as line_adapter
@@ -18,6 +19,8 @@ from .logs import quiet_libraries
 from .web import WebApp
 
 log = logging.getLogger("nimo.worker")
+HOUSEKEEPING_SECONDS = 3600
+HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
 class LineAnswers:
@@ -122,11 +125,24 @@ class Answerer:
         return out
 
     def start(self) -> None:
-        self.inbox.purge()
         if self.workers is not None:
             self.workers.start()
+        threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()
         if self.bolt is not None:
             threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
+
+    def _housekeeping(self) -> None:
+        """Hourly: forget answered events past the dedupe window (their payloads hold message
+        text), and delete the photos of drafts nobody came back to.  Drafts are swept a day after
+        they timed out, so someone who returns later that day is still told what happened."""
+        from .reports import sweep_photos
+        while not self.stopping.is_set():
+            try:
+                self.inbox.purge()
+                sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE)
+            except Exception as e:  # a locked database now and then: the next hour will do
+                log.warning("housekeeping: %s", type(e).__name__)
+            self.stopping.wait(HOUSEKEEPING_SECONDS)
 
     def _watch_slack(self) -> None:
         """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack

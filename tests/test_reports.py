@@ -91,8 +91,8 @@ def test_keep_as_is_when_really_meant(rapp):
 
 def test_fix_a_field_before_saving(rapp):
     say(rapp, ONE_LINE)
-    say(rapp, "修正")
-    assert "どの" in say(rapp, "ケース") or True
+    assert "どこを直しますか" in say(rapp, "修正")
+    assert "ケースコードは" in say(rapp, "ケース")
     out = say(rapp, "K-099")
     assert "ケース：K-099" in out
     say(rapp, "確定")
