@@ -413,6 +413,17 @@ def test_an_answer_cut_by_500s_is_finished_later_without_repeating_what_was_sent
     assert [c["type"] for c in works.contents()] == ["text", "flex"]
 
 
+def test_a_message_whose_answer_was_lost_is_not_sent_again(stack, works):
+    register(stack)
+    stack.server.answerer.lineworks.api.timeout = 0.5
+    works.fail_next("/messages", None, delay=1.5, deliver=True)  # accepted, but answered too late
+    stack.callback(text_event("8050問題"))
+    assert works.wait_for(lambda w: any(c["type"] == "flex" for c in w.contents()), timeout=10)
+    time.sleep(1.5)
+    assert [c["type"] for c in works.contents()] == ["text", "flex"]
+    assert stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+
+
 # -- admin commands, settings ------------------------------------------------------------------
 def run_nimo(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
