@@ -27,6 +27,7 @@ from scheduler.workdays import TZ
 
 from .conftest import FIXED_NOW, Clock
 from .fakes_lineworks import LineWorksStandIn, lineworks_headers
+from .procs import wait_for
 from .test_reports_platforms import png_with_location
 from .test_web import Stack
 
@@ -387,8 +388,22 @@ def test_the_token_is_renewed_after_a_401_without_losing_the_message(stack, work
                                         for c in w.contents()))
     assert any(r["status"] == 401 for r in works.rejections)
     assert len(works.assertions) == 2  # a fresh JWT, a fresh token
+    from bot.status import readiness
+    assert readiness(stack.app.db, stack.clock)["platforms"]["lineworks_api"]["ok"] is True
     flexes = [c for c in works.contents()[sent:] if c["type"] == "flex"]
     assert len(flexes) == 1
+
+
+def test_a_refused_token_shows_in_readyz_and_the_event_is_kept_as_failed(stack, works):
+    from bot.status import readiness
+    register(stack)
+    works.client_secret = "rotated-in-the-console"  # the secret Nimo has is no longer the app's
+    stack.callback(text_event("8050問題"))
+    assert wait_for(lambda: stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "failed", timeout=10)
+    works.errors.clear()  # the stand-in counts a wrong client secret as a client mistake: here it is the test's
+    assert works.delivered == []
+    health = readiness(stack.app.db, stack.clock)["platforms"]["lineworks_api"]
+    assert health["ok"] is False and health["detail"] == "token refused: 401"
 
 
 def test_429_waits_for_retry_after_and_sends_once(stack, works):
@@ -406,9 +421,9 @@ def test_an_answer_cut_by_500s_is_finished_later_without_repeating_what_was_sent
     works.fail_next("/messages", 503, times=4)  # ... the carousel meets 503 on every try
     ev = text_event("8050問題")
     stack.callback(ev)
-    assert works.wait_for(lambda w: len(w.delivered) == 1)
-    row = stack.app.db.execute("SELECT id, status FROM inbox").fetchone()
-    assert row[1] == "failed"
+    assert wait_for(lambda: stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "failed", timeout=10)
+    assert len(works.delivered) == 1
+    row = stack.app.db.execute("SELECT id FROM inbox").fetchone()
     stack.server.answerer.process("lineworks", ev, row[0])  # tried again (an operator, a restarted worker)
     assert [c["type"] for c in works.contents()] == ["text", "flex"]
 
@@ -443,7 +458,8 @@ def test_menu_users_and_serve_check(tmp_path, works, key_pair):
     out = run_nimo(env, "lineworks", "menu")
     assert out.returncode == 0, out.stderr
     assert [a["label"] for a in works.menu["content"]["actions"]] == ["質問する", "予定", "報告"]
-    assert all(a["type"] == "message" and a["text"] == a["label"] for a in works.menu["content"]["actions"])
+    assert all(a["type"] == "message" and a["text"] == a["label"] == a["postback"]
+               for a in works.menu["content"]["actions"])
     assert run_nimo(env, "users", "add", "--platform", "lineworks", "--id", USER, "--area", "千葉市").returncode == 0
     assert f"lineworks\t{USER}" in run_nimo(env, "users", "list").stdout
     check = run_nimo(env, "serve", "--check")

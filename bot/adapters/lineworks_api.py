@@ -104,7 +104,8 @@ class Tokens:
 
     def __init__(self, *, client_id: str, client_secret: str, service_account: str, private_key,
                  auth_url: str, scope: str = SCOPE, timeout: float = 10.0, attempts: int = 4,
-                 sleep: Callable[[float], None] = time.sleep, wall: Callable[[], float] = time.time):
+                 sleep: Callable[[float], None] = time.sleep, wall: Callable[[], float] = time.time,
+                 report: Callable[[bool, str | None], None] | None = None):
         self.client_id = client_id
         self.client_secret = client_secret
         self.service_account = service_account
@@ -115,6 +116,7 @@ class Tokens:
         self.attempts = attempts
         self.sleep = sleep
         self.wall = wall  # the JWT's iat/exp are checked against real time, not the app's clock
+        self.report = report or (lambda ok, detail: None)  # each fetch's outcome, for /readyz
         self.lock = threading.Lock()
         self.token: str | None = None
         self.expires = 0.0
@@ -138,6 +140,14 @@ class Tokens:
         return jwt.encode(claims, self.key, algorithm="RS256")
 
     def _fetch(self) -> None:
+        try:
+            self._exchange()
+        except WorksError as e:
+            self.report(False, str(e))
+            raise
+        self.report(True, None)
+
+    def _exchange(self) -> None:
         form = urlencode({"assertion": self.assertion(), "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
                           "client_id": self.client_id, "client_secret": self.client_secret,
                           "scope": self.scope}).encode("ascii")
@@ -329,12 +339,18 @@ def _utc(t: datetime) -> str:
 
 
 def from_settings(settings: dict, *, db=None, clock=None, sleep: Callable[[float], None] = time.sleep) -> WorksApi:
-    """The API client from the eight settings; ValueError (in Japanese) when the key is unusable."""
+    """The API client from the eight settings; ValueError (in Japanese) when the key is unusable.
+    With ``db``, every token fetch is recorded as ``lineworks_api`` for ``/readyz``."""
+    report = None
+    if db is not None:
+        from .. import status
+        now = clock or (lambda: datetime.now(timezone.utc))
+        report = lambda ok, detail: status.record(db, "lineworks_api", ok, detail, now())  # noqa: E731
     tokens = Tokens(client_id=settings["LINEWORKS_CLIENT_ID"], client_secret=settings["LINEWORKS_CLIENT_SECRET"],
                     service_account=settings["LINEWORKS_SERVICE_ACCOUNT"],
                     private_key=load_private_key(settings["LINEWORKS_PRIVATE_KEY"]),
                     auth_url=settings.get("LINEWORKS_AUTH_URL") or "https://auth.worksmobile.com/oauth2/v2.0/token",
-                    sleep=sleep)
+                    sleep=sleep, report=report)
     return WorksApi(bot_id=settings["LINEWORKS_BOT_ID"], tokens=tokens,
                     base_url=settings.get("LINEWORKS_API_BASE_URL") or "https://www.worksapis.com/v1.0",
                     db=db, clock=clock, sleep=sleep)

@@ -2,7 +2,8 @@
 
 LINE WORKS has no rich menu image to upload as LINE has; its persistent menu is up to four
 buttons under the input box.  Each is a message action that sends its own words, so a tap does
-exactly what typing them does (the router knows 「質問する」, 「予定」 and 「報告」).
+exactly what typing them does (the router knows 「質問する」, 「予定」 and 「報告」); its ``postback``
+marks the words as a button press, which in a room needs no 「にも」.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .lineworks_api import WorksError, from_settings
 
 
 def menu_actions() -> list[dict]:
-    return [{"type": "message", "label": label, "text": label} for label in messages.LINEWORKS_MENU]
+    return [{"type": "message", "label": label, "text": label, "postback": label} for label in messages.LINEWORKS_MENU]
 
 
 def set_menu(settings: dict) -> tuple[str, ...]:
