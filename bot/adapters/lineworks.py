@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, replace
 
 from knowledge.answer import pack
@@ -38,6 +39,7 @@ PHOTO_LIMIT = 10 * 1024 * 1024
 DATE_EXAMPLE = "12/10"
 GROUP_PREFIXES = ("にも", "nimo", "ニモ")
 IMAGE_TYPES = ("image", "file")   # a photo may come as an image or as a file
+_FILE_ID = re.compile(r"^[\x21-\x7e]{1,256}$")  # e.g. jp1.1628695315008671000.1628781715.0.1000001.0.0.0
 
 
 # -- from LINE WORKS ----------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def read_event(payload: dict) -> WorksEvent:
         return IGNORE
     content = payload["content"]
     ctype = content.get("type")
-    if ctype in IMAGE_TYPES and isinstance(content.get("fileId"), str):
+    if ctype in IMAGE_TYPES and isinstance(content.get("fileId"), str) and _FILE_ID.match(content["fileId"]):
         if not direct:
             return IGNORE
         return WorksEvent("image", Incoming("lineworks", user, conv, "", True, event_id=eid), conv, content["fileId"])
