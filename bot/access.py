@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 ROLES = ("staff", "supervisor")
-PLATFORMS = ("line", "slack")
+PLATFORMS = ("line", "slack", "lineworks")
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -38,7 +38,7 @@ def get_user(db, platform: str, user_id: str) -> User | None:
 
 def add_user(db, platform: str, user_id: str, role: str, area: str, now: datetime) -> User:
     if platform not in PLATFORMS:
-        raise AccessError(f"platform は {' / '.join(PLATFORMS)} のどちらかです")
+        raise AccessError(f"platform は {' / '.join(PLATFORMS)} のいずれかです")
     if role not in ROLES:
         raise AccessError(f"role は {' / '.join(ROLES)} のどちらかです")
     if not user_id.strip() or not area.strip():

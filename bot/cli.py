@@ -163,9 +163,10 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
         click.echo(f"\nLINE: {'オン' if line_on else 'オフ（LINE_CHANNEL_SECRET と LINE_CHANNEL_ACCESS_TOKEN が必要）'}")
         click.echo(f"Slack: {'オン' if slack_on else 'オフ（SLACK_SIGNING_SECRET と SLACK_BOT_TOKEN が必要）'}")
+        lineworks_on = _lineworks_check(settings)
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
-        sys.exit(0 if line_on or slack_on else 1)
+        sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
     if slack_socket_mode and not (slack_on and settings["SLACK_APP_TOKEN"]):
@@ -184,7 +185,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
-    if not no_worker and (web.line_secret or web.slack_secret):
+    if not no_worker and (web.line_secret or web.slack_secret or web.lineworks_secret):
         child = WorkerChild()
         child.start()
     socket = None
@@ -200,6 +201,23 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if child is not None:
             child.stop()
     logging.getLogger("nimo.process").info("stopped")
+
+
+def _lineworks_check(settings: dict) -> bool:
+    """Say whether LINE WORKS is on, and what is missing or unusable when it is not."""
+    from .web import LINEWORKS_REQUIRED
+    missing = [name for name in LINEWORKS_REQUIRED if not settings[name]]
+    if missing:
+        click.echo(f"LINE WORKS: オフ（{'・'.join(missing)} が必要）")
+        return False
+    from .adapters.lineworks_api import load_private_key
+    try:
+        load_private_key(settings["LINEWORKS_PRIVATE_KEY"])
+    except ValueError as e:
+        click.echo(f"LINE WORKS: オフ（{e}）")
+        return False
+    click.echo("LINE WORKS: オン")
+    return True
 
 
 @main.command(help="LINE と Slack のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。"
@@ -224,9 +242,10 @@ def worker(parent_pid: int | None) -> None:
     from scheduler.service import ReminderService
     reminders = ReminderService(app.db, answerer.pushers(), clock=app.clock,
                                 summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
-                                            "line": settings["NIMO_SUMMARY_LINE_GROUP"]})
+                                            "line": settings["NIMO_SUMMARY_LINE_GROUP"],
+                                            "lineworks": settings["NIMO_SUMMARY_LINEWORKS_CHANNEL"]})
     if not answerer.on and not reminders.pushers:
-        raise click.ClickException("LINE か Slack の設定がありません（nimo serve --check で確かめられます）")
+        raise click.ClickException("LINE・Slack・LINE WORKS のどの設定もありません（nimo serve --check で確かめられます）")
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
@@ -268,8 +287,9 @@ def users() -> None:
 
 
 @users.command("add", help="利用者を登録する")
-@click.option("--platform", type=click.Choice(["line", "slack"]), required=True)
-@click.option("--id", "user_id", required=True, help="LINE の userId（U…）または Slack のユーザーID（U…）")
+@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--id", "user_id", required=True,
+              help="LINE の userId（U…）、Slack のユーザーID（U…）、LINE WORKS の userId")
 @click.option("--role", type=click.Choice(["staff", "supervisor"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 def users_add(platform: str, user_id: str, role: str, area: str) -> None:
@@ -294,7 +314,7 @@ def users_list() -> None:
 
 
 @users.command("remove", help="利用者の登録を消す")
-@click.option("--platform", type=click.Choice(["line", "slack"]), required=True)
+@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True)
 def users_remove(platform: str, user_id: str) -> None:
     from .access import remove_user
@@ -342,6 +362,25 @@ def line_richmenu(image: Path | None) -> None:
                                base_url=settings["LINE_API_BASE_URL"], data_url=settings["LINE_API_DATA_BASE_URL"],
                                image=image)
     click.echo(f"リッチメニューを作り、既定にしました：{menu_id}")
+
+
+@main.group(help="LINE WORKS の設定（管理者用）")
+def lineworks() -> None:
+    pass
+
+
+@lineworks.command("menu", help="Bot の固定メニュー（質問する／予定／報告）を設定する")
+def lineworks_menu() -> None:
+    from .adapters.lineworks_menu import set_menu
+    from .web import lineworks_on
+    settings = config.all_settings()
+    if not lineworks_on(settings):
+        raise click.ClickException("LINE WORKS の設定が足りません（nimo serve --check で確かめられます）")
+    try:
+        labels = set_menu(settings)
+    except ValueError as e:
+        raise click.ClickException(str(e))
+    click.echo(f"固定メニューを設定しました：{'／'.join(labels)}")
 
 
 @main.group(help="リマインド・イベント・訪問予定（管理者用）")

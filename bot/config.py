@@ -35,9 +35,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SLACK_API_BASE_URL", "https://slack.com/api/", "Slack Web API の URL（テストやプロキシで差し替える）"),
     Setting("NIMO_SUMMARY_SLACK_CHANNEL", None, "報告の週次まとめ（と8週間のグラフ）を送る Slack チャンネルID（C…）"),
     Setting("NIMO_SUMMARY_LINE_GROUP", None, "報告の週次まとめを送る LINE グループID（C…）"),
+    Setting("LINEWORKS_BOT_ID", None, "LINE WORKS の Bot ID（Developer Console の Bot 画面の数字）"),
+    Setting("LINEWORKS_BOT_SECRET", None, "LINE WORKS の Bot Secret（Callback の署名の検証に使う）"),
+    Setting("LINEWORKS_CLIENT_ID", None, "LINE WORKS のアプリの Client ID"),
+    Setting("LINEWORKS_CLIENT_SECRET", None, "LINE WORKS のアプリの Client Secret"),
+    Setting("LINEWORKS_SERVICE_ACCOUNT", None, "LINE WORKS の Service Account（…serviceaccount@…）"),
+    Setting("LINEWORKS_PRIVATE_KEY", None, "LINE WORKS の Private Key（PEM ファイル）の場所"),
+    Setting("LINEWORKS_API_BASE_URL", "https://www.worksapis.com/v1.0", "LINE WORKS API 2.0 の URL（テストやプロキシで差し替える）"),
+    Setting("LINEWORKS_AUTH_URL", "https://auth.worksmobile.com/oauth2/v2.0/token",
+            "LINE WORKS のアクセストークンを受け取る URL（テストやプロキシで差し替える）"),
+    Setting("NIMO_SUMMARY_LINEWORKS_CHANNEL", None, "報告の週次まとめを送る LINE WORKS のトークルームID（channelId）"),
 )
 SECRETS = {"LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
-           "SLACK_APP_TOKEN"}
+           "SLACK_APP_TOKEN", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_SECRET"}
 
 
 def all_settings(env: dict | None = None) -> dict[str, str | None]:

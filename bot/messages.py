@@ -291,3 +291,14 @@ SLACK_HOME_MORE = ("■ 予定\n「リマインド 明日14時 …」「イベ�
 # -- Slack report form: mistakes shown beside their fields ---------------------------------------
 FORM_BAD_CASE_CODE = "ケースコードの形ではありません（例：K-012）"
 FORM_NO_SUMMARY = "内容を書いてください"
+
+
+# -- LINE WORKS ---------------------------------------------------------------------------------
+LINEWORKS_GROUP_HINT = "トークルームでは、文頭に「にも」を付けて質問してください。例：にも 家族教室"
+LINEWORKS_MENU = ("質問する", "予定", "報告")   # the persistent menu: each button sends its own words
+CUT_SHORT = "…（続きは省略しました。全文は管理者の `nimo cases show` で見られます）"
+
+
+def typed_date(label: str, example: str) -> str:
+    """Where LINE shows a date picker: LINE WORKS has none, so say what to type."""
+    return f"{label}：「{example}」のように日付を書いて送ってください。"

@@ -1,5 +1,5 @@
 """The HTTP app (WSGI) of the web process: ``POST /line/webhook``, ``POST /slack/events``,
-``GET /healthz`` and ``GET /readyz``.
+``POST /lineworks/callback``, ``GET /healthz`` and ``GET /readyz``.
 
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
 process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
@@ -56,6 +56,8 @@ class WebApp:
         self.wall = wall  # Slack's timestamp window is about real time, not the app's clock
         self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
         self.slack_secret = settings.get("SLACK_SIGNING_SECRET") if settings.get("SLACK_BOT_TOKEN") else None
+        self.lineworks_secret = settings.get("LINEWORKS_BOT_SECRET") if lineworks_on(settings) else None
+        self.lineworks_bot = settings.get("LINEWORKS_BOT_ID") if self.lineworks_secret else None
         if not self.line_secret:
             log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
         if not self.slack_secret:
@@ -72,6 +74,8 @@ class WebApp:
             handler = self._line
         elif path == "/slack/events" and self.slack_secret:
             handler = self._slack
+        elif path == "/lineworks/callback" and self.lineworks_secret:
+            handler = self._lineworks
         else:
             return _respond(start_response, "404 Not Found")
         if environ.get("REQUEST_METHOD") != "POST":
@@ -114,6 +118,28 @@ class WebApp:
             return _json(start_response, "200 OK", {"response_action": "errors", "errors": errors})
         self.store("slack", [req.event])
         return _respond(start_response, "200 OK")
+
+
+    def _lineworks(self, environ, start_response):
+        body = _read(environ)
+        if environ.get("HTTP_X_WORKS_BOTID") != self.lineworks_bot or not webhooks.lineworks_signature_ok(
+                body, environ.get("HTTP_X_WORKS_SIGNATURE"), self.lineworks_secret):
+            raise webhooks.Refused("401 Unauthorized", "bad signature or bot id")
+        event, skipped = webhooks.lineworks_event(body, self.wall())
+        if skipped:
+            log.warning("lineworks callback skipped: its %s is not usable", skipped)
+        else:
+            self.store("lineworks", [event])
+        return _respond(start_response, "200 OK")
+
+
+LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",
+                      "LINEWORKS_SERVICE_ACCOUNT", "LINEWORKS_PRIVATE_KEY")
+
+
+def lineworks_on(settings: dict) -> bool:
+    """LINE WORKS is on when all six of its own settings are set (the URLs have defaults)."""
+    return all(settings.get(name) for name in LINEWORKS_REQUIRED)
 
 
 def form_errors(payload: dict) -> dict:

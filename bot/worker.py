@@ -16,7 +16,7 @@ from .adapters import line as line_adapter
 from .core import Text
 from .inbox import Inbox, Workers
 from .logs import quiet_libraries
-from .web import WebApp
+from .web import WebApp, lineworks_on
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
@@ -81,6 +81,10 @@ class Answerer:
         self.inbox = Inbox(app.db, app.clock)
         self.line: LineAnswers | None = None
         self.bolt = None
+        self.lineworks = None
+        if lineworks_on(settings):
+            from .adapters.lineworks import answers_from_settings
+            self.lineworks = answers_from_settings(app, settings, sleep=sleep)
         if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
             kw = {"sleep": sleep} if sleep else {}
             messenger = line_adapter.LineMessenger(
@@ -98,7 +102,7 @@ class Answerer:
 
     @property
     def on(self) -> bool:
-        return self.line is not None or self.bolt is not None
+        return self.line is not None or self.bolt is not None or self.lineworks is not None
 
     def process(self, platform: str, payload: dict, row_id: int) -> None:
         if platform == "line" and self.line is not None:
@@ -106,6 +110,8 @@ class Answerer:
         elif platform == "slack" and self.bolt is not None:
             from .adapters.slack import dispatch
             dispatch(self.bolt, payload)
+        elif platform == "lineworks" and self.lineworks is not None:
+            self.lineworks.process(payload)
         else:  # stored while that platform was on; kept as failed, not silently done
             raise RuntimeError(f"{platform} is off")
 
@@ -122,9 +128,13 @@ class Answerer:
             from .adapters.slack import SlackPusher, web_client
             out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],
                                                   self.settings.get("SLACK_API_BASE_URL") or None))
+        if self.lineworks is not None:
+            out["lineworks"] = self.lineworks.pusher()
         return out
 
     def start(self) -> None:
+        if self.lineworks is not None:
+            self.lineworks.start()
         if self.workers is not None:
             self.workers.start()
         threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()

@@ -1,0 +1,266 @@
+"""LINE WORKS: stored callbacks into Incoming, replies into LINE WORKS messages, answers and pushes.
+
+The web process verified and stored each callback (bot/webhooks.py); here the worker reads it,
+lets the same handlers answer, and sends the answer through bot/adapters/lineworks_api.py.
+
+Where a message goes: a callback from a 1:1 room carries no ``channelId`` (LINE WORKS does not
+send it), so that is how a direct chat is told from a room, and only a direct chat may show
+personal data or register.  A room is written ``channel:<channelId>`` wherever Nimo keeps a
+target (reminders, events), since user ids and room ids look alike.
+
+What LINE shows that LINE WORKS has not: a date picker.  A date choice becomes a line that says
+what to type (「延期 12/10 #12」), which the router already understands.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, replace
+
+from knowledge.answer import pack
+
+from .. import messages
+from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from ..webhooks import lineworks_key
+from .lineworks_api import CHANNEL, WorksApi, WorksError
+
+log = logging.getLogger("nimo.lineworks")
+
+TEXT_LIMIT = 1900          # characters per text message; LINE WORKS allows 2,000
+MAX_MESSAGES = 8           # per answer: the longest case in full fits
+QUICK_REPLY_MAX = 13
+LABEL_MAX = 20
+ACTION_TEXT_MAX = 300      # postback data, displayText, a message action's text
+ALT_TEXT_MAX = 400
+FLEX_MAX_BYTES = 30 * 1024
+MAX_BUBBLES = 10
+PHOTO_LIMIT = 10 * 1024 * 1024
+DATE_EXAMPLE = "12/10"
+GROUP_PREFIXES = ("にも", "nimo", "ニモ")
+IMAGE_TYPES = ("image", "file")   # a photo may come as an image or as a file
+_FILE_ID = re.compile(r"^[\x21-\x7e]{1,256}$")  # e.g. jp1.1628695315008671000.1628781715.0.1000001.0.0.0
+
+
+# -- from LINE WORKS ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorksEvent:
+    """What the worker needs of one callback."""
+
+    kind: str                  # 'message', 'postback', 'start', 'join', 'image', 'non_text', 'ignore'
+    incoming: Incoming | None
+    to: str | None             # a user id, or 'channel:<id>'
+    file_id: str | None = None
+
+
+IGNORE = WorksEvent("ignore", None, None)
+
+
+def _addressed(text: str) -> str | None:
+    """In a room, Nimo answers only when called by name; the call is cut off."""
+    low = text.lower()
+    for p in GROUP_PREFIXES:
+        if low.startswith(p):
+            return text[len(p):].lstrip(" 　、,:：")
+    return None
+
+
+def read_event(payload: dict) -> WorksEvent:
+    source = payload.get("source") if isinstance(payload.get("source"), dict) else {}
+    user, channel = source.get("userId"), source.get("channelId")
+    kind = payload.get("type")
+    if kind == "join" and isinstance(channel, str):
+        return WorksEvent("join", None, CHANNEL + channel)
+    if not isinstance(user, str):
+        return IGNORE
+    direct = not isinstance(channel, str)
+    conv = user if direct else CHANNEL + channel
+    eid = lineworks_key(payload)
+    if kind == "postback":
+        data = payload.get("data")
+        if not isinstance(data, str):
+            return IGNORE
+        return WorksEvent("postback", Incoming("lineworks", user, conv, data, direct, postback=data, event_id=eid),
+                          conv)
+    if kind != "message" or not isinstance(payload.get("content"), dict):
+        return IGNORE
+    content = payload["content"]
+    ctype = content.get("type")
+    if ctype in IMAGE_TYPES and isinstance(content.get("fileId"), str) and _FILE_ID.match(content["fileId"]):
+        if not direct:
+            return IGNORE
+        return WorksEvent("image", Incoming("lineworks", user, conv, "", True, event_id=eid), conv, content["fileId"])
+    if ctype != "text" or not isinstance(content.get("text"), str):
+        return WorksEvent("non_text", Incoming("lineworks", user, conv, "", direct), conv) if direct else IGNORE
+    postback = content.get("postback") if isinstance(content.get("postback"), str) else None
+    if postback == "start":  # the 「利用開始」 button of a 1:1 room: LINE WORKS' first contact
+        return WorksEvent("start", Incoming("lineworks", user, conv, "", True), conv)
+    text = content["text"]
+    if not direct and not postback:  # a button press is for Nimo; talk in a room only when called
+        text = _addressed(text)
+        if text is None:
+            return IGNORE
+    return WorksEvent("message", Incoming("lineworks", user, conv, text, direct, postback=postback, event_id=eid), conv)
+
+
+# -- to LINE WORKS ------------------------------------------------------------------------------
+def _text(s: str, size: str = "sm", **kw) -> dict:
+    return {"type": "text", "text": s, "size": size, "wrap": True, **kw}
+
+
+def _postback(label: str, data: str) -> dict:
+    data = data[:ACTION_TEXT_MAX]
+    return {"type": "postback", "label": label[:LABEL_MAX], "data": data, "displayText": data}
+
+
+def _button(label: str, data: str, style: str = "link") -> dict:
+    return {"type": "button", "style": style, "height": "sm", "action": _postback(label, data)}
+
+
+def bubble(c: CaseCard) -> dict:
+    """One case as a card, laid out as on LINE, with 詳しく / 似た事例 / 👍 / 👎 as postbacks."""
+    body = [_text(c.title, "md", weight="bold")]
+    for label, value in (("取組", "\n".join(c.did)), ("成果", c.result), ("工夫", c.tip)):
+        if value:
+            body += [_text(label, "xs", color="#888888"), _text(value)]
+    body.append(_text(f"出典：{c.source}", "xxs", color="#999999"))
+    header = [_text(f"{c.number}) {c.area}", "sm", weight="bold", color="#1B5E20")]
+    if c.population:
+        header.append(_text(c.population, "xs", color="#666666"))
+    return {
+        "type": "bubble",
+        "header": {"type": "box", "layout": "vertical", "contents": header},
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+        "footer": {"type": "box", "layout": "vertical", "spacing": "none", "contents": [
+            {"type": "box", "layout": "horizontal", "contents": [
+                _button("詳しく", f"詳しく {c.number}", "primary"), _button("似た事例", f"似た事例 {c.number}")]},
+            {"type": "box", "layout": "horizontal", "contents": [_button("👍", "👍"), _button("👎", "👎")]},
+        ]},
+    }
+
+
+def carousel(cards: tuple[CaseCard, ...]) -> dict:
+    """The cards as one flexible-template carousel, within its 10 bubbles and 30 KB."""
+    bubbles = [bubble(c) for c in cards[:MAX_BUBBLES]]
+    while len(bubbles) > 1 and _size({"type": "carousel", "contents": bubbles}) > FLEX_MAX_BYTES:
+        bubbles.pop()
+    shown = cards[:len(bubbles)]
+    alt = (f"事例{len(shown)}件：" + "、".join(c.area for c in shown))[:ALT_TEXT_MAX]  # areas, never the question
+    return {"type": "flex", "altText": alt, "contents": {"type": "carousel", "contents": bubbles}}
+
+
+def _size(obj: dict) -> int:
+    return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
+    """Choices as message actions: the words go into the chat as if typed, and ``postback`` marks
+    them as a button press (so a room's RSVP needs no 「にも」)."""
+    items = [{"action": {"type": "message", "label": c.label[:LABEL_MAX], "text": c.text[:ACTION_TEXT_MAX],
+                         "postback": c.text[:ACTION_TEXT_MAX]}} for c in choices[:QUICK_REPLY_MAX]]
+    return {"items": items} if items else None
+
+
+def render(replies: list[Reply]) -> list[dict]:
+    """Replies as LINE WORKS message contents, one per request, at most ``MAX_MESSAGES``."""
+    out: list[dict] = []
+    texts: list[str] = []
+    last_choices: tuple[Choice, ...] = ()
+    for r in replies:
+        if isinstance(r, Text):
+            texts.append(r.text)
+            last_choices = r.choices or last_choices
+        elif isinstance(r, Cards):
+            out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
+            texts = []
+            out.append({"type": "text", "text": f"{r.lead}\n{r.footer}"[:TEXT_LIMIT]})
+            out.append(carousel(r.cards))
+            last_choices = r.choices
+    dates = [c for c in last_choices if c.pick_date]
+    texts += [messages.typed_date(c.label, c.text.replace("{date}", DATE_EXAMPLE)) for c in dates]
+    out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
+    if len(out) > MAX_MESSAGES:  # a very long case in full: keep the first parts, say where the rest is
+        out = out[:MAX_MESSAGES]
+        if out[-1]["type"] == "text":
+            out[-1]["text"] = out[-1]["text"][:TEXT_LIMIT - len(messages.CUT_SHORT) - 1] + "\n" + messages.CUT_SHORT
+    buttons = tuple(c for c in last_choices if not c.pick_date)
+    qr = _quick_reply(tuple(c for c in buttons if not c.text.startswith("詳しく")) or buttons)
+    if out and qr:
+        out[-1]["quickReply"] = qr
+    return out
+
+
+# -- the worker's side ----------------------------------------------------------------------------
+class LineWorksAnswers:
+    """One stored callback → the replies, sent to the user or the room it came from."""
+
+    def __init__(self, app, api: WorksApi, *, summary_channel: str | None = None):
+        self.app = app
+        self.api = api
+        self.summary_channel = summary_channel
+
+    def process(self, payload: dict) -> None:
+        ev = read_event(payload)
+        if ev.kind == "ignore":
+            return
+        registered = ev.incoming is not None and _registered(self.app, ev.incoming)
+        if ev.kind == "start":
+            replies = [Text(messages.GREETING if registered else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
+        elif ev.kind == "join":
+            replies = [Text(messages.GREETING + "\n" + messages.LINEWORKS_GROUP_HINT)]
+        elif ev.kind == "non_text":
+            replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
+        elif ev.kind == "image":
+            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
+        else:
+            replies = self.app.handle(ev.incoming)
+        if not self.api.deliver(render(replies), to=ev.to, key=f"answer:{lineworks_key(payload)}"):
+            raise RuntimeError("LINE WORKS could not be reached")
+
+    def _photo(self, ev: WorksEvent) -> list[Reply]:
+        try:
+            data = self.api.download(ev.file_id, PHOTO_LIMIT)
+        except (WorksError, OSError) as e:
+            log.warning("lineworks file download failed: %s", type(e).__name__)
+            return [Text(messages.PHOTO_FAILED)]
+        return self.app.handle(replace(ev.incoming, photo=data))
+
+    def pusher(self) -> "LineWorksPusher":
+        return LineWorksPusher(self.api, channels=(self.summary_channel,) if self.summary_channel else ())
+
+    def start(self) -> None:
+        self.api.forget_old_parts()
+
+
+def _registered(app, incoming: Incoming) -> bool:
+    from ..access import get_user
+    return get_user(app.db, incoming.platform, incoming.user) is not None
+
+
+class LineWorksPusher:
+    """Reminders, digests and the weekly summary: sent without a callback to answer.  A target
+    is a user id or ``channel:<id>``; ``channels`` are bare room ids set in the settings (the
+    weekly summary's room), sent to as rooms."""
+
+    def __init__(self, api: WorksApi, channels: tuple[str, ...] = ()):
+        self.api = api
+        self.channels = set(channels)
+
+    def push(self, target: str, replies: list[Reply], key: str) -> bool:
+        to = CHANNEL + target if target in self.channels else target
+        return self.api.deliver(render(replies), to=to, key=key)
+
+    def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
+        return self.api.deliver(render(replies), to=user, key=key)
+
+
+def answers_from_settings(app, settings: dict, *, sleep=None) -> LineWorksAnswers | None:
+    """LINE WORKS for the worker, or None (logged) when its private key cannot be used."""
+    from .lineworks_api import from_settings
+    kw = {"sleep": sleep} if sleep else {}
+    try:
+        api = from_settings(settings, db=app.db, clock=app.clock, **kw)
+    except ValueError as e:  # the message names the setting, never the key
+        log.error("LINE WORKS is off: %s", e)
+        return None
+    return LineWorksAnswers(app, api, summary_channel=settings.get("NIMO_SUMMARY_LINEWORKS_CHANNEL"))
