@@ -13,8 +13,6 @@ import re
 import threading
 import unicodedata
 
-from sudachipy import Dictionary, SplitMode
-
 CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞"}
 # Words of asking and of the chapter's own framing: present in every question or every case,
 # they carry no topic.  Kept short and general on purpose.
@@ -41,6 +39,9 @@ def normalize(text: str) -> str:
 def _tokenizer():
     tok = getattr(_local, "tok", None)
     if tok is None:  # one per thread: Sudachi's tokenizer keeps state between calls
+        # Imported here, not at the top: ``normalize`` is used by processes that never tokenise
+        # (the web process), and Sudachi with its dictionary costs about 90 MB.
+        from sudachipy import Dictionary
         tok = _local.tok = Dictionary(dict="core").tokenizer()
     return tok
 
@@ -59,6 +60,7 @@ def terms(text: str) -> list[str]:
     t = normalize(text)
     if not t.strip():
         return []
+    from sudachipy import SplitMode
     tok = _tokenizer()
     out: list[str] = []
     for chunk in _chunks(t):
