@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,68 @@ def test_processes_starting_together_share_one_saved_index(db):
     assert len(answers) == 1 and json.loads(answers.pop())
     assert saved(db) == [index_store.key(db)]  # one index, no temporary folder left behind
     assert index_store.load_index(db).loaded_from is not None
+
+
+# -- the app makes its index on first use -------------------------------------------------------
+def test_the_app_loads_no_tokenizer_or_index_until_asked(tmp_path):
+    code = f"""
+import json, sys
+import bot.app
+app = bot.app.build_app(db_path={str(tmp_path / 'nimo.db')!r})
+heavy = ("sudachipy", "bm25s", "numpy", "scipy", "knowledge.search")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+app.index.search("家族会との連携")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    before, after = (json.loads(line) for line in p.stdout.splitlines())
+    assert before == []
+    assert {"sudachipy", "numpy", "knowledge.search"} <= set(after)  # the check above can fail
+
+
+def test_threads_asking_at_once_make_the_index_once(tmp_path, monkeypatch):
+    from bot.app import build_app
+    app = build_app(db_path=str(tmp_path / "nimo.db"))
+    calls = []
+    real = index_store.load_index
+
+    def counting(db):
+        calls.append(threading.get_ident())
+        return real(db)
+
+    monkeypatch.setattr(index_store, "load_index", counting)
+    start = threading.Barrier(6)
+    got = []
+
+    def ask():
+        start.wait()
+        got.append(app.index)
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(got) == 6 and len({id(i) for i in got}) == 1
+    assert len(calls) == 1
+
+
+def test_a_given_index_is_used_and_reload_cases_picks_up_an_import(tmp_path, index):
+    from bot.app import build_app
+    app = build_app(db_path=str(tmp_path / "nimo.db"), index=index)
+    assert app.index is index
+    import_local(app.db, local_case(tmp_path, "chiba-local-9", "夜間の電話相談の試行",
+                                    "夜間に保健師が電話相談に応じる体制を試行した。"), now=NOW)
+    assert "chiba-local-9" not in app.index.by_id
+    app.reload_cases()
+    assert "chiba-local-9" in app.index.by_id and app.index is not index
+    assert [h.case.id for h in app.index.search("夜間の電話相談").hits][:1] == ["chiba-local-9"]
+
+
+def test_build_app_keeps_its_keywords_and_app_its_fields(clock, index):
+    from bot.app import App, build_app
+    app = build_app(db=open_db(":memory:"), clock=clock, index=index)
+    assert isinstance(app, App) and app.clock is clock and app.dialogs is not None
+    replaced = App(app.db, index, clock, app.dialogs)  # positional, as the dataclass had it
+    assert replaced.index is index and replaced.db is app.db
