@@ -67,7 +67,7 @@ class Synonyms:
 
     @classmethod
     def parse(cls, text: str) -> "Synonyms":
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         groups = tuple(tuple(str(w) for w in g) for g in data.get("groups", []))
         return cls(groups, tuple(str(w) for w in data.get("field_terms", [])))
 
@@ -142,7 +142,7 @@ class CaseIndex:
         # bm25s's vocabulary is every term of the body view, plus "" for a case without text.
         self.vocab = set(self._views[0][0]) - {""}
         self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3)
-        self.area_names = area_names([c.area for c in self.cases])
+        self.area_names = area_names(list(dict.fromkeys(c.area for c in self.cases)))  # each area once
         # Columns for filtering without a Python loop over the cases.
         self._level = np.array([c.get("level", "") for c in self.cases])
         self._pop = np.array([c.get("population") if c.get("population") is not None else np.nan
