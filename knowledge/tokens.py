@@ -13,6 +13,13 @@ import re
 import threading
 import unicodedata
 
+
+def Dictionary(*args, **kwargs):  # noqa: N802 - stands in for sudachipy.Dictionary
+    """sudachipy.Dictionary, imported on first use: ``normalize`` is also used by processes that
+    never tokenise (the web process), and Sudachi with its dictionary costs about 90 MB."""
+    from sudachipy import Dictionary as dictionary
+    return dictionary(*args, **kwargs)
+
 CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞"}
 # Words of asking and of the chapter's own framing: present in every question or every case,
 # they carry no topic.  Kept short and general on purpose.
@@ -39,9 +46,6 @@ def normalize(text: str) -> str:
 def _tokenizer():
     tok = getattr(_local, "tok", None)
     if tok is None:  # one per thread: Sudachi's tokenizer keeps state between calls
-        # Imported here, not at the top: ``normalize`` is used by processes that never tokenise
-        # (the web process), and Sudachi with its dictionary costs about 90 MB.
-        from sudachipy import Dictionary
         tok = _local.tok = Dictionary(dict="core").tokenizer()
     return tok
 
