@@ -81,8 +81,8 @@ class _Sources:
         put("synonyms", self.synonyms)
         for name, data in self.builtin:
             put("builtin:" + name, data)
-        for case_id, text in self.local:
-            put("local:" + case_id, text.encode("utf-8"))
+        for case_id, data in self.local:
+            put("local:" + case_id, data)
         return h.hexdigest()
 
     def build(self):
