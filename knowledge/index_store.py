@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import operator
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -144,15 +146,20 @@ def save(index, where: Path, k: str) -> bool:
     """Write ``index`` as ``where/k`` in one rename; False (and an index in memory only) when the
     folder cannot be written or the cases cannot be saved as JSON exactly."""
     import numpy as np
-    cases = [{"id": c.id, "local": c.local, "data": c.data} for c in index.cases]
+    lines = []  # one JSON line a case, so that a loaded index reads a case only to show it
     try:
-        cases_json = json.dumps(cases, ensure_ascii=False, allow_nan=False)
-        exact = json.loads(cases_json) == cases  # a date or a tuple would come back otherwise
+        for c in index.cases:
+            record = {"id": c.id, "local": c.local, "data": c.data}
+            line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+            if "\n" in line or json.loads(line) != record:  # a date or a tuple would come back otherwise
+                raise ValueError("not exact")
+            lines.append(line.encode("utf-8") + b"\n")
     except (TypeError, ValueError):
-        exact = False
-    if not exact:
         log.warning("case index not saved: a case holds values JSON cannot keep; built in memory")
         return False
+    cases_bytes = b"".join(lines)
+    offsets = np.cumsum([0] + [len(line) for line in lines], dtype=np.int64)
+    del lines
     parts = index.saved_parts()
     tmp = where / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     try:
@@ -163,9 +170,11 @@ def save(index, where: Path, k: str) -> bool:
                 _write(tmp / f"view{i}.{name}.npy", lambda f, a=v[name]: np.save(f, np.ascontiguousarray(a),
                                                                                   allow_pickle=False))
             views.append({"vocab": v["vocab"], "weight": v["weight"], "nnz": int(len(v["data"]))})
-        meta = {"format": FORMAT, "key": k, "cases": len(cases), "views": views,
+        meta = {"format": FORMAT, "key": k, "cases": len(index.cases), "views": views,
+                "cases_sha256": hashlib.sha256(cases_bytes).hexdigest(), "columns": parts["columns"],
                 "anchors": parts["anchors"], "groups": parts["groups"]}
-        _write(tmp / "cases.json", lambda f: f.write(cases_json.encode("utf-8")))
+        _write(tmp / "cases.jsonl", lambda f: f.write(cases_bytes))
+        _write(tmp / "offsets.npy", lambda f: np.save(f, offsets, allow_pickle=False))
         _write_json(tmp / "texts.json", parts["texts"])
         _write_json(tmp / "meta.json", meta)  # last: a folder without it is not an index
         try:
@@ -207,8 +216,7 @@ def _load(path: Path, k: str, synonyms: bytes):
         meta = json.loads(meta_text)
         if meta.get("format") != FORMAT or meta.get("key") != k:
             raise ValueError("the folder holds another index")
-        cases = [Case(c["id"], c["data"], local=bool(c["local"]))
-                 for c in json.loads((path / "cases.json").read_text(encoding="utf-8"))]
+        cases = _SavedCases(path, meta["cases_sha256"], meta["columns"]["id"])
         texts = json.loads((path / "texts.json").read_text(encoding="utf-8"))
         views = []
         for i, v in enumerate(meta["views"]):
@@ -219,8 +227,10 @@ def _load(path: Path, k: str, synonyms: bytes):
                       for name in _ARRAYS}
             _check(arrays, v["vocab"], v["nnz"], len(cases))
             views.append(dict(v, **arrays))
-        parts = {"views": views, "texts": texts, "anchors": meta["anchors"], "groups": meta["groups"]}
-        if len(cases) != meta["cases"]:
+        parts = {"views": views, "texts": texts, "columns": meta["columns"], "anchors": meta["anchors"],
+                 "groups": meta["groups"]}
+        if not len(cases) == meta["cases"] == len(meta["columns"]["id"]) or \
+                {len(v) for v in meta["columns"].values()} != {len(cases)}:
             raise ValueError("case count")
         index = CaseIndex.from_parts(cases, Synonyms.parse(synonyms.decode("utf-8")), parts)
         index.loaded_from = path  # how a test or a benchmark tells a loaded index from a built one
@@ -244,3 +254,49 @@ def _check(a: dict, vocab: list[str], nnz: int, n_cases: int) -> None:
         raise ValueError("index array types")
     if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_cases or np.any(np.diff(indptr) < 0)):
         raise ValueError("index arrays point outside the cases")
+
+
+class _SavedCases(Sequence):
+    """The cases of a saved index, each read from ``cases.jsonl`` when it is first asked for.
+
+    Reading 10,000 records at a start costs more than half a second and a hundred megabytes, and
+    an answer shows three.  The file is checked against its hash once, when the index loads, so a
+    damaged one is rebuilt rather than found out while answering.
+    """
+
+    def __init__(self, path: Path, sha256: str, ids: list[str]):
+        import mmap
+        import numpy as np
+        h = hashlib.sha256()
+        with open(path / "cases.jsonl", "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            if h.hexdigest() != sha256:
+                raise ValueError("cases file does not match its hash")
+            size = f.seek(0, os.SEEK_END)
+            self._buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._offsets = np.load(path / "offsets.npy", allow_pickle=False)
+        if (self._offsets.ndim != 1 or len(self._offsets) != len(ids) + 1 or self._offsets.dtype.kind not in "iu"
+                or (len(ids) and (self._offsets[0] != 0 or self._offsets[-1] != size
+                                  or np.any(np.diff(self._offsets) <= 0)))):
+            raise ValueError("case offsets do not fit the cases file")
+        self._offsets = self._offsets.tolist()
+        self._ids = ids
+        self._read: dict[int, Case] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = operator.index(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        case = self._read.get(i)
+        if case is None:  # two threads may both read it: the same record, harmlessly
+            r = json.loads(self._buf[self._offsets[i]:self._offsets[i + 1]])
+            case = self._read[i] = Case(r["id"], r["data"], local=bool(r["local"]))
+        return case

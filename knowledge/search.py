@@ -11,6 +11,7 @@ case", never the least bad cases.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,13 @@ class SearchResult:
     reason: str | None = None   # why nothing was found: 'out_of_scope', 'no_match', 'filtered_out'
 
 
+def _columns(cases: list[Case]) -> dict[str, list]:
+    """What the index needs of every case (to find it and to filter), apart from its record."""
+    return {"id": [c.id for c in cases], "area": [c.area for c in cases],
+            "level": [c.get("level", "") for c in cases], "prefecture": [c.get("prefecture", "") for c in cases],
+            "population": [c.get("population") for c in cases]}
+
+
 class CaseIndex:
     """The cases of one deployment, indexed once; searching does no per-case work in Python.
 
@@ -96,7 +104,8 @@ class CaseIndex:
     """
 
     def __init__(self, cases: list[Case], synonyms: Synonyms | None = None):
-        self._begin(cases, synonyms)
+        cases = list(cases)
+        self._begin(cases, synonyms, _columns(cases))
         about, body, anchors, texts = [], [], set(), []
         cache: dict[str, list[str]] = {}  # field text → its terms: the same text is tokenised once
 
@@ -132,24 +141,26 @@ class CaseIndex:
         self.anchors = frozenset(a for a in anchors if a not in STOPWORDS)
         self._finish()
 
-    def _begin(self, cases: list[Case], synonyms: Synonyms | None) -> None:
-        self.cases = list(cases)
+    def _begin(self, cases: Sequence[Case], synonyms: Synonyms | None, columns: dict[str, list]) -> None:
+        self.cases = cases
         self.synonyms = synonyms or Synonyms.load()
-        self.by_id = {c.id: i for i, c in enumerate(self.cases)}
+        self._columns = columns
+        self.by_id = {case_id: i for i, case_id in enumerate(columns["id"])}
 
     def _finish(self) -> None:
         """What follows cheaply from the cases and the built parts, on both paths alike."""
         # bm25s's vocabulary is every term of the body view, plus "" for a case without text.
         self.vocab = set(self._views[0][0]) - {""}
         self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3)
-        self.area_names = area_names(list(dict.fromkeys(c.area for c in self.cases)))  # each area once
+        # From the columns, not the cases: a loaded index reads a case's record only to show it.
+        col = self._columns
+        self.area_names = area_names(list(dict.fromkeys(col["area"])))  # each area once
         # Columns for filtering without a Python loop over the cases.
-        self._level = np.array([c.get("level", "") for c in self.cases])
-        self._pop = np.array([c.get("population") if c.get("population") is not None else np.nan
-                              for c in self.cases], dtype=float)
+        self._level = np.array(col["level"])
+        self._pop = np.array([p if p is not None else np.nan for p in col["population"]], dtype=float)
         places: dict[str, list[int]] = {}
-        for i, c in enumerate(self.cases):
-            places.setdefault(c.get("prefecture", "") + "|" + c.area, []).append(i)
+        for i, (prefecture, area) in enumerate(zip(col["prefecture"], col["area"])):
+            places.setdefault(prefecture + "|" + area, []).append(i)
         self._places = {k: np.array(v) for k, v in places.items()}
 
     # -- saving and loading (see knowledge.index_store) ------------------------------------------
@@ -161,14 +172,15 @@ class CaseIndex:
             for t, i in ids.items():
                 vocab[i] = t
             views.append({"vocab": vocab, "weight": weight, **csc})
-        return {"views": views, "anchors": sorted(self.anchors), "texts": self.texts,
+        return {"views": views, "columns": self._columns, "anchors": sorted(self.anchors), "texts": self.texts,
                 "groups": [[[w, list(ts)] for w, ts in g] for g in self._groups]}
 
     @classmethod
-    def from_parts(cls, cases: list[Case], synonyms: Synonyms, parts: dict) -> "CaseIndex":
-        """An index from :meth:`saved_parts` of one built from the same cases and synonyms."""
+    def from_parts(cls, cases: Sequence[Case], synonyms: Synonyms, parts: dict) -> "CaseIndex":
+        """An index from :meth:`saved_parts` of one built from the same cases and synonyms.
+        ``cases`` may be any sequence (a saved index reads each case when it is first shown)."""
         self = cls.__new__(cls)
-        self._begin(cases, synonyms)
+        self._begin(cases, synonyms, parts["columns"])
         self._views = [({t: i for i, t in enumerate(v["vocab"])},
                         {k: v[k] for k in ("data", "indices", "indptr")}, v["weight"])
                        for v in parts["views"]]

@@ -81,7 +81,7 @@ def test_a_loaded_index_answers_exactly_as_a_freshly_built_one(db):
     for c in built.cases:
         assert [(h.case.id, h.score) for h in loaded.similar(c.id)] == \
                [(h.case.id, h.score) for h in built.similar(c.id)], c.id
-    assert [c for c in loaded.cases] == [c for c in built.cases]  # ids, data and the local flag
+    assert list(loaded.cases) == built.cases  # ids, data and the local flag, read from the file
     assert loaded.vocab == built.vocab and loaded.anchors == built.anchors and loaded.texts == built.texts
 
 
@@ -89,7 +89,7 @@ def test_the_saved_index_is_json_and_npy_loaded_memory_mapped(db):
     index_store.load_index(db)
     [k] = saved(db)
     files = sorted((index_store.folder(db) / k).iterdir())
-    assert {p.suffix for p in files} == {".json", ".npy"}
+    assert {p.suffix for p in files} == {".json", ".jsonl", ".npy"}
     for p in files:
         if p.suffix == ".npy":
             np.load(p, allow_pickle=False)  # no object arrays: nothing is unpickled
@@ -176,13 +176,14 @@ def _indices_outside_the_cases(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [
     lambda p: (p / "meta.json").write_text("{", encoding="utf-8"),
-    lambda p: (p / "cases.json").unlink(),
+    lambda p: (p / "cases.jsonl").unlink(),
+    lambda p: (p / "cases.jsonl").write_bytes((p / "cases.jsonl").read_bytes().replace("夜間".encode(), "昼間".encode())),
     lambda p: (p / "view0.indptr.npy").write_bytes((p / "view0.indptr.npy").read_bytes()[:100]),
     _pickle_instead_of_scores,
     _indices_outside_the_cases,
     lambda p: (p / "meta.json").write_text(
         (p / "meta.json").read_text(encoding="utf-8").replace('"format": 1', '"format": 0'), encoding="utf-8"),
-], ids=["meta", "missing-cases", "truncated", "pickle", "out-of-range", "other-format"])
+], ids=["meta", "missing-cases", "edited-case", "truncated", "pickle", "out-of-range", "other-format"])
 def test_a_damaged_or_tampered_index_is_rebuilt_not_trusted(pristine, tmp_path, damage):
     db = open_db(tmp_path / "nimo.db")
     import_local(db, local_case(tmp_path, "chiba-local-1", "夜間の電話相談の試行",
