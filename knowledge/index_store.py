@@ -1,6 +1,7 @@
 """The case index saved next to the database, so a start loads it instead of tokenising every case.
 
-Building the index of 10,000 cases takes minutes; loading what a build made takes about a second.
+Building the index of 10,000 cases takes a minute or more (Sudachi tokenising every case); loading
+what a build made takes well under a second of CPU.
 A saved index is a folder ``<database>.index/<key>/`` where the key is a hash of everything the
 index is made from: the built-in case files, the local cases (their YAML as stored), the synonym
 file, the code that tokenises and indexes, and the versions of SudachiPy, its dictionary and
@@ -8,8 +9,9 @@ bm25s.  A start whose key finds a folder loads it; any change (a local case impo
 an edited synonym, an upgrade) gives a new key, so the next start builds, saves and removes the
 folders of other keys.  Nothing has to remember to invalidate it.
 
-The files are JSON and ``.npy`` (loaded memory-mapped, never with pickle): a folder beside a
-database can be written by whoever can write the database, and must not be a way to run code.
+The files are JSON, JSON lines (one case a line, read when the case is shown) and ``.npy`` (loaded
+memory-mapped, never with pickle): a folder beside a database can be written by whoever can write
+the database, and must not be a way to run code.
 A folder is written under a temporary name and renamed into place in one step, so processes
 starting together (web, worker, CLI) never read a half-written one; a folder that does not load
 (damaged, or removed by another process meanwhile) is rebuilt, never trusted.  An in-memory
