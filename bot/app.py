@@ -1,45 +1,73 @@
 """The one place where Nimo is wired: database, clock, case index and dialogs.
 
 Everything a handler needs comes from the :class:`App` it is given, so a test builds one with an
-in-memory database and a fixed clock, and the CLI, the terminal chat and (later) the web server
-build theirs the same way.
+in-memory database and a fixed clock, and the CLI, the terminal chat and the web server build
+theirs the same way.
+
+The case index is made on first use, not when the app is built: the web process only verifies,
+stores and acknowledges, and must not pay for the tokenizer, its dictionary and the index (about
+90 MB and more); a worker that only sends reminders never needs it either.  So this module imports
+nothing of the search (no Sudachi, bm25s, numpy or scipy).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from datetime import datetime, timezone
-from typing import Callable
-
-from knowledge.cases import load_all
-from knowledge.search import CaseIndex
+from typing import TYPE_CHECKING, Callable
 
 from . import config
 from .core import Incoming, Reply
 from .db import PerThreadDB
 from .dialogs import Dialogs
 
+if TYPE_CHECKING:
+    from knowledge.search import CaseIndex
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
 class App:
-    db: object
-    index: CaseIndex
-    clock: Callable[[], datetime]
-    dialogs: Dialogs
+    """What handlers use.  ``index`` is the one given, or else the saved index of ``db`` loaded
+    (or built) on first access, once however many threads ask at the same time."""
+
+    def __init__(self, db: object, index: "CaseIndex | None" = None, clock: Callable[[], datetime] = utc_now,
+                 dialogs: Dialogs | None = None):
+        self.db = db
+        self.clock = clock
+        self.dialogs = dialogs if dialogs is not None else Dialogs(db)
+        self._index = index
+        self._index_lock = threading.Lock()
+
+    @property
+    def index(self) -> "CaseIndex":
+        index = self._index
+        if index is None:
+            with self._index_lock:
+                if self._index is None:
+                    from knowledge.index_store import load_index
+                    self._index = load_index(self.db)
+                index = self._index
+        return index
+
+    @index.setter
+    def index(self, value: "CaseIndex") -> None:
+        with self._index_lock:
+            self._index = value
 
     def handle(self, msg: Incoming) -> list[Reply]:
         from .router import route  # the router imports handlers, which import App's module
         return route(self, msg)
 
     def reload_cases(self) -> None:
-        self.index = CaseIndex(load_all(self.db))
+        """The cases changed (a local case imported): the next use loads or builds the index anew."""
+        with self._index_lock:
+            self._index = None
 
 
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
-              index: CaseIndex | None = None) -> App:
+              index: "CaseIndex | None" = None) -> App:
     if db is None:
         db = PerThreadDB(db_path or config.get("NIMO_DB"))
-    return App(db=db, index=index or CaseIndex(load_all(db)), clock=clock or utc_now, dialogs=Dialogs(db))
+    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db))

@@ -8,10 +8,28 @@ migration never stays behind.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
-import sqlite_utils
+
+def _import_sqlite_utils():
+    """sqlite-utils imports numpy (and pandas) when installed, only to map their number types to
+    columns, which Nimo never stores.  The web process must stay small (about 12 MB for numpy),
+    so numpy is hidden while sqlite-utils loads; a process that has numpy already keeps it."""
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # makes ``import numpy`` fail inside sqlite-utils, which allows it
+    try:
+        import sqlite_utils
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: what the case search needs

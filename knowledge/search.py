@@ -11,10 +11,10 @@ case", never the least bad cases.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
@@ -64,7 +64,11 @@ class Synonyms:
 
     @classmethod
     def load(cls, path: Path = SYNONYMS_PATH) -> "Synonyms":
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls.parse(path.read_text(encoding="utf-8"))
+
+    @classmethod
+    def parse(cls, text: str) -> "Synonyms":
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         groups = tuple(tuple(str(w) for w in g) for g in data.get("groups", []))
         return cls(groups, tuple(str(w) for w in data.get("field_terms", [])))
 
@@ -84,46 +88,107 @@ class SearchResult:
     reason: str | None = None   # why nothing was found: 'out_of_scope', 'no_match', 'filtered_out'
 
 
+def _columns(cases: list[Case]) -> dict[str, list]:
+    """What the index needs of every case (to find it and to filter), apart from its record."""
+    return {"id": [c.id for c in cases], "area": [c.area for c in cases],
+            "level": [c.get("level", "") for c in cases], "prefecture": [c.get("prefecture", "") for c in cases],
+            "population": [c.get("population") for c in cases]}
+
+
 class CaseIndex:
-    """The cases of one deployment, indexed once; searching does no per-case work in Python."""
+    """The cases of one deployment, indexed once; searching does no per-case work in Python.
+
+    Building tokenises every case (minutes at 10,000 cases), so ``knowledge.index_store`` saves
+    what building made (:meth:`saved_parts`) and gives it back through :meth:`from_parts`; the
+    cheap columns derived from the cases are computed the same way on both paths.
+    """
 
     def __init__(self, cases: list[Case], synonyms: Synonyms | None = None):
-        self.cases = list(cases)
-        self.synonyms = synonyms or Synonyms.load()
-        self.by_id = {c.id: i for i, c in enumerate(self.cases)}
+        cases = list(cases)
+        self._begin(cases, synonyms, _columns(cases))
         about, body, anchors, texts = [], [], set(), []
+        cache: dict[str, list[str]] = {}  # field text → its terms: the same text is tokenised once
+
+        def cached_terms(text: str) -> list[str]:
+            ts = cache.get(text)
+            if ts is None:
+                ts = cache[text] = terms(text)
+            return ts
+
         for c in self.cases:
-            field_terms = {n: terms(field_text(c.data[n])) for n in BODY_FIELDS if n in c.data}
+            field_terms = {n: cached_terms(field_text(c.data[n])) for n in BODY_FIELDS if n in c.data}
             about.append([t for n in ABOUT_FIELDS for t in field_terms.get(n, [])] or [""])
             body.append([t for ts in field_terms.values() for t in ts] or [""])
             for n in ANCHOR_FIELDS:
                 anchors.update(field_terms.get(n, []))
             texts.append(normalize("".join(field_text(c.data.get(n)) for n in BODY_FIELDS)).replace("\n", ""))
+        del cache
         self.texts = list(dict.fromkeys(texts))  # distinct texts: the phrase check reads each once
         # bm25s keeps each term's scores as a column (CSC); we read them directly to combine the
         # two views and to weigh synonyms per concept rather than per word (see _scores).
+        import bm25s  # only building needs it (and scipy with it); a loaded index does not
         self._views = []
         for docs, weight in ((body, 1.0), (about, ABOUT_WEIGHT)):
             bm = bm25s.BM25(k1=BM25_K1, b=BM25_B)
             bm.index(docs, show_progress=False)
-            self._views.append((bm.vocab_dict, bm.scores, weight))
-        self.vocab = {t for d in body for t in d if t}
-        self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3)
+            csc = {k: bm.scores[k] for k in ("data", "indices", "indptr")}
+            self._views.append((bm.vocab_dict, csc, weight))
         # Synonym groups: each member as (its normalised spelling, its terms).
         self._groups = [tuple((normalize(w), tuple(terms(w))) for w in g) for g in self.synonyms.groups]
         for g in self._groups:  # a member's own term, not the parts of a phrase (連携会議 ≠ 会議)
             anchors.update(ts[0] for _, ts in g if len(ts) == 1)
         anchors |= {t for w in self.synonyms.field_terms for t in terms(w)}
         self.anchors = frozenset(a for a in anchors if a not in STOPWORDS)
-        self.area_names = area_names([c.area for c in self.cases])
+        self._finish()
+
+    def _begin(self, cases: Sequence[Case], synonyms: Synonyms | None, columns: dict[str, list]) -> None:
+        self.cases = cases
+        self.synonyms = synonyms or Synonyms.load()
+        self._columns = columns
+        self.by_id = {case_id: i for i, case_id in enumerate(columns["id"])}
+
+    def _finish(self) -> None:
+        """What follows cheaply from the cases and the built parts, on both paths alike."""
+        # bm25s's vocabulary is every term of the body view, plus "" for a case without text.
+        self.vocab = set(self._views[0][0]) - {""}
+        self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3)
+        # From the columns, not the cases: a loaded index reads a case's record only to show it.
+        col = self._columns
+        self.area_names = area_names(list(dict.fromkeys(col["area"])))  # each area once
         # Columns for filtering without a Python loop over the cases.
-        self._level = np.array([c.get("level", "") for c in self.cases])
-        self._pop = np.array([c.get("population") if c.get("population") is not None else np.nan
-                              for c in self.cases], dtype=float)
+        self._level = np.array(col["level"])
+        self._pop = np.array([p if p is not None else np.nan for p in col["population"]], dtype=float)
         places: dict[str, list[int]] = {}
-        for i, c in enumerate(self.cases):
-            places.setdefault(c.get("prefecture", "") + "|" + c.area, []).append(i)
+        for i, (prefecture, area) in enumerate(zip(col["prefecture"], col["area"])):
+            places.setdefault(prefecture + "|" + area, []).append(i)
         self._places = {k: np.array(v) for k, v in places.items()}
+
+    # -- saving and loading (see knowledge.index_store) ------------------------------------------
+    def saved_parts(self) -> dict:
+        """Everything building made, as plain data: lists of strings and numpy arrays."""
+        views = []
+        for ids, csc, weight in self._views:
+            vocab = [""] * len(ids)
+            for t, i in ids.items():
+                vocab[i] = t
+            views.append({"vocab": vocab, "weight": weight, **csc})
+        return {"views": views, "columns": self._columns, "anchors": sorted(self.anchors), "texts": self.texts,
+                "groups": [[[w, list(ts)] for w, ts in g] for g in self._groups]}
+
+    @classmethod
+    def from_parts(cls, cases: Sequence[Case], synonyms: Synonyms, parts: dict) -> "CaseIndex":
+        """An index from :meth:`saved_parts` of one built from the same cases and synonyms.
+        ``cases`` may be any sequence (a saved index reads each case when it is first shown)."""
+        self = cls.__new__(cls)
+        self._begin(cases, synonyms, parts["columns"])
+        self._views = [({t: i for i, t in enumerate(v["vocab"])},
+                        {k: v[k] for k in ("data", "indices", "indptr")}, v["weight"])
+                       for v in parts["views"]]
+        self.texts = list(parts["texts"])
+        self.anchors = frozenset(parts["anchors"])
+        self._groups = [tuple((w, tuple(ts)) for w, ts in g) for g in parts["groups"]]
+        self._finish()
+        return self
 
     # -- question analysis -------------------------------------------------------------------
     def _expand(self, qnorm: str, qterms: set[str]) -> list[tuple[tuple[str, ...], ...]]:

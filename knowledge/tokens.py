@@ -13,7 +13,12 @@ import re
 import threading
 import unicodedata
 
-from sudachipy import Dictionary, SplitMode
+
+def Dictionary(*args, **kwargs):  # noqa: N802 - stands in for sudachipy.Dictionary
+    """sudachipy.Dictionary, imported on first use: ``normalize`` is also used by processes that
+    never tokenise (the web process), and Sudachi with its dictionary costs about 90 MB."""
+    from sudachipy import Dictionary as dictionary
+    return dictionary(*args, **kwargs)
 
 CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞"}
 # Words of asking and of the chapter's own framing: present in every question or every case,
@@ -69,6 +74,7 @@ def terms(text: str) -> list[str]:
     t = normalize(text)
     if not t.strip():
         return []
+    from sudachipy import SplitMode
     tok = _tokenizer()
     out: list[str] = []
     for chunk in _chunks(t):

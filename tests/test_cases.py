@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 import yaml
 
-from knowledge.cases import CASES_DIR, ImportError_, import_local, load_builtin, load_local
+from knowledge.cases import CASES_DIR, ImportError_, import_local, load_all, load_builtin, load_local, withdraw_local
 from knowledge.faithful import Source, norm
 from knowledge.schema import FIELDS, META
 from knowledge.validate import SOURCE_PATH, check_file, check_record
@@ -133,6 +133,22 @@ def test_import_local_case(app, tmp_path):
     with pytest.raises(ImportError_) as e:  # the same id twice
         import_local(app.db, good, now="2026-11-24T00:00:00+00:00")
     assert e.value.problems[0].field == "id"
+
+
+def test_withdraw_local_case(app, tmp_path):
+    good = tmp_path / "local.yaml"
+    good.write_text(yaml.safe_dump({
+        "id": "chiba-local-1", "part": 1, "section": "ローカル事例", "title": "夜間の電話相談の試行",
+        "area": "千葉県X市", "prefecture": "千葉県", "level": "市町村", "source": "千葉県 独自事例 2026",
+        "actions": ["夜間に保健師が電話相談に応じる体制を試行した。"],
+    }, allow_unicode=True), encoding="utf-8")
+    import_local(app.db, good, now="2026-11-24T00:00:00+00:00")
+    assert not withdraw_local(app.db, "c01")  # a built-in case is not withdrawn
+    assert not withdraw_local(app.db, "no-such-case")
+    assert withdraw_local(app.db, "chiba-local-1")
+    assert load_local(app.db) == [] and [c.id for c in load_all(app.db)] == [c.id for c in load_builtin()]
+    import_local(app.db, good, now="2026-11-24T00:00:00+00:00")  # its id is free again
+    assert [c.id for c in load_local(app.db)] == ["chiba-local-1"]
 
 
 @pytest.mark.parametrize("content, field", [

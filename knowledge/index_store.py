@@ -1,0 +1,304 @@
+"""The case index saved next to the database, so a start loads it instead of tokenising every case.
+
+Building the index of 10,000 cases takes a minute or more (Sudachi tokenising every case); loading
+what a build made takes well under a second of CPU.
+A saved index is a folder ``<database>.index/<key>/`` where the key is a hash of everything the
+index is made from: the built-in case files, the local cases (their YAML as stored), the synonym
+file, the code that tokenises and indexes, and the versions of SudachiPy, its dictionary and
+bm25s.  A start whose key finds a folder loads it; any change (a local case imported or withdrawn,
+an edited synonym, an upgrade) gives a new key, so the next start builds, saves and removes the
+folders of other keys.  Nothing has to remember to invalidate it.
+
+The files are JSON, JSON lines (one case a line, read when the case is shown) and ``.npy`` (loaded
+memory-mapped, never with pickle): a folder beside a database can be written by whoever can write
+the database, and must not be a way to run code.
+A folder is written under a temporary name and renamed into place in one step, so processes
+starting together (web, worker, CLI) never read a half-written one; a folder that does not load
+(damaged, or removed by another process meanwhile) is rebuilt, never trusted.  An in-memory
+database, or a folder that cannot be written, gets an index built in memory as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import operator
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+from .cases import Case, builtin_sources, from_sources, local_sources
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # of the files below; raise it when they change
+# The code whose change changes what an index holds: a new release of it makes a new key.
+_CODE = tuple(Path(__file__).parent / n for n in ("search.py", "tokens.py", "cases.py", "index_store.py"))
+_PACKAGES = ("SudachiPy", "SudachiDict-core", "bm25s", "numpy")
+_ARRAYS = ("data", "indices", "indptr")
+_STALE_TMP_S = 3600  # a temporary folder this old belongs to a process that died while saving
+
+
+def folder(db) -> Path | None:
+    """Where the saved indexes of ``db`` live, or None for a database without a file."""
+    try:
+        rows = db.execute("PRAGMA database_list").fetchall()
+    except Exception:  # not a SQLite database we can ask: no saved index, as before
+        return None
+    path = next((r[2] for r in rows if r[1] == "main"), "")
+    return Path(path + ".index") if path else None
+
+
+def _synonyms_path() -> Path:
+    from .search import SYNONYMS_PATH  # read at call time so a test can point it elsewhere
+    return SYNONYMS_PATH
+
+
+class _Sources:
+    """What an index is made from, read once: the key is a hash of exactly what is then indexed,
+    even when a case is imported while this process starts."""
+
+    def __init__(self, db):
+        self.builtin = builtin_sources()
+        self.local = local_sources(db)
+        self.synonyms = _synonyms_path().read_bytes()
+
+    def key(self) -> str:
+        h = hashlib.sha256()
+
+        def put(label: str, data: bytes) -> None:
+            h.update(f"{label}\0{len(data)}\0".encode())
+            h.update(data)
+
+        put("format", str(FORMAT).encode())
+        for name in _PACKAGES:
+            try:
+                put(name, metadata.version(name).encode())
+            except metadata.PackageNotFoundError:
+                put(name, b"-")
+        for p in _CODE:
+            put("code:" + p.name, p.read_bytes())
+        put("synonyms", self.synonyms)
+        for name, data in self.builtin:
+            put("builtin:" + name, data)
+        for case_id, data in self.local:
+            put("local:" + case_id, data)
+        return h.hexdigest()
+
+    def build(self):
+        from .search import CaseIndex, Synonyms
+        return CaseIndex(from_sources(self.builtin, self.local), Synonyms.parse(self.synonyms.decode("utf-8")))
+
+
+def key(db) -> str:
+    """A hash of everything the index of ``db`` is made from, read raw (no YAML parsed)."""
+    return _Sources(db).key()
+
+
+def load_index(db):
+    """The case index of ``db``: loaded when saved under the current key, else built (and saved)."""
+    sources = _Sources(db)
+    where = folder(db)
+    if where is None:
+        return sources.build()
+    k = sources.key()
+    index = _load(where / k, k, sources.synonyms)
+    if index is None:
+        index = sources.build()
+        save(index, where, k)
+    prune(db, keep=k)
+    return index
+
+
+def prune(db, *, keep: str | None = None) -> None:
+    """Remove the saved indexes of ``db`` that no longer match its cases.
+
+    A process that started before a change may still save its index under the old key; it is
+    removed only while the database's current key differs, so two processes never remove each
+    other's current index in turn.
+    """
+    where = folder(db)
+    try:
+        others = [p for p in where.iterdir() if p.name != keep] if where is not None else []
+    except OSError:
+        return
+    if not others:
+        return
+    current = key(db)
+    if keep is not None and keep != current:
+        return  # the cases changed while this process loaded: leave the folder to the newer key
+    now = time.time()
+    for p in others:
+        if p.name == current:
+            continue
+        if p.name.startswith(".tmp-"):
+            try:
+                if now - p.stat().st_mtime < _STALE_TMP_S:
+                    continue  # another process is saving into it right now
+            except OSError:
+                continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def save(index, where: Path, k: str) -> bool:
+    """Write ``index`` as ``where/k`` in one rename; False (and an index in memory only) when the
+    folder cannot be written or the cases cannot be saved as JSON exactly."""
+    import numpy as np
+    lines = []  # one JSON line a case, so that a loaded index reads a case only to show it
+    try:
+        for c in index.cases:
+            record = {"id": c.id, "local": c.local, "data": c.data}
+            line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+            if "\n" in line or json.loads(line) != record:  # a date or a tuple would come back otherwise
+                raise ValueError("not exact")
+            lines.append(line.encode("utf-8") + b"\n")
+    except (TypeError, ValueError):
+        log.warning("case index not saved: a case holds values JSON cannot keep; built in memory")
+        return False
+    cases_bytes = b"".join(lines)
+    offsets = np.cumsum([0] + [len(line) for line in lines], dtype=np.int64)
+    del lines
+    parts = index.saved_parts()
+    tmp = where / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        tmp.mkdir(parents=True)
+        views = []
+        for i, v in enumerate(parts["views"]):
+            for name in _ARRAYS:
+                _write(tmp / f"view{i}.{name}.npy", lambda f, a=v[name]: np.save(f, np.ascontiguousarray(a),
+                                                                                  allow_pickle=False))
+            views.append({"vocab": v["vocab"], "weight": v["weight"], "nnz": int(len(v["data"]))})
+        meta = {"format": FORMAT, "key": k, "cases": len(index.cases), "views": views,
+                "cases_sha256": hashlib.sha256(cases_bytes).hexdigest(), "columns": parts["columns"],
+                "anchors": parts["anchors"], "groups": parts["groups"]}
+        _write(tmp / "cases.jsonl", lambda f: f.write(cases_bytes))
+        _write(tmp / "offsets.npy", lambda f: np.save(f, offsets, allow_pickle=False))
+        _write_json(tmp / "texts.json", parts["texts"])
+        _write_json(tmp / "meta.json", meta)  # last: a folder without it is not an index
+        try:
+            os.rename(tmp, where / k)
+        except OSError:
+            if not (where / k).is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process saved the same key first
+        return True
+    except OSError as e:
+        log.warning("case index not saved (%s): built in memory", type(e).__name__)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+
+
+def _write(path: Path, fill) -> None:
+    with open(path, "wb") as f:
+        fill(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_json(path: Path, value) -> None:
+    _write(path, lambda f: f.write(json.dumps(value, ensure_ascii=False).encode("utf-8")))
+
+
+def _load(path: Path, k: str, synonyms: bytes):
+    """The index saved in ``path``, or None when it is absent, of another key, or damaged."""
+    from .search import CaseIndex, Synonyms
+    import numpy as np
+    try:
+        meta_text = (path / "meta.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None  # not saved yet (or removed by a process that saved a newer one)
+    except OSError as e:
+        log.warning("saved case index unreadable (%s): building it again", type(e).__name__)
+        return None
+    try:
+        meta = json.loads(meta_text)
+        if meta.get("format") != FORMAT or meta.get("key") != k:
+            raise ValueError("the folder holds another index")
+        cases = _SavedCases(path, meta["cases_sha256"], meta["columns"]["id"])
+        texts = json.loads((path / "texts.json").read_text(encoding="utf-8"))
+        views = []
+        for i, v in enumerate(meta["views"]):
+            # Memory-mapped: the pages of a term are read when a question uses it, and shared
+            # between the processes that load the same index.  Viewed as plain arrays, because
+            # slicing a np.memmap costs a few microseconds more, and searching slices a lot.
+            arrays = {name: np.load(path / f"view{i}.{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+                      for name in _ARRAYS}
+            _check(arrays, v["vocab"], v["nnz"], len(cases))
+            views.append(dict(v, **arrays))
+        parts = {"views": views, "texts": texts, "columns": meta["columns"], "anchors": meta["anchors"],
+                 "groups": meta["groups"]}
+        if not len(cases) == meta["cases"] == len(meta["columns"]["id"]) or \
+                {len(v) for v in meta["columns"].values()} != {len(cases)}:
+            raise ValueError("case count")
+        index = CaseIndex.from_parts(cases, Synonyms.parse(synonyms.decode("utf-8")), parts)
+        index.loaded_from = path  # how a test or a benchmark tells a loaded index from a built one
+        return index
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+        log.warning("saved case index unreadable (%s): building it again", type(e).__name__)
+        shutil.rmtree(path, ignore_errors=True)  # or the new one could not take its place
+        return None
+
+
+def _check(a: dict, vocab: list[str], nnz: int, n_cases: int) -> None:
+    """Shapes that searching relies on, so a damaged file fails here and not in a search."""
+    import numpy as np
+    indptr, indices, data = a["indptr"], a["indices"], a["data"]
+    # bm25s adds "" to its vocabulary after the matrix is made (a column it never has).
+    columns = len(vocab) - (1 if vocab and vocab[-1] == "" else 0)
+    if not (indptr.ndim == indices.ndim == data.ndim == 1 and len(indptr) in (columns + 1, len(vocab) + 1)
+            and len(indices) == len(data) == nnz and indptr[0] == 0 and indptr[-1] == nnz):
+        raise ValueError("index arrays do not fit together")
+    if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise ValueError("index array types")
+    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_cases or np.any(np.diff(indptr) < 0)):
+        raise ValueError("index arrays point outside the cases")
+
+
+class _SavedCases(Sequence):
+    """The cases of a saved index, each read from ``cases.jsonl`` when it is first asked for.
+
+    Reading 10,000 records at a start costs more than half a second and a hundred megabytes, and
+    an answer shows three.  The file is checked against its hash once, when the index loads, so a
+    damaged one is rebuilt rather than found out while answering.
+    """
+
+    def __init__(self, path: Path, sha256: str, ids: list[str]):
+        import mmap
+        import numpy as np
+        h = hashlib.sha256()
+        with open(path / "cases.jsonl", "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            if h.hexdigest() != sha256:
+                raise ValueError("cases file does not match its hash")
+            size = f.seek(0, os.SEEK_END)
+            self._buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._offsets = np.load(path / "offsets.npy", allow_pickle=False)
+        if (self._offsets.ndim != 1 or len(self._offsets) != len(ids) + 1 or self._offsets.dtype.kind not in "iu"
+                or (len(ids) and (self._offsets[0] != 0 or self._offsets[-1] != size
+                                  or np.any(np.diff(self._offsets) <= 0)))):
+            raise ValueError("case offsets do not fit the cases file")
+        self._offsets = self._offsets.tolist()
+        self._ids = ids
+        self._read: dict[int, Case] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = operator.index(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        case = self._read.get(i)
+        if case is None:  # two threads may both read it: the same record, harmlessly
+            r = json.loads(self._buf[self._offsets[i]:self._offsets[i + 1]])
+            case = self._read[i] = Case(r["id"], r["data"], local=bool(r["local"]))
+        return case
