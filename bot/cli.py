@@ -122,6 +122,17 @@ def cases_import(file: Path) -> None:
     click.echo(f"事例「{case.id}」（{case.area}）を追加しました。")
 
 
+@cases.command("withdraw", help="自治体独自の事例を取り下げる（組み込みの事例は取り下げられない）")
+@click.argument("case_id")
+def cases_withdraw(case_id: str) -> None:
+    from knowledge.cases import withdraw_local
+    from . import messages
+    from .db import open_db
+    if not withdraw_local(open_db(config.get("NIMO_DB")), case_id):
+        raise click.ClickException(messages.no_local_case(case_id))
+    click.echo(messages.local_case_withdrawn(case_id))
+
+
 @main.command(help="答えられなかった質問と 👎 の一覧（多い順）")
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 def gaps(as_json: bool) -> None:

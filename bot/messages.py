@@ -302,3 +302,12 @@ CUT_SHORT = "…（続きは省略しました。全文は管理者の `nimo cas
 def typed_date(label: str, example: str) -> str:
     """Where LINE shows a date picker: LINE WORKS has none, so say what to type."""
     return f"{label}：「{example}」のように日付を書いて送ってください。"
+
+
+# -- local cases (nimo cases withdraw) -------------------------------------------------------------
+def no_local_case(case_id: str) -> str:
+    return f"ローカル事例「{case_id}」はありません（組み込みの事例は取り下げられません）。`nimo cases` で一覧を見られます。"
+
+
+def local_case_withdrawn(case_id: str) -> str:
+    return f"ローカル事例「{case_id}」を取り下げました。動いている worker は再起動すると反映します。"

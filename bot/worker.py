@@ -138,8 +138,16 @@ class Answerer:
         if self.workers is not None:
             self.workers.start()
         threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()
+        threading.Thread(target=self._warm_up, name="nimo-warm-up", daemon=True).start()
         if self.bolt is not None:
             threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        """Load (or build) the case index now, so the first question does not wait for it."""
+        try:
+            self.app.index
+        except Exception as e:
+            log.error("case index: %s", type(e).__name__)
 
     def _housekeeping(self) -> None:
         """Hourly: forget answered events past the dedupe window (their payloads hold message

@@ -63,6 +63,11 @@ def test_cases_import_then_search_finds_it(nimo, tmp_path):
     p = nimo("cases", "import", str(bad), check=False)
     assert p.returncode == 1 and "level" in p.stderr and "title" in p.stderr
     assert "全26件" in nimo("cases").stdout
+    assert "取り下げました" in nimo("cases", "withdraw", "x-001").stdout
+    assert "全25件" in nimo("cases").stdout
+    assert "x-001" not in [r["id"] for r in json.loads(nimo("ask", "--json", "夜間電話相談").stdout)["results"]]
+    p = nimo("cases", "withdraw", "c01", check=False)  # a built-in case stays
+    assert p.returncode == 1 and "組み込み" in p.stderr
 
 
 def test_gaps_most_frequent_first(nimo):
