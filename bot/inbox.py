@@ -2,7 +2,9 @@
 
 The row's unique (platform, event_id) makes a redelivery a no-op, and its status lets a restarted
 Nimo finish what a killed one had acknowledged but not answered.  Workers claim a row with one
-conditional UPDATE, so two threads (or processes) never handle the same event.
+conditional UPDATE, so two threads (or processes) never handle the same event, and only a sender's
+oldest unfinished row can be claimed, so each person's events are answered one after another, in
+order, while other people's are answered beside them.
 """
 from __future__ import annotations
 
@@ -173,6 +175,8 @@ class Workers:
                 self._pick_up()
             except sqlite3.Error as e:  # a locked database now and then: the next poll will do
                 log.warning("inbox poll: %s", type(e).__name__)
+            except Exception as e:  # the poller also beats for this worker's rows: it must go on
+                log.error("inbox poll: %s", type(e).__name__)
 
     def stop(self, timeout: float = 8.0) -> bool:
         """Stop taking rows and wait at most ``timeout`` seconds in all for the threads; True when
@@ -218,6 +222,8 @@ class Workers:
             following = None
             try:
                 following = self._work(row_id)
+            except Exception as e:  # a bug, not a platform failure: keep the thread, log the kind
+                log.error("inbox worker: %s on event %s", type(e).__name__, row_id)
             finally:
                 if following is not None:
                     self.submit(following)
