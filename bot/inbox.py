@@ -2,16 +2,19 @@
 
 The row's unique (platform, event_id) makes a redelivery a no-op, and its status lets a restarted
 Nimo finish what a killed one had acknowledged but not answered.  Workers claim a row with one
-conditional UPDATE, so two threads (or processes) never handle the same event.
+conditional UPDATE, so two threads (or processes) never handle the same event, and only a sender's
+oldest unfinished row can be claimed, so each person's events are answered one after another, in
+order, while other people's are answered beside them.
 """
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
+import time
 import uuid
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -41,21 +44,36 @@ class Inbox:
 
     def claim(self, row_id: int, holder: str = "") -> tuple[str, dict] | None:
         """Take a row to work on: new (or left by a dead worker), and the sender's oldest unfinished."""
+        taken = self.take(row_id, holder)
+        return (taken[0], taken[1]) if taken else None
+
+    def take(self, row_id: int, holder: str = "") -> tuple[str, dict, str | None] | None:
+        """``claim``, in one statement, also giving the sender: whoever answers one of a sender's
+        events is the first to know that their next one may now be answered."""
         now = self.clock()
-        cur = self.db.execute(
+        rows = self.db.execute(
             "UPDATE inbox SET status = 'working', claimed_at = ?, claimed_by = ? WHERE id = ? AND "
             f"(status = 'new' OR (status = 'working' AND {self._abandoned('inbox')})) AND "
             "(sender IS NULL OR NOT EXISTS (SELECT 1 FROM inbox e WHERE e.sender = inbox.sender "
-            "AND e.id < inbox.id AND e.status IN ('new', 'working')))",
-            [now.isoformat(), holder, row_id, (now - STALE).isoformat(), _utc(now)])
-        if cur.rowcount != 1:
+            "AND e.status IN ('new', 'working') AND e.id < inbox.id)) RETURNING platform, payload, sender",
+            [now.isoformat(), holder, row_id, (now - STALE).isoformat(), _utc(now)]).fetchall()
+        # fetchall: the UPDATE, and its hold on the database, ends only when its rows are read
+        if not rows:
             return None
-        platform, payload = self.db.execute("SELECT platform, payload FROM inbox WHERE id = ?", [row_id]).fetchone()
-        return platform, json.loads(payload)
+        platform, payload, sender = rows[0]
+        return platform, json.loads(payload), sender
 
     def finish(self, row_id: int, status: str = "done") -> None:
         self.db.execute("UPDATE inbox SET status = ?, done_at = ? WHERE id = ?",
                         [status, self.clock().isoformat(), row_id])
+
+    def next_of(self, sender: str | None) -> int | None:
+        """The sender's oldest unfinished row (what may be answered once their previous one is)."""
+        if sender is None:
+            return None
+        row = self.db.execute("SELECT id FROM inbox WHERE sender = ? AND status IN ('new', 'working') "
+                              "ORDER BY id LIMIT 1", [sender]).fetchone()
+        return row[0] if row else None
 
     @staticmethod
     def _abandoned(table: str) -> str:
@@ -64,10 +82,19 @@ class Inbox:
                 f"l.name = 'worker:' || {table}.claimed_by AND l.expires_at > ?))")
 
     def unfinished(self) -> list[int]:
+        """The rows a worker may take now, oldest first: each sender's oldest unfinished row when it
+        is new or its worker is gone, and every such row without a sender.  A sender's later rows
+        are not listed: they could not be claimed yet, and trying each one at every poll was what
+        made a burst slow (thousands of failing writes a poll)."""
         now = self.clock()
+        # INDEXED BY: the partial index holds only unfinished rows, so this reads the backlog, never
+        # the two days of finished rows (the planner prefers inbox_status without statistics).
         return [r[0] for r in self.db.execute(
-            f"SELECT id FROM inbox WHERE status = 'new' OR (status = 'working' AND {self._abandoned('inbox')}) "
-            "ORDER BY id", [(now - STALE).isoformat(), _utc(now)]).fetchall()]
+            "SELECT i.id FROM (SELECT MIN(id) AS id FROM inbox INDEXED BY inbox_open "
+            "WHERE status IN ('new', 'working') AND sender IS NOT NULL GROUP BY sender UNION ALL "
+            "SELECT id FROM inbox INDEXED BY inbox_open WHERE sender IS NULL AND status IN ('new', 'working')) h "
+            f"JOIN inbox i ON i.id = h.id WHERE i.status = 'new' OR (i.status = 'working' AND {self._abandoned('i')}) "
+            "ORDER BY i.id", [(now - STALE).isoformat(), _utc(now)]).fetchall()]
 
     def heartbeat(self, holder: str) -> None:
         self.db.execute("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) "
@@ -92,7 +119,9 @@ class Workers:
 
     Rows come either from ``submit`` (the webhook in the same process) or, with ``poll`` set, from
     reading the inbox every ``poll`` seconds: that is how ``nimo worker`` runs beside the web
-    process, so answering never competes with acknowledging for one interpreter's lock.
+    process, so answering never competes with acknowledging for one interpreter's lock.  A thread
+    that has answered one of a sender's events queues that sender's next one at once (at the back,
+    so busy senders take turns), so a burst never waits for the poll between two events.
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[str, dict, int], None], *, threads: int = 4,
@@ -100,84 +129,128 @@ class Workers:
         self.inbox = inbox
         self.handle = handle
         self.poll = poll
-        self.queue: queue.Queue[int | None] = queue.Queue()
+        self.holder = uuid.uuid4().hex
+        self.stopping = threading.Event()
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)  # a row was queued, or stop() was called
+        self.idle = threading.Condition(lock)    # nothing queued, nothing being handled
+        self._waiting: deque[int] = deque()
+        self._queued: set[int] = set()
+        self._pending = 0  # queued + being handled
         self.threads = [threading.Thread(target=self._run, name=f"nimo-worker-{i}", daemon=True)
                         for i in range(threads)]
-        self.idle = threading.Condition()
-        self.busy = 0
-        self.queued: set[int] = set()
-        self.stopping = threading.Event()
-        self.holder = uuid.uuid4().hex
+        self._poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
 
     def start(self) -> None:
         self.inbox.heartbeat(self.holder)
         for t in self.threads:
             t.start()
-        for row_id in self.inbox.unfinished():  # acknowledged before a restart, not yet answered
-            self.submit(row_id)
-        poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
-        self.threads.append(poller)
-        poller.start()
+        self._pick_up()  # acknowledged before a restart, not yet answered
+        self._poller.start()
 
     def submit(self, row_id: int) -> None:
-        with self.idle:
-            if row_id in self.queued:
+        with self._ready:
+            if row_id in self._queued or self.stopping.is_set():
                 return
-            self.queued.add(row_id)
-        self.queue.put(row_id)
+            self._queued.add(row_id)
+            self._waiting.append(row_id)
+            self._pending += 1
+            self._ready.notify()
+
+    def _pick_up(self) -> None:
+        for row_id in self.inbox.unfinished():
+            self.submit(row_id)
 
     def _poll(self) -> None:
-        """Heartbeat, and pick up rows: from other processes (``poll``), rows that waited for an
-        earlier message of the same person, and rows a dead worker left half done."""
+        """Heartbeat, and pick up rows: from other processes (``poll``), and rows a dead worker
+        left half done."""
         interval = self.poll or 0.2
-        beat = datetime.min.replace(tzinfo=timezone.utc)
+        beat = self.inbox.clock()
         while not self.stopping.wait(interval):
             try:
                 now = self.inbox.clock()
                 if now - beat > HEARTBEAT:
                     self.inbox.heartbeat(self.holder)
                     beat = now
-                for row_id in self.inbox.unfinished():
-                    self.submit(row_id)
+                self._pick_up()
             except sqlite3.Error as e:  # a locked database now and then: the next poll will do
                 log.warning("inbox poll: %s", type(e).__name__)
+            except Exception as e:  # the poller also beats for this worker's rows: it must go on
+                log.error("inbox poll: %s", type(e).__name__)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 8.0) -> bool:
+        """Stop taking rows and wait at most ``timeout`` seconds in all for the threads; True when
+        every one ended.  A thread still blocked (a platform API that does not answer) is left to
+        the process's exit (threads are daemons), and its worker lease is kept, to lapse ``ALIVE``
+        after the last heartbeat: until then nobody else redoes the row, and after that the next
+        start does — the row is still 'working' in the inbox, never lost."""
+        deadline = time.monotonic() + timeout
         self.stopping.set()
-        running = [t for t in self.threads if t.is_alive() and t.name != "nimo-inbox-poll"]
-        for _ in running:
-            self.queue.put(None)
-        for t in self.threads:
+        with self._ready:
+            self._ready.notify_all()
+        for t in (*self.threads, self._poller):
             if t.is_alive():
-                t.join(timeout=10)
+                t.join(max(0.0, deadline - time.monotonic()))
+        busy = sum(t.is_alive() for t in self.threads)
+        if busy:
+            log.warning("%d worker thread(s) still busy at stop: their events stay in the inbox", busy)
+            return False
         try:
             self.inbox.retire(self.holder)
         except sqlite3.Error:
             pass
+        return True
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """For tests and shutdown: wait until the queue is empty and no row is being processed."""
+        """For tests and shutdown: wait until nothing is queued and no row is being processed
+        (a sender's next row is queued before the previous one counts as done: no gap)."""
         with self.idle:
-            return self.idle.wait_for(lambda: self.queue.empty() and self.busy == 0, timeout)
+            return self.idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _take_next(self) -> int | None:
+        with self._ready:
+            while not self._waiting and not self.stopping.is_set():
+                self._ready.wait()
+            if self.stopping.is_set():
+                return None
+            row_id = self._waiting.popleft()
+            self._queued.discard(row_id)  # from now on a new submit of it is a new try
+            return row_id
 
     def _run(self) -> None:
-        while True:
-            row_id = self.queue.get()
-            if row_id is None:
-                return
-            with self.idle:
-                self.busy += 1
+        while (row_id := self._take_next()) is not None:
+            following = None
             try:
-                claimed = self.inbox.claim(row_id, self.holder)
-                if claimed:
-                    try:
-                        self.handle(claimed[0], claimed[1], row_id)
-                        self.inbox.finish(row_id)
-                    except Exception as e:  # never the message text: only where and what kind
-                        log.error("event %s failed: %s", row_id, type(e).__name__)
-                        self.inbox.finish(row_id, "failed")
+                following = self._work(row_id)
+            except Exception as e:  # a bug, not a platform failure: keep the thread, log the kind
+                log.error("inbox worker: %s on event %s", type(e).__name__, row_id)
             finally:
+                if following is not None:
+                    self.submit(following)
                 with self.idle:
-                    self.busy -= 1
-                    self.queued.discard(row_id)
-                    self.idle.notify_all()
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self.idle.notify_all()
+
+    def _work(self, row_id: int) -> int | None:
+        """Claim, answer and finish one row; the id of the sender's next row, if any."""
+        try:
+            taken = self.inbox.take(row_id, self.holder)
+        except sqlite3.Error as e:  # the poll will offer the row again
+            log.warning("inbox claim: %s", type(e).__name__)
+            return None
+        if taken is None:  # done, taken by another worker, or an earlier row of its sender is open
+            return None
+        platform, payload, sender = taken
+        status = "done"
+        try:
+            self.handle(platform, payload, row_id)
+        except Exception as e:  # never the message text: only where and what kind
+            log.error("event %s failed: %s", row_id, type(e).__name__)
+            status = "failed"
+        try:
+            self.inbox.finish(row_id, status)
+            return self.inbox.next_of(sender)
+        except sqlite3.Error as e:  # left 'working': redone when STALE, like a crash right here
+            log.error("event %s: could not record it as %s: %s", row_id, status, type(e).__name__)
+            return None
