@@ -18,6 +18,7 @@ worker``) is sent SIGTERM, then SIGKILL, when the run ends, fails or is interrup
 leaves no process behind.
 
     python benchmarks/bench_webhook.py [--requests 2000] [--clients 8] [--kind question|report] [--json]
+    python benchmarks/bench_webhook.py --platform lineworks   # signed LINE WORKS callbacks instead
 """
 from __future__ import annotations
 
@@ -381,7 +382,14 @@ def main():
     ap.add_argument("--kind", choices=["question", "report"], default="question")
     ap.add_argument("--timeout", type=float, default=300, help="seconds to wait for all answers")
     ap.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+    ap.add_argument("--platform", choices=["line", "lineworks"], default="line",
+                    help="lineworks: signed LINE WORKS callbacks (benchmarks/lineworks_load.py)")
     a = ap.parse_args()
+    if a.platform == "lineworks":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import lineworks_load
+        lineworks_load.main(["--requests", str(a.requests), "--clients", str(a.clients)])
+        return
     # SIGTERM to this process runs the same `finally` as Ctrl-C: no server is left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))

@@ -204,11 +204,11 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=8)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     rows = run(a.requests, a.clients)
     print(f"Signed LINE WORKS callbacks carrying questions, {a.requests} requests from {a.clients} "
           f"keep-alive clients on 127.0.0.1\n")

@@ -249,7 +249,7 @@ def worker(parent_pid: int | None) -> None:
     configure()
     settings = config.all_settings()
     app = _app()
-    answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.1)
+    answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.05)
     from scheduler.service import ReminderService
     reminders = ReminderService(app.db, answerer.pushers(), clock=app.clock,
                                 summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],

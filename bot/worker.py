@@ -177,10 +177,11 @@ class Answerer:
                 wait = min(wait * 2, 300.0)
             self.stopping.wait(wait)
 
-    def stop(self, timeout: float = 8.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the threads (at most ``timeout`` seconds, even while a platform does not answer);
+        True when every thread ended.  What was not answered stays in the inbox."""
         self.stopping.set()
-        if self.workers is not None:
-            self.workers.stop()
+        return self.workers.stop(timeout) if self.workers is not None else True
 
 
 class Server:
@@ -196,5 +197,5 @@ class Server:
     def start_workers(self) -> None:
         self.answerer.start()
 
-    def stop(self) -> None:
-        self.answerer.stop()
+    def stop(self, timeout: float = 5.0) -> bool:
+        return self.answerer.stop(timeout)
