@@ -96,7 +96,7 @@ NON_TEXT = "Nimo は文字の質問にお答えします。知りたいことを
 
 
 def registered(area: str, role: str) -> str:
-    who = "スーパーバイザー" if role == "supervisor" else "スタッフ"
+    who = {"supervisor": "スーパーバイザー", "admin": "管理者"}.get(role, "スタッフ")
     return f"登録しました（地域：{area}／{who}）。質問をどうぞ。「ヘルプ」で使い方を表示します。"
 
 ASK_PROMPT = "知りたいことを、そのまま送ってください。\n例：「住まいの確保で困っている」「家族教室を始めたい」「千葉県の事例」"
@@ -291,3 +291,13 @@ SLACK_HOME_MORE = ("■ 予定\n「リマインド 明日14時 …」「イベ�
 # -- Slack report form: mistakes shown beside their fields ---------------------------------------
 FORM_BAD_CASE_CODE = "ケースコードの形ではありません（例：K-012）"
 FORM_NO_SUMMARY = "内容を書いてください"
+
+
+# -- the web console (its pages' own text is in bot/console/) --------------------------------------
+CONSOLE_DIRECT_ONLY = "管理画面のリンクは、Nimo との1対1のトークでだけ使えます。"
+CONSOLE_NO_URL = "管理画面の URL が設定されていません。管理者に NIMO_PUBLIC_URL の設定を頼んでください。"
+
+
+def console_link(url: str, minutes: int) -> str:
+    return (f"管理画面へのリンクです（{minutes}分間、1回だけ有効）。\n{url}\n"
+            "ほかの人には送らないでください。")

@@ -88,3 +88,10 @@ def import_local(db, path: Path, *, now: str) -> Case:
         raise ImportError_(problems)
     db["local_cases"].insert({"id": data["id"], "yaml": text, "imported_at": now})
     return Case(data["id"], data, local=True)
+
+
+def cases_version(db) -> int:
+    """A number that changes whenever a local case is added, changed or removed (triggers of
+    migration 7 keep it), so a process holding a case index can tell cheaply that it is stale."""
+    row = db.execute("SELECT value FROM counters WHERE name = 'cases'").fetchone()
+    return row[0] if row else 0

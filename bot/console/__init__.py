@@ -1,0 +1,13 @@
+"""The web console under ``/console/``: reports, visits, gaps, cases and users in the browser.
+
+Nothing here is imported by the webhook paths: :func:`create_app` loads Flask on the first
+``/console`` request (bot/web.py mounts it lazily), so acknowledging LINE and Slack stays as small
+as before.  The modules without Flask (``auth``, ``audit``, ``localcases``) are also used by the
+chat handler that hands out sign-in links and by ``nimo console link``.
+"""
+from __future__ import annotations
+
+
+def create_app(db, clock, settings: dict):
+    from .site import build
+    return build(db, clock, settings)
