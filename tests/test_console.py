@@ -558,7 +558,7 @@ def test_gaps_grouped_counted_newest_first_with_the_answer_of_a_thumbs_down(con,
     c = con.client(user="Usv")
     body = page(c.get("/gaps"))
     assert body.index("家族教室") < body.index("猫の飼い方") < body.index("宇宙旅行")
-    assert re.search(r"<td>2</td>\s*<td[^>]*>[^<]*</td>\s*<td class=\"text\">猫の飼い方", body)
+    assert re.search(r"回数\">2</td>\s*<td[^>]*>[^<]*</td>\s*<td class=\"text lead\">猫の飼い方", body)
     assert "千葉県千葉市：千葉市精神障害にも対応した地域包括ケア構築推進事業" in body  # the answer that got 👎
     clock.now = FIXED_NOW + timedelta(minutes=10)
     r = c.post("/gaps", data={"csrf": con.csrf(c, "/gaps"), "kind": "gap", "key": "猫の飼い方"})
