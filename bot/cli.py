@@ -230,6 +230,8 @@ def worker(parent_pid: int | None) -> None:
                                             "line": settings["NIMO_SUMMARY_LINE_GROUP"]})
     if not answerer.on and not reminders.pushers:
         raise click.ClickException("LINE か Slack の設定がありません（nimo serve --check で確かめられます）")
+    from .notices import NoticeSender
+    notices = NoticeSender(app.db, reminders.pushers, clock=app.clock)  # what the console asks to tell users
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
@@ -237,8 +239,9 @@ def worker(parent_pid: int | None) -> None:
     def start() -> None:
         answerer.start()
         reminders.start()  # only one process runs it: the others wait for the lease in SQLite
+        notices.start()
 
-    run_worker(start, [answerer.stop, reminders.stop], stop)
+    run_worker(start, [answerer.stop, reminders.stop, notices.stop], stop)
 
 
 @main.command(help="動いている Nimo の状態（データベース・worker・スケジューラー・未処理の件数）を表示する")

@@ -287,6 +287,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX report_photos_report ON report_photos(report_id);
     CREATE INDEX plans_area ON plans(area, status);
     CREATE INDEX visits_plan ON visits(plan_id);
+    CREATE TABLE case_proposals (      -- 「事例提案」 from the field, until a curator publishes or declines it
+        id INTEGER PRIMARY KEY,        -- shown as P-12
+        platform TEXT NOT NULL, user_id TEXT NOT NULL, area TEXT NOT NULL,
+        problem TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL, contact TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published', 'declined')),
+        case_id TEXT, reason TEXT, decided_by TEXT, decided_at TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    );
+    CREATE INDEX case_proposals_status ON case_proposals(status, area);
+    CREATE TABLE chat_notices (        -- a sentence for one user, sent by the worker (nimo worker)
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL, sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX chat_notices_unsent ON chat_notices(sent_at, id);
     """,
 )
 

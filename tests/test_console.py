@@ -148,7 +148,7 @@ def test_a_session_ends_after_eight_hours_and_on_logout(con):
 def test_without_a_session_every_page_sends_to_the_explanation(con):
     c = con.app.test_client()
     for path in ("/", "/reports", "/reports/1", "/reports/export.csv", "/visits", "/gaps", "/cases", "/users",
-                 "/access", "/cases/new"):
+                 "/access", "/cases/new", "/proposals", "/proposals/1", "/photos/1", "/reports/chart.png"):
         r = c.get(path)
         assert r.status_code == 302 and r.headers["Location"].endswith("/signin"), path
     r = c.post("/cases/new", data={"id": "x"})
@@ -371,6 +371,7 @@ def test_views_downloads_and_changes_are_logged_and_the_log_cannot_be_edited(con
     ("Ustaff", "/gaps", 403), ("Usv", "/gaps", 200),
     ("Ustaff", "/cases/new", 403), ("Usv", "/cases/new", 200),
     ("Ustaff", "/cases", 200), ("Ustaff", "/visits", 200),
+    ("Ustaff", "/proposals", 403), ("Usv", "/proposals", 200), ("Uadmin", "/proposals", 200),
 ])
 def test_each_page_checks_the_role_on_the_server(con, user, path, status):
     r = con.client(user=user).get(path)
@@ -627,3 +628,95 @@ def test_cli_console_link_and_admin_role(nimo):
     assert re.fullmatch(r"http://localhost:8000/console/login/[A-Za-z0-9_-]{40,}", out[-1])
     bad = nimo("console", "link", "--platform", "line", "--id", "Unobody", check=False)
     assert bad.returncode != 0 and "登録されていません" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# -- case proposals ----------------------------------------------------------------------------------
+def propose(app, user="Ustaff", answers=("千葉市", "退院後の住まいがない", "空き家を借り上げた", "3人が地域に移れた",
+                                           "千葉市保健所 精神保健福祉担当")):
+    said = [app.handle(Incoming("line", user, user, "事例提案"))[0].text]
+    for a in answers:
+        said.append(app.handle(Incoming("line", user, user, a))[0].text)
+    return said
+
+
+def test_a_case_proposal_from_chat_is_stored_as_a_draft(app):
+    add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+    said = propose(app)
+    assert "どの地域" in said[0] and "課題" in said[1] and "この内容で提案しますか" in said[-1]
+    assert app.db.execute("SELECT COUNT(*) FROM case_proposals").fetchone()[0] == 0  # nothing before 確定
+    done = app.handle(Incoming("line", "Ustaff", "Ustaff", "確定"))[0].text
+    assert "P-1" in done
+    row = app.db.execute("SELECT area, problem, contact, status FROM case_proposals").fetchone()
+    assert row == ("千葉市", "退院後の住まいがない", "千葉市保健所 精神保健福祉担当", "draft")
+
+
+def test_a_case_proposal_goes_through_the_privacy_guard(app):
+    add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+    said = propose(app, answers=("千葉市", "田中さんが退院先に困った", "090-1234-5678 に電話した", "住めた", "保健所"))
+    assert "個人を特定できる情報" in said[-1] and "田中さん" in said[-1]
+    assert "伏せて確定" in app.handle(Incoming("line", "Ustaff", "Ustaff", "確定"))[0].text  # must choose
+    app.handle(Incoming("line", "Ustaff", "Ustaff", "伏せて確定"))
+    problem, action = app.db.execute("SELECT problem, action FROM case_proposals").fetchone()
+    assert "田中" not in problem and "090" not in action
+
+
+def test_a_case_proposal_only_in_a_one_to_one_chat_and_can_be_stopped(app):
+    add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+    assert "1対1" in app.handle(Incoming("line", "Ustaff", "Cg", "事例提案", direct=False))[0].text
+    app.handle(Incoming("line", "Ustaff", "Ustaff", "事例提案"))
+    assert "やめました" in app.handle(Incoming("line", "Ustaff", "Ustaff", "やめる"))[0].text
+    assert app.db.execute("SELECT COUNT(*) FROM case_proposals").fetchone()[0] == 0
+
+
+def draft(con, area="千葉市", user="Ustaff"):
+    now = FIXED_NOW.isoformat()
+    return con.db.execute("INSERT INTO case_proposals (platform, user_id, area, problem, action, outcome, contact, "
+                          "created_at, updated_at) VALUES ('line', ?, ?, '課題', '空き家を借り上げた', '3人が移れた', "
+                          "'保健所', ?, ?)", [user, area, now, now]).lastrowid
+
+
+def test_publishing_a_proposal_makes_a_local_case_and_tells_the_proposer(con):
+    pid = draft(con)
+    assert con.client(user="Ustaff").get(f"/proposals/{pid}").status_code == 403
+    other = draft(con, area="船橋市", user="Ufuna")
+    c = con.client(user="Usv")
+    assert c.get(f"/proposals/{other}").status_code == 404
+    body = page(c.get(f"/proposals/{pid}"))
+    assert 'value="proposal-1"' in body and "2026年11月24日の現場からの提案" in body
+    t = con.csrf(c, f"/proposals/{pid}")
+    form = {"csrf": t, "op": "publish", "id": f"proposal-{pid}", "title": "", "area": "千葉県千葉市", "level": "市町村",
+            "actions": "空き家を借り上げた", "outcomes": "3人が移れた", "source": "ローカル事例（千葉市）"}
+    r = c.post(f"/proposals/{pid}", data=form)
+    assert r.status_code == 400 and "必須" in re.search(r'id="field-title">(.*?)</div>', page(r), re.S).group(1)
+    assert con.db.execute("SELECT COUNT(*) FROM chat_notices").fetchone()[0] == 0
+    r = c.post(f"/proposals/{pid}", data={**form, "title": "空き家の借り上げ"})
+    assert r.status_code == 303
+    assert con.db.execute("SELECT status, case_id FROM case_proposals WHERE id = ?", [pid]).fetchone() == (
+        "published", "proposal-1")
+    user, said = con.db.execute("SELECT user_id, text FROM chat_notices").fetchone()
+    assert user == "Ustaff" and "空き家の借り上げ" in said and "公開しました" in said
+    assert "もう公開または見送り済み" in page(c.post(f"/proposals/{pid}", data={**form, "op": "decline", "reason": "x"}))
+
+
+def test_declining_needs_a_reason_which_goes_back_to_the_proposer(con):
+    pid = draft(con)
+    c = con.client(user="Uadmin")
+    t = con.csrf(c, f"/proposals/{pid}")
+    assert "理由を書いてください" in page(c.post(f"/proposals/{pid}", data={"csrf": t, "op": "decline", "reason": " "}))
+    assert "500字以内" in page(c.post(f"/proposals/{pid}", data={"csrf": t, "op": "decline", "reason": "あ" * 501}))
+    assert con.db.execute("SELECT status FROM case_proposals").fetchone() == ("draft",)
+    c.post(f"/proposals/{pid}", data={"csrf": t, "op": "decline", "reason": "同じ取組がもう載っています"})
+    assert "同じ取組がもう載っています" in con.db.execute("SELECT text FROM chat_notices").fetchone()[0]
+
+
+def test_notices_are_pushed_once_through_line(con, clock):
+    from bot.adapters.line import LineMessenger, LinePusher
+    from bot.notices import NoticeSender, add
+    from .fakes import LineStandIn
+    add(con.db, "line", "Ustaff", "ご提案は見送りになりました", clock())
+    with LineStandIn() as line:
+        sender = NoticeSender(con.db, {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url))},
+                              clock=clock)
+        assert sender.send_due() == 1 and sender.send_due() == 0
+        assert line.texts() == ["ご提案は見送りになりました"] and line.delivered[0]["to"] == "Ustaff"
+    assert con.db.execute("SELECT sent_at IS NOT NULL FROM chat_notices").fetchone() == (1,)

@@ -192,6 +192,38 @@ def test_a_supervisor_signs_in_from_line_and_works_through_the_console(stack, br
     assert page.url == f"{base}/signin"
 
 
+def test_a_proposal_from_chat_is_published_in_the_browser_and_the_proposer_told(stack, browser):
+    from bot.notices import NoticeSender
+    db = stack.app.db
+    add_user(db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+    add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
+    for text in ("事例提案", "千葉市", "退院後の住まいが見つからない", "空き家を借り上げて体験宿泊に使った",
+                 "3人が地域に移れた", "千葉市保健所 精神保健福祉担当"):
+        chat(stack, text, "Ustaff")
+    assert "P-1" in chat(stack, "確定", "Ustaff")[0]["text"]
+    sender = NoticeSender(db, stack.server.answerer.pushers(), clock=stack.clock, every=0.1)
+    sender.start()
+    try:
+        page = browser.new_page(locale="ja-JP")
+        page.goto(link_from_chat(stack, "Usv"))
+        page.get_by_role("button", name="ログイン").click()
+        page.get_by_role("link", name="事例提案").click()
+        page.get_by_role("link", name="P-1").click()
+        page.fill("#f-title", "空き家を借り上げた体験宿泊")
+        page.screenshot(path=str(SHOTS / "proposal.png"), full_page=True)
+        page.get_by_role("button", name="検査して公開").click()
+        assert "公開しました" in page.inner_text("main")
+        before = len(stack.line.delivered)
+        assert stack.line.wait_for(lambda l: any("公開しました" in t for t in l.texts()), timeout=10)
+        told = [d for d in stack.line.delivered if d.get("to") == "Ustaff" and "公開しました" in json.dumps(
+            d["messages"], ensure_ascii=False)]
+        assert len(told) == 1 and before >= 1
+        flex = json.dumps(chat(stack, "空き家の借り上げで体験宿泊", "Ustaff"), ensure_ascii=False)
+        assert "空き家を借り上げた体験宿泊" in flex and "現場からの提案" in flex  # marked local, with area and date
+    finally:
+        sender.stop()
+
+
 def test_a_used_link_and_a_group_chat_are_refused_in_the_browser(stack, browser):
     db = stack.app.db
     add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)

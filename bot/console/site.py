@@ -144,8 +144,8 @@ def build(db, clock, settings: dict) -> Flask:
     def home():
         return redirect(url_for("reports"))
 
-    from . import views_admin, views_cases, views_plans, views_reports
-    for module in (views_reports, views_plans, views_cases, views_admin):
+    from . import views_admin, views_cases, views_plans, views_proposals, views_reports
+    for module in (views_reports, views_plans, views_cases, views_proposals, views_admin):
         module.register(app, ctx)
     return app
 

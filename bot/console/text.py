@@ -61,3 +61,10 @@ INVITE_NOT_REVOKED = "その招待コードは無効にできません（使用�
 
 def invite_made(code: str, area: str, role: str, days: int) -> str:
     return f"招待コード {code} を作りました（{area}・{role}、{days}日間有効、1回限り）。「登録 {code}」と送ってもらってください。"
+
+# case proposals
+PROPOSAL_DECIDED = "この提案はもう公開または見送り済みです。"
+REASON_NEEDED = "見送る理由を書いてください（提案した人にそのまま届きます）。"
+REASON_TOO_LONG = "理由は500字以内にしてください。"
+PROPOSAL_DONE = {"published": "公開しました。提案した人にチャットで知らせます。",
+                 "declined": "見送りました。理由を提案した人にチャットで知らせます。"}

@@ -23,7 +23,12 @@ REASONS = {"no_match": "該当なし", "filtered_out": "条件に合う事例な
            "no_text": "文字なし", "empty": "空", "thumbs_down": "👎"}
 
 
+LABELS = {"level": "自治体の種類", "id": "識別子"}  # where the schema's heading is a list of values, not a name
+
+
 def heading(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
     return FIELDS[name][2].split("（")[0] if name in FIELDS else "ファイル全体"
 
 
