@@ -23,7 +23,7 @@ from datetime import date, time as dtime, timedelta
 import pytest
 
 from bot import reports as rp
-from bot.access import add_user, create_invite, get_user
+from bot.access import add_user, create_invite, get_user, set_display_name
 from scheduler import store
 
 from .conftest import FIXED_NOW, ROOT
@@ -33,7 +33,7 @@ from .test_web import Stack, text_event
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--lang=ja-JP"]
 
 
 def _browser_or_skip():
@@ -99,6 +99,17 @@ def seed(db):
     for i, (uid, area, day, rtype, summary) in enumerate(rows):
         d = rp.Draft(type=rtype, date=day, case_code=f"K-{i + 10:03d}", area=area, summary=summary)
         ids[summary], _ = rp.save(db, d, platform="line", author=uid, source_key=f"seed{i}", now=FIXED_NOW)
+    import random
+    rnd = random.Random(3)  # earlier weeks, so that the chart and the list look like a real area's
+    add_user(db, "line", "Ustaff2", "staff", "千葉市", FIXED_NOW)
+    set_display_name(db, "line", "Ustaff", "佐藤（保健師）")
+    set_display_name(db, "line", "Ustaff2", "鈴木（PSW）")
+    for i in range(40):
+        day = (date(2026, 10, 1) + timedelta(days=rnd.randrange(52))).isoformat()
+        d = rp.Draft(type=rnd.choice(rp.TYPES), date=day, case_code=f"K-{rnd.randrange(100, 200)}", area="千葉市",
+                     summary=rnd.choice(("服薬は続いている。表情は穏やか", "家族と面談。次回は同行受診", "デイケアに通えている",
+                                         "ピア交流会に参加した", "地域移行の協議の場に出席")))
+        rp.save(db, d, platform="line", author=rnd.choice(("Ustaff", "Ustaff2")), source_key=f"more{i}", now=FIXED_NOW)
     for owner, area, code, anchor in (("Ustaff", "千葉市", "K-010", date(2026, 11, 1)),
                                       ("Ustaff", "千葉市", "K-011", date(2026, 11, 20))):
         store.add_plan(db, platform="line", owner=owner, target=owner, area=area, case_code=code,
@@ -120,10 +131,14 @@ def test_a_supervisor_signs_in_from_line_and_works_through_the_console(stack, br
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(f"{base}/reports")
     body = page.inner_text("main")
-    assert "先週のまとめ" in body and "R-000003" in body and "R-000004" not in body  # 千葉市 only
+    assert "先週のまとめ" in body and "R-000003" in body and "船橋の記録" not in body  # 千葉市 only
     page.screenshot(path=str(SHOTS / "reports.png"), full_page=True)
+    page.set_viewport_size({"width": 1000, "height": 820})
+    page.screenshot(path=str(SHOTS / "readme-reports.png"))  # docs/console-reports.png is a copy
+    page.set_viewport_size({"width": 1200, "height": 900})
 
     # filter: this week's 訪問 reports
+    assert "R-000004" not in body
     page.get_by_label("種類").select_option("訪問")
     page.get_by_label("いつから").fill("2026-11-23")
     page.get_by_role("button", name="絞り込む").click()
@@ -173,6 +188,10 @@ def test_a_supervisor_signs_in_from_line_and_works_through_the_console(stack, br
     page.wait_for_url(re.compile(r".*/cases\?added=chiba-akiya$"))
     assert "chiba-akiya" in page.inner_text("main") and "追加しました" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
+    page.goto(f"{base}/cases?q=千葉県千葉市")
+    page.set_viewport_size({"width": 1000, "height": 440})
+    page.screenshot(path=str(SHOTS / "readme-cases.png"))  # docs/console-cases.png is a copy
+    page.set_viewport_size({"width": 1200, "height": 900})
 
     # a staff member finds it by asking in chat, with nothing restarted
     answer = chat(stack, "空き家の体験宿泊", "Ustaff")
