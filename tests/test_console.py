@@ -21,7 +21,7 @@ from bot.console import auth, create_app
 from bot.core import Incoming
 from bot.db import MIGRATIONS, migrate, open_db
 
-from .conftest import FIXED_NOW, ROOT, Clock
+from .conftest import FIXED_NOW, ROOT
 
 PUBLIC = "https://nimo.example.jp"
 

@@ -267,3 +267,15 @@ def test_a_used_link_and_a_group_chat_are_refused_in_the_browser(stack, browser)
     other.goto(late)
     assert "有効期限" in other.inner_text("main")
     other.screenshot(path=str(SHOTS / "link-used.png"))
+
+
+def test_without_chromium_the_browser_tests_skip_unless_ci_requires_them(monkeypatch):
+    from _pytest.outcomes import Failed, Skipped
+    import tests.test_console_browser as me
+    monkeypatch.setattr(me, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("NIMO_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(Skipped, match="chromium is not installed"):
+        me._browser_or_skip()
+    monkeypatch.setenv("NIMO_REQUIRE_BROWSER", "1")
+    with pytest.raises(Failed, match="NIMO_REQUIRE_BROWSER=1"):
+        me._browser_or_skip()

@@ -8,7 +8,7 @@ from flask import g, render_template, request
 
 from .. import access
 from . import audit, queries, text
-from .site import Ctx, need, who
+from .site import Ctx, need
 
 LOG_PAGE = 100
 

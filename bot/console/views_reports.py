@@ -45,7 +45,7 @@ def register(app, ctx: Ctx) -> None:
         if row is None:
             abort(404)
         ctx.log("view_report", number(report_id))
-        trail = [_audit_row(a) for a in queries.audit_trail(db, report_id)]
+        trail = [_audit_row(db, a) for a in queries.audit_trail(db, report_id)]
         return render_template("report.html", r=row, trail=trail, photos=queries.photos(db, report_id),
                                number=number, person=queries.person, labels=FIELD_LABELS)
 
@@ -108,9 +108,19 @@ def _quick(ctx: Ctx) -> list[tuple[str, dict]]:
             ("今月", {"since": today.replace(day=1).isoformat(), "until": today.isoformat()})]
 
 
-def _audit_row(a: dict) -> dict:
+def _who(db, by: str) -> str:
+    """'line:U123' as the person's name on the page; 'retention' and the like as they are."""
+    platform, _, user_id = by.partition(":")
+    if not user_id:
+        return {"retention": "保存期間の規則"}.get(by, by)
+    row = db.execute("SELECT display_name FROM users WHERE platform = ? AND user_id = ?", [platform, user_id]).fetchone()
+    return queries.person(platform, user_id, row[0] if row else None)
+
+
+def _audit_row(db, a: dict) -> dict:
     before = json.loads(a["before"]) if a["before"] else {}
     after = json.loads(a["after"]) if a["after"] else {}
     changes = [(FIELD_LABELS.get(k, k), before.get(k), after.get(k)) for k in FIELD_LABELS
                if a["action"] == "edit" and before.get(k) != after.get(k)]
-    return {"action": AUDIT_ACTIONS.get(a["action"], a["action"]), "by": a["by"], "at": a["at"], "changes": changes}
+    return {"action": AUDIT_ACTIONS.get(a["action"], a["action"]), "by": _who(db, a["by"]), "at": a["at"],
+            "changes": changes}
