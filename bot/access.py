@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-ROLES = ("staff", "supervisor")
+ROLES = ("staff", "supervisor", "admin")
+ROLE_LABELS = {"staff": "スタッフ", "supervisor": "スーパーバイザー", "admin": "管理者"}
 PLATFORMS = ("line", "slack", "lineworks")
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -40,7 +41,7 @@ def add_user(db, platform: str, user_id: str, role: str, area: str, now: datetim
     if platform not in PLATFORMS:
         raise AccessError(f"platform は {' / '.join(PLATFORMS)} のいずれかです")
     if role not in ROLES:
-        raise AccessError(f"role は {' / '.join(ROLES)} のどちらかです")
+        raise AccessError(f"role は {' / '.join(ROLES)} のいずれかです")
     if not user_id.strip() or not area.strip():
         raise AccessError("ユーザーID と地域（area）を指定してください")
     db.execute("INSERT INTO users (platform, user_id, role, area, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -60,7 +61,7 @@ def list_users(db) -> list[User]:
 
 def create_invite(db, role: str, area: str, now: datetime, *, days: int = INVITE_DAYS) -> str:
     if role not in ROLES:
-        raise AccessError(f"role は {' / '.join(ROLES)} のどちらかです")
+        raise AccessError(f"role は {' / '.join(ROLES)} のいずれかです")
     if not area.strip():
         raise AccessError("地域（area）を指定してください")
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -81,3 +82,16 @@ def redeem(db, platform: str, user_id: str, code: str, now: datetime) -> User | 
         return None
     role, area = db.execute("SELECT role, area FROM invites WHERE code = ?", [code]).fetchone()
     return add_user(db, platform, user_id, role, area, now)
+
+
+def set_display_name(db, platform: str, user_id: str, name: str | None) -> None:
+    """A name for people reading the console (chat platforms give Nimo only opaque ids)."""
+    db.execute("UPDATE users SET display_name = ? WHERE platform = ? AND user_id = ?",
+               [(name or "").strip() or None, platform, user_id])
+
+
+def revoke_invite(db, code: str, now: datetime) -> bool:
+    """An unused invite stops working at once (its expiry moves to now); True when one was revoked."""
+    return db.execute("UPDATE invites SET revoked_at = ?, expires_at = ? WHERE code = ? AND used_by IS NULL "
+                      "AND revoked_at IS NULL AND expires_at > ?",
+                      [now.isoformat(), now.isoformat(), code, now.isoformat()]).rowcount == 1

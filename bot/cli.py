@@ -189,6 +189,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from .process import WorkerChild, on_stop_signals, serve_http
     from .web import WebApp
     from .webhooks import MAX_BODY
+    from .console import MAX_REQUEST as CONSOLE_MAX
     from datetime import datetime, timezone
     # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
     # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
@@ -205,7 +206,9 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
             from .adapters.slack_socket import connect
             socket = connect(web, app_token=settings["SLACK_APP_TOKEN"], bot_token=settings["SLACK_BOT_TOKEN"],
                              base_url=settings["SLACK_API_BASE_URL"])
-        serve_http(web, host=host, port=port or int(settings["PORT"]), max_body=MAX_BODY, stop=stop)
+        # The console takes uploads of up to 1 MB in a form (and says so in Japanese above that);
+        # the webhook paths still refuse more than MAX_BODY themselves.
+        serve_http(web, host=host, port=port or int(settings["PORT"]), max_body=max(MAX_BODY, CONSOLE_MAX), stop=stop)
     finally:
         if socket is not None:
             socket.close()
@@ -257,6 +260,8 @@ def worker(parent_pid: int | None) -> None:
                                             "lineworks": settings["NIMO_SUMMARY_LINEWORKS_CHANNEL"]})
     if not answerer.on and not reminders.pushers:
         raise click.ClickException("LINE・Slack・LINE WORKS のどの設定もありません（nimo serve --check で確かめられます）")
+    from .notices import NoticeSender
+    notices = NoticeSender(app.db, reminders.pushers, clock=app.clock)  # what the console asks to tell users
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
@@ -264,8 +269,9 @@ def worker(parent_pid: int | None) -> None:
     def start() -> None:
         answerer.start()
         reminders.start()  # only one process runs it: the others wait for the lease in SQLite
+        notices.start()
 
-    run_worker(start, [answerer.stop, reminders.stop], stop)
+    run_worker(start, [answerer.stop, reminders.stop, notices.stop], stop)
 
 
 @main.command(help="動いている Nimo の状態（データベース・worker・スケジューラー・未処理の件数）を表示する")
@@ -301,7 +307,7 @@ def users() -> None:
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True,
               help="LINE の userId（U…）、Slack のユーザーID（U…）、LINE WORKS の userId")
-@click.option("--role", type=click.Choice(["staff", "supervisor"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 def users_add(platform: str, user_id: str, role: str, area: str) -> None:
     from .access import AccessError, add_user
@@ -341,7 +347,7 @@ def invite() -> None:
 
 
 @invite.command("create", help="招待コードを作る。受け取った人が1対1のトークで「登録 コード」と送ると登録される")
-@click.option("--role", type=click.Choice(["staff", "supervisor"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True, help="有効な日数")
 def invite_create(role: str, area: str, days: int) -> None:
@@ -354,6 +360,32 @@ def invite_create(role: str, area: str, days: int) -> None:
         raise click.ClickException(str(e))
     click.echo(code)
     click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください）", err=True)
+
+
+@main.group(help="管理画面（ブラウザ）")
+def console() -> None:
+    pass
+
+
+@console.command("link", help="管理画面へのログインリンクを作る（10分間・1回限り）。URL は最後の行に出る")
+@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
+def console_link(platform: str, user_id: str) -> None:
+    from .access import get_user
+    from .app import utc_now
+    from .console import auth
+    from .db import open_db
+    db = open_db(config.get("NIMO_DB"))
+    user = get_user(db, platform, user_id)
+    if user is None:
+        raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
+    base = config.get("NIMO_PUBLIC_URL")
+    if not base:
+        base = f"http://localhost:{config.get('PORT')}"
+        click.echo(f"NIMO_PUBLIC_URL が未設定のため {base} を使います", err=True)
+    token = auth.new_link(db, platform, user_id, utc_now())
+    click.echo(f"{user.area}・{user.role} としてログインするリンクです（{auth.LINK_MINUTES}分間、1回限り）：")
+    click.echo(auth.link_url(base, token))
 
 
 @main.group(help="LINE の設定（管理者用）")

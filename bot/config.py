@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SLACK_BOT_TOKEN", None, "Slack の Bot User OAuth Token（xoxb-…）"),
     Setting("SLACK_APP_TOKEN", None, "Slack の App-Level Token（xapp-…、Socket Mode のときだけ）"),
     Setting("SLACK_API_BASE_URL", "https://slack.com/api/", "Slack Web API の URL（テストやプロキシで差し替える）"),
+    Setting("NIMO_PUBLIC_URL", None, "Nimo の公開 URL（例：https://nimo.example.jp）。管理画面のログインリンクに使う。https ならクッキーを Secure にする"),
     Setting("NIMO_SUMMARY_SLACK_CHANNEL", None, "報告の週次まとめ（と8週間のグラフ）を送る Slack チャンネルID（C…）"),
     Setting("NIMO_SUMMARY_LINE_GROUP", None, "報告の週次まとめを送る LINE グループID（C…）"),
     Setting("LINEWORKS_BOT_ID", None, "LINE WORKS の Bot ID（Developer Console の Bot 画面の数字）"),

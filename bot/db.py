@@ -227,6 +227,108 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX inbox_sender;
     CREATE INDEX inbox_open ON inbox(sender, id) WHERE status IN ('new', 'working');
     """,
+    # 8: the web console: an admin role (SQLite cannot change a CHECK, so users and invites are
+    # rebuilt with their rows copied), one-time sign-in links, sessions, an append-only access log,
+    # a counter the worker reads to notice new local cases, withdrawn cases, handled gaps, and the
+    # indexes the console's report queries need.
+    """
+    CREATE TABLE users_new (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        display_name TEXT,             -- set by an admin in the console; never sent to a platform
+        PRIMARY KEY (platform, user_id)
+    );
+    INSERT INTO users_new (platform, user_id, role, area, created_at)
+        SELECT platform, user_id, role, area, created_at FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    CREATE INDEX users_area ON users(area);
+    CREATE TABLE invites_new (
+        code TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_by TEXT,
+        used_at TEXT,
+        revoked_at TEXT                -- revoking also moves expires_at to that moment
+    );
+    INSERT INTO invites_new (code, role, area, created_at, expires_at, used_by, used_at)
+        SELECT code, role, area, created_at, expires_at, used_by, used_at FROM invites;
+    DROP TABLE invites;
+    ALTER TABLE invites_new RENAME TO invites;
+    CREATE TABLE console_links (
+        token_hash TEXT PRIMARY KEY,   -- sha256 of the token: the database never holds a usable link
+        platform TEXT NOT NULL, user_id TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,      -- sha256 of the cookie's value
+        platform TEXT NOT NULL, user_id TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+        ended_at TEXT
+    );
+    CREATE TABLE access_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,              -- UTC ISO 8601
+        who TEXT NOT NULL,             -- 'platform:user_id'
+        action TEXT NOT NULL,          -- 'view_report', 'download_csv', 'add_case', ...
+        target TEXT,                   -- 'R-000123', a case id, a user
+        detail TEXT                    -- filters or the change, never a report's text
+    );
+    CREATE INDEX access_log_at ON access_log(at);
+    CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END;
+    CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END;
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters (name, value) VALUES ('cases', 0);
+    CREATE TRIGGER local_cases_added AFTER INSERT ON local_cases
+        BEGIN UPDATE counters SET value = value + 1 WHERE name = 'cases'; END;
+    CREATE TRIGGER local_cases_changed AFTER UPDATE ON local_cases
+        BEGIN UPDATE counters SET value = value + 1 WHERE name = 'cases'; END;
+    CREATE TRIGGER local_cases_removed AFTER DELETE ON local_cases
+        BEGIN UPDATE counters SET value = value + 1 WHERE name = 'cases'; END;
+    CREATE TABLE withdrawn_cases (
+        id TEXT NOT NULL, yaml TEXT NOT NULL, imported_at TEXT NOT NULL,
+        withdrawn_at TEXT NOT NULL, withdrawn_by TEXT NOT NULL
+    );
+    CREATE TABLE gaps_handled (
+        kind TEXT NOT NULL CHECK (kind IN ('gap', 'down')),
+        key TEXT NOT NULL,             -- gaps.key, or the 👎 question
+        handled_at TEXT NOT NULL, handled_by TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX feedback_vote ON feedback(vote, question);
+    CREATE INDEX reports_date ON reports(status, date, id);
+    CREATE INDEX reports_area_type ON reports(area, type, date);
+    CREATE INDEX report_audit_report ON report_audit(report_id);
+    CREATE INDEX report_photos_report ON report_photos(report_id);
+    CREATE INDEX plans_area ON plans(area, status);
+    CREATE INDEX visits_plan ON visits(plan_id);
+    CREATE TABLE case_proposals (      -- 「事例提案」 from the field, until a curator publishes or declines it
+        id INTEGER PRIMARY KEY,        -- shown as P-12
+        platform TEXT NOT NULL, user_id TEXT NOT NULL, area TEXT NOT NULL,
+        problem TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL, contact TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published', 'declined')),
+        case_id TEXT, reason TEXT, decided_by TEXT, decided_at TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    );
+    CREATE INDEX case_proposals_status ON case_proposals(status, area);
+    CREATE TABLE chat_notices (        -- a sentence for one user, sent by the worker (nimo worker)
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL, sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX chat_notices_unsent ON chat_notices(sent_at, id);
+    """,
 )
 
 

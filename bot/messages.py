@@ -96,7 +96,7 @@ NON_TEXT = "Nimo は文字の質問にお答えします。知りたいことを
 
 
 def registered(area: str, role: str) -> str:
-    who = "スーパーバイザー" if role == "supervisor" else "スタッフ"
+    who = {"supervisor": "スーパーバイザー", "admin": "管理者"}.get(role, "スタッフ")
     return f"登録しました（地域：{area}／{who}）。質問をどうぞ。「ヘルプ」で使い方を表示します。"
 
 ASK_PROMPT = "知りたいことを、そのまま送ってください。\n例：「住まいの確保で困っている」「家族教室を始めたい」「千葉県の事例」"
@@ -311,3 +311,54 @@ def no_local_case(case_id: str) -> str:
 
 def local_case_withdrawn(case_id: str) -> str:
     return f"ローカル事例「{case_id}」を取り下げました。動いている worker は再起動すると反映します。"
+
+
+# -- the web console (its pages' own text is in bot/console/) --------------------------------------
+CONSOLE_DIRECT_ONLY = "管理画面のリンクは、Nimo との1対1のトークでだけ使えます。"
+CONSOLE_NO_URL = "管理画面の URL が設定されていません。管理者に NIMO_PUBLIC_URL の設定を頼んでください。"
+
+
+def console_link(url: str, minutes: int) -> str:
+    return (f"管理画面へのリンクです（{minutes}分間、1回だけ有効）。\n{url}\n"
+            "ほかの人には送らないでください。")
+
+
+# -- 「事例提案」: a case proposed from the field ------------------------------------------------------
+PROPOSAL_DIRECT_ONLY = "事例提案は、Nimo との1対1のトークで送ってください。"
+PROPOSAL_START = ("事例提案を書きます（「やめる」でいつでも中止）。名前・電話番号・住所は書かないでください。\n"
+                  "どの地域の取組ですか？")
+PROPOSAL_ASK = {
+    "problem": "どんな課題がありましたか？（短くてかまいません）",
+    "action": "何をしましたか？",
+    "outcome": "どうなりましたか？",
+    "contact": "問い合わせ先の役職・部署は？（例：〇〇保健所 精神保健福祉担当。個人名は書かないでください）",
+}
+PROPOSAL_EMPTY = "空のままでは進めません。短くてよいので書いてください。"
+PROPOSAL_CANCELLED = "事例提案の入力をやめました。何も保存していません。"
+PROPOSAL_WAITING = "事例提案の確認中です。「確定」か「取消」を送ってください。"
+PROPOSAL_PRIVACY_CHOOSE = "個人情報の扱いを選んでください：「伏せて確定」「そのまま確定」「取消」。"
+PROPOSAL_FIELDS = {"area": "地域", "problem": "課題", "action": "取組", "outcome": "結果", "contact": "問い合わせ先"}
+
+
+def proposal_too_long(limit: int) -> str:
+    return f"{limit}字以内にしてください。"
+
+
+def proposal_review(lines: list[str], findings: str | None) -> str:
+    text = "この内容で提案しますか？\n" + "\n".join(lines)
+    if findings:
+        text += (f"\n\n⚠ 個人を特定できる情報が含まれているようです：{findings}\n"
+                 "伏せ字にして送るか、そのまま送るかを選んでください。選ぶまで何も保存しません。")
+    return text
+
+
+def proposal_saved(number: str) -> str:
+    return f"事例提案を受け付けました（{number}）。スーパーバイザーか管理者が確認し、結果をここでお知らせします。"
+
+
+def proposal_published(number: str, title: str) -> str:
+    return f"ご提案の事例（{number}）を「{title}」として公開しました。チャットの答えにも出ます。ありがとうございました。"
+
+
+def proposal_declined(number: str, reason: str) -> str:
+    return f"ご提案の事例（{number}）は、今回は見送りになりました。\n理由：{reason}"

@@ -152,8 +152,12 @@ def serve_http(wsgi, *, host: str, port: int, max_body: int, stop: threading.Eve
     and the answers of requests still being handled would never be written out."""
     from waitress.server import create_server
     from waitress import wasyncore
+    # outbuf_high_watermark: a streamed download (the console's CSV) waits for the socket once 1 MB is
+    # pending, instead of piling up to waitress's default 16 MB per response in the worker threads'
+    # malloc arenas, which the process keeps (benchmarks/bench_console.py).
     server = create_server(wsgi, host=host, port=port, threads=threads, ident="nimo",
-                           max_request_body_size=max_body, asyncore_loop_timeout=0.2)
+                           max_request_body_size=max_body, asyncore_loop_timeout=0.2,
+                           outbuf_high_watermark=1024 * 1024)
     if ready:
         ready(server.effective_port)
     socket_map = server._map

@@ -8,8 +8,11 @@ from knowledge.tokens import normalize
 
 from . import messages
 from .access import get_user
+from .casesync import refresh as refresh_cases
 from .core import Choice, Incoming, Reply, Text
 from .handlers import ask as ask_h
+from .handlers import console_link
+from .handlers import proposal
 from .handlers import remind as rem
 from .handlers import report as rep
 from .handlers.help import help_
@@ -42,6 +45,7 @@ def route(app, msg: Incoming) -> list[Reply]:
             return register(app, msg, m.group(1))
         if get_user(app.db, msg.platform, msg.user) is None:
             return [Text(messages.REGISTER_PROMPT)]
+    refresh_cases(app)  # a local case added in the console is searchable at once
     expired = app.dialogs.pop_expired(msg.platform, msg.user, app.clock()) or ""
     replies = _route(app, msg, text, t)
     if expired.startswith("report"):  # say that the half-written report was dropped, and why
@@ -54,8 +58,14 @@ def _route(app, msg: Incoming, text: str, t: str) -> list[Reply]:
         return rep.attach_photo(app, msg)
     if rep.active(app, msg):  # a report being written takes every message until it ends
         return rep.handle(app, msg, text)
+    if proposal.active(app, msg):  # so does a case proposal
+        return proposal.handle(app, msg, text)
     if _HELP.match(t):
         return help_(app, msg)
+    if t == "管理画面":
+        return console_link.link(app, msg)
+    if t == "事例提案":
+        return proposal.start(app, msg)
     if t == "質問する":  # the rich menu's first button
         return [Text(messages.ASK_PROMPT, tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))]
     if m := rep.REPORT_LIST.match(t):

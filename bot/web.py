@@ -1,5 +1,6 @@
 """The HTTP app (WSGI) of the web process: ``POST /line/webhook``, ``POST /slack/events``,
-``POST /lineworks/callback``, ``GET /healthz`` and ``GET /readyz``.
+``POST /lineworks/callback``, ``GET /healthz``, ``GET /readyz``, and the web console under
+``/console/`` (bot/console, loaded on its first request only, so the webhook paths never pay for Flask).
 
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
 process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Callable, Iterable
 
@@ -54,6 +56,9 @@ class WebApp:
         self.inbox = Inbox(db, clock)
         self.on_stored = on_stored or (lambda row_id: None)
         self.wall = wall  # Slack's timestamp window is about real time, not the app's clock
+        self.settings = settings
+        self._console = None
+        self._console_lock = threading.Lock()
         self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
         self.slack_secret = settings.get("SLACK_SIGNING_SECRET") if settings.get("SLACK_BOT_TOKEN") else None
         self.lineworks_secret = settings.get("LINEWORKS_BOT_SECRET") if lineworks_on(settings) else None
@@ -70,6 +75,8 @@ class WebApp:
         if path == "/readyz":
             report = status.readiness(self.db, self.clock)
             return _json(start_response, "200 OK" if report["ready"] else "503 Service Unavailable", report)
+        if path == "/console" or path.startswith("/console/"):
+            return self.console(environ, start_response)
         if path == "/line/webhook" and self.line_secret:
             handler = self._line
         elif path == "/slack/events" and self.slack_secret:
@@ -85,6 +92,17 @@ class WebApp:
         except webhooks.Refused as e:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
+
+    def console(self, environ, start_response):
+        """The Flask console, built on the first request, seeing ``/console`` as its root."""
+        if self._console is None:
+            with self._console_lock:
+                if self._console is None:
+                    from .console import create_app
+                    self._console = create_app(self.db, self.clock, self.settings)
+        environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/console",
+                       PATH_INFO=environ.get("PATH_INFO", "")[len("/console"):] or "/")
+        return self._console(environ, start_response)
 
     def store(self, platform: str, events: list[webhooks.Event]) -> None:
         for ev in events:

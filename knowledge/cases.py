@@ -122,3 +122,10 @@ def _forget_saved_index(db) -> None:
     (the next start would not use it anyway; its key is a hash of the cases)."""
     from .index_store import prune
     prune(db)
+
+
+def cases_version(db) -> int:
+    """A number that changes whenever a local case is added, changed or removed (triggers of
+    migration 8 keep it), so a process holding a case index can tell cheaply that it is stale."""
+    row = db.execute("SELECT value FROM counters WHERE name = 'cases'").fetchone()
+    return row[0] if row else 0

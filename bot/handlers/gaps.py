@@ -6,11 +6,11 @@ a normalised key so that repeats are counted together in ``nimo gaps``.
 from __future__ import annotations
 
 import json
-
-from knowledge.tokens import normalize
+from datetime import datetime, timezone
 
 
 def gap_key(question: str) -> str:
+    from knowledge.tokens import normalize  # here, so the console (web process) can read gaps without the tokenizer
     return "".join(normalize(question).split())[:200]
 
 
@@ -41,3 +41,55 @@ def gap_report(db) -> list[dict]:
     rows.sort(key=lambda r: r["last"] or "", reverse=True)  # ties: the most recent first
     rows.sort(key=lambda r: -r["count"])
     return rows
+
+
+def gap_groups(db, *, include_handled: bool = False) -> list[dict]:
+    """What the console lists: unanswered questions and 👎 answers grouped, newest first, each with
+    its count, the cases that were shown for a 👎, and whether a curator marked it handled (a
+    group handled before its latest occurrence is open again)."""
+    handled = {(k, key): at for k, key, at in db.execute("SELECT kind, key, handled_at FROM gaps_handled")}
+    rows = [{"kind": "gap", "key": r["key"], "count": r["n"], "last": r["last"], "question": r["question"],
+             "reason": r["reason"], "case_ids": []} for r in db.query(
+        "SELECT key, MAX(reason) AS reason, COUNT(*) AS n, MAX(created_at) AS last, "
+        "(SELECT question FROM gaps g2 WHERE g2.key = g.key ORDER BY id DESC LIMIT 1) AS question "
+        "FROM gaps g GROUP BY key")]
+    for r in db.query("SELECT question, COUNT(*) AS n, MAX(created_at) AS last, "
+                      "GROUP_CONCAT(case_ids, '\n') AS cases FROM feedback WHERE vote = -1 GROUP BY question"):
+        ids: list[str] = []
+        for chunk in (r["cases"] or "").split("\n"):
+            for cid in json.loads(chunk or "[]"):
+                if cid not in ids:
+                    ids.append(cid)
+        rows.append({"kind": "down", "key": r["question"], "count": r["n"], "last": r["last"],
+                     "question": r["question"], "reason": "thumbs_down", "case_ids": ids})
+    for r in rows:
+        at = handled.get((r["kind"], r["key"]))
+        r["handled"] = at is not None and _utc(at) >= _utc(r["last"])
+    if not include_handled:
+        rows = [r for r in rows if not r["handled"]]
+    rows.sort(key=lambda r: _utc(r["last"]), reverse=True)
+    return rows
+
+
+def mark_handled(db, kind: str, key: str, *, by: str, now: datetime) -> bool:
+    """A curator dealt with this group (added a case, say); False when there is no such group."""
+    if kind == "gap":
+        found = db.execute("SELECT 1 FROM gaps WHERE key = ? LIMIT 1", [key]).fetchone()
+    elif kind == "down":
+        found = db.execute("SELECT 1 FROM feedback WHERE vote = -1 AND question = ? LIMIT 1", [key]).fetchone()
+    else:
+        return False
+    if not found:
+        return False
+    db.execute("INSERT INTO gaps_handled (kind, key, handled_at, handled_by) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (kind, key) DO UPDATE SET handled_at = excluded.handled_at, handled_by = excluded.handled_by",
+               [kind, key, now.astimezone(timezone.utc).isoformat(), by])
+    return True
+
+
+def _utc(iso: str | None) -> str:
+    """Stored times come from app.clock() in any zone; compare them in UTC."""
+    if not iso:
+        return ""
+    t = datetime.fromisoformat(iso)
+    return t.astimezone(timezone.utc).isoformat() if t.tzinfo else iso

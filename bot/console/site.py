@@ -1,0 +1,167 @@
+"""The Flask app of the console: sign-in, sessions, CSRF, security headers, errors, and the pages.
+
+Every request but the sign-in pages and the stylesheet needs a live session, and every page
+checks the role again on the server (:func:`need`).  Templates are Jinja2 with autoescaping, and
+every POST carries the session's CSRF token.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable
+
+from flask import Flask, abort, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from scheduler.workdays import TZ
+
+from .. import config
+from ..access import ROLE_LABELS
+from . import MAX_REQUEST, audit, auth, text  # MAX_REQUEST: an upload over 1 MB still gets its page
+
+COOKIE = "nimo_console"
+OPEN = {"signin", "login", "login_post", "static"}
+
+
+@dataclass
+class Ctx:
+    db: object
+    clock: Callable[[], datetime]
+    secure: bool
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().astimezone(TZ).date()
+
+
+def need(*roles: str):
+    """The page is for these roles only; anyone else gets 403 (checked on every request)."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*a, **kw):
+            if g.user.role not in roles:
+                abort(403)
+            return view(*a, **kw)
+        return inner
+    return wrap
+
+
+def who() -> str:
+    return f"{g.user.platform}:{g.user.user_id}"
+
+
+def build(db, clock, settings: dict) -> Flask:
+    app = Flask(__name__)
+    public = settings.get("NIMO_PUBLIC_URL") or config.get("NIMO_PUBLIC_URL") or ""
+    ctx = Ctx(db, clock, secure=public.lower().startswith("https://"))
+    app.extensions["nimo"] = ctx
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST, TEMPLATES_AUTO_RELOAD=False)
+    app.jinja_env.filters.update(day=_day, when=_when, role=lambda r: ROLE_LABELS.get(r, r))
+
+    def log(action: str, target: str | None = None, detail: str | None = None) -> None:
+        audit.record(db, who(), action, target, detail, now=ctx.now())
+
+    ctx.log = log
+
+    @app.before_request
+    def signed_in():
+        if request.endpoint in OPEN:
+            return None
+        found = auth.session(db, request.cookies.get(COOKIE), ctx.now())
+        if found is None:
+            return redirect(url_for("signin"))
+        g.user, g.csrf = found
+        if request.method == "POST" and not auth.csrf_ok(g.csrf, request.form.get("csrf")):
+            return render_template("message.html", title="もう一度どうぞ", message=text.CSRF_BAD), 400
+        return None
+
+    @app.after_request
+    def headers(resp):
+        resp.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self'; style-src 'self'; "
+                                                   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        if request.endpoint != "static":
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.context_processor
+    def common():
+        return {"me": getattr(g, "user", None), "csrf": getattr(g, "csrf", ""), "ROLE_LABELS": ROLE_LABELS}
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if isinstance(e, RequestEntityTooLarge):
+            return render_template("message.html", title="大きすぎます", message=text.TOO_LARGE,
+                                   back=request.path), 413
+        message = {403: text.FORBIDDEN, 404: text.NOT_FOUND}.get(e.code, e.name)
+        return render_template("message.html", title=message, message=message), e.code
+
+    # -- sign-in -----------------------------------------------------------------------------------
+    @app.get("/signin")
+    def signin():
+        return render_template("signin.html", message=text.SESSION_NEEDED, again=text.LINK_AGAIN)
+
+    @app.get("/login/<token>")
+    def login(token: str):
+        """Shows a button, and spends nothing: link previews (LINE, Slack) fetch URLs on their own."""
+        state = auth.check_link(db, token, ctx.now())
+        if state != "ok":
+            return _bad_link(state)
+        return render_template("login.html", token=token)
+
+    @app.post("/login/<token>")
+    def login_post(token: str):
+        state, user = auth.use_link(db, token, ctx.now())
+        if state != "ok":
+            return _bad_link(state)
+        sid = auth.start_session(db, user, ctx.now())
+        audit.record(db, f"{user.platform}:{user.user_id}", "login", None, None, now=ctx.now())
+        resp = redirect(url_for("reports"), code=303)
+        resp.set_cookie(COOKIE, sid, max_age=auth.SESSION_HOURS * 3600, path=request.script_root + "/",
+                        httponly=True, samesite="Lax", secure=ctx.secure)
+        return resp
+
+    def _bad_link(state: str):
+        message = {"used": text.LINK_USED, "expired": text.LINK_EXPIRED}.get(state, text.LINK_UNKNOWN)
+        return render_template("signin.html", message=message, again=text.LINK_AGAIN), 410 if state != "unknown" else 404
+
+    @app.post("/logout")
+    def logout():
+        auth.end_session(db, request.cookies.get(COOKIE), ctx.now())
+        log("logout")
+        resp = render_template("signin.html", message=text.SIGNED_OUT, again=text.LINK_AGAIN)
+        out = app.make_response(resp)
+        out.delete_cookie(COOKIE, path=request.script_root + "/", httponly=True, samesite="Lax", secure=ctx.secure)
+        return out
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("reports"))
+
+    from . import views_admin, views_cases, views_plans, views_proposals, views_reports
+    for module in (views_reports, views_plans, views_cases, views_proposals, views_admin):
+        module.register(app, ctx)
+    return app
+
+
+def _day(iso: str | None) -> str:
+    if not iso:
+        return ""
+    d = date.fromisoformat(iso[:10])
+    return f"{d.year}/{d.month}/{d.day}（{'月火水木金土日'[d.weekday()]}）"
+
+
+def _when(iso: str | None) -> str:
+    """A stored UTC time in Japan's time, to the minute."""
+    if not iso:
+        return ""
+    t = datetime.fromisoformat(iso)
+    if t.tzinfo is None:
+        return iso[:16].replace("T", " ")
+    t = t.astimezone(TZ)
+    return f"{t.year}/{t.month}/{t.day} {t:%H:%M}"

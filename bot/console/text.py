@@ -1,0 +1,70 @@
+"""The console's own Japanese sentences (page titles and labels live in the templates).
+
+Each mistake a person can make in the console has one clear sentence here, shown on the page
+where it was made.
+"""
+from __future__ import annotations
+
+# sign-in
+LINK_USED = "このリンクはもう使われています。リンクは1回しか使えません。"
+LINK_EXPIRED = "このリンクは有効期限（10分）が切れています。"
+LINK_UNKNOWN = "このリンクは使えません。途中で切れていないか確かめてください。"
+LINK_AGAIN = "Nimo との1対1のトークで「管理画面」と送ると、新しいリンクが届きます。"
+SIGNED_OUT = "ログアウトしました。"
+SESSION_NEEDED = "管理画面を使うには、Nimo から届くリンクでログインしてください。"
+FORBIDDEN = "このページを見る権限がありません。"
+NOT_FOUND = "お探しのページは見つかりませんでした。"
+CSRF_BAD = "フォームの有効期限が切れました。ページを開き直してから、もう一度操作してください。"
+TOO_LARGE = "送られたデータが大きすぎます。ファイルは1MB までにしてください。"
+
+# report filters
+TOO_LONG_FILTER = "絞り込みの条件が長すぎます。100字以内にしてください。"
+BAD_TYPE = "種類は一覧から選んでください。"
+DATES_REVERSED = "「いつから」が「いつまで」より後になっています。日付を入れ替えてください。"
+BAD_AUTHOR = "その報告者は選べません。一覧から選んでください。"
+BAD_PAGE = "ページ番号は1以上の数字で指定してください。"
+
+
+def bad_date(label: str) -> str:
+    return f"「{label}」の日付が読めません。2026-11-24 の形で入れてください。"
+
+
+def page_out_of_range(page: int, last: int) -> str:
+    return f"{page}ページ目はありません（全{last}ページ）。1ページ目を表示しています。"
+
+
+# cases
+CASE_ADDED = "事例「{id}」を追加しました。チャットの答えにもすぐ出ます。"
+CASE_WITHDRAWN = "事例「{id}」を取り下げました。チャットの答えにはもう出ません。"
+CASE_NOT_LOCAL = "取り下げられるのは、この自治体で追加した事例（ローカル事例）だけです。"
+NO_FILE = "ファイルを選んでください。"
+FIELD_TOO_LONG = "{limit}字以内にしてください（いま{n}字）。"
+NOT_A_NUMBER = "数字で入れてください。"
+SEARCH_TOO_LONG = "検索の言葉は100字以内にしてください。"
+
+# gaps
+GAP_HANDLED = "「対応済み」にしました。同じ質問がまた来たら、一覧に戻ります。"
+
+# users and invites
+USER_SAVED = "利用者の設定を保存しました。"
+USER_REMOVED = "利用者の登録を消しました。"
+USER_NOT_FOUND = "その利用者は登録されていません。"
+NOT_YOURSELF = "自分自身の権限の変更や削除はできません（別の管理者に頼んでください）。"
+AREA_NEEDED = "地域を入れてください。"
+AREA_TOO_LONG = "地域は50字以内にしてください。"
+NAME_TOO_LONG = "表示名は50字以内にしてください。"
+BAD_ROLE = "権限は一覧から選んでください。"
+BAD_DAYS = "有効な日数は1〜90の数字で入れてください。"
+INVITE_REVOKED = "招待コードを無効にしました。"
+INVITE_NOT_REVOKED = "その招待コードは無効にできません（使用済み・期限切れ・見つからない）。"
+
+
+def invite_made(code: str, area: str, role: str, days: int) -> str:
+    return f"招待コード {code} を作りました（{area}・{role}、{days}日間有効、1回限り）。「登録 {code}」と送ってもらってください。"
+
+# case proposals
+PROPOSAL_DECIDED = "この提案はもう公開または見送り済みです。"
+REASON_NEEDED = "見送る理由を書いてください（提案した人にそのまま届きます）。"
+REASON_TOO_LONG = "理由は500字以内にしてください。"
+PROPOSAL_DONE = {"published": "公開しました。提案した人にチャットで知らせます。",
+                 "declined": "見送りました。理由を提案した人にチャットで知らせます。"}

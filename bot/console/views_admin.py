@@ -1,0 +1,104 @@
+"""利用者 (admin only): users with their role, area and a display name; invite codes made and
+revoked; and the access log, which only admins read and no one can change."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import g, render_template, request
+
+from .. import access
+from . import audit, queries, text
+from .site import Ctx, need
+
+LOG_PAGE = 100
+
+
+def register(app, ctx: Ctx) -> None:
+    db = ctx.db
+
+    @app.route("/users", methods=["GET", "POST"])
+    @need("admin")
+    def users():
+        notice, error = None, None
+        if request.method == "POST":
+            notice, error = _change(ctx, request.form)
+        rows = list(db.query("SELECT platform, user_id, role, area, display_name, created_at FROM users "
+                             "ORDER BY area, role, user_id"))
+        now = ctx.now().isoformat()
+        invites = list(db.query("SELECT code, role, area, created_at, expires_at FROM invites WHERE used_by IS NULL "
+                                "AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200"))
+        for i in invites:
+            i["live"] = _utc(i["expires_at"]) > _utc(now)
+        return render_template("users.html", rows=rows, invites=invites, notice=notice, error=error,
+                               roles=access.ROLES)
+
+    @app.get("/access")
+    @need("admin")
+    def access_log():
+        page = request.args.get("page", "1")
+        error = None
+        if not page.isdigit() or int(page) < 1 or len(page) > 9:
+            error, page = text.BAD_PAGE, "1"
+        total, rows = audit.page(db, limit=LOG_PAGE, offset=(int(page) - 1) * LOG_PAGE)
+        last = max(1, -(-total // LOG_PAGE))
+        if int(page) > last:
+            error = text.page_out_of_range(int(page), last)
+            total, rows = audit.page(db, limit=LOG_PAGE, offset=0)
+            page = "1"
+        return render_template("access.html", rows=rows, page=int(page), last=last, total=total, error=error)
+
+
+def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:
+    """One change from the users page: (notice, error); nothing is changed when there is an error."""
+    db, now = ctx.db, ctx.now()
+    op = form.get("op", "")
+    if op in ("update", "remove"):
+        platform, user_id = form.get("platform", ""), form.get("user_id", "")
+        target = access.get_user(db, platform, user_id)
+        if target is None:
+            return None, text.USER_NOT_FOUND
+        label = queries.author_key(platform, user_id)
+        if (platform, user_id) == (g.user.platform, g.user.user_id) and (op == "remove" or form.get("role") != "admin"):
+            return None, text.NOT_YOURSELF
+        if op == "remove":
+            access.remove_user(db, platform, user_id)
+            ctx.log("user_remove", label)
+            return text.USER_REMOVED, None
+        role, area, name = form.get("role", ""), form.get("area", "").strip(), form.get("display_name", "").strip()
+        error = _check(role, area) or (text.NAME_TOO_LONG if len(name) > 50 else None)
+        if error:
+            return None, error
+        access.add_user(db, platform, user_id, role, area, now)
+        access.set_display_name(db, platform, user_id, name)
+        ctx.log("user_update", label, f"role={role} area={area}")
+        return text.USER_SAVED, None
+    if op == "invite":
+        role, area, days = form.get("role", ""), form.get("area", "").strip(), form.get("days", "7").strip()
+        error = _check(role, area) or (None if days.isdigit() and 1 <= int(days) <= 90 else text.BAD_DAYS)
+        if error:
+            return None, error
+        code = access.create_invite(db, role, area, now, days=int(days))
+        ctx.log("invite_create", None, f"role={role} area={area} days={days}")
+        return text.invite_made(code, area, access.ROLE_LABELS[role], int(days)), None
+    if op == "revoke":
+        code = form.get("code", "")[:20]
+        if access.revoke_invite(db, code, now):
+            ctx.log("invite_revoke", None, code[:2] + "…")
+            return text.INVITE_REVOKED, None
+        return None, text.INVITE_NOT_REVOKED
+    return None, text.CSRF_BAD
+
+
+def _check(role: str, area: str) -> str | None:
+    if role not in access.ROLES:
+        return text.BAD_ROLE
+    if not area:
+        return text.AREA_NEEDED
+    if len(area) > 50:
+        return text.AREA_TOO_LONG
+    return None
+
+
+def _utc(iso: str) -> str:
+    t = datetime.fromisoformat(iso)
+    return t.astimezone(timezone.utc).isoformat() if t.tzinfo else iso

@@ -1,0 +1,157 @@
+"""事例 and 未回答: the case list with search, a case's page, adding a local case (form or YAML
+upload, through the validator of ``nimo cases check``) and withdrawing one; the questions Nimo could
+not answer and the 👎 answers, with a button to mark a group handled."""
+from __future__ import annotations
+
+from flask import abort, g, redirect, render_template, request, url_for
+
+from knowledge.cases import load_all
+from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
+
+from ..handlers.gaps import gap_groups, mark_handled
+from . import localcases, text
+from .site import Ctx, need, who
+
+CURATORS = ("supervisor", "admin")
+# The form: the fields a local case usually has.  (name, widget, limit); lists are one item a line.
+FORM = (("id", "line", 40), ("part", "part", 1), ("section", "line", 200), ("title", "line", 200),
+        ("area", "line", 100), ("prefecture", "line", 20), ("level", "level", 10), ("population", "number", 12),
+        ("keywords", "lines", 1000), ("appeal_points", "lines", 4000), ("regional_challenges", "lines", 4000),
+        ("actions", "lines", 8000), ("innovations", "lines", 8000), ("outcomes", "lines", 4000),
+        ("points", "lines", 4000), ("source", "line", 200))
+REASONS = {"no_match": "該当なし", "filtered_out": "条件に合う事例なし", "too_long": "長すぎる質問",
+           "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった"}
+
+
+LABELS = {"level": "自治体の種類", "id": "識別子"}  # where the schema's heading is a list of values, not a name
+
+
+def heading(name: str) -> str:
+    if name in LABELS:
+        return LABELS[name]
+    return FIELDS[name][2].split("（")[0] if name in FIELDS else "ファイル全体"
+
+
+def register(app, ctx: Ctx) -> None:
+    db = ctx.db
+    app.jinja_env.globals.update(heading=heading)
+
+    # -- 未回答 --------------------------------------------------------------------------------------
+    @app.route("/gaps", methods=["GET", "POST"])
+    @need(*CURATORS)
+    def gaps():
+        notice = None
+        if request.method == "POST":
+            kind, key = request.form.get("kind", ""), request.form.get("key", "")
+            if len(key) <= 2000 and mark_handled(db, kind, key, by=who(), now=ctx.now()):
+                ctx.log("gap_handled", kind)
+                notice = text.GAP_HANDLED
+        show_all = request.args.get("all") == "1"
+        rows = gap_groups(db, include_handled=show_all)
+        titles = {c.id: f"{c.area}：{c.title}" for c in load_all(db)}
+        return render_template("gaps.html", rows=rows, titles=titles, reasons=REASONS, notice=notice, show_all=show_all)
+
+    # -- 事例 ---------------------------------------------------------------------------------------
+    @app.get("/cases")
+    def cases():
+        q = request.args.get("q", "").strip()
+        error = None
+        if len(q) > 100:
+            error, q = text.SEARCH_TOO_LONG, ""
+        found = [c for c in load_all(db) if not q or all(w in _haystack(c) for w in q.split())]
+        notice = None
+        if request.args.get("added", "")[:40]:
+            notice = text.CASE_ADDED.format(id=request.args["added"][:40])
+        elif request.args.get("withdrawn", "")[:40]:
+            notice = text.CASE_WITHDRAWN.format(id=request.args["withdrawn"][:40])
+        return render_template("cases.html", cases=found, q=q, error=error, notice=notice,
+                               can_edit=g.user.role in CURATORS)
+
+    @app.get("/cases/c/<case_id>")
+    def case(case_id: str):
+        found = [c for c in load_all(db) if c.id == case_id]
+        if not found:
+            abort(404)
+        row = db.execute("SELECT imported_at FROM local_cases WHERE id = ?", [case_id]).fetchone()
+        return render_template("case.html", c=found[0], fields=FIELDS, forum_fields=FORUM_FIELDS,
+                               imported_at=row[0] if row else None, can_edit=g.user.role in CURATORS)
+
+    @app.route("/cases/new", methods=["GET", "POST"])
+    @need(*CURATORS)
+    def case_new():
+        values = {name: "" for name, _, _ in FORM}
+        problems: dict[str, list[str]] = {}
+        if request.method == "POST":
+            values = {name: request.form.get(name, "") for name, _, _ in FORM}
+            data, problems = _from_form(values)
+            for field, said in localcases.check(db, data).items():
+                problems.setdefault(field, said)
+            if not problems:
+                try:
+                    added = localcases.add(db, data, now=ctx.now())
+                except localcases.CaseRejected as e:
+                    problems = e.problems
+                else:
+                    ctx.log("add_case", added.id, "form")
+                    return redirect(url_for("cases", added=added.id), code=303)
+        return _form(values, problems)
+
+    @app.post("/cases/upload")
+    @need(*CURATORS)
+    def case_upload():
+        file = request.files.get("file")
+        raw = file.read(localcases.MAX_BYTES + 1) if file else b""
+        if not file or not file.filename:
+            return _form({n: "" for n, _, _ in FORM}, {}, upload_problems={"-": [text.NO_FILE]})
+        try:
+            data = localcases.parse_upload(raw)
+            added = localcases.add(db, data, now=ctx.now())
+        except localcases.CaseRejected as e:
+            return _form({n: "" for n, _, _ in FORM}, {}, upload_problems=e.problems)
+        ctx.log("add_case", added.id, "yaml")
+        return redirect(url_for("cases", added=added.id), code=303)
+
+    @app.post("/cases/c/<case_id>/withdraw")
+    @need(*CURATORS)
+    def case_withdraw(case_id: str):
+        if not localcases.withdraw(db, case_id, by=who(), now=ctx.now()):
+            return render_template("message.html", title="取り下げられません", message=text.CASE_NOT_LOCAL,
+                                   back=url_for("cases")), 400
+        ctx.log("withdraw_case", case_id)
+        return redirect(url_for("cases", withdrawn=case_id), code=303)
+
+
+def _form(values: dict, problems: dict, *, upload_problems: dict | None = None):
+    status = 400 if problems or upload_problems else 200
+    return render_template("case_new.html", form=FORM, values=values, problems=problems,
+                           upload_problems=upload_problems or {}, levels=LEVELS, parts=PARTS), status
+
+
+def _from_form(values: dict) -> tuple[dict, dict[str, list[str]]]:
+    """The form as a case record, with the form's own mistakes (length, numbers) by field."""
+    data: dict = {}
+    problems: dict[str, list[str]] = {}
+    for name, widget, limit in FORM:
+        raw = values[name].replace("\r\n", "\n")
+        if len(raw) > limit:
+            problems[name] = [text.FIELD_TOO_LONG.format(limit=limit, n=len(raw))]
+            continue
+        raw = raw.strip()
+        if not raw:
+            continue
+        if widget in ("number", "part"):
+            if not raw.isdigit():
+                problems[name] = [text.NOT_A_NUMBER]
+                continue
+            data[name] = int(raw)
+        elif widget == "lines":
+            data[name] = [line.strip() for line in raw.split("\n") if line.strip()]
+        else:
+            data[name] = raw
+    return data, problems
+
+
+def _haystack(c) -> str:
+    parts = [c.id, c.area, c.title, c.section, c.get("prefecture") or ""]
+    parts += c.get("keywords") or []
+    return " ".join(parts)

@@ -1,0 +1,104 @@
+"""事例提案: drafts proposed from the field, seen by supervisors (their area) and admins (all).
+A curator edits one into a local case and publishes it (through the same validator as every local
+case), or declines it with a reason; either way the proposer is told in chat."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, g, redirect, render_template, request, url_for
+
+from scheduler.workdays import TZ
+
+from .. import messages, notices
+from ..handlers.proposal import number
+from . import localcases, text
+from .site import Ctx, need, who
+
+CURATORS = ("supervisor", "admin")
+SECTION = "ローカル事例（現場からの提案）"
+FIELDS = (("id", "line", 40), ("title", "line", 200), ("area", "line", 100), ("level", "level", 10),
+          ("regional_challenges", "lines", 2000), ("actions", "lines", 2000), ("outcomes", "lines", 2000),
+          ("source", "line", 300))
+
+
+def register(app, ctx: Ctx) -> None:
+    db = ctx.db
+
+    def visible(pid: int) -> dict:
+        rows = list(db.query("SELECT * FROM case_proposals WHERE id = ?", [pid]))
+        if not rows or (g.user.role == "supervisor" and rows[0]["area"] != g.user.area):
+            abort(404)
+        return rows[0]
+
+    @app.get("/proposals")
+    @need(*CURATORS)
+    def proposals():
+        cond, params = ("area = ?", [g.user.area]) if g.user.role == "supervisor" else ("1 = 1", [])
+        rows = list(db.query(f"SELECT * FROM case_proposals WHERE {cond} ORDER BY status = 'draft' DESC, id DESC "
+                             "LIMIT 300", params))
+        return render_template("proposals.html", rows=rows, number=number, notice=text.PROPOSAL_DONE.get(request.args.get("done", "")))
+
+    @app.route("/proposals/<int:pid>", methods=["GET", "POST"])
+    @need(*CURATORS)
+    def proposal(pid: int):
+        p = visible(pid)
+        values, problems, error = _suggested(p), {}, None
+        if request.method == "POST":
+            if p["status"] != "draft":
+                error = text.PROPOSAL_DECIDED
+            elif request.form.get("op") == "decline":
+                reason = request.form.get("reason", "").strip()
+                if not reason:
+                    error = text.REASON_NEEDED
+                elif len(reason) > 500:
+                    error = text.REASON_TOO_LONG
+                else:
+                    _decide(ctx, p, "declined", reason=reason)
+                    notices.add(db, p["platform"], p["user_id"], messages.proposal_declined(number(pid), reason), ctx.now())
+                    ctx.log("decline_proposal", number(pid))
+                    return redirect(url_for("proposals", done="declined"), code=303)
+            else:
+                values = {name: request.form.get(name, "") for name, _, _ in FIELDS}
+                data, problems = _record(values)
+                for field, said in localcases.check(db, data).items():
+                    problems.setdefault(field, said)
+                if not problems:
+                    case = localcases.add(db, data, now=ctx.now())
+                    _decide(ctx, p, "published", case_id=case.id)
+                    notices.add(db, p["platform"], p["user_id"], messages.proposal_published(number(pid), case.title),
+                                ctx.now())
+                    ctx.log("publish_proposal", number(pid), f"case={case.id}")
+                    return redirect(url_for("proposals", done="published"), code=303)
+        status = 400 if (problems or error) else 200
+        return render_template("proposal.html", p=p, number=number, fields=FIELDS, values=values, problems=problems,
+                               error=error, levels=_levels()), status
+
+
+def _levels():
+    from knowledge.schema import LEVELS
+    return LEVELS
+
+
+def _suggested(p: dict) -> dict:
+    day = datetime.fromisoformat(p["created_at"]).astimezone(TZ).date()
+    return {"id": f"proposal-{p['id']}", "title": "", "area": p["area"], "level": "市町村",
+            "regional_challenges": p["problem"], "actions": p["action"], "outcomes": p["outcome"],
+            "source": f"ローカル事例（{p['area']}・{day.year}年{day.month}月{day.day}日の現場からの提案。問い合わせ：{p['contact']}）"}
+
+
+def _record(values: dict) -> tuple[dict, dict]:
+    data: dict = {"part": 1, "section": SECTION}
+    problems: dict[str, list[str]] = {}
+    for name, widget, limit in FIELDS:
+        raw = values[name].replace("\r\n", "\n")
+        if len(raw) > limit:
+            problems[name] = [text.FIELD_TOO_LONG.format(limit=limit, n=len(raw))]
+        elif raw.strip():
+            data[name] = [x.strip() for x in raw.split("\n") if x.strip()] if widget == "lines" else raw.strip()
+    return data, problems
+
+
+def _decide(ctx: Ctx, p: dict, status: str, *, reason: str | None = None, case_id: str | None = None) -> None:
+    now = ctx.now().isoformat()
+    ctx.db.execute("UPDATE case_proposals SET status = ?, reason = ?, case_id = ?, decided_by = ?, decided_at = ?, "
+                   "updated_at = ? WHERE id = ? AND status = 'draft'", [status, reason, case_id, who(), now, now, p["id"]])

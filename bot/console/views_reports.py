@@ -1,0 +1,126 @@
+"""報告: the filtered list with the weekly summary and chart, one report with its audit trail and
+photos, and downloads (CSV with BOM, xlsx) of exactly the filtered rows, streamed."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Response, abort, g, render_template, request, send_file, url_for
+
+from ..reports import TYPES, number
+from . import exports, queries, text
+from .site import Ctx
+
+AUDIT_ACTIONS = {"create": "作成", "edit": "修正", "withdraw": "取り下げ", "purge": "保存期間による削除"}
+FIELD_LABELS = {"type": "種類", "date": "日付", "case_code": "ケース", "area": "地域", "summary": "内容",
+                "next_action": "次回の予定", "next_date": "次回の日付"}
+
+
+def register(app, ctx: Ctx) -> None:
+    db = ctx.db
+
+    @app.get("/reports")
+    def reports():
+        f = queries.read_filters(request.args, g.user, db)
+        rows, total, last = [], 0, 1
+        errors = list(f.errors)
+        if not errors:
+            total = queries.count_reports(db, g.user, f)
+            last = max(1, -(-total // queries.PAGE_SIZE))
+            if f.page > last:
+                errors.append(text.page_out_of_range(f.page, last))
+                f.page = 1
+            rows = queries.report_page(db, g.user, f)
+            ctx.log("view_reports", None, f"{f.describe()} page={f.page}")
+        return render_template("reports.html", f=f, rows=rows, total=total, last=last, errors=errors,
+                               types=TYPES, areas=queries.areas(db) if g.user.role == "admin" else [],
+                               authors=queries.author_choices(db, g.user, f), summary=_summary(ctx),
+                               quick=_quick(ctx), number=number, person=queries.person,
+                               page_size=queries.PAGE_SIZE)
+
+    @app.get("/reports/<int:report_id>")
+    def report(report_id: int):
+        row = queries.one_report(db, g.user, report_id)
+        if row is None:
+            abort(404)
+        ctx.log("view_report", number(report_id))
+        trail = [_audit_row(db, a) for a in queries.audit_trail(db, report_id)]
+        return render_template("report.html", r=row, trail=trail, photos=queries.photos(db, report_id),
+                               number=number, person=queries.person, labels=FIELD_LABELS)
+
+    @app.get("/photos/<int:photo_id>")
+    def photo(photo_id: int):
+        p = queries.photo(db, g.user, photo_id)
+        path = Path(p["path"]) if p else None
+        base = Path(getattr(db, "path", "") or ".").parent / "photos"
+        if p is None or not path.is_file() or base.resolve() not in path.resolve().parents:
+            abort(404)
+        ctx.log("view_photo", number(p["report_id"]), f"photo={photo_id}")
+        mime = "image/png" if path.suffix == ".png" else "image/jpeg"
+        return send_file(path, mimetype=mime, max_age=0)
+
+    @app.get("/reports/export.<fmt>")
+    def export(fmt: str):
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        f = queries.read_filters(request.args, g.user, db)
+        if f.errors:
+            return render_template("message.html", title="書き出せません", message=" ".join(f.errors),
+                                   back=url_for("reports", **f.query())), 400
+        total = queries.count_reports(db, g.user, f)
+        ctx.log(f"download_{fmt}", None, f"{f.describe()} rows={total}")
+        name = f"nimo-reports-{ctx.today():%Y%m%d}.{fmt}"
+        cursor = queries.report_cursor(db, g.user, f)
+        if fmt == "csv":
+            body, mime = exports.csv_stream(cursor), "text/csv; charset=utf-8"
+        else:
+            body, mime = exports.xlsx_stream(cursor), \
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, mimetype=mime,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.get("/reports/chart.png")
+    def chart():
+        from ..charts import weekly_bars
+        png = weekly_bars(queries.weeks(db, g.user, ctx.today()))
+        return Response(png, mimetype="image/png")
+
+
+def _summary(ctx: Ctx) -> dict:
+    from ..summary import legend
+    start = queries.week_start(ctx.today()) - timedelta(weeks=1)
+    end = start + timedelta(days=7)
+    by_type = queries.counts(ctx.db, g.user, start, end, "type")
+    by_area = queries.counts(ctx.db, g.user, start, end, "area")
+    this_week = sum(queries.counts(ctx.db, g.user, end, end + timedelta(days=7), "type").values())
+    return {"start": start.isoformat(), "end": (end - timedelta(days=1)).isoformat(), "total": sum(by_type.values()),
+            "by_type": [(t, by_type[t]) for t in TYPES if by_type.get(t)], "by_area": list(by_area.items())[:10],
+            "this_week": this_week, "legend": legend()}
+
+
+def _quick(ctx: Ctx) -> list[tuple[str, dict]]:
+    """Links for the ranges people ask for most: this week, last week, this month."""
+    today = ctx.today()
+    monday = queries.week_start(today)
+    return [("今週", {"since": monday.isoformat(), "until": (monday + timedelta(days=6)).isoformat()}),
+            ("先週", {"since": (monday - timedelta(days=7)).isoformat(), "until": (monday - timedelta(days=1)).isoformat()}),
+            ("今月", {"since": today.replace(day=1).isoformat(), "until": today.isoformat()})]
+
+
+def _who(db, by: str) -> str:
+    """'line:U123' as the person's name on the page; 'retention' and the like as they are."""
+    platform, _, user_id = by.partition(":")
+    if not user_id:
+        return {"retention": "保存期間の規則"}.get(by, by)
+    row = db.execute("SELECT display_name FROM users WHERE platform = ? AND user_id = ?", [platform, user_id]).fetchone()
+    return queries.person(platform, user_id, row[0] if row else None)
+
+
+def _audit_row(db, a: dict) -> dict:
+    before = json.loads(a["before"]) if a["before"] else {}
+    after = json.loads(a["after"]) if a["after"] else {}
+    changes = [(FIELD_LABELS.get(k, k), before.get(k), after.get(k)) for k in FIELD_LABELS
+               if a["action"] == "edit" and before.get(k) != after.get(k)]
+    return {"action": AUDIT_ACTIONS.get(a["action"], a["action"]), "by": _who(db, a["by"]), "at": a["at"],
+            "changes": changes}

@@ -1,0 +1,23 @@
+"""「管理画面」: a one-time link to the web console, in a 1:1 chat only.
+
+Being able to read one's own 1:1 chat with Nimo is the proof of identity, so the link is never sent
+to a group (anyone there could open it) and it works once, for ten minutes.
+"""
+from __future__ import annotations
+
+from .. import config, messages
+from ..access import get_user
+from ..console import auth
+from ..core import Incoming, Reply, Text
+
+
+def link(app, msg: Incoming) -> list[Reply]:
+    if not msg.direct:
+        return [Text(messages.CONSOLE_DIRECT_ONLY)]
+    if get_user(app.db, msg.platform, msg.user) is None:
+        return [Text(messages.REGISTER_PROMPT)]
+    base = config.get("NIMO_PUBLIC_URL")
+    if not base:
+        return [Text(messages.CONSOLE_NO_URL)]
+    token = auth.new_link(app.db, msg.platform, msg.user, app.clock())
+    return [Text(messages.console_link(auth.link_url(base, token), auth.LINK_MINUTES))]

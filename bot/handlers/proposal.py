@@ -1,0 +1,90 @@
+"""「事例提案」: a case proposed from the field, in a short guided entry, stored as a draft.
+
+Area, the problem, what was done, what came of it and a contact role are asked one by one (the
+dialog state keeps them through a restart).  The report's privacy guard looks at the answers: what
+looks like personal data is named, and nothing is stored until the proposer chooses to mask it or
+keep it.  A supervisor or admin then publishes it as a local case or declines it in the console,
+and the proposer is told in chat (bot/notices.py).
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+from .. import messages, privacy
+from ..access import get_user
+from ..core import Choice, Incoming, Reply, Text
+
+STEPS = ("area", "problem", "action", "outcome", "contact")
+STEP = "proposal_step"
+REVIEW = "proposal_review"
+LIMITS = {"area": 50, "problem": 1000, "action": 1000, "outcome": 1000, "contact": 100}
+STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
+TEXT_FIELDS = ("problem", "action", "outcome", "contact")
+
+
+def number(pid: int) -> str:
+    return f"P-{pid}"
+
+
+def active(app, msg: Incoming) -> bool:
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    return bool(st and st.name in (STEP, REVIEW))
+
+
+def start(app, msg: Incoming) -> list[Reply]:
+    if not msg.direct:
+        return [Text(messages.PROPOSAL_DIRECT_ONLY)]
+    user = get_user(app.db, msg.platform, msg.user)
+    area = user.area if user else ""
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": "area", "draft": {}}, app.clock())
+    return [Text(messages.PROPOSAL_START, (Choice(area, area),) if area else ())]
+
+
+def handle(app, msg: Incoming, text: str) -> list[Reply]:
+    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    t = text.strip()
+    if t in STOP_WORDS:
+        app.dialogs.clear(msg.platform, msg.user)
+        return [Text(messages.PROPOSAL_CANCELLED)]
+    draft = dict(st.data["draft"])
+    if st.name == STEP:
+        step = st.data["step"]
+        if not t:
+            return [Text(messages.PROPOSAL_EMPTY)]
+        if len(t) > LIMITS[step]:
+            return [Text(messages.proposal_too_long(LIMITS[step]))]
+        draft[step] = t
+        i = STEPS.index(step) + 1
+        if i < len(STEPS):
+            app.dialogs.set(msg.platform, msg.user, STEP, {"step": STEPS[i], "draft": draft}, app.clock())
+            return [Text(messages.PROPOSAL_ASK[STEPS[i]])]
+        return _review(app, msg, draft)
+    found = _findings(draft)
+    if t == "伏せて確定" and found:
+        return _save(app, msg, {k: privacy.mask(v) if k in TEXT_FIELDS else v for k, v in draft.items()})
+    if (t == "そのまま確定" and found) or (t == "確定" and not found):
+        return _save(app, msg, draft)
+    return [Text(messages.PROPOSAL_PRIVACY_CHOOSE if found else messages.PROPOSAL_WAITING)]
+
+
+def _findings(draft: dict) -> list[privacy.Finding]:
+    return [f for k in TEXT_FIELDS for f in privacy.find(draft.get(k, ""))]
+
+
+def _review(app, msg: Incoming, draft: dict) -> list[Reply]:
+    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": draft}, app.clock())
+    found = _findings(draft)
+    lines = [f"{label}：{draft[k]}" for k, label in messages.PROPOSAL_FIELDS.items()]
+    choices = ((Choice("伏せて確定", "伏せて確定"), Choice("そのまま確定", "そのまま確定")) if found
+               else (Choice("確定", "確定"),)) + (Choice("取消", "取消"),)
+    return [Text(messages.proposal_review(lines, privacy.describe(found) if found else None), choices)]
+
+
+def _save(app, msg: Incoming, draft: dict) -> list[Reply]:
+    now = app.clock().astimezone(timezone.utc).isoformat()
+    pid = app.db.execute(
+        "INSERT INTO case_proposals (platform, user_id, area, problem, action, outcome, contact, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [msg.platform, msg.user, draft["area"], draft["problem"], draft["action"],
+                                             draft["outcome"], draft["contact"], now, now]).lastrowid
+    app.dialogs.clear(msg.platform, msg.user)
+    return [Text(messages.proposal_saved(number(pid)))]

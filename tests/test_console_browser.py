@@ -1,0 +1,281 @@
+"""The console in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright,
+against the real server (waitress, the web app, the worker threads and the LINE stand-in).
+
+A supervisor registered through an invite asks for 「管理画面」 in the LINE 1:1 chat, opens the link,
+filters the area's reports, opens one, downloads the CSV and reads it, sees an overdue visit, adds
+a local case with a mistake and sees the error beside the field, fixes it, and a staff member finds
+the case by asking in chat; another area's report is refused.  Screenshots go to screenshots/
+(ignored by git).
+
+Without Chromium or Playwright the tests skip with the reason; with ``NIMO_REQUIRE_BROWSER=1`` (CI)
+that skip is a failure.  Playwright's own browser download is never used.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from datetime import date, time as dtime, timedelta
+
+import pytest
+
+from bot import reports as rp
+from bot.access import add_user, create_invite, get_user, set_display_name
+from scheduler import store
+
+from .conftest import FIXED_NOW, ROOT
+from .fakes import LineStandIn, SlackStandIn
+from .test_web import Stack, text_event
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--lang=ja-JP"]
+
+
+def _browser_or_skip():
+    why = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        why = "playwright is not installed (pip install -e '.[test]')"
+    if why is None and not os.path.exists(CHROMIUM):
+        why = "chromium is not installed (apt-get install -y chromium)"
+    if why:
+        if os.environ.get("NIMO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"NIMO_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(why)
+    return sync_playwright
+
+
+@pytest.fixture
+def browser():
+    sync_playwright = _browser_or_skip()
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def stack(tmp_path, index, monkeypatch):
+    with LineStandIn() as line, SlackStandIn() as slack:
+        s = Stack(tmp_path, index, line, slack)
+        try:
+            monkeypatch.setenv("NIMO_PUBLIC_URL", f"http://127.0.0.1:{s.port}")
+            yield s
+        finally:
+            s.stop()
+
+
+def chat(stack, text, user) -> list[dict]:
+    """Send a LINE 1:1 message and return the messages of Nimo's answer."""
+    before = len(stack.line.delivered)
+    assert stack.line_post([text_event(text, user=user)]) == 200
+    assert stack.line.wait_for(lambda l: len(l.delivered) > before, timeout=10)
+    return stack.line.delivered[before]["messages"]
+
+
+def link_from_chat(stack, user) -> str:
+    said = chat(stack, "管理画面", user)[0]["text"]
+    return re.search(r"http://\S+", said).group(0)
+
+
+def seed(db):
+    """Reports in two areas and visit plans; the clock is Tuesday 2026-11-24 in Tokyo."""
+    for uid, role, area in (("Ustaff", "staff", "千葉市"), ("Ufuna", "staff", "船橋市")):
+        add_user(db, "line", uid, role, area, FIXED_NOW)
+    rows = [("Ustaff", "千葉市", "2026-11-24", "訪問", "服薬確認できた。表情明るい"),
+            ("Ustaff", "千葉市", "2026-11-23", "電話", "家族から相談。来週訪問"),
+            ("Ustaff", "千葉市", "2026-11-17", "訪問", "不在。手紙を置いた"),
+            ("Ufuna", "船橋市", "2026-11-24", "訪問", "船橋の記録")]
+    ids = {}
+    for i, (uid, area, day, rtype, summary) in enumerate(rows):
+        d = rp.Draft(type=rtype, date=day, case_code=f"K-{i + 10:03d}", area=area, summary=summary)
+        ids[summary], _ = rp.save(db, d, platform="line", author=uid, source_key=f"seed{i}", now=FIXED_NOW)
+    import random
+    rnd = random.Random(3)  # earlier weeks, so that the chart and the list look like a real area's
+    add_user(db, "line", "Ustaff2", "staff", "千葉市", FIXED_NOW)
+    set_display_name(db, "line", "Ustaff", "佐藤（保健師）")
+    set_display_name(db, "line", "Ustaff2", "鈴木（PSW）")
+    for i in range(40):
+        day = (date(2026, 10, 1) + timedelta(days=rnd.randrange(52))).isoformat()
+        d = rp.Draft(type=rnd.choice(rp.TYPES), date=day, case_code=f"K-{rnd.randrange(100, 200)}", area="千葉市",
+                     summary=rnd.choice(("服薬は続いている。表情は穏やか", "家族と面談。次回は同行受診", "デイケアに通えている",
+                                         "ピア交流会に参加した", "地域移行の協議の場に出席")))
+        rp.save(db, d, platform="line", author=rnd.choice(("Ustaff", "Ustaff2")), source_key=f"more{i}", now=FIXED_NOW)
+    for owner, area, code, anchor in (("Ustaff", "千葉市", "K-010", date(2026, 11, 1)),
+                                      ("Ustaff", "千葉市", "K-011", date(2026, 11, 20))):
+        store.add_plan(db, platform="line", owner=owner, target=owner, area=area, case_code=code,
+                       plan_key="discharge", anchor=anchor, digest_time=dtime(8, 30), now=FIXED_NOW)
+    return ids
+
+
+def test_a_supervisor_signs_in_from_line_and_works_through_the_console(stack, browser, tmp_path):
+    db = stack.app.db
+    ids = seed(db)
+    code = create_invite(db, "supervisor", "千葉市", stack.clock())
+    assert "登録しました" in chat(stack, f"登録 {code}", "Usv")[0]["text"]
+    assert get_user(db, "line", "Usv").role == "supervisor"
+    url = link_from_chat(stack, "Usv")
+    base = f"http://127.0.0.1:{stack.port}/console"
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True, locale="ja-JP")
+    page.goto(url)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(f"{base}/reports")
+    body = page.inner_text("main")
+    assert "先週のまとめ" in body and "R-000003" in body and "船橋の記録" not in body  # 千葉市 only
+    page.screenshot(path=str(SHOTS / "reports.png"), full_page=True)
+    page.set_viewport_size({"width": 1000, "height": 820})
+    page.screenshot(path=str(SHOTS / "readme-reports.png"))  # docs/console-reports.png is a copy
+    page.set_viewport_size({"width": 1200, "height": 900})
+
+    # filter: this week's 訪問 reports
+    assert "R-000004" not in body
+    page.get_by_label("種類").select_option("訪問")
+    page.get_by_label("いつから").fill("2026-11-23")
+    page.get_by_role("button", name="絞り込む").click()
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 1 and "R-000001" in rows.first.inner_text()
+
+    # the CSV of exactly these rows
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="CSV で書き出す").click()
+    data = open(dl.value.path(), "rb").read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r[0] for r in table[1:]] == ["R-000001"] and table[1][5] == "服薬確認できた。表情明るい"
+
+    # one report, with its audit trail
+    page.get_by_role("link", name="R-000001").click()
+    assert "服薬確認できた。表情明るい" in page.inner_text("main") and "作成" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+
+    # another area's report: refused
+    resp = page.goto(f"{base}/reports/{ids['船橋の記録']}")
+    assert resp.status == 404 and "見つかりませんでした" in page.inner_text("main")
+    assert "船橋の記録" not in page.content()
+
+    # an overdue visit (K-010: discharged 11/1, the one-week visit's window ended 11/15)
+    page.goto(f"{base}/visits")
+    first = page.locator("table.list tbody tr").first
+    assert "K-010" in first.inner_text() and "期限切れ" in first.inner_text()
+    page.screenshot(path=str(SHOTS / "visits.png"), full_page=True)
+
+    # a local case: a mistake first, the error beside its field, nothing saved
+    page.goto(f"{base}/cases/new")
+    page.fill("#f-id", "chiba-akiya")
+    page.select_option("#f-part", "2")
+    page.fill("#f-section", "2-(1) 住まいの確保")
+    page.fill("#f-area", "千葉県千葉市")
+    page.select_option("#f-level", "政令市")
+    page.fill("#f-actions", "空き家を借り上げて退院前の体験宿泊に使った\n不動産協会と協定を結んだ")
+    page.fill("#f-source", "千葉市の取組（令和8年）")
+    page.get_by_role("button", name="検査して追加").click()
+    problem = page.locator("#field-title .problem")
+    assert problem.is_visible() and "必須の項目がありません" in problem.inner_text()
+    assert db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+    page.screenshot(path=str(SHOTS / "case-error.png"), full_page=True)
+    page.fill("#f-title", "空き家を活かした退院前の体験宿泊")
+    page.get_by_role("button", name="検査して追加").click()
+    page.wait_for_url(re.compile(r".*/cases\?added=chiba-akiya$"))
+    assert "chiba-akiya" in page.inner_text("main") and "追加しました" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
+    page.goto(f"{base}/cases?q=千葉県千葉市")
+    page.set_viewport_size({"width": 1000, "height": 440})
+    page.screenshot(path=str(SHOTS / "readme-cases.png"))  # docs/console-cases.png is a copy
+    page.set_viewport_size({"width": 1200, "height": 900})
+
+    # a staff member finds it by asking in chat, with nothing restarted
+    answer = chat(stack, "空き家の体験宿泊", "Ustaff")
+    flex = json.dumps([m for m in answer if m["type"] == "flex"], ensure_ascii=False)
+    assert "空き家を活かした退院前の体験宿泊" in flex
+
+    # the phone view of the reports page, and signing out
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(f"{base}/reports")
+    phone.screenshot(path=str(SHOTS / "reports-phone.png"), full_page=True)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    phone.close()
+    page.get_by_role("button", name="ログアウト").click()
+    assert "ログアウトしました" in page.inner_text("main")
+    page.goto(f"{base}/reports")
+    assert page.url == f"{base}/signin"
+
+
+def test_a_proposal_from_chat_is_published_in_the_browser_and_the_proposer_told(stack, browser):
+    from bot.notices import NoticeSender
+    db = stack.app.db
+    add_user(db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+    add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
+    for text in ("事例提案", "千葉市", "退院後の住まいが見つからない", "空き家を借り上げて体験宿泊に使った",
+                 "3人が地域に移れた", "千葉市保健所 精神保健福祉担当"):
+        chat(stack, text, "Ustaff")
+    assert "P-1" in chat(stack, "確定", "Ustaff")[0]["text"]
+    sender = NoticeSender(db, stack.server.answerer.pushers(), clock=stack.clock, every=0.1)
+    sender.start()
+    try:
+        page = browser.new_page(locale="ja-JP")
+        page.goto(link_from_chat(stack, "Usv"))
+        page.get_by_role("button", name="ログイン").click()
+        page.get_by_role("link", name="事例提案").click()
+        page.get_by_role("link", name="P-1").click()
+        page.fill("#f-title", "空き家を借り上げた体験宿泊")
+        page.screenshot(path=str(SHOTS / "proposal.png"), full_page=True)
+        page.get_by_role("button", name="検査して公開").click()
+        assert "公開しました" in page.inner_text("main")
+        before = len(stack.line.delivered)
+        assert stack.line.wait_for(lambda l: any("公開しました" in t for t in l.texts()), timeout=10)
+        told = [d for d in stack.line.delivered if d.get("to") == "Ustaff" and "公開しました" in json.dumps(
+            d["messages"], ensure_ascii=False)]
+        assert len(told) == 1 and before >= 1
+        flex = json.dumps(chat(stack, "空き家の借り上げで体験宿泊", "Ustaff"), ensure_ascii=False)
+        assert "空き家を借り上げた体験宿泊" in flex and "現場からの提案" in flex  # marked local, with area and date
+    finally:
+        sender.stop()
+
+
+def test_a_used_link_and_a_group_chat_are_refused_in_the_browser(stack, browser):
+    db = stack.app.db
+    add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
+    src = {"type": "group", "groupId": "Cgroup", "userId": "Usv"}
+    before = len(stack.line.delivered)
+    stack.line_post([text_event("にも 管理画面", source=src)])
+    assert stack.line.wait_for(lambda l: len(l.delivered) > before)
+    said = stack.line.delivered[before]["messages"][0]["text"]
+    assert "1対1のトークでだけ使えます" in said and "http" not in said
+    url = link_from_chat(stack, "Usv")
+    page = browser.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r".*/reports$"))
+    other = browser.new_page()  # someone else opening the same link afterwards
+    other.goto(url)
+    assert "もう使われています" in other.inner_text("main")
+    assert other.get_by_role("button", name="ログイン").count() == 0
+    stack.clock.now = FIXED_NOW + timedelta(minutes=11)
+    late = link_from_chat(stack, "Usv")
+    stack.clock.now = FIXED_NOW + timedelta(minutes=22)
+    other.goto(late)
+    assert "有効期限" in other.inner_text("main")
+    other.screenshot(path=str(SHOTS / "link-used.png"))
+
+
+def test_without_chromium_the_browser_tests_skip_unless_ci_requires_them(monkeypatch):
+    from _pytest.outcomes import Failed, Skipped
+    import tests.test_console_browser as me
+    monkeypatch.setattr(me, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("NIMO_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(Skipped, match="chromium is not installed"):
+        me._browser_or_skip()
+    monkeypatch.setenv("NIMO_REQUIRE_BROWSER", "1")
+    with pytest.raises(Failed, match="NIMO_REQUIRE_BROWSER=1"):
+        me._browser_or_skip()
