@@ -300,9 +300,8 @@ def _addresses(s: str):
             while w > 0 and j - w < 40 and (_ADDR_CHARS.match(s[w - 1])
                                              or (w > 1 and s[w - 1] == "る" and s[w - 2] in "上下入")):
                 w -= 1   # 北1条西2丁目; 京都の「御池上る」
-            kana = j - w < 40 and s[w] in "市町村" and next(
-                (k for k in _KANA_CITIES if w >= len(k) and s[w - len(k):w] == k), None)
-            if not kana:   # (also after 40 characters: さいたま市さいたま市… must not walk back forever)
+            kana = s[w] in "市町村" and next((k for k in _KANA_CITIES if w >= len(k) and s[w - len(k):w] == k), None)
+            if not kana:
                 break
             w -= len(kana)   # さいたま市…: the scan stopped at the kana; go on in front of it
         window = s[w:j]
