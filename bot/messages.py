@@ -287,3 +287,30 @@ def weekly_summary(span: str, total: int, by_type: list[tuple[str, int]], by_are
 # -- Slack App Home (beside HELP) ----------------------------------------------------------------
 SLACK_HOME_MORE = ("■ 予定\n「リマインド 明日14時 …」「イベント 12/5 14時 …」「退院 K-012 12/1」「予定」\n"
                    "■ 報告\n「報告 訪問 K-012 …」または上のボタン（フォーム）。報告は DM でだけ受け付けます。")
+
+
+# -- limits and failures: what a sender is told instead of silence ---------------------------------
+MESSAGE_UNREADABLE = ("記号（結合文字）が長く続いていて、読み取れません。普通の文章で送ってください。\n"
+                      "例：「住まいの確保で困っている」")
+SORRY = ("すみません、うまく処理できませんでした。少し待ってから、もう一度送ってください。"
+         "続くときは管理者に知らせてください。")
+PLAN_DATE_OUT_OF_RANGE = "その日付からは訪問予定の日を計算できません。退院日を確かめてください。" + PLAN_EXAMPLE
+
+
+def message_too_long(n: int, limit: int) -> str:
+    return f"メッセージが長すぎます（{n:,}字）。{limit:,}字以内に分けて送ってください。"
+
+
+def shorten(s: str, keep: int = 12) -> str:
+    """A number or word from the user, cut short for a reply: 「922337203685…」."""
+    return s if len(s) <= keep else s[:keep] + "…"
+
+
+def no_such_number(number: str) -> str:
+    return (f"番号「{shorten(number)}」のリマインドはありません。「予定」で一覧を出し、表示された番号で指定してください。"
+            "例：「取消 2」")
+
+
+def no_such_event(number: str) -> str:
+    return (f"番号「#e{shorten(number)}」のイベントはありません。お知らせに付いたボタンか、その番号で答えてください。"
+            "例：「参加 #e3」")

@@ -24,7 +24,7 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
-NEXT = re.compile(r"次回\s*[:：]?\s*(?P<rest>.+)$")
+NEXT = re.compile(r"次回\s*+(?:[:：]\s*+)?(?P<rest>.+)$")  # possessive: spaces on both sides of ":" backtracked
 EDIT_HOURS = 24
 
 
@@ -73,22 +73,26 @@ def parse_one_line(text: str, now: datetime, area: str) -> Draft:
     """
     words = text.split()
     rtype, code, day = "訪問", None, now.astimezone(TZ).date()
-    while words:
-        w = words[0]
+    taken = 0  # words read from the front (an index: pop(0) costs the length of the list each time)
+    dates: dict[str, date | None] = {}  # a word repeated thousands of times is read once
+    while taken < len(words):
+        w = words[taken]
         if w.lower() in TYPE_WORDS:
             rtype = TYPE_WORDS[w.lower()]
         elif CASE_CODE.match(w):
             code = w.upper()
         else:
-            try:
-                d, rest = parse_date(w, now)
-            except TimeError:
+            if w not in dates:
+                try:
+                    d, rest = parse_date(w, now)
+                    dates[w] = None if rest.strip() else d
+                except TimeError:
+                    dates[w] = None
+            if dates[w] is None:
                 break
-            if rest.strip():
-                break
-            day = d
-        words.pop(0)
-    body = " ".join(words)
+            day = dates[w]
+        taken += 1
+    body = " ".join(words[taken:])
     action = next_date = None
     m = NEXT.search(body)
     if m:
