@@ -11,7 +11,8 @@ size, which the load of other processes on the machine inflates least (the sizes
 Times are the CPU time of this process (``--wall`` for the wall clock): the machine is shared, and
 time spent waiting for a core is other processes' cost, not the parser's.  Pattern families are
 timed one pattern at a time with ``finditer`` (a search from every position, the harshest use);
-their row shows the slowest pattern and the largest ratio of any.  Parsers are reached only through
+their row shows the slowest pattern and the largest ratio of any that takes 0.1 ms or more at the
+largest size (below that, a ratio of two tiny times is noise, and nothing can stall).  Parsers are reached only through
 route(), which refuses text that NFKC more than doubles, so their rows use growth it lets through.
 
 Floors (exit status 1 when one is broken): every ratio at most 6, and no single call over 0.2 s at
@@ -54,6 +55,7 @@ RATIO_MAX = 6.0
 CALL_MAX = 0.2      # seconds, at the largest size
 GIVE_UP = 2.0       # seconds: a call this slow at a smaller size is not tried at a larger one
 SAMPLE_MIN = 0.003  # seconds: fast calls are looped until one sample takes at least this long
+RATIO_FLOOR = 1e-4  # seconds at the largest size: a pattern of a family faster than this is not compared
 # The CPU time this process spends, not the wall clock: the machine these figures are taken on is
 # shared, and time spent waiting for a core is the other processes' cost, not the parser's.
 # --wall measures the wall clock instead.
@@ -299,7 +301,9 @@ def measure_family(family: Family, make, sizes, repeat):
     """The slowest pattern's times at each size; its ratio is checked with every other one's."""
     per = [measure(Family.one(p), make, sizes, repeat) for p in family.patterns]
     big, mid = sizes[-1], sizes[-2] if len(sizes) > 1 else sizes[-1]
-    ratios = [min(r[big]) / min(r[mid]) for r in per if big in r and mid in r]
+    # A pattern that reads 40k characters in under RATIO_FLOOR (an anchored one stops at the first) cannot
+    # stall anything, and the ratio of two such tiny times is mostly noise: its ratio is left out.
+    ratios = [min(r[big]) / min(r[mid]) if min(r[big]) >= RATIO_FLOOR else 1.0 for r in per if big in r and mid in r]
     out = {n: max((r[n] for r in per if n in r), key=statistics.median) for n in sizes
            if all(n in r for r in per)}
     out["ratio"] = max(ratios) if len(ratios) == len(per) else None

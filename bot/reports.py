@@ -24,7 +24,10 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
-NEXT = re.compile(r"次回\s*+(?:[:：]\s*+)?(?P<rest>.+)$")  # possessive: spaces on both sides of ":" backtracked
+# 「次回」 and what joins it to the next step; the rest of the one-line text is the next step.  (The
+# rest is not part of the pattern: a search for 「次回 … end of line」 from every 「次回」 of a long
+# line would read the line once for each.)
+NEXT = re.compile(r"次回\s*+(?:[:：]\s*+)?")
 EDIT_HOURS = 24
 
 
@@ -94,9 +97,10 @@ def parse_one_line(text: str, now: datetime, area: str) -> Draft:
         taken += 1
     body = " ".join(words[taken:])
     action = next_date = None
-    m = NEXT.search(body)
-    if m:
-        action, next_date = parse_next(m.group("rest"), now)
+    m = NEXT.search(body)  # the body is one line: the first 「次回」 with anything after it is the one
+    rest = (body[m.end():] or body[m.start() + 2:].lstrip()) if m else ""  # 「次回：」 alone: the next step is 「：」
+    if rest:
+        action, next_date = parse_next(rest, now)
         body = body[:m.start()].strip()
     return Draft(type=rtype, date=day.isoformat(), case_code=code, area=area, summary=body.strip(),
                  next_action=action, next_date=next_date)
