@@ -362,3 +362,29 @@ def proposal_published(number: str, title: str) -> str:
 
 def proposal_declined(number: str, reason: str) -> str:
     return f"ご提案の事例（{number}）は、今回は見送りになりました。\n理由：{reason}"
+
+# -- limits and failures: what a sender is told instead of silence ---------------------------------
+MESSAGE_UNREADABLE = ("記号（結合文字）が長く続いていて、読み取れません。普通の文章で送ってください。\n"
+                      "例：「住まいの確保で困っている」")
+SORRY = ("すみません、うまく処理できませんでした。少し待ってから、もう一度送ってください。"
+         "続くときは管理者に知らせてください。")
+PLAN_DATE_OUT_OF_RANGE = "その日付からは訪問予定の日を計算できません。退院日を確かめてください。" + PLAN_EXAMPLE
+
+
+def message_too_long(n: int, limit: int) -> str:
+    return f"メッセージが長すぎます（{n:,}字）。{limit:,}字以内に分けて送ってください。"
+
+
+def shorten(s: str, keep: int = 12) -> str:
+    """A number or word from the user, cut short for a reply: 「922337203685…」."""
+    return s if len(s) <= keep else s[:keep] + "…"
+
+
+def no_such_number(number: str) -> str:
+    return (f"番号「{shorten(number)}」のリマインドはありません。「予定」で一覧を出し、表示された番号で指定してください。"
+            "例：「取消 2」")
+
+
+def no_such_event(number: str) -> str:
+    return (f"番号「#e{shorten(number)}」のイベントはありません。お知らせに付いたボタンか、その番号で答えてください。"
+            "例：「参加 #e3」")

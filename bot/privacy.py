@@ -22,6 +22,8 @@ Standard library only.
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -54,38 +56,88 @@ _DASHES = "-‐‑‒–—―−﹣－"
 _LONG_VOWELS = "ーｰ"   # typed by Japanese IMEs in phone numbers: 090ー1234ー5678
 
 
+# Characters that NFKC leaves as they are, alone and next to each other, and that carry no combining
+# mark: most of a Japanese text.  Runs of them are copied as they are (tests check the claim).
+SIMPLE_CHARS = "\t\n\x20-\x7e\u3001\u3002\u3005\u3006\u300c\u300d\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fb-\u30fe\u4e00-\u9fff"
+_SIMPLE_RUN = re.compile(f"[{SIMPLE_CHARS}]+")
+_DASH_TABLE = str.maketrans(dict.fromkeys(_DASHES, "-"))
+_VOWEL_DASH = re.compile(f"(?<=[0-9])[{_LONG_VOWELS}](?=[0-9])")
+_MARKS_MAX = 30   # combining marks kept with one base character; NFKC of a longer run costs its square
+
+
 class _Norm:
-    """An NFKC copy of a text, each character remembering the span of the original it came from."""
+    """An NFKC copy of a text, each character remembering the span of the original it came from.
+
+    Runs of SIMPLE_CHARS are copied in one step; only the rest is normalised one character (with its
+    combining marks, at most _MARKS_MAX of them) at a time, so a long text costs little more than a
+    copy of it."""
 
     def __init__(self, text: str):
         chars: list[str] = []
-        spans: list[tuple[int, int]] = []
-        i, n = 0, len(text)
-        while i < n:
+        starts: list[int] = []   # for each character of the copy, the span of the original
+        ends: list[int] = []
+        n, done = len(text), 0
+        for run in _SIMPLE_RUN.finditer(text):
+            a, b = run.span()
+            if b < n and _joins(text[b]):
+                b -= 1   # the last character belongs with the marks after it (ｶﾞ → ガ)
+            self._each(text, done, a, chars, starts, ends)
+            chars.append(text[a:b])
+            starts.extend(range(a, b))
+            ends.extend(range(a + 1, b + 1))
+            done = max(a, b)
+        self._each(text, done, n, chars, starts, ends)
+        # dashes: one "-" for all; a long-vowel mark between digits is a dash too
+        self.s = _VOWEL_DASH.sub("-", "".join(chars).translate(_DASH_TABLE))
+        self.starts, self.ends = starts, ends
+
+    @staticmethod
+    def _each(text: str, i: int, stop: int, chars: list[str], starts: list[int], ends: list[int]) -> None:
+        """Normalise text[i:stop] one character (with its combining marks) at a time."""
+        stretch = text[i:stop]
+        if not stretch:
+            return
+        if not any(bytes(map(unicodedata.combining, stretch))) and "\uff9e" not in stretch and "\uff9f" not in stretch:
+            norms = [_nfkc_char(c) for c in stretch]   # no marks: each character on its own
+            chars.extend(norms)
+            if sum(map(len, norms)) == len(stretch):
+                starts.extend(range(i, stop))
+                ends.extend(range(i + 1, stop + 1))
+            else:
+                for k, norm in enumerate(norms, i):
+                    starts.extend([k] * len(norm))
+                    ends.extend([k + 1] * len(norm))
+            return
+        n = len(text)
+        while i < stop:
             j = i + 1
             # keep a base character together with its combining marks (ｶﾞ → ガ)
-            while j < n and (unicodedata.combining(text[j]) or text[j] in "\uff9e\uff9f"):
+            while j < n and j - i <= _MARKS_MAX and _joins(text[j]):
                 j += 1
             seg = text[i:j]
-            norm = unicodedata.normalize("NFKC", seg)
-            if any(c.isdigit() for c in norm) and not all(_is_decimal(c) or not c.isdigit() for c in seg):
-                norm = seg   # ① ² ½ …: do not turn them into digits that merge with their neighbours
-            for c in norm:
-                chars.append(c)
-                spans.append((i, j))
+            norm = _nfkc_segment(seg)
+            chars.append(norm)
+            starts.extend([i] * len(norm))
+            ends.extend([j] * len(norm))
             i = j
-        # dashes: one "-" for all; a long-vowel mark between digits is a dash too
-        for k, c in enumerate(chars):
-            if c in _DASHES:
-                chars[k] = "-"
-            elif c in _LONG_VOWELS and 0 < k < len(chars) - 1 and chars[k - 1].isascii() \
-                    and chars[k - 1].isdigit() and chars[k + 1].isascii() and chars[k + 1].isdigit():
-                chars[k] = "-"
-        self.s = "".join(chars)
-        self.spans = spans
 
     def orig(self, start: int, end: int) -> tuple[int, int]:
-        return self.spans[start][0], self.spans[end - 1][1]
+        return self.starts[start], self.ends[end - 1]
+
+
+def _nfkc_segment(seg: str) -> str:
+    norm = unicodedata.normalize("NFKC", seg)
+    if norm != seg and any(c.isdigit() for c in norm) and not all(_is_decimal(c) or not c.isdigit() for c in seg):
+        return seg   # ① ² ½ …: do not turn them into digits that merge with their neighbours
+    return norm
+
+
+_nfkc_char = functools.lru_cache(maxsize=4096)(_nfkc_segment)
+
+
+def _joins(c: str) -> bool:
+    """A combining mark, or a half-width voicing mark: it belongs to the character before it."""
+    return bool(unicodedata.combining(c)) or c in "\uff9e\uff9f"
 
 
 def _is_decimal(c: str) -> bool:
@@ -103,20 +155,14 @@ _KATA = "ァ-ヺーヽヾ"                                    # katakana (NFKC m
 _HIRA = "ぁ-ゖゝゞ"
 
 
-def _is_kanji(c: str) -> bool:
-    return bool(re.match(f"[{_K}]", c))
-
-
-def _is_kata(c: str) -> bool:
-    return bool(re.match(f"[{_KATA}]", c))
-
-
-def _is_hira(c: str) -> bool:
-    return bool(re.match(f"[{_HIRA}]", c))
-
-
-def _is_ascii_alpha(c: str) -> bool:
-    return c.isascii() and c.isalpha()
+# Called for every honorific of a text: compiled once, matched directly.
+_is_kanji = re.compile(f"[{_K}]").match
+_is_kata = re.compile(f"[{_KATA}]").match
+_is_hira = re.compile(f"[{_HIRA}]").match
+_is_ascii_alpha = re.compile("[A-Za-z]").match
+# a run of such characters that ends where the search stops (``endpos``)
+_RUN_OF = {_is_kanji: re.compile(f"[{_K}]+\\Z"), _is_kata: re.compile(f"[{_KATA}]+\\Z"),
+           _is_hira: re.compile(f"[{_HIRA}]+\\Z"), _is_ascii_alpha: re.compile("[A-Za-z]+\\Z")}
 
 
 # --- e-mail --------------------------------------------------------------------------------------
@@ -186,7 +232,9 @@ _YMD_ABBR = (rf"(?<![A-Za-z])[MTSHRmtshr]\s?(?:\d{{1,2}}|元)"
              rf"(?:年\s?\d{{1,2}}\s?月\s?\d{{1,2}}\s?日|{_MD_SEP})")
 _MD = r"(?<!\d)(?:\d{1,2}\s?月\s?\d{1,2}\s?日|\d{1,2}/\d{1,2}(?![\d/]))"
 _DATE = rf"(?:{_YMD_WEST}|{_YMD_ERA}|{_YMD_ABBR}|{_MD})"
-_BIRTH_BEFORE = r"(?:生年月日|誕生日|出生日|生年|DOB|D\.O\.B\.?)\s*(?:[:=]|は|が|も)?\s*(?:\((?:西暦|和暦)\)\s*)?"
+# possessive white space: what follows it never starts with white space, and a greedy run followed by
+# another one backtracks over every way of splitting the run (the square of its length)
+_BIRTH_BEFORE = r"(?:生年月日|誕生日|出生日|生年|DOB|D\.O\.B\.?)\s*+(?:(?:[:=]|は|が|も)\s*+)?(?:\((?:西暦|和暦)\)\s*+)?"
 # 「生」 alone after a date marks a birth date, unless it starts another word (生活, 生保 …)
 _BIRTH_AFTER = r"\s?(?:生まれ|生れ|産まれ|誕生|生(?![活徒協計存命涯産保理育成物態前後地家薬鮮花き]))"
 _BIRTH = re.compile(rf"{_BIRTH_BEFORE}{_DATE}(?:{_BIRTH_AFTER})?|{_DATE}{_BIRTH_AFTER}")
@@ -225,8 +273,21 @@ _BLOCK = re.compile(rf"""
     )
     (?!\d)(?!-\d)(?![件人回名時分秒歳代月日年倍点枚本個台週%]|か所|ヶ所|カ所|箇所)
 """, re.X)
-_POSTAL = re.compile(r"〒\s?\d{3}-?\d{4}(?!\d)|(?<=郵便番号)\s*(?::|は)?\s*\d{3}-?\d{4}(?!\d)")
+_POSTAL = re.compile(r"〒\s?\d{3}-?\d{4}(?!\d)|(?<=郵便番号)\s*+(?:(?::|は)\s*+)?\d{3}-?\d{4}(?!\d)")
 _ADDR_CHARS = re.compile(f"[{_K}{_KATA}ヶケノ0-9]")
+
+
+_ADDRESS_LEAD_SET = set(_ADDRESS_LEADS)
+_ADDRESS_LEAD_MAX = max(map(len, _ADDRESS_LEADS))
+_KANA_CITY_FIRST = {k[0] for k in _KANA_CITIES}
+
+
+def _address_lead(window: str) -> int:
+    """The length of the longest of _ADDRESS_LEADS that starts ``window`` and leaves something after it."""
+    for k in range(min(_ADDRESS_LEAD_MAX, len(window) - 1), 0, -1):
+        if window[:k] in _ADDRESS_LEAD_SET:
+            return k
+    return 0
 
 
 def _addresses(s: str):
@@ -239,20 +300,15 @@ def _addresses(s: str):
             while w > 0 and j - w < 40 and (_ADDR_CHARS.match(s[w - 1])
                                              or (w > 1 and s[w - 1] == "る" and s[w - 2] in "上下入")):
                 w -= 1   # 北1条西2丁目; 京都の「御池上る」
-            kana = next((k for k in _KANA_CITIES if w >= len(k) and s[w - len(k):w] == k and s[w] in "市町村"), None)
+            kana = s[w] in "市町村" and next((k for k in _KANA_CITIES if w >= len(k) and s[w - len(k):w] == k), None)
             if not kana:
                 break
             w -= len(kana)   # さいたま市…: the scan stopped at the kana; go on in front of it
         window = s[w:j]
-        lead = True
-        while lead:
-            lead = False
-            for word in _ADDRESS_LEADS:
-                if window.startswith(word) and len(window) > len(word):
-                    window, w, lead = window[len(word):], w + len(word), True
-                    break
-        kana_city = any(window.startswith(k) and window[len(k):len(k) + 1] in ("市", "町", "村")
-                        for k in _KANA_CITIES)
+        while k := _address_lead(window):
+            window, w = window[k:], w + k
+        kana_city = window[:1] in _KANA_CITY_FIRST and any(
+            window.startswith(k) and window[len(k):len(k) + 1] in ("市", "町", "村") for k in _KANA_CITIES)
         p = _PREF_RE.search(window)
         if p:
             start = w + p.start()
@@ -264,16 +320,25 @@ def _addresses(s: str):
         found.append((start, m.end()))
     postal = [(m.start() + len(m.group()) - len(m.group().lstrip(" :は")), m.end())
               for m in _POSTAL.finditer(s)]
-    # 〒123-4567 東京都… is one address
+    # 〒123-4567 東京都… is one address: the first address (in the order found) that starts after
+    # the postal code with only white space between.  The white space after one postal code ends
+    # before the next one starts, so each address is looked at for one postal code at most.
+    by_start: dict[int, list[int]] = {}
+    for idx, (a, _) in enumerate(found):
+        by_start.setdefault(a, []).append(idx)
+    used: set[int] = set()
     merged = []
     for ps, pe in postal:
-        nxt = [a for a in found if a[0] >= pe and not s[pe:a[0]].strip()]
-        if nxt:
-            found.remove(nxt[0])
-            merged.append((ps, nxt[0][1]))
+        ws = pe
+        while ws < len(s) and s[ws].isspace():
+            ws += 1
+        near = [idx for at in range(pe, ws + 1) for idx in by_start.get(at, ()) if idx not in used]
+        if near:
+            used.add(min(near))
+            merged.append((ps, found[min(near)][1]))
         else:
             merged.append((ps, pe))
-    for a, b in found + merged:
+    for a, b in [f for idx, f in enumerate(found) if idx not in used] + merged:
         yield "address", a, b
 
 
@@ -382,15 +447,41 @@ _HIRA_ADVERBS = ("まだ", "もっと", "いつも", "かなり", "わりと", "
                  "また", "やっと", "ようやく", "ふだん", "いま", "きょう", "あした", "きのう", "まいにち", "ひとりで",
                  "じぶんで", "よく", "すごく", "ちゃんと", "ぜんぶ", "いつもより", "前より", "より")
 _PARTICLES = ("から", "より", "まで", "の", "と", "は", "が", "を", "に", "も", "へ", "や", "で")
-_KANJI_NUMERALS = set("〇一二三四五六七八九十百千万")
+_KANJI_NUMERAL_CHARS = "〇一二三四五六七八九十百千万"
+# The word lists as sets, looked up by the length of the word (a name check runs for every honorific
+# in a text, so it must not loop over hundreds of surnames each time).
+_SURNAMES_2 = {sn for sn in _SURNAMES if len(sn) > 1}
+_ROLE_WORD_SET = set(_ROLE_WORDS)
+_LEAD_SET = set(_LEADS)
+_KATA_ROLE_SET = set(_KATA_ROLES)
+_SURNAME_MAX, _ROLE_WORD_MAX, _LEAD_MAX, _KATA_ROLE_MAX = (max(map(len, w)) for w in (_SURNAMES, _ROLE_WORDS, _LEADS,
+                                                                                     _KATA_ROLES))
+
+
+def _ends_with(run: str, words: set[str], longest: int, shortest: int = 1) -> bool:
+    """``any(run.endswith(w) for w in words)`` for words of ``shortest`` to ``longest`` characters."""
+    return any(run[-k:] in words for k in range(shortest, longest + 1))
+
+
+def _starts_with(run: str, words: set[str], at: int, longest: int, shortest: int = 1) -> bool:
+    """``any(run.startswith(w, at) for w in words)`` for words of ``shortest`` to ``longest`` characters."""
+    return any(run[at:at + k] in words for k in range(shortest, longest + 1))
+
+
+def _lead_at(run: str, at: int) -> int:
+    """The length of the longest word of _LEADS at ``at`` in ``run`` that leaves something after it."""
+    for k in range(min(_LEAD_MAX, len(run) - at - 1), 0, -1):
+        if run[at:at + k] in _LEAD_SET:
+            return k
+    return 0
 
 
 def _kanji_role(run: str) -> bool:
-    if any(run.endswith(sn) for sn in _SURNAMES if len(sn) > 1):
+    if _ends_with(run, _SURNAMES_2, _SURNAME_MAX, 2):
         return False   # 阿部, 土屋, 田所: surnames that end like a role word
     if run in _ROLE_EXACT or run[-1] in _ROLE_SUFFIX_CHARS:
         return True
-    return any(run.endswith(w) for w in _ROLE_WORDS)
+    return _ends_with(run, _ROLE_WORD_SET, _ROLE_WORD_MAX)
 
 
 def _surname_before_role(run: str) -> int:
@@ -405,19 +496,13 @@ def _surname_before_role(run: str) -> int:
 def _trim_kanji(run: str) -> int:
     """How many leading characters of a kanji run are not part of the name (本日田中 → 2)."""
     i = 0
-    if not any(run.startswith(sn) for sn in _SURNAMES):
-        again = True
-        while again:
-            again = False
-            for w in _LEADS:
-                if run.startswith(w, i) and len(run) - i > len(w):
-                    i += len(w)
-                    again = True
-                    break
+    if not _starts_with(run, _SURNAMES, 0, _SURNAME_MAX):
+        while k := _lead_at(run, i):
+            i += k
     # a known surname further in, after a word of two or more characters
-    if not any(run.startswith(sn, i) for sn in _SURNAMES):
+    if not _starts_with(run, _SURNAMES, i, _SURNAME_MAX):
         for k in range(max(i + 1, 2), len(run) - 1):
-            if any(run.startswith(sn, k) for sn in _SURNAMES if len(sn) > 1) and len(run) - k <= 6:
+            if _starts_with(run, _SURNAMES_2, k, _SURNAME_MAX, 2) and len(run) - k <= 6:
                 return k
     if len(run) - i > 6:   # an unknown long run: keep the last four characters
         i = len(run) - 4
@@ -425,21 +510,39 @@ def _trim_kanji(run: str) -> int:
 
 
 def _run_back(s: str, end: int, limit: int, pred, longest: int = 16) -> int:
-    i, limit = end, max(limit, end - longest)
-    while i > limit and pred(s[i - 1]):
-        i -= 1
-    return i
+    """Where the run of characters of one kind that ends at ``end`` starts (at most ``longest`` back,
+    never before ``limit``)."""
+    m = _RUN_OF[pred].search(s, max(limit, end - longest, 0), end)
+    return m.start() if m else end
+
+
+# _name_before reads at most this far back from the honorific (two runs of 16 and their edges).
+_NAME_LOOKBACK = 40
 
 
 def _names(s: str):
+    """Each honorific with the name before it.  A text that repeats the same words (「田中さん」
+    ten thousand times) is read once per distinct context: the answer for an honorific depends only
+    on the _NAME_LOOKBACK characters before it, the honorific, the character after it and where the
+    previous honorific ended, so it is remembered by those (within this call)."""
     prev_end = 0
+    seen: dict[tuple[str, int], tuple[int, int] | None] = {}
     for m in _HONORIFIC.finditer(s):
-        hon, p = m.group(), m.start()
-        span = _name_before(s, p, prev_end, hon, s[m.end():m.end() + 1])
+        p, e = m.start(), m.end()
+        if p > _NAME_LOOKBACK:   # not near the start of the text, where a > 0 tests would differ
+            key = (s[p - _NAME_LOOKBACK:e + 1], max(prev_end - p, -_NAME_LOOKBACK - 1))
+            if key in seen:
+                rel = seen[key]
+                span = (p + rel[0], p + rel[1]) if rel else None
+            else:
+                span = _name_before(s, p, prev_end, m.group(), s[e:e + 1])
+                seen[key] = (span[0] - p, span[1] - p) if span else None
+        else:
+            span = _name_before(s, p, prev_end, m.group(), s[e:e + 1])
         if span:
             a, b = span
-            yield "name", a, (m.end() if b == p else b)
-        prev_end = m.end()   # a rejected honorific (本人さん) is not part of the next name either
+            yield "name", a, (e if b == p else b)
+        prev_end = e   # a rejected honorific (本人さん) is not part of the next name either
 
 
 def _name_before(s: str, p: int, limit: int, hon: str, after: str) -> tuple[int, int] | None:
@@ -452,7 +555,7 @@ def _name_before(s: str, p: int, limit: int, hon: str, after: str) -> tuple[int,
     if _is_kanji(c):
         a = _run_back(s, p, limit, _is_kanji)
         run = s[a:p]
-        if all(ch in _KANJI_NUMERALS for ch in run):
+        if not run.strip(_KANJI_NUMERAL_CHARS):   # all numerals
             return None
         if _kanji_role(run):
             k = _surname_before_role(run)
@@ -473,7 +576,7 @@ def _name_before(s: str, p: int, limit: int, hon: str, after: str) -> tuple[int,
     if _is_kata(c):
         a = _run_back(s, p, limit, _is_kata)
         run = s[a:p]
-        if not 2 <= len(run) <= 12 or run.strip("ー") == "" or any(run.endswith(w) for w in _KATA_ROLES):
+        if not 2 <= len(run) <= 12 or run.strip("ー") == "" or _ends_with(run, _KATA_ROLE_SET, _KATA_ROLE_MAX):
             return None
         return _join_full_name(s, a, run, limit), p
     if _is_hira(c):
@@ -518,13 +621,13 @@ def _join_full_name(s: str, a: int, name: str, limit: int) -> int:
         if prev in _SURNAMES:
             return b
         if (1 <= len(prev) <= 3 and _is_kanji(name[0]) and len(name) <= 3 and name[-1] in _GIVEN_END
-                and not _kanji_role(prev) and prev not in _NOT_NAMES and prev not in _LEADS
-                and not all(ch in _KANJI_NUMERALS for ch in prev)):
+                and not _kanji_role(prev) and prev not in _NOT_NAMES and prev not in _LEAD_SET
+                and prev.strip(_KANJI_NUMERAL_CHARS)):
             return b
     elif _is_kata(c) and _is_kata(name[0]):
         b = _run_back(s, a - 1, limit, _is_kata)
         prev = s[b:a - 1]
-        if 2 <= len(prev) <= 8 and not any(prev.endswith(w) for w in _KATA_ROLES):
+        if 2 <= len(prev) <= 8 and not _ends_with(prev, _KATA_ROLE_SET, _KATA_ROLE_MAX):
             return b
     return a
 
@@ -539,17 +642,21 @@ def find(text: str) -> list[Finding]:
     if not text:
         return []
     norm = _Norm(text)
-    cands = []
-    for detect in _DETECTORS:
-        for kind, a, b in detect(norm.s):
-            if b > a:
-                oa, ob = norm.orig(a, b)
-                cands.append((kind, oa, ob))
+    first, last = norm.starts, norm.ends
+    cands = [(kind, first[a], last[b - 1]) for detect in _DETECTORS for kind, a, b in detect(norm.s) if b > a]
     cands.sort(key=lambda c: (-(c[2] - c[1]), -_PRIORITY[c[0]], c[1]))
+    # The spans taken so far do not overlap, so kept sorted by start they are sorted by end too, and
+    # a new span overlaps one of them exactly when it overlaps the last one that starts before its end.
     taken: list[tuple[str, int, int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for kind, a, b in cands:
-        if all(b <= ta or a >= tb for _, ta, tb in taken):
-            taken.append((kind, a, b))
+        k = bisect.bisect_left(starts, b)
+        if k and ends[k - 1] > a:
+            continue
+        starts.insert(k, a)
+        ends.insert(k, b)
+        taken.append((kind, a, b))
     taken.sort(key=lambda c: c[1])
     return [Finding(kind, text[a:b], a, b) for kind, a, b in taken]
 

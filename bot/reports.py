@@ -27,7 +27,10 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
-NEXT = re.compile(r"次回\s*[:：]?\s*(?P<rest>.+)$")
+# 「次回」 and what joins it to the next step; the rest of the one-line text is the next step.  (The
+# rest is not part of the pattern: a search for 「次回 … end of line」 from every 「次回」 of a long
+# line would read the line once for each.)
+NEXT = re.compile(r"次回\s*+(?:[:：]\s*+)?")
 EDIT_HOURS = 24
 
 
@@ -76,26 +79,31 @@ def parse_one_line(text: str, now: datetime, area: str) -> Draft:
     """
     words = text.split()
     rtype, code, day = "訪問", None, now.astimezone(TZ).date()
-    while words:
-        w = words[0]
+    taken = 0  # words read from the front (an index: pop(0) costs the length of the list each time)
+    dates: dict[str, date | None] = {}  # a word repeated thousands of times is read once
+    while taken < len(words):
+        w = words[taken]
         if w.lower() in TYPE_WORDS:
             rtype = TYPE_WORDS[w.lower()]
         elif CASE_CODE.match(w):
             code = w.upper()
         else:
-            try:
-                d, rest = parse_date(w, now)
-            except TimeError:
+            if w not in dates:
+                try:
+                    d, rest = parse_date(w, now)
+                    dates[w] = None if rest.strip() else d
+                except TimeError:
+                    dates[w] = None
+            if dates[w] is None:
                 break
-            if rest.strip():
-                break
-            day = d
-        words.pop(0)
-    body = " ".join(words)
+            day = dates[w]
+        taken += 1
+    body = " ".join(words[taken:])
     action = next_date = None
-    m = NEXT.search(body)
-    if m:
-        action, next_date = parse_next(m.group("rest"), now)
+    m = NEXT.search(body)  # the body is one line: the first 「次回」 with anything after it is the one
+    rest = (body[m.end():] or body[m.start() + 2:].lstrip()) if m else ""  # 「次回：」 alone: the next step is 「：」
+    if rest:
+        action, next_date = parse_next(rest, now)
         body = body[:m.start()].strip()
     return Draft(type=rtype, date=day.isoformat(), case_code=code, area=area, summary=body.strip(),
                  next_action=action, next_date=next_date)

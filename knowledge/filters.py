@@ -18,8 +18,11 @@ PREFECTURES = (
     "熊本県 大分県 宮崎県 鹿児島県 沖縄県"
 ).split()
 
-_NUM = r"(\d+(?:\.\d+)?)\s*(万|千)?\s*人?"
-_POP = re.compile(r"人口\s*(?:が)?\s*" + _NUM + r"\s*(以下|未満|以上|超|より少ない|より多い|くらい|程度|前後)")
+# Possessive white space and digits: what follows each run never starts with what the run holds,
+# and greedy runs side by side backtrack over every split of a run of spaces.
+_NUM = r"([0-9]++(?:\.[0-9]++)?)\s*+(?:(万|千)\s*+)?(?:人\s*+)?"
+_POP = re.compile(r"人口\s*+(?:が\s*+)?" + _NUM + r"(以下|未満|以上|超|より少ない|より多い|くらい|程度|前後)")
+POPULATION_MAX = 10 ** 10  # more people than there are: 「人口999…9人以下」 is read as this, not as infinity
 _LEVELS = (
     (re.compile(r"(都道府県|(?<![市町村])県|都|府)(レベル|単位)?(の|が|で)(取組|取り組み|事例|例|施策|主導)"), "都道府県"),
     (re.compile(r"県(レベル|単位)"), "都道府県"),
@@ -105,7 +108,7 @@ def read_filters(question: str, names: list[str]) -> tuple[Filters, str]:
     pmax = pmin = None
     m = _POP.search(q)
     if m:
-        n = float(m.group(1)) * {"万": 10000, "千": 1000, None: 1}[m.group(2)]
+        n = min(float(m.group(1)) * {"万": 10000, "千": 1000, None: 1}[m.group(2)], POPULATION_MAX)
         kind = m.group(3)
         if kind in ("以下", "未満", "より少ない"):
             pmax = int(n)

@@ -109,13 +109,22 @@ def load_plans(path: Path = PLANS_PATH) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+class PlanRangeError(ValueError):
+    """A visit of the plan (or its window) would fall outside the calendar Python has (years 1–9999)."""
+
+
 def plan_dates(plan: dict, anchor: date) -> list[tuple[str, date, date, date]]:
-    """(label, due, window start, window end) of each visit of a plan."""
+    """(label, due, window start, window end) of each visit of a plan.  Raises PlanRangeError for an
+    anchor so near the ends of the calendar that a visit cannot be dated (9999/12/31)."""
     w = plan.get("window", {})
     out = []
     for v in plan["visits"]:
-        due = anchor + relativedelta(days=v.get("days", 0), months=v.get("months", 0))
-        out.append((v["label"], due, due - timedelta(days=w.get("before", 0)), due + timedelta(days=w.get("after", 0))))
+        try:
+            due = anchor + relativedelta(days=v.get("days", 0), months=v.get("months", 0))
+            out.append((v["label"], due, due - timedelta(days=w.get("before", 0)),
+                        due + timedelta(days=w.get("after", 0))))
+        except (OverflowError, ValueError) as e:  # date arithmetic past year 9999 (or before year 1)
+            raise PlanRangeError(str(e)) from None
     return out
 
 

@@ -47,7 +47,8 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-__all__ = ["TZ", "Recurrence", "When", "TimeError", "parse_when", "parse_date", "readback", "fmt_date"]
+__all__ = ["TZ", "Recurrence", "When", "TimeError", "parse_when", "parse_date", "readback", "fmt_date", "nfkc",
+           "long_mark_run", "MARK_RUN_MAX"]
 
 TZ = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = "月火水木金土日"  # index = datetime.weekday()
@@ -178,21 +179,21 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 
 _WD = "(?P<wd>[月火水木金土日])曜日?"
-_PAREN_WD = r"(?:\s*\((?P<pwd>[月火水木金土日])(?:曜日?)?\))?"  # 「12/5(土)」; NFKC made （） ASCII
+_PAREN_WD = r"(?:\s*+\((?P<pwd>[月火水木金土日])(?:曜日?)?\))?"  # 「12/5(土)」; NFKC made （） ASCII
 
 # --------------------------------------------------------------------------------------------------
 # Time of day
 
 
 _TIME = _re(
-    r"(?:(?P<period>午前|午後|朝|昼|夕方|夕|夜|晩)\s*の?\s*)?"
+    r"(?:(?P<period>午前|午後|朝|昼|夕方|夕|夜|晩)\s*+(?:の\s*+)?)?"
     r"(?:(?P<h>#N)時(?!間)(?:(?P<half>半)|(?P<mi>#N)分(?!間|後))?"
     r"|(?P<hh>#D):(?P<mm>[0-9]{2})(?![0-9]))"
     r"(?:頃|ごろ)?"
     r"|(?P<noon>正午)"
 )
-_JOIN = re.compile(r"[ \t、,]*(?:の[ \t]*)?")  # between a day and its time: 「明後日の午前10時」
-_RANGE = re.compile(r"\s*(?:[~〜\-−–—―ー]|から)\s*")  # 「13:00〜15:00」: the start time is the reminder
+_JOIN = re.compile(r"[ \t、,]*+(?:の[ \t]*+)?")  # between a day and its time: 「明後日の午前10時」
+_RANGE = re.compile(r"(?<!\s)\s*+(?:[~〜\-−–—―ー]|から)\s*+")  # 「13:00〜15:00」: the start time is the reminder
 
 # period: (hours read on a 12-hour clock, what to add to them, hours already written in 24-hour form).
 # An hour in neither range is refused because the intended time is unclear (夜3時, 朝2時).
@@ -298,6 +299,8 @@ def _check_month_day(m: re.Match[str], month: int, day: int, year: int | None = 
 
 def _ymd(m: re.Match[str], today: date) -> _Day:
     y, mo, d = _num(m.group("y")), _num(m.group("m")), _num(m.group("d"))
+    if y < 1:  # a Python date starts at year 1; 0000/1/1 is a slip, not a date
+        raise _fail(f"「{m.group(0)}」という日付はありません。", "2026/12/5 13時", "12/5 13:00")
     _check_month_day(m, mo, d, y)
     return _Day((date(y, mo, d),), m.group(0), check_weekday=m.group("pwd"))
 
@@ -425,7 +428,7 @@ _DAY_HEADS = _heads("day", [
     (r"(?P<n>#N)週間(?:後|あと)", _relative_days(7)),
     (r"(?P<n>#N)日前", _relative_days(-1)),
     (r"(?P<n>#N)週間前", _relative_days(-7)),
-    (r"(?P<y>[0-9]{4})([/.\-])(?P<m>#D)\2(?P<d>#D)(?![0-9])" + _PAREN_WD, _ymd),
+    (r"(?P<y>[0-9]{4})(?P<sep>[/.\-])(?P<m>#D)(?P=sep)(?P<d>#D)(?![0-9])" + _PAREN_WD, _ymd),
     (r"(?P<y>[0-9]{4}|[〇零一二三四五六七八九]{4})年(?P<m>#N)月(?P<d>#N)日" + _PAREN_WD, _ymd),
     (r"(?<![0-9/])(?P<m>#D)/(?P<d>#D)(?![0-9/])" + _PAREN_WD, _md),
     (r"(?P<m>#N)月(?P<d>#N)日" + _PAREN_WD, _md),
@@ -463,7 +466,7 @@ _VAGUE: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
     (re.compile(r"毎週|毎月"), "「{w}」のあとに曜日か日にちを書いてください。", ("毎週金曜 16時", "毎月5日 10時")),
     (_re(r"第#Nの?[月火水木金土日]曜"), "「{w}」は毎月のことですか。「毎月」を付けてください。",
      ("毎月第2水曜 14時",)),
-    (_re(r"(?<![0-9])[0-9]{1,2}月(?!\s*[0-9])"), "「{w}」だけでは何日か分かりません。", ("12月5日 13時",)),
+    (_re(r"[0-9](?<![0-9].)[0-9]?月(?!\s*+[0-9])"), "「{w}」だけでは何日か分かりません。", ("12月5日 13時",)),
 ]
 
 
@@ -501,13 +504,58 @@ def _range_end(s: str, end: int) -> int:
     return end
 
 
+# At most this many expressions in one text, and this many places that looked like the start of one
+# but were not (「3日目」「2月」): a reminder has one expression, and a text with more than this is
+# refused at once instead of being read to its end in Python.
+MAX_EXPRESSIONS = 20
+MAX_FALSE_STARTS = 500
+_K = "〇零一二三四五六七八九十"  # the characters of a kanji number (#N)
+
+
+def _starts_pattern() -> re.Pattern[str]:
+    """Where a head (or a bare time of day) may start: more places than that, but few in ordinary
+    text: a head's first word, or a number followed by the unit a head needs after it.  Every
+    alternative begins with one literal character, which lets ``re`` look for the set of those
+    characters in C, so a 40,000-character message costs milliseconds.  The property test
+    ``test_every_expression_start_is_found`` checks that no head can start anywhere else; when a head
+    is added to the tables, add its first word here."""
+    wd = "[月火水木金土日]曜"
+    n = f"[0-9{_K}]"
+    alts = []
+    for d in "0123456789":
+        alts.append(rf"{d}(?<![0-9].)[0-9]{{0,3}}(?:[日週月時分]|:[0-9]|/[0-9])")  # #N, #D: never inside a number
+        alts.append(rf"{d}[0-9]{{3}}[/.\-年]")  # a year may be: 12026/12/5 reads 2026/12/5
+    for k in _K:
+        alts.append(rf"{k}(?<![{_K}].)[{_K}]{{0,3}}[日週月時分]")
+        if k != "十":
+            alts.append(rf"{k}[〇零一二三四五六七八九]{{3}}年")
+    for w in ("午前", "午後", "朝", "昼", "夕方", "夕", "夜", "晩"):  # a time of day after its period
+        alts.append(rf"{w}\s*+(?:の\s*+)?{n}")
+    alts += ["正午", "今日", "本日", "今朝", "今夜", "今晩", "明日", "あした", "明朝", "明晩", "明後日", "あさって",
+             "明々後日", "明明後日", "しあさって", "昨日", "きのう", "一昨日", "おととい", "平日"]
+    alts += [rf"{w}の?{n}" for w in ("先月", "今月", "来月", "再来月")]
+    alts += [rf"{w}の?{wd}" for w in ("先々週", "先週", "今週", "来週", "再来週", "次の", "今度の")]
+    alts += [rf"第{n}{{1,4}}の?{wd}", rf"毎(?:週?の?{wd}|月の?[第0-9{_K}]|[朝晩夜夕日])"]
+    alts += [f"{c}曜" for c in "月火水木金土日"]
+    return re.compile("|".join(alts))
+
+
+_STARTS = _starts_pattern()
+
+
 def _scan(s: str, today: date, mode: str) -> list[_Hit]:
     """All expressions in ``s``, left to right, longest first at each position, not overlapping.
-    Impossible values (13月, 25時) raise here: someone wrote a date, and it cannot be meant."""
+    Impossible values (13月, 25時) raise here: someone wrote a date, and it cannot be meant.
+
+    Positions where no head can start are skipped in C (see _starts_pattern), and a text with more
+    than MAX_EXPRESSIONS expressions or MAX_FALSE_STARTS false starts is refused: so a 40,000-character
+    message costs milliseconds, whatever it holds."""
     heads = _DAY_HEADS + (_REC_HEADS + _REL_HEADS if mode == "when" else [])
     hits: list[_Hit] = []
+    false_starts = 0
     i = 0
-    while i < len(s):
+    while (found := _STARTS.search(s, i)) is not None:
+        i = found.start()
         best: _Hit | None = None
         for head in heads:
             if not (m := head.pattern.match(s, i)):
@@ -523,12 +571,18 @@ def _scan(s: str, today: date, mode: str) -> list[_Hit]:
             if best is None or t.end() > best.end:
                 best = _Hit(i, _range_end(s, t.end()), _TIME_HEAD, t, t)
         if best is None:
+            false_starts += 1
+            if false_starts > MAX_FALSE_STARTS:
+                raise _fail("数字や日付らしい言葉が多すぎて、日時を読み取れません。短くしてください。", *_EX_WHEN[:2])
             i += 1
             continue
         best.value = best.head.resolve(best.match, today)
         if best.time is not None:
             best.hm = _time_of(best.time, getattr(best.value, "period", None))
         hits.append(best)
+        if len(hits) > MAX_EXPRESSIONS:
+            what = "日時" if mode == "when" else "日付"
+            raise _fail(f"{what}が多すぎます（{MAX_EXPRESSIONS}か所を超えています）。1つにしてください。", *_EX_WHEN[:2])
         i = best.end
     return hits
 
@@ -568,28 +622,79 @@ def _local(t: datetime) -> datetime:
 
 
 def _normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
+    return nfkc(text)
+
+
+# CPython puts a run of combining marks in canonical order by insertion, so NFKC of one letter with
+# thousands of marks costs the square of their number (20,000 marks: seconds).  Nobody writes more
+# than a few marks on a letter; Unicode's stream-safe format allows 30.
+MARK_RUN_MAX = 30
+# The only characters of combining class 0 whose decomposition starts with a mark (Unicode 14/15);
+# tests/test_hostile_text.py checks this list against the running Python's tables.
+MARK_LIKE = "\u0f73\u0f75\u0f81\uff9e\uff9f"
+_AS_MARK = str.maketrans(dict.fromkeys(MARK_LIKE, "\u0301"))
+_LONG_RUN = re.compile(rb"[^\x00]{%d,}" % (MARK_RUN_MAX + 1))
+
+
+def _mark_classes(text: str) -> bytes:
+    """One byte per character: its canonical combining class (0 for a starter)."""
+    return bytes(map(unicodedata.combining, text.translate(_AS_MARK)))
+
+
+def long_mark_run(text: str) -> bool:
+    """True when ``text`` has more than MARK_RUN_MAX combining marks in a row (no one types that)."""
+    return not text.isascii() and _LONG_RUN.search(_mark_classes(text)) is not None
+
+
+def nfkc(text: str) -> str:
+    """NFKC in linear time: a run of more than MARK_RUN_MAX marks is normalised in pieces of that
+    many (their order within the run is then not canonical, which matters to nobody)."""
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text
+    runs = list(_LONG_RUN.finditer(_mark_classes(text)))
+    if not runs:
+        return unicodedata.normalize("NFKC", text)
+    parts, start = [], 0
+    for run in runs:
+        for cut in range(run.start() + MARK_RUN_MAX, run.end(), MARK_RUN_MAX):
+            parts.append(unicodedata.normalize("NFKC", text[start:cut]))
+            start = cut
+    parts.append(unicodedata.normalize("NFKC", text[start:]))
+    return "".join(parts)
 
 
 # 「…をリマインドして」: a bare noun such as 通知 is left alone (「会議の通知」 is a fine title).
+# Every alternative starts with a written character (「を」 is written out in front of each request
+# rather than made optional), so ``re`` finds the candidates with a scan in C.
+_REQUEST = r"(?:リマインダー|リマインド(?:して|する)?|(?:通知|お知らせ)して|知らせて|教えて)"
 _REQUEST_SUFFIX = re.compile(
-    r"(?:を|って|と)?(?:リマインダー|リマインド(?:して|する)?|(?:通知|お知らせ)して|知らせて|教えて)"
-    r"(?:ください|下さい|ほしい|欲しい|ね|お願いします|お願い)?[\s。.!?]*$"
+    rf"(?:を{_REQUEST}|って{_REQUEST}|と{_REQUEST}|リマインダー|リマインド(?:して|する)?|通知して|お知らせして|知らせて|教えて)"
+    r"(?:ください|下さい|ほしい|欲しい|ね|お願いします|お願い)?[\s。.!?]*+$"
 )
 _LEADING_PARTICLE = re.compile(r"^(?:までに|まで|から|には|に|の|は)")  # only right after the expression
-_TRAILING_PARTICLE = re.compile(r"\s*(?:を|は|、|,)\s*$")
+_SPACES = re.compile(r"\s+")
+
+
+def _strip_trailing_particle(text: str) -> str:
+    """「会議の資料を」 → 「会議の資料」: one particle at the very end, and the white space around it
+    (what a search for 「white space, particle, white space, end」 did, without a search from every
+    position: that costs the square of a long run of spaces)."""
+    stripped = text.rstrip()
+    if stripped and stripped[-1] in "をは、,":
+        return stripped[:-1].rstrip()
+    return text
 
 
 def _title(s: str, start: int, end: int) -> str:
     """The text around the expression, without the particle that joined them and without a
     trailing request (「…をリマインドして」)."""
     left, right = s[:start], s[end:]
-    left = _TRAILING_PARTICLE.sub("", left.rstrip())
+    left = _strip_trailing_particle(left.rstrip())
     right = _LEADING_PARTICLE.sub("", right)
     title = " ".join(p for p in (left.strip(), right.strip(" \t、,。:")) if p)
     title = _REQUEST_SUFFIX.sub("", title)
-    title = _TRAILING_PARTICLE.sub("", title)
-    return re.sub(r"\s+", " ", title).strip(" 、,。")
+    title = _strip_trailing_particle(title)
+    return _SPACES.sub(" ", title).strip(" 、,。")
 
 
 def _fmt_dt(t: datetime, now: datetime | None = None) -> str:
@@ -707,7 +812,7 @@ def parse_date(text: str, now: datetime) -> tuple[date, str]:
 
 def _without_times(e: TimeError) -> TimeError:
     problem, _, examples = str(e).partition("例：")
-    dates = dict.fromkeys(x.split(" ")[0] for x in re.findall(r"「([^」]*)」", examples))
+    dates = dict.fromkeys(x.split(" ")[0] for x in re.findall(r"「([^「」]*)」", examples))
     return _fail(problem, *dates)
 
 

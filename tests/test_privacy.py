@@ -231,3 +231,41 @@ def test_finding_is_frozen_and_empty_text_has_none():
         f.kind = "email"  # type: ignore[misc]
     assert find("") == []
     assert mask("") == ""
+
+
+# -- hostile text (issue 14) ------------------------------------------------------------------------
+def test_the_characters_copied_as_they_are_are_left_alone_by_nfkc():
+    import re
+    import unicodedata
+    from bot.privacy import SIMPLE_CHARS
+    simple = re.compile(f"[{SIMPLE_CHARS}]")
+    chars = [chr(cp) for cp in range(0x10000) if simple.match(chr(cp))]
+    assert len(chars) > 20_000
+    for c in chars:
+        assert unicodedata.normalize("NFKC", c) == c and not unicodedata.combining(c), hex(ord(c))
+
+
+def test_thousands_of_names_are_all_found_and_masked():
+    text = "田中さん" * 3000
+    found = find(text)
+    assert len(found) == 3000 and {f.text for f in found} == {"田中さん"}
+    assert mask(text) == "〇〇さん" * 3000
+
+
+def test_each_postal_code_joins_the_address_after_it():
+    text = "〒123-4567 千葉市1-1 " * 200
+    found = find(text)
+    assert [f.text for f in found] == ["〒123-4567 千葉市1-1"] * 200
+
+
+def test_an_address_stays_short_before_endless_city_names():
+    [f] = find("さいたま市" * 300 + "1丁目")
+    assert f.kind == "address" and f.text.endswith("さいたま市1丁目") and len(f.text) < 60
+
+
+def test_a_long_run_of_marks_keeps_exact_offsets():
+    text = "電話 ０９０ー１２３４ー５６７８" + "\u0301" * 200 + " 田中さん"
+    found = find(text)
+    assert [f.kind for f in found] == ["phone", "name"]
+    for f in found:
+        assert text[f.start:f.end] == f.text

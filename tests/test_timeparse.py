@@ -391,3 +391,48 @@ def test_readback_shows_year_only_when_it_differs():
     assert readback(when) == "1月8日(金) 9:00"
     rec, _ = parse_when("毎月第5金曜10時", NOW)
     assert readback(rec, now=NOW) == "毎月第5金曜 10:00（初回 2027年1月29日(金) 10:00）"
+
+
+# -- hostile text (issue 14) ------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["0000/1/1 10時 会議", "〇〇〇〇年1月1日 10時 会議", "0000.12.5 9時"])
+def test_year_zero_is_no_date(text):
+    with pytest.raises(TimeError, match="という日付はありません。例："):
+        parse_when(text, NOW)
+    with pytest.raises(TimeError, match="という日付はありません。例："):
+        parse_date(text.split()[0], NOW)
+
+
+def test_the_first_and_last_years_python_has_are_read():
+    assert parse_date("0001/1/1", NOW)[0] == date(1, 1, 1)
+    assert parse_when("9999/12/31 10時 会議", NOW)[0].at == datetime(9999, 12, 31, 10, 0, tzinfo=TZ)
+
+
+def test_more_than_twenty_expressions_are_refused_at_once():
+    with pytest.raises(TimeError, match="日時が多すぎます"):
+        parse_when("明日10時 " * 21, NOW)
+    with pytest.raises(TimeError, match="日付が多すぎます.*例：「明日」"):
+        parse_date("12/1 " * 21, NOW)
+    with pytest.raises(TimeError, match="日時が20つあります"):  # up to twenty: counted as before
+        parse_when("明日10時 " * 20, NOW)
+
+
+def test_hundreds_of_number_fragments_are_refused_but_a_few_are_text():
+    with pytest.raises(TimeError, match="数字や日付らしい言葉が多すぎて"):
+        parse_when("1分" * 501, NOW)
+    when, title = parse_when("3日目の振り返り、2月の件 明日10時", NOW)
+    assert when.at == datetime(2026, 11, 24, 10, 0, tzinfo=TZ) and title == "3日目の振り返り、2月の件"
+
+
+def test_spaces_around_the_title_are_trimmed_as_before():
+    assert parse_when("明日10時  会議の資料   を  ", NOW)[1] == "会議の資料"
+    assert parse_when("会議を   明日10時", NOW)[1] == "会議"
+    assert parse_when("午前   の  10時 資料", NOW)[0].at == datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+
+
+def test_nfkc_reads_a_long_run_of_marks_in_pieces():
+    from scheduler.timeparse import MARK_RUN_MAX, long_mark_run, nfkc
+    text = "明日10時 会議" + "\u0316\u0301" * 100
+    assert long_mark_run(text) and not long_mark_run("e" + "\u0301" * MARK_RUN_MAX)
+    assert sorted(nfkc(text)) == sorted(text) and nfkc(text).startswith("明日10時 会議")
+    assert long_mark_run("\u0f73" * 40)  # one character, two marks after NFKD
+    assert parse_when(text, NOW)[0].at == datetime(2026, 11, 24, 10, 0, tzinfo=TZ)

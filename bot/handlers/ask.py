@@ -87,6 +87,15 @@ def ask(app, msg: Incoming) -> list[Reply]:
     return replies
 
 
+def _shown_number(number: str, shown: int) -> int | None:
+    """「詳しく 2」's 2 if it is one of the cases shown, else None.  ``isdigit`` is not enough: ፩ and
+    ² are digits to it that ``int`` refuses, and ``int`` refuses more than 4,300 digits."""
+    if not (number.isascii() and number.isdigit()) or len(number) > 6:
+        return None
+    n = int(number)
+    return n if 1 <= n <= shown else None
+
+
 def _answer_state(app, msg: Incoming):
     st = app.dialogs.get(msg.platform, msg.user, app.clock())
     return st.data if st and st.name == "answer" else None
@@ -96,9 +105,9 @@ def detail(app, msg: Incoming, number: str) -> list[Reply]:
     st = _answer_state(app, msg)
     if not st:
         return [Text(messages.NOTHING_SHOWN)]
-    if not number.isdigit() or not 1 <= int(number) <= st["shown"]:
-        return [Text(messages.bad_number(number, st["shown"]))]
-    case = app.index.cases[app.index.by_id[st["ids"][int(number) - 1]]]
+    if (k := _shown_number(number, st["shown"])) is None:
+        return [Text(messages.bad_number(messages.shorten(number), st["shown"]))]
+    case = app.index.cases[app.index.by_id[st["ids"][k - 1]]]
     parts = pack(detail_sections(case), DETAIL_CHARS)
     return [Text(p) for p in parts[:-1]] + [Text(parts[-1], (Choice("似た事例", f"似た事例 {number}"),
                                                                Choice("👍", "👍"), Choice("👎", "👎")))]
@@ -122,9 +131,9 @@ def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
     if not st:
         return [Text(messages.NOTHING_SHOWN)]
     n = number or str(st.get("page_start", 0) + 1)
-    if not n.isdigit() or not 1 <= int(n) <= st["shown"]:
-        return [Text(messages.bad_number(n, st["shown"]))]
-    base = app.index.cases[app.index.by_id[st["ids"][int(n) - 1]]]
+    if (k := _shown_number(n, st["shown"])) is None:
+        return [Text(messages.bad_number(messages.shorten(n), st["shown"]))]
+    base = app.index.cases[app.index.by_id[st["ids"][k - 1]]]
     hits = app.index.similar(base.id, limit=10)
     if not hits:
         return [Text(messages.NEXT_NONE)]

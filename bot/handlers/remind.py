@@ -7,6 +7,7 @@ The handlers only write rows: the scheduler (in whichever process runs it) picks
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
@@ -20,7 +21,10 @@ from ..core import Choice, Incoming, Reply, Text
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
 REMIND_PREFIX = re.compile(r"^(リマインド|りまいんど|remind)\s*", re.I)
-REMIND_SUFFIX = re.compile(r"(を|、)?\s*(リマインド|りまいんど)(して|してください|してほしい|お願い(します)?)?[。！!]*$")
+# Searched in every message: white space only after を/、 or where a run of it starts (a search that
+# started again inside a run of spaces would scan the rest of the run each time).
+REMIND_SUFFIX = re.compile(r"(?:を\s*+|、\s*+|(?<!\s)\s*+)(リマインド|りまいんど)(して|してください|してほしい|お願い(します)?)?"
+                           r"[。！!]*+$")
 EVENT_PREFIX = re.compile(r"^(イベント|行事)\s*")
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
@@ -78,8 +82,12 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
     except TimeError as e:
         return [Text(f"{e}\n{messages.PLAN_EXAMPLE}")]
     p = store.load_plans()[plan_key]
+    try:
+        dates = store.plan_dates(p, anchor)
+    except store.PlanRangeError:  # 9999/12/31: a visit a month later is past the last date there is
+        return [Text(messages.PLAN_DATE_OUT_OF_RANGE)]
     visits = [f"{label}：{messages.fmt_day(due)}（{messages.fmt_day(ws)}〜{messages.fmt_day(we)}）"
-              for label, due, ws, we in store.plan_dates(p, anchor)]
+              for label, due, ws, we in dates]
     app.dialogs.set(msg.platform, msg.user, "confirm", {
         "what": "plan", "plan": plan_key, "code": code.upper(), "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
@@ -148,10 +156,20 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
     return [Text(messages.listing(lines))]
 
 
+def as_id(number: str) -> int | None:
+    """A reminder or event number as typed (ASCII or full-width digits), or None when no row can have
+    it: SQLite keeps ids below 2**63, and Python reads no more than 4,300 digits."""
+    number = unicodedata.normalize("NFKC", number)
+    if not (number.isascii() and number.isdigit()) or len(number) > 18:
+        return None
+    return int(number)
+
+
 def _target(app, msg: Incoming, number: str | None):
-    """The reminder a button or a typed command means: by number, else the last one sent to me."""
+    """The reminder a button or a typed command means: by number, else the last one sent to me.
+    A number that cannot be a reminder's (see ``as_id``) is for the caller to refuse first."""
     if number:
-        r = store.get(app.db, int(number))
+        r = store.get(app.db, as_id(number))
     else:
         row = app.db.execute(
             "SELECT r.id FROM deliveries d JOIN reminders r ON r.id = d.reminder_id WHERE d.status = 'sent' "
@@ -167,6 +185,8 @@ UNMET_REASONS = ("不在", "拒否", "入院中", "連絡がとれない", "そ�
 
 
 def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -> list[Reply]:
+    if number and as_id(number) is None:
+        return [Text(messages.no_such_number(number))]
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
@@ -188,6 +208,8 @@ def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -
 
 
 def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
+    if number and as_id(number) is None:
+        return [Text(messages.no_such_number(number))]
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
@@ -218,6 +240,8 @@ def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
 
 
 def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
+    if as_id(number) is None:
+        return [Text(messages.no_such_number(number))]
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
@@ -231,11 +255,14 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
 
 
 def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
+    eid = as_id(event_id)
+    if eid is None:
+        return [Text(messages.no_such_event(event_id))]
     ev = app.db.execute("SELECT title, platform, target FROM events WHERE id = ? AND status = 'active'",
-                        [int(event_id)]).fetchone()
+                        [eid]).fetchone()
     if ev is None or ev[1] != msg.platform:
         return [Text(messages.EVENT_NOT_FOUND)]
-    counts = store.rsvp(app.db, int(event_id), msg.platform, msg.user, answer, app.clock())
+    counts = store.rsvp(app.db, eid, msg.platform, msg.user, answer, app.clock())
     return [Text(messages.rsvp_counts(ev[0], answer, counts["yes"], counts["no"]))]
 
 
