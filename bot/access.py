@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 ROLES = ("staff", "supervisor", "admin")
 ROLE_LABELS = {"staff": "スタッフ", "supervisor": "スーパーバイザー", "admin": "管理者"}
+OVERSEEING = ("supervisor", "admin")  # who may see an area's visits and reports in chat
 PLATFORMS = ("line", "slack", "lineworks")
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

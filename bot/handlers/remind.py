@@ -16,7 +16,7 @@ from scheduler.timeparse import Recurrence, TimeError, parse_date, parse_when, r
 from scheduler.workdays import TZ
 
 from .. import messages
-from ..access import get_user
+from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
@@ -131,7 +131,7 @@ def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
 def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
     if everyone:
         user = get_user(app.db, msg.platform, msg.user)
-        if msg.platform != "terminal" and (user is None or user.role != "supervisor"):
+        if msg.platform != "terminal" and (user is None or user.role not in OVERSEEING):
             return [Text(messages.SUPERVISOR_ONLY)]
         if not msg.direct:
             return [Text(messages.DIRECT_ONLY)]

@@ -16,7 +16,7 @@ from scheduler.timeparse import TimeError, parse_date
 
 from .. import dialogs, messages, photos, privacy
 from .. import reports as rp
-from ..access import get_user
+from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
@@ -275,7 +275,7 @@ def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
         return [Text(messages.REPORT_DIRECT_ONLY)]
     if everyone:
         user = get_user(app.db, msg.platform, msg.user)
-        if msg.platform != "terminal" and (user is None or user.role != "supervisor"):
+        if msg.platform != "terminal" and (user is None or user.role not in OVERSEEING):
             return [Text(messages.SUPERVISOR_ONLY)]
         rows = rp.recent(app.db, area=user.area if user else None, limit=20)
     else:
