@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -18,7 +19,7 @@ from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
-from .conftest import Clock
+from .conftest import Clock, RunningClock
 from .fakes import LineStandIn, SlackStandIn
 
 JST = TZ
@@ -174,22 +175,28 @@ class RecordingPusher:
         return self.push(user, replies, key)
 
 
-def real_clock():
-    return datetime.now(timezone.utc)
+TUESDAY = at(2026, 11, 24, 9, 30)  # a business-day morning: no quiet hours, no holiday
+
+
+def wait_until(cond, timeout=10.0):
+    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest."""
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(cond())
 
 
 def test_a_due_reminder_is_sent_on_time_once(tmp_path):
+    clock = RunningClock(TUESDAY)
     db = open_db(tmp_path / "n.db")
     rid = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                             title="準備", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
-                             now=real_clock())
+                             title="準備", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                             now=clock())
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=real_clock)
-    assert svc.start()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
     try:
-        deadline = time.time() + 10
-        while not pusher.sent and time.time() < deadline:
-            time.sleep(0.05)
+        assert svc.start()
+        wait_until(lambda: pusher.sent)
         time.sleep(0.5)
     finally:
         svc.stop()
@@ -198,32 +205,53 @@ def test_a_due_reminder_is_sent_on_time_once(tmp_path):
     assert db.execute("SELECT status FROM deliveries").fetchall() == [("sent",)]
 
 
+def test_a_job_waits_as_long_as_the_engine_clock_says_not_the_wall_clock(tmp_path):
+    """A reminder 2 s ahead on a clock set years away from the wall clock still fires after 2 real
+    seconds, not at once (as a past wall-clock instant would) and not years later."""
+    clock = RunningClock(at(2031, 3, 3, 10, 0))
+    db = open_db(tmp_path / "n.db")
+    store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                       title="準備", due=clock() + timedelta(seconds=2), recurrence=None, asked=True, now=clock())
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.start()
+        sent_early = wait_until(lambda: pusher.sent, timeout=1.0)
+        assert wait_until(lambda: pusher.sent)
+    finally:
+        svc.stop()
+    assert not sent_early and len(pusher.sent) == 1
+
+
 def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
+    clock = RunningClock(TUESDAY)
     path = tmp_path / "n.db"
     db = open_db(path)
     soon = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                              title="間もなく", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
-                              now=real_clock())
+                              title="間もなく", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                              now=clock())
     late = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                              title="5分前のはず", due=real_clock() - timedelta(minutes=5), recurrence=None, asked=True,
-                              now=real_clock())
+                              title="5分前のはず", due=clock() - timedelta(minutes=5), recurrence=None, asked=True,
+                              now=clock())
     stale = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                               title="13時間前のはず", due=real_clock() - timedelta(hours=13), recurrence=None,
-                               asked=True, now=real_clock())
+                               title="13時間前のはず", due=clock() - timedelta(hours=13), recurrence=None,
+                               asked=True, now=clock())
     pusher = RecordingPusher()
-    first = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
+    first = ReminderService(path, {"line": pusher}, clock=clock)
     first.stop()  # Nimo is down across the due time
     time.sleep(1.5)
-    second = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
-    assert second.start()
-    deadline = time.time() + 10
-    while len(pusher.sent) < 2 and time.time() < deadline:
-        time.sleep(0.05)
-    second.stop()
-    third = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)  # and once more: nothing again
-    assert third.start()
-    time.sleep(1.0)
-    third.stop()
+    second = ReminderService(path, {"line": pusher}, clock=clock)
+    try:
+        assert second.start()
+        wait_until(lambda: len(pusher.sent) >= 2)
+    finally:
+        second.stop()
+    third = ReminderService(path, {"line": pusher}, clock=clock)  # and once more: nothing again
+    try:
+        assert third.start()
+        time.sleep(1.0)
+    finally:
+        third.stop()
     texts = [t for _, t, _ in pusher.sent]
     assert len(texts) == 2
     assert any("間もなく" in t for t in texts) and any("【遅延】" in t and "5分前" in t for t in texts)
@@ -237,22 +265,52 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
     rid = store.add_reminder(db, kind="event", platform="line", owner="U1", target="U1", is_group=False, title="会",
                              due=night, recurrence=None, asked=False, now=night - timedelta(hours=1))
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=Clock(night))
-    svc.sched.start(paused=True)
-    svc.fire(rid)
-    svc.sched.shutdown(wait=False)
-    assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
+    clock = Clock(night)
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire(rid) == 0
+        assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
+        clock.now = at(2026, 11, 25, 8, 0)  # the morning: it goes
+        assert svc.fire_due() == 1
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and "会" in pusher.sent[0][1] and "遅延" not in pusher.sent[0][1]
+
+
+def test_a_shared_in_memory_database_is_refused_with_a_clear_error():
+    with pytest.raises(ValueError, match="database file"):
+        ReminderService(open_db(":memory:"), {}, clock=Clock(TUESDAY))
+
+
+def test_the_engine_keeps_its_own_connection_per_thread(tmp_path):
+    """Whatever it is given, the engine's threads never share a connection with each other or the caller."""
+    db = open_db(tmp_path / "n.db")
+    svc = ReminderService(db, {}, clock=Clock(TUESDAY))
+    conns = []
+    threads = [threading.Thread(target=lambda: conns.append(svc.db.conn)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conns.append(svc.db.conn)
+    try:
+        assert len({id(c) for c in conns}) == 4 and db.conn not in conns
+    finally:
+        svc.stop()
 
 
 def test_a_second_scheduler_waits_for_the_lease(tmp_path):
     path = tmp_path / "n.db"
-    a = ReminderService(open_db(path), {}, clock=real_clock)
-    b = ReminderService(open_db(path), {}, clock=real_clock)
-    assert a.start()
+    open_db(path)
+    clock = RunningClock(TUESDAY)
+    a = ReminderService(path, {}, clock=clock)
+    b = ReminderService(path, {}, clock=clock)
     try:
+        assert a.start()
         assert not b.start()
     finally:
         a.stop()
+        b.stop()
 
 
 @pytest.mark.parametrize("day, sent", [(date(2026, 11, 23), False), (date(2027, 1, 1), False),
@@ -266,8 +324,11 @@ def test_digest_on_business_days_only(tmp_path, day, sent):
                    now=now - timedelta(days=8))
     pusher = RecordingPusher()
     svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
-    svc.digest_tick()
-    svc.digest_tick()  # once a day, however often it ticks
+    try:
+        svc.digest_tick()
+        svc.digest_tick()  # once a day, however often it ticks
+    finally:
+        svc.stop()
     assert len(pusher.sent) == (1 if sent else 0)
     if sent:
         assert "K-001" in pusher.sent[0][1] and "今日の訪問" in pusher.sent[0][1]
@@ -280,11 +341,16 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
     store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-002", plan_key="discharge",
                    anchor=date(2026, 11, 10), digest_time=store.digest_time(db, "line", "U1"), now=at(2026, 11, 10))
     pusher = RecordingPusher()
-    ReminderService(db, {"line": pusher}, clock=Clock(now)).digest_tick()
-    assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
-    db.execute("UPDATE visits SET status = 'done' WHERE due < '2026-11-26'")
-    pusher.sent.clear()
-    ReminderService(db, {"line": pusher}, clock=Clock(now + timedelta(days=1))).digest_tick()
+    svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
+    try:
+        svc.digest_tick()
+        assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
+        db.execute("UPDATE visits SET status = 'done' WHERE due < '2026-11-26'")
+        pusher.sent.clear()
+        svc.clock = Clock(now + timedelta(days=1))
+        svc.digest_tick()
+    finally:
+        svc.stop()
     assert pusher.sent == []
 
 
@@ -293,24 +359,25 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
 def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, index, platform):
     from bot.adapters.line import LineMessenger, LinePusher
     from bot.adapters.slack import SlackPusher, web_client
+    clock = RunningClock(TUESDAY)  # the chat and the engine share it: 12/1 and 12/5 are ahead
     with LineStandIn() as line, SlackStandIn() as slack:
-        app = build_app(db_path=str(tmp_path / "n.db"), index=index)
+        app = build_app(db_path=str(tmp_path / "n.db"), clock=clock, index=index)
         user, conv = ("Uline", "Cgroup") if platform == "line" else ("Uslack", "C0GROUP")
-        add_user(app.db, platform, user, "staff", "千葉市", real_clock())
+        add_user(app.db, platform, user, "staff", "千葉市", clock())
         pushers = {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url)),
                    "slack": SlackPusher(web_client(slack.bot_token, slack.url + "/api/"))}
-        svc = ReminderService(app.db, pushers, clock=real_clock)
-        assert svc.start()
+        svc = ReminderService(app.db, pushers, clock=clock)
         try:
+            assert svc.start()
             say(app, "イベント 12/5 14時 ピアサポーター交流会", platform, user, direct=False, conv=conv)
             say(app, "はい", platform, user, direct=False, conv=conv)
             say(app, "退院 K-012 12/1", platform, user, conv=user if platform == "line" else "D0001")
             say(app, "はい", platform, user, conv=user if platform == "line" else "D0001")
             ev = [r for r in store.active(app.db) if r.kind == "event"][0]
             visit = [r for r in store.active(app.db) if r.kind == "visit"][0]
-            soon = real_clock() + timedelta(seconds=1)
+            soon = clock() + timedelta(seconds=1)
             for r in (ev, visit):  # as if the days had passed: due now (the sync job picks it up)
-                store.reschedule(app.db, r.id, soon, real_clock())
+                store.reschedule(app.db, r.id, soon, clock())
             stand_in = line if platform == "line" else slack
             got = (lambda s: len(s.delivered) >= 2) if platform == "line" else (lambda s: len(s.posted) >= 2)
             assert stand_in.wait_for(got, timeout=15)
