@@ -52,6 +52,7 @@ STALE = timedelta(minutes=2)         # a claim this old was left by a process th
 SYNC_SECONDS = 5
 LEASE = timedelta(seconds=60)
 HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the sync job moves it on
+CHUNK = 50                           # reminders claimed per transaction before their pushes start
 WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (until quiet hours)
 
 
@@ -242,14 +243,34 @@ class ReminderService:
         return self._fire(self.clock(), rid)
 
     def _fire(self, now: datetime, rid: int | None) -> int:
+        """Claim what is due, a chunk per transaction, each chunk's pushes starting as soon as it is
+        claimed; then write the outcomes as they come in."""
         if not self.pushers:
             return 0
         marks = ",".join("?" * len(self.pushers))
-        sql = _DUE_SQL + f" AND r.platform IN ({marks})" + (" AND r.id = ?" if rid is not None else "")
-        params = [store.utc(now + timedelta(seconds=1)), *self.pushers] + ([rid] if rid is not None else [])
+        ids = [i for (i,) in self.db.execute(
+            f"SELECT id FROM reminders WHERE status = 'active' AND due_at <= ? AND platform IN ({marks})"
+            + (" AND id = ?" if rid is not None else "") + " ORDER BY due_at",
+            [store.utc(now + timedelta(seconds=1)), *self.pushers] + ([rid] if rid is not None else [])).fetchall()]
+        outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        n = 0
+        for i in range(0, len(ids), CHUNK):
+            for r, key, late in self._claim(ids[i:i + CHUNK], now):
+                n += 1
+                try:
+                    self.pool.submit(self._push, r, key, late, outcomes)
+                except RuntimeError:  # the pool is shut down: stopping
+                    outcomes.put((r, key, None))
+        return self._collect(outcomes, n, now)
+
+    def _claim(self, ids: list[int], now: datetime) -> list[tuple[store.Reminder, str, bool]]:
+        """Decide each reminder (read again inside the transaction, so one cancelled meanwhile is
+        left alone) and claim those to send now."""
         sends, repairs, waiting = [], [], False
-        with self._tx() as db:  # read and claim in one transaction: a row cancelled meanwhile is not sent
-            for row in list(db.query(sql, params)):
+        with self._tx() as db:
+            rows = list(db.query(_DUE_SQL + f" AND r.id IN ({','.join('?' * len(ids))}) ORDER BY r.due_at",
+                                 [store.utc(now + timedelta(seconds=1)), *ids]))
+            for row in rows:
                 r = store.Reminder.from_row(row)
                 lateness = now - r.due_at
                 if row["d_status"] == "sent":  # delivered, but the process died before moving it on
@@ -272,22 +293,16 @@ class ReminderService:
                         sends.append((r, key, lateness > LATE_MARK))
                     else:
                         waiting = True
-        for t in repairs:
+        for t in sorted(set(repairs)):
             self._wake(t)
         if waiting:
             self._wake(now + RETRY)
-        return self._send_all(sends, now)
+        return sends
 
-    def _send_all(self, sends: list, now: datetime) -> int:
-        """Pushes from the pool; their outcomes written here, a batch per transaction, as they come
-        in (the pushing threads never wait on the database)."""
-        outcomes: queue.SimpleQueue = queue.SimpleQueue()
-        for r, key, late in sends:
-            try:
-                self.pool.submit(self._push, r, key, late, outcomes)
-            except RuntimeError:  # the pool is shut down: stopping
-                outcomes.put((r, key, None))
-        sent, left = 0, len(sends)
+    def _collect(self, outcomes: queue.SimpleQueue, n: int, now: datetime) -> int:
+        """The outcomes of ``n`` pushes, written a batch per transaction as they come in (the pushing
+        threads never wait on the database); how many were delivered."""
+        sent, left = 0, n
         while left:
             batch = [outcomes.get()]
             while len(batch) < left:

@@ -305,6 +305,99 @@ def test_the_engine_keeps_its_own_connection_per_thread(tmp_path):
         svc.stop()
 
 
+def _due_now(db, clock, title="準備", n=1):
+    return [store.add_reminder(db, kind="reminder", platform="line", owner=f"U{i}", target=f"U{i}", is_group=False,
+                               title=f"{title} {i}", due=clock(), recurrence=None, asked=True,
+                               now=clock() - timedelta(hours=1)) for i in range(n)]
+
+
+def test_a_burst_handed_one_shared_connection_loses_none_and_doubles_none(tmp_path):
+    """300 reminders due at one instant, pushed from 20 threads, the engine given the caller's
+    single connection: the engine works on its own connections, so none is lost or sent twice."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    rids = _due_now(db, clock, n=300)
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 300
+        assert svc.fire_due() == 0  # nothing twice
+    finally:
+        svc.stop()
+    assert sorted(t for t, _, _ in pusher.sent) == sorted(f"U{i}" for i in range(300))
+    assert {store.get(db, r).status for r in rids} == {"done"}
+    assert db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall() == [("sent", 300)]
+
+
+class FailingPusher(RecordingPusher):
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    def push(self, target, replies, key):
+        if self.failures:
+            self.failures -= 1
+            return False
+        return super().push(target, replies, key)
+
+
+def test_a_failed_push_is_tried_again_after_a_minute_and_sent_once(tmp_path):
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    pusher = FailingPusher(failures=1)
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 0
+        assert store.get(db, rid).status == "active"
+        clock.now = TUESDAY + timedelta(seconds=30)
+        assert svc.fire_due() == 0 and pusher.sent == []  # not before the minute is up
+        clock.now = TUESDAY + timedelta(minutes=1, seconds=1)
+        assert svc.fire_due() == 1
+        assert svc.fire_due() == 0
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and store.get(db, rid).status == "done"
+
+
+def test_a_delivery_claimed_elsewhere_is_left_alone_until_its_claim_is_stale(tmp_path):
+    """Another process is sending it (a fresh claim): not sent, not marked done. A claim left by
+    a process that died mid-send is taken over after two minutes."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    key = f"reminder:{rid}:{store.utc(TUESDAY)}"
+    db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at) "
+               "VALUES (?, ?, 'line', 'U0', 'claimed', ?)", [key, rid, store.utc(TUESDAY)])
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        clock.now = TUESDAY + timedelta(minutes=1)
+        assert svc.fire_due() == 0 and store.get(db, rid).status == "active"
+        clock.now = TUESDAY + timedelta(minutes=2, seconds=1)
+        assert svc.fire_due() == 1
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and "【遅延】" in pusher.sent[0][1] and store.get(db, rid).status == "done"
+
+
+def test_a_delivery_sent_before_a_crash_is_not_sent_again(tmp_path):
+    """Sent, but the process died before marking the reminder done: the next round only moves it on."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at, sent_at) "
+               "VALUES (?, ?, 'line', 'U0', 'sent', ?, ?)",
+               [f"reminder:{rid}:{store.utc(TUESDAY)}", rid, store.utc(TUESDAY), store.utc(TUESDAY)])
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 0
+    finally:
+        svc.stop()
+    assert pusher.sent == [] and store.get(db, rid).status == "done"
+
+
 def test_a_second_scheduler_waits_for_the_lease(tmp_path):
     path = tmp_path / "n.db"
     open_db(path)
