@@ -254,14 +254,17 @@ class ReminderService:
             [store.utc(now + timedelta(seconds=1)), *self.pushers] + ([rid] if rid is not None else [])).fetchall()]
         outcomes: queue.SimpleQueue = queue.SimpleQueue()
         n = 0
-        for i in range(0, len(ids), CHUNK):
-            for r, key, late in self._claim(ids[i:i + CHUNK], now):
-                n += 1
-                try:
-                    self.pool.submit(self._push, r, key, late, outcomes)
-                except RuntimeError:  # the pool is shut down: stopping
-                    outcomes.put((r, key, None))
-        return self._collect(outcomes, n, now)
+        try:
+            for i in range(0, len(ids), CHUNK):
+                for r, key, late in self._claim(ids[i:i + CHUNK], now):
+                    n += 1
+                    try:
+                        self.pool.submit(self._push, r, key, late, outcomes)
+                    except RuntimeError:  # the pool is shut down: stopping
+                        outcomes.put((r, key, None))
+        finally:  # what was handed to the pool is recorded even if a later claim failed
+            sent = self._collect(outcomes, n, now)
+        return sent
 
     def _claim(self, ids: list[int], now: datetime) -> list[tuple[store.Reminder, str, bool]]:
         """Decide each reminder (read again inside the transaction, so one cancelled meanwhile is
@@ -311,7 +314,10 @@ class ReminderService:
                 except queue.Empty:
                     break
             left -= len(batch)
-            sent += self._record(batch, now)
+            try:
+                sent += self._record(batch, now)
+            except Exception as e:  # their claims go stale and are taken over (LINE's retry key dedupes)
+                log.error("recording %d outcomes failed: %s", len(batch), type(e).__name__)
         return sent
 
     def _push(self, r: store.Reminder, key: str, late: bool, outcomes: queue.SimpleQueue) -> None:

@@ -64,11 +64,6 @@ class RunningClock:
 
 
 @pytest.fixture
-def running_clock():
-    return RunningClock()
-
-
-@pytest.fixture
 def app(index, clock):
     from bot.app import build_app
     from bot.db import open_db
