@@ -1,20 +1,36 @@
-"""The reminder engine: APScheduler jobs rebuilt from SQLite, deliveries recorded once.
+"""The reminder engine: APScheduler wakes it at each due instant; the database says what to send.
 
-The database is the truth.  At start every active reminder becomes a job (``reminder:<id>``), and
-every few seconds the rows changed since the last look (by a chat handler in another process, by
-``nimo remind cancel``) are synced to jobs, so nothing needs to call the scheduler directly.
-Every job calls one module-level function.  A delivery is first claimed under a unique key
-(reminder id and due time), so a restart, a retry or a second scheduler never sends it twice; LINE
-pushes carry a retry key made from the same key, so even a push whose answer was lost is not
-shown twice.  A reminder that fell due while Nimo was down is sent on start marked 遅延 when it is
-at most 12 hours late, and goes into the next morning digest otherwise.
+The database is the truth.  Every instant at which an active reminder falls due within the next ten
+minutes has a job (``due:<UTC time>``); every few seconds the sync job moves that horizon on and
+picks up the rows changed since the last look (by a chat handler in another process, by ``nimo
+remind cancel``), so nothing needs to call the scheduler directly, and a start with 10,000 future
+reminders reads only the next minutes.  A job does not name reminders: it sends every active reminder
+that is due by then, so a thousand reminders due at one instant are one query, one transaction of
+claims and a thousand pushes from the engine's own pool, and a reminder whose job was lost is still
+sent by the next one.  Each delivery is first claimed under a unique key (reminder id and due time),
+so a restart, a retry or a second scheduler never sends it twice; LINE pushes carry a retry key made
+from the same key, so even a push whose answer was lost is not shown twice.  A reminder that fell due
+while Nimo was down is sent on start marked 遅延 when it is at most 12 hours late, and goes into the
+next morning digest otherwise.
+
+Two clocks: ``clock`` (injected; the real one in production) is the only time the engine's
+decisions read — due or not, late or not, quiet hours, business days, the weekly summary.
+APScheduler only needs to wake the engine at the right moment, so a job's run date is "now on the
+wall clock plus how far the instant is ahead on ``clock``": with the real clock that is the due
+time itself, and with a test's clock the engine still wakes after the right real delay.
+
+The engine opens its own connection per thread from the database's path (see :mod:`.conns`); the
+``db`` given to it is only used to find that path.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import queue
 import threading
 import uuid
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
 from typing import Callable, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,15 +40,20 @@ from bot.core import Reply, Text
 
 from . import replies as say
 from . import store
-from .workdays import TZ, end_of_quiet, in_quiet_hours, is_business_day
+from .conns import ThreadConnections, path_of
+from .workdays import QUIET_START, TZ, end_of_quiet, in_quiet_hours, is_business_day
 
 log = logging.getLogger("nimo.scheduler")
 
 LATE_MARK = timedelta(minutes=1)     # later than this, the reminder says 遅延
 TOO_LATE = timedelta(hours=12)       # later than this, it goes into the digest instead
 RETRY = timedelta(minutes=1)         # a push that could not be delivered is tried again
+STALE = timedelta(minutes=2)         # a claim this old was left by a process that died mid-send
 SYNC_SECONDS = 5
 LEASE = timedelta(seconds=60)
+HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the sync job moves it on
+CHUNK = 50                           # reminders claimed per transaction before their pushes start
+WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (until quiet hours)
 
 
 class Pusher(Protocol):
@@ -46,15 +67,15 @@ class Pusher(Protocol):
 _SERVICE: "ReminderService | None" = None
 
 
-def fire_job(reminder_id: int) -> None:
-    """Every reminder job calls this: APScheduler wants a module-level function as a job."""
+def due_job() -> None:
+    """Every instant's job calls this: APScheduler wants a module-level function as a job."""
     if _SERVICE is not None:
-        _SERVICE.fire(reminder_id)
+        _SERVICE.fire_due()
 
 
-def digest_job() -> None:
+def tick_job() -> None:
     if _SERVICE is not None:
-        _SERVICE.digest_tick()
+        _SERVICE.tick()
 
 
 def sync_job() -> None:
@@ -62,25 +83,43 @@ def sync_job() -> None:
         _SERVICE.sync()
 
 
-def weekly_job() -> None:
-    if _SERVICE is not None:
-        _SERVICE.weekly_summary()
+_DUE_SQL = (
+    "SELECT r.*, d.status AS d_status, d.created_at AS d_created, d.sent_at AS d_sent FROM reminders r "
+    "LEFT JOIN deliveries d ON d.key = 'reminder:' || r.id || ':' || r.due_at "
+    "WHERE r.status = 'active' AND r.due_at <= ?")
+_CLAIM_SQL = (
+    "INSERT INTO deliveries (key, reminder_id, platform, target, status, late, created_at) "
+    "VALUES (?, ?, ?, ?, 'claimed', ?, ?) ON CONFLICT (key) DO UPDATE SET status = 'claimed', "
+    "late = excluded.late, created_at = excluded.created_at "
+    "WHERE (deliveries.status = 'failed' AND deliveries.sent_at <= ?) "
+    "OR (deliveries.status = 'claimed' AND deliveries.created_at <= ?)")
 
 
 class ReminderService:
     def __init__(self, db, pushers: dict[str, Pusher], *, clock: Callable[[], datetime],
                  threads: int = 20, summary_to: dict[str, str] | None = None):
-        """``summary_to``: where the weekly report summary goes, by platform ({"slack": "C123"})."""
-        self.db = db
+        """``db``: the database file, as a path or any open connection to it (only its path is
+        used; an in-memory database is refused).  ``summary_to``: where the weekly report summary
+        goes, by platform ({"slack": "C123"})."""
+        self.conns = ThreadConnections(path_of(db))
         self.pushers = pushers
         self.summary_to = {k: v for k, v in (summary_to or {}).items() if v}
         self.clock = clock
         self.holder = uuid.uuid4().hex
         self.sched = BackgroundScheduler(
-            timezone=TZ, executors={"default": ThreadPoolExecutor(threads)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(TOO_LATE.total_seconds())})
+            timezone=TZ, executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None})
+        self.pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="nimo-push")
         self.synced_at = "0"
+        self.horizon = clock()
         self.lock = threading.Lock()
+        self.write_lock = threading.Lock()  # our threads queue here rather than in SQLite's busy sleeps
+        self.stopping = threading.Event()
+
+    @property
+    def db(self):
+        """This thread's own connection."""
+        return self.conns.get()
 
     # -- life -------------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -90,22 +129,27 @@ class ReminderService:
             log.info("another process runs the scheduler")
             return False
         _SERVICE = self
-        self.sched.start()
-        self.restore()
-        self.sched.add_job(digest_job, "cron", second=5, id="digest", replace_existing=True)
-        self.sched.add_job(sync_job, "interval", seconds=SYNC_SECONDS, id="sync", replace_existing=True)
-        if self.summary_to:  # Monday morning, for the week before
-            self.sched.add_job(weekly_job, "cron", day_of_week="mon", hour=9, minute=0, id="weekly",
-                               replace_existing=True)
+        try:
+            self.sched.start()
+            self.restore()
+            self.sched.add_job(tick_job, "cron", second=5, id="tick", replace_existing=True)
+            self.sched.add_job(sync_job, "interval", seconds=SYNC_SECONDS, id="sync", replace_existing=True)
+        except BaseException:  # no scheduler thread or lease left behind by a failed start
+            self.stop()
+            raise
         return True
 
     def stop(self) -> None:
+        """Stop waking; pushes not yet started give their claim back (the next start sends them)."""
         global _SERVICE
+        self.stopping.set()
         if self.sched.running:
             self.sched.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
         self.db.execute("DELETE FROM leases WHERE name = 'scheduler' AND holder = ?", [self.holder])
         if _SERVICE is self:
             _SERVICE = None
+        self.conns.close_all()
 
     def _lease(self) -> bool:
         """One scheduler among several processes: a row in SQLite, renewed by the sync job."""
@@ -118,102 +162,213 @@ class ReminderService:
         return cur.rowcount == 1
 
     def restore(self) -> None:
-        """Jobs from the table; what fell due while we were down is handled now."""
+        """Jobs for the instants of the next few minutes; what fell due while we were down is sent now."""
         now = self.clock()
-        due_now = []
-        for r in store.active(self.db):
-            if r.due_at <= now:
-                due_now.append(r.id)
-            else:
-                self._schedule(r.id, r.due_at)
-        self.synced_at = store.utc(now)
-        for rid in due_now:  # in the pool, so that a thousand late reminders do not wait on each other
-            self.sched.add_job(fire_job, "date", run_date=datetime.now(TZ), args=[rid], id=f"reminder:{rid}",
-                               replace_existing=True)
+        for platform, n in self.db.execute("SELECT platform, COUNT(*) FROM reminders WHERE status = 'active' "
+                                           "GROUP BY platform").fetchall():
+            if platform not in self.pushers:
+                log.warning("%d reminders for %s wait: no way to reach it", n, platform)
+        with self.lock:
+            self.synced_at, self.horizon = store.utc(now), now
+        self._wake(now)
+        self._look_ahead(now)
 
     def sync(self) -> None:
-        """Pick up rows other processes added or changed since the last look; renew the lease."""
+        """Pick up rows other processes added or changed since the last look, and the instants that
+        came within the horizon; renew the lease."""
         self._lease()
+        now = self.clock()
         with self.lock:
-            since, self.synced_at = self.synced_at, store.utc(self.clock() - timedelta(seconds=1))
-        rows = self.db.execute("SELECT id, status, due_at FROM reminders WHERE updated_at >= ?", [since]).fetchall()
-        for rid, status, due_at in rows:
-            if status == "active":
-                self._schedule(rid, store.from_utc(due_at))
-            else:
-                self._unschedule(rid)
+            since, self.synced_at = self.synced_at, store.utc(now - timedelta(seconds=1))
+            horizon = self.horizon
+        rows = self.db.execute("SELECT DISTINCT due_at FROM reminders WHERE updated_at >= ? AND status = 'active' "
+                               "AND due_at <= ?", [since, store.utc(horizon)]).fetchall()
+        for (due_at,) in rows:
+            self._wake(max(store.from_utc(due_at), now))
+        self._look_ahead(now)
+        if self._unclaimed_due(now):  # a due reminder no job woke for (a lost job, a clock set back)
+            self._wake(now)
 
-    def _schedule(self, rid: int, due: datetime) -> None:
-        self.sched.add_job(fire_job, "date", run_date=due, args=[rid], id=f"reminder:{rid}", replace_existing=True)
+    def _look_ahead(self, now: datetime) -> None:
+        """Jobs for the instants that came within ``HORIZON`` since the last look (later ones wait
+        in the table: a far-off reminder costs no job, and a start reads only the next minutes)."""
+        end = now + HORIZON
+        with self.lock:
+            start, self.horizon = self.horizon, max(self.horizon, end)
+        if end <= start or not self.pushers:
+            return
+        marks = ",".join("?" * len(self.pushers))
+        rows = self.db.execute(f"SELECT DISTINCT due_at FROM reminders WHERE status = 'active' AND due_at > ? "
+                               f"AND due_at <= ? AND platform IN ({marks})",
+                               [store.utc(start), store.utc(end), *self.pushers]).fetchall()
+        for (due_at,) in rows:
+            self._wake(max(store.from_utc(due_at), now))
 
-    def _unschedule(self, rid: int) -> None:
-        job = self.sched.get_job(f"reminder:{rid}")
-        if job:
-            job.remove()
+    def _unclaimed_due(self, now: datetime) -> bool:
+        if not self.pushers:
+            return False
+        marks = ",".join("?" * len(self.pushers))
+        return self.db.execute(
+            "SELECT 1 FROM reminders r LEFT JOIN deliveries d ON d.key = 'reminder:' || r.id || ':' || r.due_at "
+            f"WHERE r.status = 'active' AND r.due_at <= ? AND d.key IS NULL AND r.platform IN ({marks}) LIMIT 1",
+            [store.utc(now), *self.pushers]).fetchone() is not None
+
+    def _wake(self, at: datetime) -> None:
+        """Run ``fire_due`` when ``clock`` reads ``at`` (right away if it already does)."""
+        real = datetime.now(TZ)
+        run = max(real, real + (at - self.clock()))
+        self.sched.add_job(due_job, "date", run_date=run, id=f"due:{store.utc(at)}", replace_existing=True)
+
+    @contextmanager
+    def _tx(self):
+        """One write transaction on this thread's connection."""
+        db = self.db
+        with self.write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     # -- firing -----------------------------------------------------------------------------------
-    def fire(self, rid: int) -> None:
-        r = store.get(self.db, rid)
-        if r is None or r.status != "active":
-            return
-        now = self.clock()
-        if r.due_at > now + timedelta(seconds=1):  # changed since the job was made
-            self._schedule(rid, r.due_at)
-            return
-        lateness = now - r.due_at
-        if lateness > TOO_LATE:
-            self._advance(r, now, status="missed")
-            return
-        if not r.asked and in_quiet_hours(now):
-            store.reschedule(self.db, rid, end_of_quiet(now), now)
-            self._schedule(rid, end_of_quiet(now))
-            return
-        pusher = self.pushers.get(r.platform)
-        if pusher is None:
-            log.warning("reminder %s: no way to reach %s", rid, r.platform)
-            return
-        key = f"reminder:{rid}:{store.utc(r.due_at)}"
-        if not self._claim(key, r, late=lateness > LATE_MARK, now=now):
-            self._advance(r, now)
-            return
-        ok = False
+    def fire_due(self) -> int:
+        """Send every active reminder due by now (on ``clock``); how many were delivered.
+        Returns once this round's pushes are done."""
+        return self._fire(self.clock(), None)
+
+    def fire(self, rid: int) -> int:
+        """The same for one reminder (when it is due); 1 when it was delivered."""
+        return self._fire(self.clock(), rid)
+
+    def _fire(self, now: datetime, rid: int | None) -> int:
+        """Claim what is due, a chunk per transaction, each chunk's pushes starting as soon as it is
+        claimed; then write the outcomes as they come in."""
+        if not self.pushers:
+            return 0
+        marks = ",".join("?" * len(self.pushers))
+        ids = [i for (i,) in self.db.execute(
+            f"SELECT id FROM reminders WHERE status = 'active' AND due_at <= ? AND platform IN ({marks})"
+            + (" AND id = ?" if rid is not None else "") + " ORDER BY due_at",
+            [store.utc(now + timedelta(seconds=1)), *self.pushers] + ([rid] if rid is not None else [])).fetchall()]
+        outcomes: queue.SimpleQueue = queue.SimpleQueue()
+        n = 0
         try:
-            ok = pusher.push(r.target, say.reminder_replies(self.db, r, late=lateness > LATE_MARK), key)
+            for i in range(0, len(ids), CHUNK):
+                for r, key, late in self._claim(ids[i:i + CHUNK], now):
+                    n += 1
+                    try:
+                        self.pool.submit(self._push, r, key, late, outcomes)
+                    except RuntimeError:  # the pool is shut down: stopping
+                        outcomes.put((r, key, None))
+        finally:  # what was handed to the pool is recorded even if a later claim failed
+            sent = self._collect(outcomes, n, now)
+        return sent
+
+    def _claim(self, ids: list[int], now: datetime) -> list[tuple[store.Reminder, str, bool]]:
+        """Decide each reminder (read again inside the transaction, so one cancelled meanwhile is
+        left alone) and claim those to send now."""
+        sends, repairs, waiting = [], [], False
+        with self._tx() as db:
+            rows = list(db.query(_DUE_SQL + f" AND r.id IN ({','.join('?' * len(ids))}) ORDER BY r.due_at",
+                                 [store.utc(now + timedelta(seconds=1)), *ids]))
+            for row in rows:
+                r = store.Reminder.from_row(row)
+                lateness = now - r.due_at
+                if row["d_status"] == "sent":  # delivered, but the process died before moving it on
+                    repairs.extend(self._advance(db, r, now))
+                elif row["d_status"] == "claimed" and store.from_utc(row["d_created"]) > now - STALE:
+                    waiting = True  # being sent right now by another thread or process
+                elif lateness > TOO_LATE:
+                    repairs.extend(self._advance(db, r, now, status="missed"))
+                elif not r.asked and in_quiet_hours(now):
+                    store.reschedule(db, r.id, end_of_quiet(now), now)
+                    repairs.append(end_of_quiet(now))
+                elif row["d_status"] == "failed" and store.from_utc(row["d_sent"]) > now - RETRY:
+                    waiting = True  # failed a moment ago: tried again after RETRY
+                else:
+                    key = f"reminder:{r.id}:{row['due_at']}"
+                    won = db.execute(_CLAIM_SQL, [key, r.id, r.platform, r.target, int(lateness > LATE_MARK),
+                                                  store.utc(now), store.utc(now - RETRY),
+                                                  store.utc(now - STALE)]).rowcount == 1
+                    if won:
+                        sends.append((r, key, lateness > LATE_MARK))
+                    else:
+                        waiting = True
+        for t in sorted(set(repairs)):
+            self._wake(t)
+        if waiting:
+            self._wake(now + RETRY)
+        return sends
+
+    def _collect(self, outcomes: queue.SimpleQueue, n: int, now: datetime) -> int:
+        """The outcomes of ``n`` pushes, written a batch per transaction as they come in (the pushing
+        threads never wait on the database); how many were delivered."""
+        sent, left = 0, n
+        while left:
+            batch = [outcomes.get()]
+            while len(batch) < left:
+                try:
+                    batch.append(outcomes.get_nowait())
+                except queue.Empty:
+                    break
+            left -= len(batch)
+            try:
+                sent += self._record(batch, now)
+            except Exception as e:  # their claims go stale and are taken over (LINE's retry key dedupes)
+                log.error("recording %d outcomes failed: %s", len(batch), type(e).__name__)
+        return sent
+
+    def _push(self, r: store.Reminder, key: str, late: bool, outcomes: queue.SimpleQueue) -> None:
+        """In the pool: one push.  The outcome is True, False (failed), or None (not tried: stopping)."""
+        ok = None
+        try:
+            if not self.stopping.is_set():
+                ok = False
+                ok = bool(self.pushers[r.platform].push(r.target, say.reminder_replies(self.db, r, late=late), key))
         except Exception as e:  # never the text: which reminder and what kind of failure
-            log.error("reminder %s: push failed: %s", rid, type(e).__name__)
-        self.db.execute("UPDATE deliveries SET status = ?, sent_at = ? WHERE key = ?",
-                        ["sent" if ok else "failed", store.utc(self.clock()), key])
-        if ok:
-            self._advance(r, now)
-        else:
-            self.sched.add_job(fire_job, "date", run_date=datetime.now(TZ) + RETRY, args=[rid],
-                               id=f"reminder:{rid}", replace_existing=True)
+            log.error("reminder %s: push failed: %s", r.id, type(e).__name__)
+        finally:
+            outcomes.put((r, key, ok))
 
-    def _claim(self, key: str, r, *, late: bool, now: datetime) -> bool:
-        """True when this delivery is ours to send (new, or claimed/failed before a crash)."""
-        cur = self.db.execute(
-            "INSERT INTO deliveries (key, reminder_id, platform, target, status, late, created_at) "
-            "VALUES (?, ?, ?, ?, 'claimed', ?, ?) ON CONFLICT (key) DO UPDATE SET status = 'claimed' "
-            "WHERE deliveries.status = 'failed'", [key, r.id, r.platform, r.target, int(late), store.utc(now)])
-        if cur.rowcount == 1:
-            return True
-        status = self.db.execute("SELECT status FROM deliveries WHERE key = ?", [key]).fetchone()[0]
-        return status == "claimed" and self._stale_claim(key, now)
+    def _record(self, batch: list, now: datetime) -> int:
+        """Sent ones move on, failed ones are tried again after ``RETRY``, untried ones free their claim
+        (the next start sends them).  How many were sent."""
+        wake, retry, at = [], False, store.utc(self.clock())
+        with self._tx() as db:
+            for r, key, ok in batch:
+                if ok is None:
+                    db.execute("DELETE FROM deliveries WHERE key = ? AND status = 'claimed'", [key])
+                    continue
+                db.execute("UPDATE deliveries SET status = ?, sent_at = ? WHERE key = ?",
+                           ["sent" if ok else "failed", at, key])
+                if ok:
+                    wake += self._advance(db, r, now)
+                else:
+                    retry = True
+        for t in sorted(set(wake)):
+            self._wake(t)
+        if retry:
+            self._wake(self.clock() + RETRY)
+        return sum(ok is True for _, _, ok in batch)
 
-    def _stale_claim(self, key: str, now: datetime) -> bool:
-        """A claim left by a process that died mid-send: send again (the LINE retry key dedupes)."""
-        created = self.db.execute("SELECT created_at FROM deliveries WHERE key = ?", [key]).fetchone()[0]
-        return now - store.from_utc(created) > timedelta(minutes=2)
-
-    def _advance(self, r, now: datetime, status: str = "done") -> None:
+    def _advance(self, db, r: store.Reminder, now: datetime, status: str = "done") -> list[datetime]:
+        """Done (or missed), or on to the next occurrence; the instants that then need a job."""
         if r.recurrence is not None:
             nxt = r.recurrence.next_after(max(r.due_at, now))
-            store.reschedule(self.db, r.id, nxt, now)
-            self._schedule(r.id, nxt)
-        else:
-            store.set_status(self.db, r.id, status, now)
+            store.reschedule(db, r.id, nxt, now)
+            return [nxt]
+        store.set_status(db, r.id, status, now)
+        return []
 
-    # -- the morning digest ---------------------------------------------------------------------
+    # -- every minute: the morning digest and the weekly summary ------------------------------------
+    def tick(self) -> None:
+        self.digest_tick()
+        local = self.clock().astimezone(TZ)
+        if self.summary_to and local.weekday() == 0 and WEEKLY_AT <= local.time() < QUIET_START:
+            self.weekly_summary()
+
     def digest_tick(self) -> None:
         now = self.clock().astimezone(TZ)
         if not is_business_day(now.date()):
@@ -253,7 +408,7 @@ class ReminderService:
         """Send last week's report counts to each configured place once; how many were sent."""
         from bot import summary
         today = self.clock().astimezone(TZ).date()
-        text = summary.text(self.db, today)
+        text = None
         sent = 0
         for platform, target in self.summary_to.items():
             pusher = self.pushers.get(platform)
@@ -262,6 +417,7 @@ class ReminderService:
                                   "VALUES (?, ?, ?, 'claimed', ?)", [key, platform, target, store.utc(self.clock())])
             if pusher is None or cur.rowcount != 1:
                 continue
+            text = text or summary.text(self.db, today)
             try:
                 if platform == "slack" and hasattr(pusher, "upload"):
                     ok = pusher.upload(target, summary.chart(self.db, today), filename="reports-8-weeks.png",

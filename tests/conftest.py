@@ -6,7 +6,8 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,19 @@ class Clock:
 @pytest.fixture
 def clock():
     return Clock()
+
+
+class RunningClock:
+    """Starts at a fixed instant and moves at the real pace.  For tests where APScheduler really
+    fires (after real seconds) while the dates, weekday and hour the engine sees stay those of
+    ``start``, whatever the wall clock says."""
+
+    def __init__(self, start: datetime = FIXED_NOW):
+        self.start = start
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.t0)
 
 
 @pytest.fixture

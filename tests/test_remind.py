@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -18,7 +19,7 @@ from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
-from .conftest import Clock
+from .conftest import Clock, RunningClock
 from .fakes import LineStandIn, SlackStandIn
 
 JST = TZ
@@ -165,8 +166,10 @@ def test_supervisor_sees_the_plans_of_the_area(japp):
 class RecordingPusher:
     def __init__(self):
         self.sent = []
+        self.push_at = lambda: None  # a test may note the engine's clock here
 
     def push(self, target, replies, key):
+        self.push_at()
         self.sent.append((target, render(replies), key))
         return True
 
@@ -174,22 +177,28 @@ class RecordingPusher:
         return self.push(user, replies, key)
 
 
-def real_clock():
-    return datetime.now(timezone.utc)
+TUESDAY = at(2026, 11, 24, 9, 30)  # a business-day morning: no quiet hours, no holiday
+
+
+def wait_until(cond, timeout=10.0):
+    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest."""
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(cond())
 
 
 def test_a_due_reminder_is_sent_on_time_once(tmp_path):
+    clock = RunningClock(TUESDAY)
     db = open_db(tmp_path / "n.db")
     rid = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                             title="準備", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
-                             now=real_clock())
+                             title="準備", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                             now=clock())
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=real_clock)
-    assert svc.start()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
     try:
-        deadline = time.time() + 10
-        while not pusher.sent and time.time() < deadline:
-            time.sleep(0.05)
+        assert svc.start()
+        wait_until(lambda: pusher.sent)
         time.sleep(0.5)
     finally:
         svc.stop()
@@ -198,32 +207,57 @@ def test_a_due_reminder_is_sent_on_time_once(tmp_path):
     assert db.execute("SELECT status FROM deliveries").fetchall() == [("sent",)]
 
 
+@pytest.mark.parametrize("start", [at(2020, 3, 3, 10, 0), at(2031, 3, 3, 10, 0)])
+def test_a_job_waits_for_the_engine_clock_not_the_wall_clock(tmp_path, start):
+    """With the engine's clock years behind or ahead of the wall clock, a reminder 4 s ahead on it
+    goes when that clock reaches it: not at once (as a past wall-clock instant would) and not
+    years later (as a future one would).  The engine may look 1 s ahead (wake-up jitter)."""
+    clock = RunningClock(start)
+    db = open_db(tmp_path / "n.db")
+    due = clock() + timedelta(seconds=4)
+    store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
+                       title="準備", due=due, recurrence=None, asked=True, now=clock())
+    pusher = RecordingPusher()
+    pushed_at = []
+    pusher.push_at = lambda: pushed_at.append(clock())
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.start()
+        assert wait_until(lambda: pusher.sent, timeout=15)
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and pushed_at[0] >= due - timedelta(seconds=1)
+
+
 def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
+    clock = RunningClock(TUESDAY)
     path = tmp_path / "n.db"
     db = open_db(path)
     soon = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                              title="間もなく", due=real_clock() + timedelta(seconds=1), recurrence=None, asked=True,
-                              now=real_clock())
+                              title="間もなく", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
+                              now=clock())
     late = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                              title="5分前のはず", due=real_clock() - timedelta(minutes=5), recurrence=None, asked=True,
-                              now=real_clock())
+                              title="5分前のはず", due=clock() - timedelta(minutes=5), recurrence=None, asked=True,
+                              now=clock())
     stale = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
-                               title="13時間前のはず", due=real_clock() - timedelta(hours=13), recurrence=None,
-                               asked=True, now=real_clock())
+                               title="13時間前のはず", due=clock() - timedelta(hours=13), recurrence=None,
+                               asked=True, now=clock())
     pusher = RecordingPusher()
-    first = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
+    first = ReminderService(path, {"line": pusher}, clock=clock)
     first.stop()  # Nimo is down across the due time
     time.sleep(1.5)
-    second = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)
-    assert second.start()
-    deadline = time.time() + 10
-    while len(pusher.sent) < 2 and time.time() < deadline:
-        time.sleep(0.05)
-    second.stop()
-    third = ReminderService(open_db(path), {"line": pusher}, clock=real_clock)  # and once more: nothing again
-    assert third.start()
-    time.sleep(1.0)
-    third.stop()
+    second = ReminderService(path, {"line": pusher}, clock=clock)
+    try:
+        assert second.start()
+        wait_until(lambda: len(pusher.sent) >= 2)
+    finally:
+        second.stop()
+    third = ReminderService(path, {"line": pusher}, clock=clock)  # and once more: nothing again
+    try:
+        assert third.start()
+        time.sleep(1.0)
+    finally:
+        third.stop()
     texts = [t for _, t, _ in pusher.sent]
     assert len(texts) == 2
     assert any("間もなく" in t for t in texts) and any("【遅延】" in t and "5分前" in t for t in texts)
@@ -237,22 +271,145 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
     rid = store.add_reminder(db, kind="event", platform="line", owner="U1", target="U1", is_group=False, title="会",
                              due=night, recurrence=None, asked=False, now=night - timedelta(hours=1))
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=Clock(night))
-    svc.sched.start(paused=True)
-    svc.fire(rid)
-    svc.sched.shutdown(wait=False)
-    assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
+    clock = Clock(night)
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire(rid) == 0
+        assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
+        clock.now = at(2026, 11, 25, 8, 0)  # the morning: it goes
+        assert svc.fire_due() == 1
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and "会" in pusher.sent[0][1] and "遅延" not in pusher.sent[0][1]
+
+
+def test_a_shared_in_memory_database_is_refused_with_a_clear_error():
+    with pytest.raises(ValueError, match="database file"):
+        ReminderService(open_db(":memory:"), {}, clock=Clock(TUESDAY))
+
+
+def test_the_engine_keeps_its_own_connection_per_thread(tmp_path):
+    """Whatever it is given, the engine's threads never share a connection with each other or the caller."""
+    db = open_db(tmp_path / "n.db")
+    svc = ReminderService(db, {}, clock=Clock(TUESDAY))
+    conns = []
+    threads = [threading.Thread(target=lambda: conns.append(svc.db.conn)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conns.append(svc.db.conn)
+    try:
+        assert len({id(c) for c in conns}) == 4 and db.conn not in conns
+    finally:
+        svc.stop()
+
+
+def _due_now(db, clock, title="準備", n=1):
+    return [store.add_reminder(db, kind="reminder", platform="line", owner=f"U{i}", target=f"U{i}", is_group=False,
+                               title=f"{title} {i}", due=clock(), recurrence=None, asked=True,
+                               now=clock() - timedelta(hours=1)) for i in range(n)]
+
+
+def test_a_burst_handed_one_shared_connection_loses_none_and_doubles_none(tmp_path):
+    """300 reminders due at one instant, pushed from 20 threads, the engine given the caller's
+    single connection: the engine works on its own connections, so none is lost or sent twice."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    rids = _due_now(db, clock, n=300)
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 300
+        assert svc.fire_due() == 0  # nothing twice
+    finally:
+        svc.stop()
+    assert sorted(t for t, _, _ in pusher.sent) == sorted(f"U{i}" for i in range(300))
+    assert {store.get(db, r).status for r in rids} == {"done"}
+    assert db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall() == [("sent", 300)]
+
+
+class FailingPusher(RecordingPusher):
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    def push(self, target, replies, key):
+        if self.failures:
+            self.failures -= 1
+            return False
+        return super().push(target, replies, key)
+
+
+def test_a_failed_push_is_tried_again_after_a_minute_and_sent_once(tmp_path):
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    pusher = FailingPusher(failures=1)
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 0
+        assert store.get(db, rid).status == "active"
+        clock.now = TUESDAY + timedelta(seconds=30)
+        assert svc.fire_due() == 0 and pusher.sent == []  # not before the minute is up
+        clock.now = TUESDAY + timedelta(minutes=1, seconds=1)
+        assert svc.fire_due() == 1
+        assert svc.fire_due() == 0
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and store.get(db, rid).status == "done"
+
+
+def test_a_delivery_claimed_elsewhere_is_left_alone_until_its_claim_is_stale(tmp_path):
+    """Another process is sending it (a fresh claim): not sent, not marked done. A claim left by
+    a process that died mid-send is taken over after two minutes."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    key = f"reminder:{rid}:{store.utc(TUESDAY)}"
+    db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at) "
+               "VALUES (?, ?, 'line', 'U0', 'claimed', ?)", [key, rid, store.utc(TUESDAY)])
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        clock.now = TUESDAY + timedelta(minutes=1)
+        assert svc.fire_due() == 0 and store.get(db, rid).status == "active"
+        clock.now = TUESDAY + timedelta(minutes=2, seconds=1)
+        assert svc.fire_due() == 1
+    finally:
+        svc.stop()
+    assert len(pusher.sent) == 1 and "【遅延】" in pusher.sent[0][1] and store.get(db, rid).status == "done"
+
+
+def test_a_delivery_sent_before_a_crash_is_not_sent_again(tmp_path):
+    """Sent, but the process died before marking the reminder done: the next round only moves it on."""
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    [rid] = _due_now(db, clock)
+    db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at, sent_at) "
+               "VALUES (?, ?, 'line', 'U0', 'sent', ?, ?)",
+               [f"reminder:{rid}:{store.utc(TUESDAY)}", rid, store.utc(TUESDAY), store.utc(TUESDAY)])
+    pusher = RecordingPusher()
+    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    try:
+        assert svc.fire_due() == 0
+    finally:
+        svc.stop()
+    assert pusher.sent == [] and store.get(db, rid).status == "done"
 
 
 def test_a_second_scheduler_waits_for_the_lease(tmp_path):
     path = tmp_path / "n.db"
-    a = ReminderService(open_db(path), {}, clock=real_clock)
-    b = ReminderService(open_db(path), {}, clock=real_clock)
-    assert a.start()
+    open_db(path)
+    clock = RunningClock(TUESDAY)
+    a = ReminderService(path, {}, clock=clock)
+    b = ReminderService(path, {}, clock=clock)
     try:
+        assert a.start()
         assert not b.start()
     finally:
         a.stop()
+        b.stop()
 
 
 @pytest.mark.parametrize("day, sent", [(date(2026, 11, 23), False), (date(2027, 1, 1), False),
@@ -266,8 +423,11 @@ def test_digest_on_business_days_only(tmp_path, day, sent):
                    now=now - timedelta(days=8))
     pusher = RecordingPusher()
     svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
-    svc.digest_tick()
-    svc.digest_tick()  # once a day, however often it ticks
+    try:
+        svc.digest_tick()
+        svc.digest_tick()  # once a day, however often it ticks
+    finally:
+        svc.stop()
     assert len(pusher.sent) == (1 if sent else 0)
     if sent:
         assert "K-001" in pusher.sent[0][1] and "今日の訪問" in pusher.sent[0][1]
@@ -280,11 +440,16 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
     store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-002", plan_key="discharge",
                    anchor=date(2026, 11, 10), digest_time=store.digest_time(db, "line", "U1"), now=at(2026, 11, 10))
     pusher = RecordingPusher()
-    ReminderService(db, {"line": pusher}, clock=Clock(now)).digest_tick()
-    assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
-    db.execute("UPDATE visits SET status = 'done' WHERE due < '2026-11-26'")
-    pusher.sent.clear()
-    ReminderService(db, {"line": pusher}, clock=Clock(now + timedelta(days=1))).digest_tick()
+    svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
+    try:
+        svc.digest_tick()
+        assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
+        db.execute("UPDATE visits SET status = 'done' WHERE due < '2026-11-26'")
+        pusher.sent.clear()
+        svc.clock = Clock(now + timedelta(days=1))
+        svc.digest_tick()
+    finally:
+        svc.stop()
     assert pusher.sent == []
 
 
@@ -293,24 +458,25 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
 def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, index, platform):
     from bot.adapters.line import LineMessenger, LinePusher
     from bot.adapters.slack import SlackPusher, web_client
+    clock = RunningClock(TUESDAY)  # the chat and the engine share it: 12/1 and 12/5 are ahead
     with LineStandIn() as line, SlackStandIn() as slack:
-        app = build_app(db_path=str(tmp_path / "n.db"), index=index)
+        app = build_app(db_path=str(tmp_path / "n.db"), clock=clock, index=index)
         user, conv = ("Uline", "Cgroup") if platform == "line" else ("Uslack", "C0GROUP")
-        add_user(app.db, platform, user, "staff", "千葉市", real_clock())
+        add_user(app.db, platform, user, "staff", "千葉市", clock())
         pushers = {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url)),
                    "slack": SlackPusher(web_client(slack.bot_token, slack.url + "/api/"))}
-        svc = ReminderService(app.db, pushers, clock=real_clock)
-        assert svc.start()
+        svc = ReminderService(app.db, pushers, clock=clock)
         try:
+            assert svc.start()
             say(app, "イベント 12/5 14時 ピアサポーター交流会", platform, user, direct=False, conv=conv)
             say(app, "はい", platform, user, direct=False, conv=conv)
             say(app, "退院 K-012 12/1", platform, user, conv=user if platform == "line" else "D0001")
             say(app, "はい", platform, user, conv=user if platform == "line" else "D0001")
             ev = [r for r in store.active(app.db) if r.kind == "event"][0]
             visit = [r for r in store.active(app.db) if r.kind == "visit"][0]
-            soon = real_clock() + timedelta(seconds=1)
+            soon = clock() + timedelta(seconds=1)
             for r in (ev, visit):  # as if the days had passed: due now (the sync job picks it up)
-                store.reschedule(app.db, r.id, soon, real_clock())
+                store.reschedule(app.db, r.id, soon, clock())
             stand_in = line if platform == "line" else slack
             got = (lambda s: len(s.delivered) >= 2) if platform == "line" else (lambda s: len(s.posted) >= 2)
             assert stand_in.wait_for(got, timeout=15)
