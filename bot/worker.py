@@ -14,6 +14,7 @@ from datetime import timedelta
 from . import messages, status
 from .adapters import line as line_adapter
 from .core import Text
+from .events import event_replies
 from .inbox import Inbox, Workers
 from .logs import quiet_libraries
 from .web import WebApp, lineworks_on
@@ -34,19 +35,9 @@ class LineAnswers:
         ev = line_adapter.read_event(payload)
         if ev.kind == "ignore":
             return
-        registered = ev.incoming is not None and _registered(self.app, ev.incoming)
-        if ev.kind == "follow":
-            replies = [Text(messages.GREETING if registered else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
-        elif ev.kind == "join":
-            replies = [Text(messages.GREETING + "\n" + messages.GROUP_HINT)]
-        elif ev.kind == "non_text":
-            replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
-        elif ev.kind == "image":
-            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
-        else:
-            if ev.incoming.direct and registered:
-                self.messenger.loading(ev.incoming.user)
-            replies = self.app.handle(ev.incoming)
+        replies = event_replies(self.app, ev.kind, ev.incoming, group_hint=messages.GROUP_HINT,
+                                photo=lambda: self._photo(ev),
+                                before_text=lambda: self.messenger.loading(ev.incoming.user))
         sent = self.messenger.deliver(line_adapter.render(replies), reply_token=ev.reply_token, to=ev.to,
                                       key=f"line:{line_adapter.event_key(payload)}")
         if sent == "unsent":
@@ -59,11 +50,6 @@ class LineAnswers:
             log.warning("line image download failed: %s", type(e).__name__)
             return [Text(messages.PHOTO_FAILED)]
         return self.app.handle(replace(ev.incoming, photo=data))
-
-
-def _registered(app, incoming) -> bool:
-    from .access import get_user
-    return get_user(app.db, incoming.platform, incoming.user) is not None
 
 
 class Answerer:

@@ -22,6 +22,7 @@ from knowledge.answer import pack
 
 from .. import messages
 from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from ..events import event_replies
 from ..webhooks import lineworks_key
 from .lineworks_api import CHANNEL, WorksApi, WorksError
 
@@ -203,17 +204,9 @@ class LineWorksAnswers:
         ev = read_event(payload)
         if ev.kind == "ignore":
             return
-        registered = ev.incoming is not None and _registered(self.app, ev.incoming)
-        if ev.kind == "start":
-            replies = [Text(messages.GREETING if registered else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
-        elif ev.kind == "join":
-            replies = [Text(messages.GREETING + "\n" + messages.LINEWORKS_GROUP_HINT)]
-        elif ev.kind == "non_text":
-            replies = [Text(messages.NON_TEXT if registered else messages.REGISTER_PROMPT)]
-        elif ev.kind == "image":
-            replies = self._photo(ev) if registered else [Text(messages.REGISTER_PROMPT)]
-        else:
-            replies = self.app.handle(ev.incoming)
+        kind = "follow" if ev.kind == "start" else ev.kind  # the bot's start button: LINE's follow
+        replies = event_replies(self.app, kind, ev.incoming, group_hint=messages.LINEWORKS_GROUP_HINT,
+                                photo=lambda: self._photo(ev))
         if not self.api.deliver(render(replies), to=ev.to, key=f"answer:{lineworks_key(payload)}"):
             raise RuntimeError("LINE WORKS could not be reached")
 
@@ -230,11 +223,6 @@ class LineWorksAnswers:
 
     def start(self) -> None:
         self.api.forget_old_parts()
-
-
-def _registered(app, incoming: Incoming) -> bool:
-    from ..access import get_user
-    return get_user(app.db, incoming.platform, incoming.user) is not None
 
 
 class LineWorksPusher:
