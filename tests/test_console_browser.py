@@ -56,7 +56,11 @@ def browser():
     sync_playwright = _browser_or_skip()
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # The browser keeps the real clock even when a run moves the wall clock with libfaketime
+        # (../shared/tools/at-instant): Chromium under a preloaded fake clock does not start in
+        # time, and what the pages say about dates comes from the server's injected clock anyway.
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
         try:
             yield b
         finally:
