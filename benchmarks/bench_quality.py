@@ -294,7 +294,7 @@ class Pool:
         hit1 = G[:, 0].mean()
         rec3 = (G[:, :3].sum(axis=1) / self.ngold[rows]).clip(max=1).mean()
         first = np.where(G[:, :10].any(axis=1), G[:, :10].argmax(axis=1), -1)
-        mrr = np.where(first >= 0, 1 / (first + 1), 0).mean()
+        mrr = np.divide(1.0, first + 1, out=np.zeros(len(first)), where=first >= 0).mean()
         return hit1 + rec3 + mrr
 
     def tune_ranking(self, rows, base):

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from bot.core import CaseCard
 
 from .cases import Case
+from .passages import HEADING
 from .schema import FIELDS, FORUM_FIELDS
 
 LINE_MAX = 110          # characters of one line of a card
@@ -39,6 +40,13 @@ MATCH_FIELDS = {
         ("transfer_points", "continuity", "commentary")),
 }
 _STORY_STAGE = re.compile("課題発生|検証|発見|課題認識")
+# A matched line replaces a first line only when it matches at least this share of the case's best
+# match: a sentence that shares one common word with the question does not answer it.
+MATCH_SHARE = 0.5
+# Nor a line that holds little of the question at all (a match's score is the share of the
+# question's weight it holds, added over the views).  0.5 keeps the key facts of
+# ../shared/eval/field_expect_72.json in view (18 of 19); 0.75 loses one, 1.0 two.
+MATCH_MIN = 0.5
 
 
 def cut(text: str, limit: int = LINE_MAX) -> str:
@@ -54,15 +62,12 @@ def cut(text: str, limit: int = LINE_MAX) -> str:
     return head[: limit - 1] + "…"
 
 
-_HEADING = re.compile(r"^[＜〈【〇◯■].{0,40}$")
-
-
 def _items(case: Case, names: tuple[str, ...]) -> list[str]:
     """The first of ``names`` that the case has, without the sub-headings inside it."""
     for n in names:
         v = case.get(n)
         items = [x for x in (v if isinstance(v, list) else [v] if v else []) if isinstance(x, str) and x.strip()]
-        items = [x for x in items if not (_HEADING.match(x) and "。" not in x)]
+        items = [x for x in items if not (HEADING.match(x) and "。" not in x)]
         if items:
             return items
     return []
@@ -115,9 +120,9 @@ def _shown(m) -> bool:
     return True
 
 
-def _pick(scored, fields: tuple[str, ...], n: int, taken: set[str]) -> list[str]:
-    """The ``n`` best-matching lines of ``fields`` (score > 0), in the guide's order."""
-    pool = [(s, m) for s, m in scored if s > 0 and m.field in fields and _shown(m) and m.text not in taken]
+def _pick(scored, fields: tuple[str, ...], n: int, taken: set[str], floor: float) -> list[str]:
+    """The ``n`` best-matching lines of ``fields`` (score above ``floor``), in the guide's order."""
+    pool = [(s, m) for s, m in scored if s > floor and m.field in fields and _shown(m) and m.text not in taken]
     best = sorted(pool, key=lambda sm: (-sm[0], sm[1].order))[:n]
     return [m.text for _, m in sorted(best, key=lambda sm: sm[1].order)]
 
@@ -135,16 +140,17 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
     did = did_items[:2]
     result = result_items[:1]
     tip = tip_items[:1]
-    if any(m.score > 0 for m in matches):
+    if any(m.score > MATCH_MIN for m in matches):
         scored = _lent(matches)
+        floor = max(MATCH_MIN, MATCH_SHARE * max(s for s, m in scored if _shown(m) or m.heading))
         m_did, m_res, m_tip = MATCH_FIELDS.get(part, MATCH_FIELDS[1])
         taken: set[str] = set()
-        found = _pick(scored, m_did, 2, taken)
+        found = _pick(scored, m_did, 2, taken, floor)
         did = found + [x for x in did_items if not any(f in x for f in found)][:2 - len(found)]
         taken |= set(found)
-        result = _pick(scored, m_res, 1, taken) or result
+        result = _pick(scored, m_res, 1, taken, floor) or result
         taken |= set(result)
-        tip = _pick(scored, m_tip, 1, taken) or tip
+        tip = _pick(scored, m_tip, 1, taken, floor) or tip
     return CaseCard(
         number=number, case_id=case.id, area=case.area, population=population_label(case),
         title=case.title, did=tuple(cut(_strip_mark(x)) for x in did),

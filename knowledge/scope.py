@@ -28,8 +28,9 @@ MIN_PASSAGE = 0.1      # the weakest best-passage strength an in-scope question 
 MIN_PASSAGE_OFFDOMAIN = 0.85  # the same, for a question that uses a word of another trade
 
 # Words of other trades, by kind: each asks for something a case of community care does not hold.
-# Words that are also the field's own (様式 and シート of a tool, 申請 of a service, アクセス to
-# care, 電話 of a consultation) are left out on purpose.
+# Words that are also the field's own, or that a question about a case may well use (様式 and シート
+# of a tool, 申請 of a service, アクセス to care, 電話 of a consultation, 記入 of a sheet, 異動 of a
+# person in charge, 予約 of an outing), are left out on purpose.
 OFFDOMAIN = {
     "medicines": """副作用 用量 用法 飲み合わせ 併用 処方 処方箋 錠剤 血中濃度 薬価 ジェネリック 後発医薬品 抗うつ薬
         抗精神病薬 睡眠薬 睡眠導入剤 抗不安薬 向精神薬 気分安定薬 漢方薬 減薬 断薬 離脱症状 投与量 添付文書 禁忌
@@ -37,16 +38,16 @@ OFFDOMAIN = {
         バルプロ酸 ベンゾジアゼピン ssri snri 最大量""",
     "diagnosis": """診断基準 鑑別 鑑別診断 初期症状 症状チェック 検査 心理検査 知能検査 wais dsm icd 病態 予後 治療法
         治療薬 発症率 有病率 遺伝 チェック項目 診断名""",
-    "forms": """申請書 申請用紙 書き方 記入 記入例 記入方法 届出 届け出 必要書類 書類 提出期限 申請期限 押印 印鑑
+    "forms": """申請書 申請用紙 書き方 記入例 記入方法 届出 届け出 必要書類 書類 提出期限 申請期限 押印 印鑑
         マイナンバー 証明書 診断書 認定調査票 年金 障害年金 傷病手当金 手当金 要介護認定 更新手続き""",
     "law": """条文 罰則 法改正 改正内容 判例 裁判 訴訟 弁護士 違法 合法 法的責任 損害賠償 施行日 何条""",
     "pay and leave": """給料 給与 年収 月給 時給 手取り 残業 残業代 賞与 ボーナス 有給 有給休暇 休暇 育休 産休 育児休業
-        人事異動 異動 昇進 昇給 退職金 採用試験 勤務表 出勤 欠勤 福利厚生 人事評価 労働時間 通勤手当 交通費
+        人事異動 昇進 昇給 退職金 採用試験 勤務表 出勤 欠勤 福利厚生 人事評価 労働時間 通勤手当 交通費
         旅費 精算 経費 年末調整 源泉徴収 給料表 診療報酬 ストレスチェック""",
     "addresses and numbers": """電話番号 番号 連絡先 住所 所在地 営業時間 診療時間 受付時間 面会時間 開庁時間 地図 行き方
         最寄り駅 駐車場 メールアドレス url ホームページ""",
     "office": """パスワード パソコン pc プリンター コピー機 紙詰まり wi-fi wifi エクセル ワード 会議室 プロジェクター
-        名刺 郵便 送料 宅配 公用車 備品 文房具 レターパック 切手 予約""",
+        名刺 郵便 送料 宅配 公用車 備品 文房具 レターパック 切手""",
     "calendar": """明日 昨日 明後日 来週 今週 先週 来月 今月 週末 何時""",
     "weather and leisure": """天気 天気予報 予報 雨 雪 台風 気温 晴れ ランチ 昼ごはん 昼食 夕食 飲み会 忘年会 新年会
         歓迎会 送別会 旅行 観光 時刻表 新幹線 電車 ニュース 占い 野球 映画 おすすめ""",

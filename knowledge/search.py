@@ -59,7 +59,7 @@ class Params:
     k-fold cross-validation over all question files (benchmarks/bench_quality.py)."""
 
     terms: float = 1.0        # weight of the Sudachi-terms view
-    senses: float = 0.0       # weight of the synonym-group view (cross-validation keeps it out, see below)
+    senses: float = 0.0       # weight of the synonym-group view (cross-validation gave it none, see the bench)
     grams: float = 1.0        # weight of the character-bigram view
     about: float = 1.0        # weight of the about-fields score within the whole-case part
     passage: float = 0.25     # share of the best passages in a case's score (the rest: the whole case)
