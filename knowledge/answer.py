@@ -2,28 +2,51 @@
 
 Everything shown is the guide's own words, shortened only by cutting: a line ends at a sentence
 end (。) when one fits, otherwise at a comma with 「…」.  Which lines a card shows depends on the
-part of the chapter the case comes from, because the three parts name the same ideas differently
-(取組内容 / 地域課題及び基盤整備の要点 / 推進力となった事項 …).
+question: the 取組 / 成果 / 工夫 lines are the case's own sentences that best match it (their
+scores come from the search, knowledge.search.CaseIndex.matches), each taken from the fields that
+tell what was done, what came of it and what to take from it; the three parts of the chapter name
+those fields differently (取組内容 / 地域課題及び基盤整備の要点 / 推進力となった事項 …).  A matched
+sub-heading (＜会議開催における工夫＞) is never shown: the sentences under it are; a matched problem
+of the key points (「会議が形骸化」) brings the ⇒ line that answers it.  Without a question (a listing,
+似た事例) or a match, a card shows the first lines of those fields.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.core import CaseCard
 
 from .cases import Case
+from .passages import HEADING
 from .schema import FIELDS, FORUM_FIELDS
-from .tokens import normalize
 
 LINE_MAX = 110          # characters of one line of a card
 CARD_MAX = 700          # characters of a whole card, as the issue asks
 
-# (what they did, result, tip) fields in order of preference, per part of the chapter.
+# (what they did, result, tip) fields in order of preference, per part of the chapter: the lines
+# shown when nothing of the question matches.
 CARD_FIELDS = {
     1: (("actions", "innovations"), ("outcomes", "system_effects"), ("innovations", "appeal_points")),
     2: (("key_points", "case_summary"), ("results",), ("points",)),
     3: (("driving_forces", "introduction"), ("effects",), ("transfer_points", "continuity")),
 }
+# The fields a matched line may come from, per part and line.  Problems and a person's story
+# (challenges, case summaries, the first stages) are not among them: they say why, not what.
+MATCH_FIELDS = {
+    1: (("actions", "forum"), ("outcomes", "system_effects", "appeal_points"), ("innovations",)),
+    2: (("key_points", "stages"), ("results",), ("points", "point_notes", "provider_comments")),
+    3: (("driving_forces", "introduction", "resources"), ("effects", "continuity"),
+        ("transfer_points", "continuity", "commentary")),
+}
+_STORY_STAGE = re.compile("課題発生|検証|発見|課題認識")
+# A matched line replaces a first line only when it matches at least this share of the case's best
+# match: a sentence that shares one common word with the question does not answer it.
+MATCH_SHARE = 0.5
+# Nor a line that holds little of the question at all (a match's score is the share of the
+# question's weight it holds, added over the views).  0.5 keeps the key facts of
+# ../shared/eval/field_expect_72.json in view (18 of 19); 0.75 loses one, 1.0 two.
+MATCH_MIN = 0.5
 
 
 def cut(text: str, limit: int = LINE_MAX) -> str:
@@ -39,32 +62,23 @@ def cut(text: str, limit: int = LINE_MAX) -> str:
     return head[: limit - 1] + "…"
 
 
-_HEADING = re.compile(r"^[＜〈【〇◯■].{0,40}$")
-
-
 def _items(case: Case, names: tuple[str, ...]) -> list[str]:
     """The first of ``names`` that the case has, without the sub-headings inside it."""
     for n in names:
         v = case.get(n)
-        items = [x for x in (v if isinstance(v, list) else [v] if v else []) if x.strip()]
-        items = [x for x in items if not (_HEADING.match(x) and "。" not in x)]
+        items = [x for x in (v if isinstance(v, list) else [v] if v else []) if isinstance(x, str) and x.strip()]
+        items = [x for x in items if not (HEADING.match(x) and "。" not in x)]
         if items:
             return items
     return []
 
 
-def _best(items: list[str], words: tuple[str, ...], n: int) -> list[str]:
-    """The ``n`` items that share most words with the question, in the guide's order."""
-    if not words:
-        return items[:n]
-    normed = [normalize(it) for it in items]
-    scored = [(sum(w in n for w in words), i) for i, n in enumerate(normed)]
-    top = sorted(scored, key=lambda s: (-s[0], s[1]))[:n]
-    return [items[i] for _, i in sorted(top, key=lambda s: s[1])]
-
-
 def _strip_mark(text: str) -> str:
     return text.lstrip("⇒→・ ").strip()
+
+
+def _arrow(text: str) -> bool:
+    return text.lstrip().startswith(("⇒", "→"))
 
 
 def population_label(case: Case) -> str | None:
@@ -75,20 +89,73 @@ def population_label(case: Case) -> str | None:
     return head if head.startswith("人口") else "人口 " + head
 
 
-def card(case: Case, number: int, words: tuple[str, ...] = ()) -> CaseCard:
-    did_f, res_f, tip_f = CARD_FIELDS.get(case.get("part"), CARD_FIELDS[1])
+def _lent(matches) -> list[tuple[float, object]]:
+    """Each passage with the score it answers the question with: its own, or that of the heading
+    it sits under, or (key points) that of the problem its ⇒ line answers, whichever is best."""
+    out = []
+    carried = 0.0
+    prev = None
+    for m in matches:
+        if prev is None or prev.field != m.field or (m.field == "stages" and prev.group != m.group):
+            carried = 0.0
+        if m.heading:
+            carried = m.score
+        elif m.field == "key_points" and not _arrow(m.text):
+            # a problem: the ⇒ lines after it answer it (a problem of two sentences counts as one)
+            continued = prev is not None and prev.field == m.field and not _arrow(prev.text)
+            carried = max(carried, m.score) if continued else m.score
+        out.append((max(m.score, carried), m))
+        prev = m
+    return out
+
+
+def _shown(m) -> bool:
+    """Can this passage stand on a card as a line of its own?"""
+    if m.heading or len(_strip_mark(m.text)) < 8:
+        return False
+    if m.field == "key_points" and not _arrow(m.text):
+        return False  # a problem, not what was done
+    if m.field == "stages" and _STORY_STAGE.search(m.group):
+        return False
+    return True
+
+
+def _pick(scored, fields: tuple[str, ...], n: int, taken: set[str], floor: float) -> list[str]:
+    """The ``n`` best-matching lines of ``fields`` (score above ``floor``), in the guide's order."""
+    pool = [(s, m) for s, m in scored if s > floor and m.field in fields and _shown(m) and m.text not in taken]
+    best = sorted(pool, key=lambda sm: (-sm[0], sm[1].order))[:n]
+    return [m.text for _, m in sorted(best, key=lambda sm: sm[1].order)]
+
+
+def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
+    """The card of ``case``; ``matches`` are its passages scored against the question, if any."""
+    part = case.get("part")
+    did_f, res_f, tip_f = CARD_FIELDS.get(part, CARD_FIELDS[1])
     did_items = _items(case, did_f)
-    if case.get("part") == 2:  # the ⇒ lines of the key points are what was done
-        arrows = [x for x in did_items if x.lstrip().startswith(("⇒", "→"))]
+    if part == 2:  # the ⇒ lines of the key points are what was done
+        arrows = [x for x in did_items if _arrow(x)]
         did_items = arrows or did_items
-    did = tuple(cut(_strip_mark(x)) for x in _best(did_items, words, 2))
-    result = _items(case, res_f)
-    tip = _items(case, tip_f)
+    result_items = _items(case, res_f)
+    tip_items = _items(case, tip_f)
+    did = did_items[:2]
+    result = result_items[:1]
+    tip = tip_items[:1]
+    if any(m.score > MATCH_MIN for m in matches):
+        scored = _lent(matches)
+        floor = max(MATCH_MIN, MATCH_SHARE * max(s for s, m in scored if _shown(m) or m.heading))
+        m_did, m_res, m_tip = MATCH_FIELDS.get(part, MATCH_FIELDS[1])
+        taken: set[str] = set()
+        found = _pick(scored, m_did, 2, taken, floor)
+        did = found + [x for x in did_items if not any(f in x for f in found)][:2 - len(found)]
+        taken |= set(found)
+        result = _pick(scored, m_res, 1, taken, floor) or result
+        taken |= set(result)
+        tip = _pick(scored, m_tip, 1, taken, floor) or tip
     return CaseCard(
         number=number, case_id=case.id, area=case.area, population=population_label(case),
-        title=case.title, did=did,
-        result=cut(_strip_mark(_best(result, words, 1)[0])) if result else None,
-        tip=cut(_strip_mark(_best(tip, words, 1)[0])) if tip else None,
+        title=case.title, did=tuple(cut(_strip_mark(x)) for x in did),
+        result=cut(_strip_mark(result[0])) if result else None,
+        tip=cut(_strip_mark(tip[0])) if tip else None,
         source=case.get("source", ""),
     )
 

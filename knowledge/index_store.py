@@ -9,8 +9,9 @@ bm25s.  A start whose key finds a folder loads it; any change (a local case impo
 an edited synonym, an upgrade) gives a new key, so the next start builds, saves and removes the
 folders of other keys.  Nothing has to remember to invalidate it.
 
-The files are JSON, JSON lines (one case a line, read when the case is shown) and ``.npy`` (loaded
-memory-mapped, never with pickle): a folder beside a database can be written by whoever can write
+The files are JSON (the vocabularies, the synonym groups, the columns), JSON lines (one case a
+line, read when the case is shown) and ``.npy`` (the BM25 weights of every view at the level of
+whole cases and of passages, loaded memory-mapped, never with pickle): a folder beside a database can be written by whoever can write
 the database, and must not be a way to run code.
 A folder is written under a temporary name and renamed into place in one step, so processes
 starting together (web, worker, CLI) never read a half-written one; a folder that does not load
@@ -24,6 +25,7 @@ import json
 import logging
 import operator
 import os
+import re
 import shutil
 import time
 import uuid
@@ -35,11 +37,12 @@ from .cases import Case, builtin_sources, from_sources, local_sources
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # of the files below; raise it when they change
+FORMAT = 2  # of the files below; raise it when they change
 # The code whose change changes what an index holds: a new release of it makes a new key.
-_CODE = tuple(Path(__file__).parent / n for n in ("search.py", "tokens.py", "cases.py", "index_store.py"))
-_PACKAGES = ("SudachiPy", "SudachiDict-core", "bm25s", "numpy")
-_ARRAYS = ("data", "indices", "indptr")
+_CODE = tuple(Path(__file__).parent / n for n in ("search.py", "tokens.py", "cases.py", "index_store.py",
+                                                  "passages.py", "bm25.py", "scope.py"))
+_PACKAGES = ("SudachiPy", "SudachiDict-core", "numpy")
+_ARRAY_NAME = re.compile(r"^[a-z]+(\.[a-z]+)*$")
 _STALE_TMP_S = 3600  # a temporary folder this old belongs to a process that died while saving
 
 
@@ -166,18 +169,16 @@ def save(index, where: Path, k: str) -> bool:
     tmp = where / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     try:
         tmp.mkdir(parents=True)
-        views = []
-        for i, v in enumerate(parts["views"]):
-            for name in _ARRAYS:
-                _write(tmp / f"view{i}.{name}.npy", lambda f, a=v[name]: np.save(f, np.ascontiguousarray(a),
-                                                                                  allow_pickle=False))
-            views.append({"vocab": v["vocab"], "weight": v["weight"], "nnz": int(len(v["data"]))})
-        meta = {"format": FORMAT, "key": k, "cases": len(index.cases), "views": views,
+        arrays = {}
+        for name, a in parts["arrays"].items():
+            _write(tmp / f"{name}.npy", lambda f, a=a: np.save(f, np.ascontiguousarray(a), allow_pickle=False))
+            arrays[name] = int(len(a))
+        meta = {"format": FORMAT, "key": k, "cases": len(index.cases), "arrays": arrays,
                 "cases_sha256": hashlib.sha256(cases_bytes).hexdigest(), "columns": parts["columns"],
-                "anchors": parts["anchors"], "groups": parts["groups"]}
+                "groups": parts["groups"]}
         _write(tmp / "cases.jsonl", lambda f: f.write(cases_bytes))
         _write(tmp / "offsets.npy", lambda f: np.save(f, offsets, allow_pickle=False))
-        _write_json(tmp / "texts.json", parts["texts"])
+        _write_json(tmp / "vocab.json", parts["vocab"])
         _write_json(tmp / "meta.json", meta)  # last: a folder without it is not an index
         try:
             os.rename(tmp, where / k)
@@ -219,18 +220,20 @@ def _load(path: Path, k: str, synonyms: bytes):
         if meta.get("format") != FORMAT or meta.get("key") != k:
             raise ValueError("the folder holds another index")
         cases = _SavedCases(path, meta["cases_sha256"], meta["columns"]["id"])
-        texts = json.loads((path / "texts.json").read_text(encoding="utf-8"))
-        views = []
-        for i, v in enumerate(meta["views"]):
+        vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        arrays = {}
+        for name, length in meta["arrays"].items():
+            if not isinstance(name, str) or not _ARRAY_NAME.match(name):
+                raise ValueError("array name")
             # Memory-mapped: the pages of a term are read when a question uses it, and shared
             # between the processes that load the same index.  Viewed as plain arrays, because
             # slicing a np.memmap costs a few microseconds more, and searching slices a lot.
-            arrays = {name: np.load(path / f"view{i}.{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
-                      for name in _ARRAYS}
-            _check(arrays, v["vocab"], v["nnz"], len(cases))
-            views.append(dict(v, **arrays))
-        parts = {"views": views, "texts": texts, "columns": meta["columns"], "anchors": meta["anchors"],
-                 "groups": meta["groups"]}
+            a = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            if a.ndim != 1 or len(a) != length:
+                raise ValueError("array length")
+            arrays[name] = a
+        _check(arrays, vocab, len(cases))
+        parts = {"arrays": arrays, "vocab": vocab, "columns": meta["columns"], "groups": meta["groups"]}
         if not len(cases) == meta["cases"] == len(meta["columns"]["id"]) or \
                 {len(v) for v in meta["columns"].values()} != {len(cases)}:
             raise ValueError("case count")
@@ -243,19 +246,40 @@ def _load(path: Path, k: str, synonyms: bytes):
         return None
 
 
-def _check(a: dict, vocab: list[str], nnz: int, n_cases: int) -> None:
-    """Shapes that searching relies on, so a damaged file fails here and not in a search."""
+def _sparse(a: dict, prefix: str, n_major: int, n_minor: int) -> None:
+    """One CSC or CSR matrix: ``n_major`` compressed lines whose entries point below ``n_minor``."""
     import numpy as np
-    indptr, indices, data = a["indptr"], a["indices"], a["data"]
-    # bm25s adds "" to its vocabulary after the matrix is made (a column it never has).
-    columns = len(vocab) - (1 if vocab and vocab[-1] == "" else 0)
-    if not (indptr.ndim == indices.ndim == data.ndim == 1 and len(indptr) in (columns + 1, len(vocab) + 1)
-            and len(indices) == len(data) == nnz and indptr[0] == 0 and indptr[-1] == nnz):
-        raise ValueError("index arrays do not fit together")
+    indptr, indices, data = (a[f"{prefix}.{k}"] for k in ("indptr", "indices", "data"))
     if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
         raise ValueError("index array types")
-    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_cases or np.any(np.diff(indptr) < 0)):
-        raise ValueError("index arrays point outside the cases")
+    nnz = len(data)
+    if not (len(indptr) == n_major + 1 and len(indices) == nnz and indptr[0] == 0 and indptr[-1] == nnz):
+        raise ValueError("index arrays do not fit together")
+    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_minor or np.any(np.diff(indptr) < 0)):
+        raise ValueError("index arrays point outside their matrix")
+
+
+def _check(a: dict, vocab: dict, n_cases: int) -> None:
+    """Shapes that searching relies on, so a damaged file fails here and not in a search."""
+    import numpy as np
+    from .search import VIEWS
+    pstart = a["pstart"]
+    if pstart.dtype.kind not in "iu" or len(pstart) != n_cases + 1 or (len(pstart) and pstart[0] != 0) \
+            or np.any(np.diff(pstart) < 0):
+        raise ValueError("passage offsets")
+    n_passages = int(pstart[-1]) if len(pstart) else 0
+    pclass = a["pclass"]
+    if pclass.dtype.kind not in "iu" or len(pclass) != n_passages or (n_passages and int(pclass.max()) > 2):
+        raise ValueError("passage classes")
+    for v in VIEWS:
+        terms = vocab[v]
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+            raise ValueError("vocabulary")
+        _sparse(a, f"{v}.case", len(terms), n_cases)        # by term: the cases it occurs in
+        _sparse(a, f"{v}.passage", n_passages, len(terms))  # by passage: the terms it has
+        if len(a[f"{v}.idf"]) != len(terms) or a[f"{v}.idf"].dtype.kind != "f":
+            raise ValueError("idf")
+    _sparse(a, "about", len(vocab["terms"]), n_cases)
 
 
 class _SavedCases(Sequence):

@@ -1,49 +1,83 @@
 """Ranking cases for a question, and saying plainly when none fits.
 
-BM25 (bm25s) over Sudachi terms, with three helps for how staff write:
-- synonyms from ``synonyms.yaml`` (field vocabulary that staff can edit) widen a question at half
-  weight, so 「GH」 finds グループホーム and 「住まい」 finds 居住支援 without drowning the words used;
-- a typo is corrected to the nearest term of the case base (rapidfuzz) when the word itself is unknown;
-- conditions (place, level, population) are read out of the question and filter the cases.
-A question is in scope only when it names something of the field (a term of a title, section or
-keyword, of the synonym file, or a phrase quoted from a case); otherwise the answer is "no matching
-case", never the least bad cases.
+Three views of every text (see knowledge.tokens.analyze), each scored with BM25 at two levels:
+- the whole case (and, for the terms view, what the case is *about*: title, keywords, section and
+  the other short fields that name its topic), and
+- each passage (a sentence or bullet, knowledge.passages), so that a question about one detail
+  finds the paragraph that tells it instead of being drowned by the length of the rest of a case.
+The views are Sudachi's normalised terms, the SudachiDict synonym groups of the words (general
+Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character bigrams of the content
+words (robust where the two sides cut words differently).  Each is normalised by its best case and
+the views are added with weights (score fusion); a case's score is its whole-case part plus its best
+passage.  The weights were chosen by cross-validation over every question file
+(benchmarks/bench_quality.py prints the cross-validated figures beside the in-sample ones).
+
+The field's own words (GH → グループホーム, 宅建 → 住まい) come from ``synonyms.yaml``: each group is
+indexed as one more term wherever a member occurs, and a question naming the group asks for it at
+half weight.  A typo is corrected to the nearest term of the case base (rapidfuzz).  Conditions
+(place, level, population) are read out of the question and filter the cases.  Whether the
+question is in scope at all is decided from measured signals in knowledge.scope.
+
+Searching 10,000 cases stays within a few milliseconds: the whole-case scores are sums of sparse
+columns, and passages are scored only for the best candidates by their whole-case score.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
+from . import bm25
 from .cases import Case
 from .filters import Filters, area_names, read_filters
-from .tokens import STOPWORDS, normalize, terms
+from .passages import TEXT_FIELDS, passages
+from .scope import MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals, decide, offdomain_words
+from .tokens import Analysis, analyze, normalize
 
 SYNONYMS_PATH = Path(__file__).parent / "synonyms.yaml"
 
-# Two views of a case, scored apart and added (a simple BM25F): what the case is *about* (short
-# fields that name its topic) and its whole *body*.  A term in the title or keywords of a short case
-# then weighs as much as it should, instead of being drowned by the length of a long case.
+VIEWS = ("terms", "senses", "grams")
 ABOUT_FIELDS = ("title", "keywords", "section", "appeal_points", "key_points", "challenge_recognition")
-BODY_FIELDS = (
-    "title", "keywords", "section", "appeal_points", "forum", "regional_challenges", "system_challenges",
-    "actions", "innovations", "outcomes", "system_effects", "case_summary", "key_points", "results",
-    "stages", "points", "provider_comments", "point_notes", "introduction", "challenge_recognition", "driving_forces",
-    "resources", "continuity", "effects", "transfer_points", "commentary",
-)
-ABOUT_WEIGHT = 1.0
-ANCHOR_FIELDS = ("title", "section", "keywords")
-BM25_K1, BM25_B = 1.5, 0.75  # the usual BM25 values; the results held across 1.2–2.0 and 0.5–0.9
-EXPANSION_WEIGHT = 0.5
-TYPO_WEIGHT = 1.0    # an unknown word counts for nothing, so its correction stands in fully
+# Passages by what they are: the record of what a case did (0), a person's story told as the case
+# (1), and the guide's commentary around it (2).  A detail of a story or a general remark of the
+# commentary matches many questions a little; the weights of the last two are chosen by
+# cross-validation like the rest.
+STORY_FIELDS = ("case_summary", "stages")
+COMMENT_FIELDS = ("points", "point_notes", "provider_comments", "commentary")
+BODY_FIELDS = TEXT_FIELDS
+
+
+@dataclass(frozen=True)
+class Params:
+    """How the scores are combined and when a question is declined.  Every value was chosen by
+    k-fold cross-validation over all question files (benchmarks/bench_quality.py)."""
+
+    terms: float = 1.0        # weight of the Sudachi-terms view
+    senses: float = 0.0       # weight of the synonym-group view (cross-validation gave it none, see the bench)
+    grams: float = 1.0        # weight of the character-bigram view
+    about: float = 1.0        # weight of the about-fields score within the whole-case part
+    passage: float = 0.25     # share of the best passages in a case's score (the rest: the whole case)
+    second: float = 0.0       # weight of a case's second-best passage beside its best
+    coord: float = 1.0        # weight of the share of the question's terms (by idf) a case has at all
+    story: float = 0.25       # weight of a passage of a case's story (STORY_FIELDS)
+    comment: float = 1.0      # weight of a passage of commentary (COMMENT_FIELDS)
+    expansion: float = 1.0    # a synonym group the question names, against a word it wrote
+    min_coverage: float = MIN_COVERAGE                      # see knowledge.scope
+    min_passage: float = MIN_PASSAGE
+    min_passage_offdomain: float = MIN_PASSAGE_OFFDOMAIN
+
+
+PARAMS = Params()
 TYPO_CUTOFF = 80
 KEEP_RELATIVE = 0.15   # a hit under this share of the best one is noise, not an answer
 MAX_HITS = 30          # ten pages of 「次」 is more than anyone reads on a phone
-PHRASE_MIN = 5
+CANDIDATES = 30        # cases whose passages are scored; the others keep their whole-case score
 
 
 def field_text(value) -> str:
@@ -86,6 +120,33 @@ class SearchResult:
     filters: Filters
     terms: tuple[str, ...]
     reason: str | None = None   # why nothing was found: 'out_of_scope', 'no_match', 'filtered_out'
+    signals: Signals | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question analysed once: its conditions, and the weighted term ids of each view."""
+
+    text: str
+    filters: Filters
+    terms: tuple[str, ...]                 # its own search terms (shown in the lead, kept in the dialog)
+    ids: dict = field(repr=False)          # view -> (term ids, weights) of the terms the case base has
+    analysis: Analysis = field(repr=False)
+    known: tuple[bool, ...] = ()           # per word of analysis.words: does the case base have it?
+    fixed: tuple[str, ...] = ()            # typo corrections
+
+
+@dataclass(frozen=True)
+class Match:
+    """One passage of a case and how well it answers the question."""
+
+    field: str
+    item: int
+    text: str
+    heading: bool
+    group: str
+    score: float
+    order: int      # its place in the case
 
 
 def _columns(cases: list[Case]) -> dict[str, list]:
@@ -95,159 +156,379 @@ def _columns(cases: list[Case]) -> dict[str, list]:
             "population": [c.get("population") for c in cases]}
 
 
+def _concept(group: tuple[str, ...]) -> str:
+    return "@" + normalize(group[0])
+
+
 class CaseIndex:
     """The cases of one deployment, indexed once; searching does no per-case work in Python.
 
-    Building tokenises every case (minutes at 10,000 cases), so ``knowledge.index_store`` saves
-    what building made (:meth:`saved_parts`) and gives it back through :meth:`from_parts`; the
-    cheap columns derived from the cases are computed the same way on both paths.
+    Building tokenises every passage of every case (minutes at 10,000 cases), so
+    ``knowledge.index_store`` saves what building made (:meth:`saved_parts`) and gives it back
+    through :meth:`from_parts`; what follows cheaply from those parts is computed the same way on
+    both paths (:meth:`_finish`).
     """
 
-    def __init__(self, cases: list[Case], synonyms: Synonyms | None = None):
+    def __init__(self, cases: list[Case], synonyms: Synonyms | None = None, params: Params | None = None):
         cases = list(cases)
-        self._begin(cases, synonyms, _columns(cases))
-        about, body, anchors, texts = [], [], set(), []
-        cache: dict[str, list[str]] = {}  # field text → its terms: the same text is tokenised once
+        self._begin(cases, synonyms, _columns(cases), params)
+        groups = [(_concept(g), tuple((normalize(w), tuple(analyze(w).terms)) for w in g))
+                  for g in self.synonyms.groups]
+        cache: dict[str, tuple[Analysis, str]] = {}  # the same sentence is tokenised once
 
-        def cached_terms(text: str) -> list[str]:
-            ts = cache.get(text)
-            if ts is None:
-                ts = cache[text] = terms(text)
-            return ts
+        def analysed(text: str) -> tuple[Analysis, str]:
+            hit = cache.get(text)
+            if hit is None:
+                hit = cache[text] = (analyze(text), normalize(text).replace(" ", ""))
+            return hit
 
+        vocab = {v: {} for v in VIEWS}
+
+        def ids(view: str, tokens: list[str]) -> list[int]:
+            table = vocab[view]
+            return [table.setdefault(t, len(table)) for t in tokens]
+
+        pass_docs = {v: [] for v in VIEWS}
+        body_docs = {v: [] for v in VIEWS}
+        about_docs = []
+        pstart = [0]
+        pclass = []
         for c in self.cases:
-            field_terms = {n: cached_terms(field_text(c.data[n])) for n in BODY_FIELDS if n in c.data}
-            about.append([t for n in ABOUT_FIELDS for t in field_terms.get(n, [])] or [""])
-            body.append([t for ts in field_terms.values() for t in ts] or [""])
-            for n in ANCHOR_FIELDS:
-                anchors.update(field_terms.get(n, []))
-            texts.append(normalize("".join(field_text(c.data.get(n)) for n in BODY_FIELDS)).replace("\n", ""))
+            body = {v: [] for v in VIEWS}
+            about = []
+            for p in passages(c):
+                a, flat = analysed(p.text)
+                tset = set(a.terms)
+                concepts = [name for name, members in groups
+                            if any((len(w) >= 2 and w in flat) or (len(ts) == 1 and ts[0] in tset) for w, ts in members)]
+                toks = {"terms": a.terms + concepts, "senses": a.senses, "grams": a.grams}
+                for v in VIEWS:
+                    tid = ids(v, toks[v])
+                    pass_docs[v].append(tid)
+                    body[v] += tid
+                if p.field in ABOUT_FIELDS:
+                    about += pass_docs["terms"][-1]
+                pclass.append(1 if p.field in STORY_FIELDS else 2 if p.field in COMMENT_FIELDS else 0)
+            for v in VIEWS:
+                body_docs[v].append(body[v])
+            about_docs.append(about)
+            pstart.append(len(pass_docs["terms"]))
         del cache
-        self.texts = list(dict.fromkeys(texts))  # distinct texts: the phrase check reads each once
-        # bm25s keeps each term's scores as a column (CSC); we read them directly to combine the
-        # two views and to weigh synonyms per concept rather than per word (see _scores).
-        import bm25s  # only building needs it (and scipy with it); a loaded index does not
-        self._views = []
-        for docs, weight in ((body, 1.0), (about, ABOUT_WEIGHT)):
-            bm = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            bm.index(docs, show_progress=False)
-            csc = {k: bm.scores[k] for k in ("data", "indices", "indptr")}
-            self._views.append((bm.vocab_dict, csc, weight))
-        # Synonym groups: each member as (its normalised spelling, its terms).
-        self._groups = [tuple((normalize(w), tuple(terms(w))) for w in g) for g in self.synonyms.groups]
-        for g in self._groups:  # a member's own term, not the parts of a phrase (連携会議 ≠ 会議)
-            anchors.update(ts[0] for _, ts in g if len(ts) == 1)
-        anchors |= {t for w in self.synonyms.field_terms for t in terms(w)}
-        self.anchors = frozenset(a for a in anchors if a not in STOPWORDS)
+        self._vocab = {v: list(vocab[v]) for v in VIEWS}
+        self._levels = {}
+        for v in VIEWS:
+            n = len(self._vocab[v])
+            case_m, pass_m = bm25.weigh(body_docs[v], n), bm25.weigh(pass_docs[v], n)
+            self._levels[v] = {"case": case_m.csc, "passage": pass_m.csr, "idf": pass_m.idf}
+        self._about = bm25.weigh(about_docs, len(self._vocab["terms"])).csc
+        self._pstart = np.array(pstart, dtype=np.int64)
+        self._pclass = np.array(pclass, dtype=np.int8)
+        self._groups = [(name, [[w, list(ts)] for w, ts in members]) for name, members in groups]
         self._finish()
 
-    def _begin(self, cases: Sequence[Case], synonyms: Synonyms | None, columns: dict[str, list]) -> None:
+    def _begin(self, cases: Sequence[Case], synonyms: Synonyms | None, columns: dict[str, list],
+               params: Params | None = None) -> None:
         self.cases = cases
         self.synonyms = synonyms or Synonyms.load()
+        self.params = params or PARAMS
         self._columns = columns
         self.by_id = {case_id: i for i, case_id in enumerate(columns["id"])}
+        self._queries: OrderedDict[str, Query] = OrderedDict()  # the last questions, analysed
+        self._queries_lock = threading.Lock()
+        self._shown: OrderedDict[int, list] = OrderedDict()  # the passages of the cases last shown
 
     def _finish(self) -> None:
         """What follows cheaply from the cases and the built parts, on both paths alike."""
-        # bm25s's vocabulary is every term of the body view, plus "" for a case without text.
-        self.vocab = set(self._views[0][0]) - {""}
-        self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3)
+        self._ids = {v: {t: i for i, t in enumerate(self._vocab[v])} for v in VIEWS}
+        # Synonym-group members: by their single term, and the spellings looked for in a question.
+        self._by_term: dict[str, list[str]] = {}
+        self._spellings: list[tuple[str, str]] = []
+        for name, members in self._groups:
+            for w, ts in members:
+                if len(ts) == 1:
+                    self._by_term.setdefault(ts[0], []).append(name)
+                if len(w) >= 2:
+                    self._spellings.append((w, name))
+        self.vocab = set(self._vocab["terms"])
+        self._vocab_list = sorted(t for t in self.vocab if len(t) >= 3 and not t.startswith("@"))
+        self._field_terms = frozenset(t for w in self.synonyms.field_terms for t in analyze(w).terms)
+        n_passages = int(self._pstart[-1])
+        # The idf of a term no passage has: what an unknown word of a question would weigh.
+        self._idf_unseen = float(np.log1p((n_passages + 0.5) / 0.5))
         # From the columns, not the cases: a loaded index reads a case's record only to show it.
         col = self._columns
         self.area_names = area_names(list(dict.fromkeys(col["area"])))  # each area once
-        # Columns for filtering without a Python loop over the cases.
         self._level = np.array(col["level"])
         self._pop = np.array([p if p is not None else np.nan for p in col["population"]], dtype=float)
         places: dict[str, list[int]] = {}
         for i, (prefecture, area) in enumerate(zip(col["prefecture"], col["area"])):
             places.setdefault(prefecture + "|" + area, []).append(i)
         self._places = {k: np.array(v) for k, v in places.items()}
+        self._pcase = np.repeat(np.arange(len(self.cases)), np.diff(self._pstart))
 
     # -- saving and loading (see knowledge.index_store) ------------------------------------------
     def saved_parts(self) -> dict:
         """Everything building made, as plain data: lists of strings and numpy arrays."""
-        views = []
-        for ids, csc, weight in self._views:
-            vocab = [""] * len(ids)
-            for t, i in ids.items():
-                vocab[i] = t
-            views.append({"vocab": vocab, "weight": weight, **csc})
-        return {"views": views, "columns": self._columns, "anchors": sorted(self.anchors), "texts": self.texts,
-                "groups": [[[w, list(ts)] for w, ts in g] for g in self._groups]}
+        arrays = {}
+        for v in VIEWS:
+            for level in ("case", "passage"):
+                for k, a in self._levels[v][level].items():
+                    arrays[f"{v}.{level}.{k}"] = a
+            arrays[f"{v}.idf"] = self._levels[v]["idf"]
+        for k, a in self._about.items():
+            arrays[f"about.{k}"] = a
+        arrays["pstart"] = self._pstart
+        arrays["pclass"] = self._pclass
+        return {"arrays": arrays, "vocab": self._vocab, "columns": self._columns, "groups": self._groups}
 
     @classmethod
-    def from_parts(cls, cases: Sequence[Case], synonyms: Synonyms, parts: dict) -> "CaseIndex":
+    def from_parts(cls, cases: Sequence[Case], synonyms: Synonyms, parts: dict,
+                   params: Params | None = None) -> "CaseIndex":
         """An index from :meth:`saved_parts` of one built from the same cases and synonyms.
         ``cases`` may be any sequence (a saved index reads each case when it is first shown)."""
         self = cls.__new__(cls)
-        self._begin(cases, synonyms, parts["columns"])
-        self._views = [({t: i for i, t in enumerate(v["vocab"])},
-                        {k: v[k] for k in ("data", "indices", "indptr")}, v["weight"])
-                       for v in parts["views"]]
-        self.texts = list(parts["texts"])
-        self.anchors = frozenset(parts["anchors"])
-        self._groups = [tuple((w, tuple(ts)) for w, ts in g) for g in parts["groups"]]
+        self._begin(cases, synonyms, parts["columns"], params)
+        a = parts["arrays"]
+        self._vocab = {v: list(parts["vocab"][v]) for v in VIEWS}
+        self._levels = {v: {level: {k: a[f"{v}.{level}.{k}"] for k in ("indptr", "indices", "data")}
+                            for level in ("case", "passage")} | {"idf": a[f"{v}.idf"]} for v in VIEWS}
+        self._about = {k: a[f"about.{k}"] for k in ("indptr", "indices", "data")}
+        self._pstart = a["pstart"]
+        self._pclass = a["pclass"]
+        self._groups = [(name, [[w, list(ts)] for w, ts in members]) for name, members in parts["groups"]]
         self._finish()
         return self
 
+    def with_params(self, params: Params) -> "CaseIndex":
+        """The same index scoring with other weights (the benchmark's cross-validation)."""
+        other = self.__class__.__new__(self.__class__)
+        other.__dict__.update(self.__dict__)
+        other.params = params
+        other._queries = OrderedDict()
+        other._queries_lock = threading.Lock()
+        other._shown = OrderedDict()
+        return other
+
     # -- question analysis -------------------------------------------------------------------
-    def _expand(self, qnorm: str, qterms: set[str]) -> list[tuple[tuple[str, ...], ...]]:
-        """The synonym groups the question names, as the members it did not use itself.
+    def query(self, question: str) -> Query:
+        """``question`` analysed (the last few are kept: a card and the next page ask again)."""
+        with self._queries_lock:
+            q = self._queries.get(question)
+            if q is not None:
+                self._queries.move_to_end(question)
+                return q
+        q = self._analyse(question)
+        with self._queries_lock:
+            self._queries[question] = q
+            while len(self._queries) > 32:
+                self._queries.popitem(last=False)
+        return q
 
-        A group is named when one of its members is written in the question, or is a single term
-        the question has (so 引きこもり names ひきこもり's group through Sudachi's normal form).
-        """
-        named = []
-        for g in self._groups:
-            if any((len(w) >= 2 and w in qnorm) or (len(ts) == 1 and ts[0] in qterms) for w, ts in g):
-                rest = tuple(ts for _, ts in g if ts and not set(ts) <= qterms)
-                if rest:
-                    named.append(rest)
-        return named
+    def _analyse(self, question: str) -> Query:
+        filters, rest = read_filters(question, self.area_names)
+        a = analyze(rest)
+        qterms = list(dict.fromkeys(a.terms))
+        fixed = self._correct(qterms)
+        flat = normalize(rest).replace(" ", "")
+        tset = set(qterms) | set(fixed)
+        named = {name for w, name in self._spellings if w in flat}
+        named.update(name for t in tset for name in self._by_term.get(t, ()))
+        concepts = [name for name, _ in self._groups if name in named]  # in the file's order
+        p = self.params
+        weighted = {"terms": [(t, 1.0) for t in qterms] + [(t, 1.0) for t in fixed if t not in qterms]
+                    + [(c, p.expansion) for c in concepts],
+                    "senses": [(t, 1.0) for t in dict.fromkeys(a.senses)],
+                    "grams": [(t, 1.0) for t in dict.fromkeys(a.grams)]}
+        ids = {}
+        for v in VIEWS:
+            table = self._ids[v]
+            pairs = [(table[t], w) for t, w in weighted[v] if t in table]
+            ids[v] = (np.array([i for i, _ in pairs], dtype=np.int64), np.array([w for _, w in pairs]))
+        # The scope signals read the question's words and the synonym groups they name, all at
+        # weight 1: the signals stay the same whatever the ranking weights.
+        own = [self._ids["terms"][t] for t in dict.fromkeys(qterms + fixed + concepts) if t in self._ids["terms"]]
+        ids["own"] = (np.array(own, dtype=np.int64), np.ones(len(own)))
+        known = tuple(self._known(w, a, fixed) for w in a.words)
+        return Query(question, filters, tuple(qterms), ids, a, known, tuple(fixed))
 
-    def _correct(self, qterms: list[str]) -> set[str]:
-        fixed: set[str] = set()
+    def _known(self, word: str, a: Analysis, fixed) -> bool:
+        """Does the case base have this word of the question: itself, all its parts, a word of
+        its synonym group (SudachiDict's or the field's), or as the correction of a typo?"""
+        table = self._ids["terms"]
+        if word in table or word in self._field_terms:
+            return True
+        parts = analyze(word)
+        if parts.terms and all(t in table or t in self._field_terms for t in parts.terms):
+            return True
+        if any(s in self._ids["senses"] for s in parts.senses):
+            return True
+        flat = normalize(word)
+        if any(t in self._by_term for t in parts.terms) or any(w in flat for w, _ in self._spellings):
+            return True
+        return any(fuzz.ratio(f, word) >= TYPO_CUTOFF for f in fixed)
+
+    def _correct(self, qterms: list[str]) -> list[str]:
+        fixed: list[str] = []
         for t in qterms:
-            if t in self.vocab or len(t) < 3 or not self._vocab_list:
+            if t in self._ids["terms"] or len(t) < 3 or not self._vocab_list:
                 continue
             m = process.extractOne(t, self._vocab_list, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-            if m:
-                fixed.add(m[0])
+            if m and m[0] not in fixed:
+                fixed.append(m[0])
         return fixed
 
     # -- searching -----------------------------------------------------------------------------
     def search(self, question: str, *, limit: int | None = None) -> SearchResult:
-        filters, rest = read_filters(question, self.area_names)
-        qterms = list(dict.fromkeys(terms(rest)))
-        qset = set(qterms)
-        rest_norm = normalize(rest).replace(" ", "")
-        fixed = self._correct(qterms)
-        expanded = self._expand(rest_norm, qset | fixed)
+        q = self.query(question)
+        filters = q.filters
         mask = self._mask(filters) if filters else None
-
-        if not qterms:  # only conditions: list the cases that meet them
+        if not q.analysis.words and not q.terms:  # only conditions: list the cases that meet them
             if not filters:
                 return SearchResult(question, (), filters, (), "out_of_scope")
             hits = tuple(Hit(self.cases[i], 1.0) for i in np.flatnonzero(mask)[:limit or MAX_HITS])
             return SearchResult(question, hits, filters, (), None if hits else "filtered_out")
-
-        named = {t for g in expanded for ts in g for t in ts}
-        if not ((qset | fixed | named) & self.anchors) and not self._quoted(rest_norm, qset):
-            return SearchResult(question, (), filters, tuple(qterms), "out_of_scope")
-
-        scores = self._scores(qterms, fixed, expanded)
+        f = self.features(q, mask)
+        scores = self.fuse(f)
+        signals = self.signals(q, f)
+        if not decide(signals, self.params):
+            return SearchResult(question, (), filters, q.terms, "out_of_scope", signals)
         if mask is not None:
             if not mask.any():
-                return SearchResult(question, (), filters, tuple(qterms), "filtered_out")
+                return SearchResult(question, (), filters, q.terms, "filtered_out", signals)
             scores = np.where(mask, scores, 0.0)
         hits = self._rank(scores, limit)
-        return SearchResult(question, hits, filters, tuple(qterms), None if hits else "no_match")
+        return SearchResult(question, hits, filters, q.terms, None if hits else "no_match", signals)
 
-    def _quoted(self, phrase: str, qset: set[str]) -> bool:
-        """Is the question a phrase copied from a case (「生活サポートシート」)?  Only asked when no
-        anchor term matched, and only scanned when every word of it is in the case base."""
-        return (len(phrase) >= PHRASE_MIN and qset <= self.vocab
-                and any(phrase in t for t in self.texts))
+    def features(self, q: Query, mask: np.ndarray | None = None, *, every_view: bool = False) -> dict:
+        """The raw scores a ranking is fused from: per view, every case's whole-case score and the
+        passage scores of the candidate cases (a view of weight 0 is skipped unless ``every_view``)."""
+        n = len(self.cases)
+        p = self.params
+        views = [v for v in VIEWS if every_view or getattr(p, v) > 0 or v != "senses"]
+        out = {"case": {v: np.zeros(n) for v in VIEWS}, "about": np.zeros(n)}
+        for v in views:
+            tid, w = q.ids[v]
+            bm25.add_columns(out["case"][v], self._levels[v]["case"], tid, w)
+        tid, w = q.ids["terms"]
+        bm25.add_columns(out["about"], self._about, tid, w)
+        # How much of the question a case has at all, each term by its idf (a coordination factor):
+        # a case that says every part of the question beats one that says one part many times.
+        csc, idf = self._levels["terms"]["case"], self._levels["terms"]["idf"]
+        out["coord"] = np.zeros(n)
+        total = float((w * idf[tid]).sum())
+        if total > 0:
+            for t, wt in zip(tid, w):
+                out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
+        whole = self._whole(out, p)
+        if mask is not None:
+            whole = np.where(mask, whole, 0.0)
+        if n > CANDIDATES:
+            cand = np.sort(np.argpartition(-whole, CANDIDATES - 1)[:CANDIDATES])
+        else:
+            cand = np.arange(n)
+        rows = _ranges(self._pstart[cand], self._pstart[cand + 1])
+        out["rows"] = rows
+        out["passage"] = {v: np.zeros(len(rows)) for v in VIEWS}
+        for v in views:
+            tid, w = q.ids[v]
+            qvec = np.zeros(len(self._vocab[v]))
+            qvec[tid] = w
+            out["passage"][v] = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+        return out
+
+    def _whole(self, f: dict, p: Params) -> np.ndarray:
+        s = p.terms * _unit(f["case"]["terms"]) + p.senses * _unit(f["case"]["senses"]) + p.grams * _unit(f["case"]["grams"])
+        return s + p.about * _unit(f["about"]) + p.coord * f["coord"]
+
+    def _passage_scores(self, f: dict, p: Params) -> np.ndarray:
+        ps = f["passage"]
+        s = p.terms * _unit(ps["terms"]) + p.senses * _unit(ps["senses"]) + p.grams * _unit(ps["grams"])
+        return s * np.array([1.0, p.story, p.comment])[self._pclass[f["rows"]]]
+
+    def fuse(self, f: dict, params: Params | None = None) -> np.ndarray:
+        """Every case's score: its whole-case part and its best passages, each scaled to the best."""
+        p = params or self.params
+        best = np.zeros(len(self.cases))
+        if len(f["rows"]):
+            s = self._passage_scores(f, p)
+            cases = self._pcase[f["rows"]]
+            np.maximum.at(best, cases, s)
+            if p.second:
+                # the second best: each case's best taken out once (ties keep the one best)
+                order = np.lexsort((-s, cases))
+                first = np.ones(len(order), dtype=bool)
+                first[1:] = cases[order][1:] != cases[order][:-1]
+                rest = order[~first]
+                second = np.zeros(len(self.cases))
+                np.maximum.at(second, cases[rest], s[rest])
+                best = best + p.second * second
+        return (1 - p.passage) * _unit(self._whole(f, p)) + p.passage * _unit(best)
+
+    def signals(self, q: Query, f: dict) -> Signals:
+        """What the scope decision reads: how much of the question the case base knows, how well
+        its best passage matches against a perfect one, and words of other trades."""
+        words = q.analysis.words
+        coverage = (sum(q.known) / len(words)) if words else 0.0
+        strength = {}
+        for v, level in (("own", "terms"), ("grams", "grams")):
+            tid, w = q.ids[v]
+            idf = self._levels[level]["idf"]
+            ideal = float((w * idf[tid]).sum()) + self._unknown_count(q, level) * self._idf_unseen
+            best = 0.0
+            if len(f["rows"]) and len(tid):
+                same = self._same_query(q.ids[level], (tid, w))  # then the ranking's scores serve
+                scores = f["passage"][level] if same else None
+                if scores is None:
+                    qvec = np.zeros(len(self._vocab[level]))
+                    qvec[tid] = w
+                    scores = bm25.score_rows(self._levels[level]["passage"], f["rows"], qvec)
+                best = float(scores.max())
+            strength[level] = best / ideal if ideal > 0 else 0.0
+        return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
+                       offdomain=offdomain_words(words, q.analysis.terms))
+
+    @staticmethod
+    def _same_query(a, b) -> bool:
+        return len(a[0]) == len(b[0]) and dict(zip(a[0].tolist(), a[1].tolist())) == dict(zip(b[0].tolist(), b[1].tolist()))
+
+    def _unknown_count(self, q: Query, view: str) -> int:
+        if view == "terms":
+            return sum(1 for t in q.terms if t not in self._ids["terms"] and t not in q.fixed)
+        return sum(1 for g in dict.fromkeys(q.analysis.grams) if g not in self._ids["grams"])
+
+    def matches(self, question: str, case_id: str) -> list[Match]:
+        """The passages of one case, each scored against ``question`` as the search fuses them."""
+        i = self.by_id[case_id]
+        with self._queries_lock:
+            ps = self._shown.get(i)
+        if ps is None:
+            ps = passages(self.cases[i])
+            with self._queries_lock:
+                self._shown[i] = ps
+                while len(self._shown) > 64:
+                    self._shown.popitem(last=False)
+        rows = np.arange(self._pstart[i], self._pstart[i + 1])
+        if len(rows) != len(ps):  # the record and the index disagree: show the card as it is
+            return []
+        if not question:
+            return [Match(p.field, p.item, p.text, p.heading, p.group, 0.0, k) for k, p in enumerate(ps)]
+        q = self.query(question)
+        p = self.params
+        total = np.zeros(len(rows))
+        for v, weight in (("terms", p.terms), ("senses", p.senses), ("grams", p.grams)):
+            if not weight:
+                continue
+            tid, w = q.ids[v]
+            qvec = np.zeros(len(self._vocab[v]))
+            qvec[tid] = w
+            s = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+            # Scaled by the view's ideal score, so that passages of different cases compare alike.
+            idf = self._levels[v]["idf"]
+            ideal = float((w * idf[tid]).sum())
+            if ideal > 0:
+                total += weight * s / ideal
+        return [Match(pa.field, pa.item, pa.text, pa.heading, pa.group, score, k)
+                for k, (pa, score) in enumerate(zip(ps, total.tolist()))]
 
     def _mask(self, f: Filters) -> np.ndarray:
         mask = np.ones(len(self.cases), dtype=bool)
@@ -266,47 +547,6 @@ class CaseIndex:
                 mask &= self._pop >= f.population_min
         return mask
 
-    def _add(self, out: np.ndarray, term: str) -> None:
-        """Add one term's score in every case to ``out``, straight from the sparse columns."""
-        for ids, csc, weight in self._views:
-            tid = ids.get(term)
-            if tid is not None:
-                a, b = csc["indptr"][tid], csc["indptr"][tid + 1]
-                out[csc["indices"][a:b]] += weight * csc["data"][a:b]
-
-    def _vec(self, term: str) -> np.ndarray | None:
-        """One term's score in every case (zeros where absent); None for a term no case has."""
-        if term not in self.vocab:
-            return None
-        v = np.zeros(len(self.cases))
-        self._add(v, term)
-        return v
-
-    def _sum(self, ts) -> np.ndarray:
-        out = np.zeros(len(self.cases))
-        for t in ts:
-            if t in self.vocab:
-                self._add(out, t)
-        return out
-
-    def _scores(self, qterms, fixed, expanded) -> np.ndarray:
-        """The question's own terms count fully, a typo's correction nearly so, and each synonym
-        group it names as one concept: the best of its members, a multi-word member counting only
-        where all its words are (as if the user had typed it).  Summing every synonym instead would let a
-        long case full of generic words outscore the case about the question."""
-        scores = self._sum(qterms) + TYPO_WEIGHT * self._sum(fixed)
-        for group in expanded:
-            best = None
-            for ts in group:
-                vs = [self._vec(t) for t in ts]
-                if any(v is None for v in vs):
-                    continue
-                member = sum(vs) * np.logical_and.reduce([v > 0 for v in vs]) if len(vs) > 1 else vs[0]
-                best = member if best is None else np.maximum(best, member)
-            if best is not None:
-                scores += EXPANSION_WEIGHT * best
-        return scores
-
     def _rank(self, scores: np.ndarray, limit: int | None, exclude: set[int] = frozenset()) -> tuple[Hit, ...]:
         top = float(scores.max()) if len(scores) else 0.0
         if top <= 0:
@@ -323,8 +563,27 @@ class CaseIndex:
         """Cases close to one case: its title, keywords and section as the question."""
         i = self.by_id[case_id]
         c = self.cases[i]
-        q = [t for n in ("title", "keywords", "section", "appeal_points", "key_points", "challenge_recognition")
-             for t in terms(field_text(c.data.get(n)))]
-        scores = self._sum(dict.fromkeys(q))
+        text = "\n".join(field_text(c.data.get(n)) for n in ABOUT_FIELDS)
+        table = self._ids["terms"]
+        tid = np.array([table[t] for t in dict.fromkeys(analyze(text).terms) if t in table], dtype=np.int64)
+        scores = np.zeros(len(self.cases))
+        bm25.add_columns(scores, self._levels["terms"]["case"], tid, np.ones(len(tid)))
+        bm25.add_columns(scores, self._about, tid, np.ones(len(tid)))
         scores[i] = 0.0
         return self._rank(scores, limit, exclude={i})
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """start..end-1 of every pair, concatenated (the passage rows of the candidate cases)."""
+    counts = ends - starts
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return np.arange(total) + offsets
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Scaled so the best is 1 (all zeros stay zeros)."""
+    top = float(x.max()) if len(x) else 0.0
+    return x / top if top > 0 else x

@@ -6,12 +6,20 @@ question phrasing (「教えて」「知りたい」「他の地域は？」) do
 Mode A units are the terms (退院後 → 退院, 後, so that 退院 matches); the longer units of modes
 B and C are added too, so a compound such as 精神保健福祉士 matches itself more strongly than its
 parts alone.
+
+:func:`analyze` gives three views of the same text from one pass of the tokenizer (the search
+fuses them, see knowledge.search): those terms; the SudachiDict synonym group ids of its words
+(大家 and 家主 share one), so a general synonym matches without a hand-written list; and the
+character bigrams of its content spans (runs of content words with their suffixes), which match
+where the two sides are cut into words differently (形骸化 / 形骸, 救急隊 / 救急隊員) while the
+particles and the asking phrases (「〜を教えて」) stay out.
 """
 from __future__ import annotations
 
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 
 
 def Dictionary(*args, **kwargs):  # noqa: N802 - stands in for sudachipy.Dictionary
@@ -71,12 +79,28 @@ def _keep(m) -> bool:
 
 def terms(text: str) -> list[str]:
     """Search terms of ``text``: normalised content words, with compounds added."""
+    return analyze(text).terms
+
+
+@dataclass(frozen=True)
+class Analysis:
+    terms: list[str]    # normalised content words, their compounds and longer units
+    senses: list[str]   # SudachiDict synonym group ids of the content words, as "#123"
+    grams: list[str]    # character bigrams of the content spans
+    words: list[str]    # the longest units (mode C) of the content words: what a question is about
+
+
+def analyze(text: str) -> Analysis:
+    """All views of ``text`` from one tokenisation in each split mode."""
     t = normalize(text)
     if not t.strip():
-        return []
+        return Analysis([], [], [], [])
     from sudachipy import SplitMode
     tok = _tokenizer()
     out: list[str] = []
+    senses: list[str] = []
+    grams: list[str] = []
+    words: list[str] = []
     for chunk in _chunks(t):
         ms = list(tok.tokenize(chunk, SplitMode.A))
         units = [_term(m) for m in ms if _keep(m)]
@@ -87,13 +111,51 @@ def terms(text: str) -> list[str]:
                 if a.part_of_speech()[0] == b.part_of_speech()[0] == "名詞" and _keep(a) and _keep(b)
                 and _term(a) not in STOPWORDS and _term(b) not in STOPWORDS]
         seen = set(units)
+        senses += _senses(m for m in ms if _keep(m))
+        grams += _grams(ms)
         for mode in (SplitMode.B, SplitMode.C):
-            for m in tok.tokenize(chunk, mode):
+            longer = list(tok.tokenize(chunk, mode))
+            for m in longer:
                 if _keep(m) and _term(m) not in seen:
                     seen.add(_term(m))
                     out.append(_term(m))
-    return [w for w in out if w and w not in STOPWORDS and not _PUNCT.match(w)
-            and not (len(w) == 1 and w.isdigit())]
+                    if mode == SplitMode.C:
+                        senses += _senses([m])
+            if mode == SplitMode.C:
+                words += [_term(m) for m in longer if _keep(m)]
+    return Analysis([w for w in out if _useful(w)], senses, grams, [w for w in words if _useful(w)])
+
+
+def _useful(w: str) -> bool:
+    return bool(w) and w not in STOPWORDS and not _PUNCT.match(w) and not (len(w) == 1 and w.isdigit())
+
+
+def _senses(ms) -> list[str]:
+    """The synonym group ids of content words that carry a topic (not 地域, 事例, する ...)."""
+    return [f"#{g}" for m in ms if _term(m) not in STOPWORDS for g in m.synonym_group_ids()]
+
+
+_SPAN_POS = CONTENT_POS | {"接尾辞"}
+
+
+def _grams(ms) -> list[str]:
+    """Character bigrams inside runs of content words (with their suffixes): 形骸化して → 形骸, 骸化.
+    A run made only of stop words (事例, 教える) gives none."""
+    out: list[str] = []
+    run: list = []
+    for m in list(ms) + [None]:
+        if m is not None and m.part_of_speech()[0] in _SPAN_POS and not _PUNCT.match(m.surface()) \
+                and not (m.part_of_speech()[0] == "動詞" and m.part_of_speech()[1] == "非自立可能"):
+            run.append(m)
+            continue
+        if run and any(_term(x) not in STOPWORDS for x in run):
+            # Nouns in their normalised spelling (引きこもり = ひきこもり, 障がい = 障害), so the view
+            # folds the same variants as the terms; verbs as written (their stem, not 〜る).
+            s = "".join(x.normalized_form() if x.part_of_speech()[0] in ("名詞", "接頭辞", "接尾辞") else x.surface()
+                        for x in run).lower()
+            out += [s[i:i + 2] for i in range(len(s) - 1)]
+        run = []
+    return out
 
 
 def _term(m) -> str:

@@ -30,7 +30,8 @@ def test_an_answer_has_three_phone_sized_cards_with_their_source(app):
 def test_every_card_of_every_case_fits_a_phone(app, index):
     from knowledge.answer import card
     for case in index.cases:
-        assert len(card_text(card(case, 1, ("支援",)))) <= CARD_MAX, case.id
+        for q in ("", "支援", "会議が形骸化している", "家族会と連携して研修会を開いた成果と工夫"):
+            assert len(card_text(card(case, 1, index.matches(q, case.id)))) <= CARD_MAX, (case.id, q)
 
 
 def test_details_next_and_similar_follow_the_last_answer(app):

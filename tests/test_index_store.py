@@ -82,7 +82,10 @@ def test_a_loaded_index_answers_exactly_as_a_freshly_built_one(db):
         assert [(h.case.id, h.score) for h in loaded.similar(c.id)] == \
                [(h.case.id, h.score) for h in built.similar(c.id)], c.id
     assert list(loaded.cases) == built.cases  # ids, data and the local flag, read from the file
-    assert loaded.vocab == built.vocab and loaded.anchors == built.anchors and loaded.texts == built.texts
+    assert loaded.vocab == built.vocab and loaded._vocab == built._vocab
+    for q in ("夜間の電話相談", "家族会との連携", "会議が形骸化している"):  # the lines a card shows
+        for c in built.cases:
+            assert loaded.matches(q, c.id) == built.matches(q, c.id), (q, c.id)
 
 
 def test_the_saved_index_is_json_and_npy_loaded_memory_mapped(db):
@@ -94,8 +97,10 @@ def test_the_saved_index_is_json_and_npy_loaded_memory_mapped(db):
         if p.suffix == ".npy":
             np.load(p, allow_pickle=False)  # no object arrays: nothing is unpickled
     loaded = index_store.load_index(db)
-    ids, csc, _ = loaded._views[0]
-    assert isinstance(csc["data"].base, np.memmap) and isinstance(csc["indices"].base, np.memmap)
+    for v in ("terms", "senses", "grams"):
+        for level in ("case", "passage"):
+            arrays = loaded._levels[v][level]
+            assert isinstance(arrays["data"].base, np.memmap) and isinstance(arrays["indices"].base, np.memmap)
 
 
 def test_importing_or_withdrawing_a_local_case_changes_the_key_and_removes_the_old_index(db, tmp_path):
@@ -165,25 +170,43 @@ def pristine(tmp_path_factory):
 
 
 def _pickle_instead_of_scores(path: Path) -> None:
-    np.save(path / "view0.data.npy", np.array([object()] * 3, dtype=object), allow_pickle=True)
+    np.save(path / "terms.case.data.npy", np.array([object()] * 3, dtype=object), allow_pickle=True)
 
 
 def _indices_outside_the_cases(path: Path) -> None:
-    a = np.load(path / "view0.indices.npy")
+    a = np.load(path / "terms.case.indices.npy")
     a[-1] = 10_000_000
-    np.save(path / "view0.indices.npy", a)
+    np.save(path / "terms.case.indices.npy", a)
+
+
+def _terms_outside_the_vocabulary(path: Path) -> None:
+    a = np.load(path / "grams.passage.indices.npy")
+    a[0] = 10_000_000
+    np.save(path / "grams.passage.indices.npy", a)
+
+
+def _passages_of_another_index(path: Path) -> None:
+    a = np.load(path / "pstart.npy")
+    a[-1] += 1
+    np.save(path / "pstart.npy", a)
 
 
 @pytest.mark.parametrize("damage", [
     lambda p: (p / "meta.json").write_text("{", encoding="utf-8"),
     lambda p: (p / "cases.jsonl").unlink(),
     lambda p: (p / "cases.jsonl").write_bytes((p / "cases.jsonl").read_bytes().replace("夜間".encode(), "昼間".encode())),
-    lambda p: (p / "view0.indptr.npy").write_bytes((p / "view0.indptr.npy").read_bytes()[:100]),
+    lambda p: (p / "terms.case.indptr.npy").write_bytes((p / "terms.case.indptr.npy").read_bytes()[:100]),
     _pickle_instead_of_scores,
     _indices_outside_the_cases,
+    _terms_outside_the_vocabulary,
+    _passages_of_another_index,
+    lambda p: (p / "vocab.json").write_text("{}", encoding="utf-8"),
     lambda p: (p / "meta.json").write_text(
-        (p / "meta.json").read_text(encoding="utf-8").replace('"format": 1', '"format": 0'), encoding="utf-8"),
-], ids=["meta", "missing-cases", "edited-case", "truncated", "pickle", "out-of-range", "other-format"])
+        (p / "meta.json").read_text(encoding="utf-8").replace('"format": 2', '"format": 0'), encoding="utf-8"),
+    lambda p: (p / "meta.json").write_text(
+        (p / "meta.json").read_text(encoding="utf-8").replace('"pstart"', '"../pstart"'), encoding="utf-8"),
+], ids=["meta", "missing-cases", "edited-case", "truncated", "pickle", "out-of-range", "term-out-of-range",
+        "passage-offsets", "vocabulary", "other-format", "array-path"])
 def test_a_damaged_or_tampered_index_is_rebuilt_not_trusted(pristine, tmp_path, damage):
     db = open_db(tmp_path / "nimo.db")
     import_local(db, local_case(tmp_path, "chiba-local-1", "夜間の電話相談の試行",

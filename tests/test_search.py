@@ -112,3 +112,74 @@ def test_synonyms_come_from_the_editable_file(tmp_path, index):
 def test_similar_cases_exclude_the_case_itself(index):
     hits = index.similar("c05")
     assert hits and "c05" not in [h.case.id for h in hits]
+
+
+# -- passages, views, the scope decision -------------------------------------------------------------
+def test_a_detail_told_in_one_sentence_finds_its_case(index):
+    """One sentence of a long case (c14's crisis plan, c13's cooking session) is enough."""
+    assert ids(index, "クライシスプランを作っていた")[:1] == ["c14"]
+    assert ids(index, "お菓子を一緒に作って食べる会")[:1] == ["c13"]
+
+
+def test_the_best_matching_passage_of_a_case_is_the_one_that_tells_it(index):
+    from knowledge.search import Params
+    q = "クライシスプランを作っていた"
+    best = max(index.matches(q, "c14"), key=lambda m: m.score)
+    assert "クライシスプラン" in best.text
+    whole_only = index.with_params(Params(passage=0.0))
+    assert whole_only.search(q).hits  # the whole-case part alone still answers
+
+
+def test_sudachi_synonym_groups_are_terms_of_their_own():
+    from knowledge.tokens import analyze
+    assert set(analyze("大家").senses) & set(analyze("家主").senses)
+    assert set(analyze("職員のやる気").senses) & set(analyze("職員のモチベーション").senses)
+
+
+def test_each_view_alone_finds_a_case(index):
+    from knowledge.search import Params
+    for view in ("terms", "senses", "grams"):
+        alone = index.with_params(Params(**{v: float(v == view) for v in ("terms", "senses", "grams")}, about=0.0))
+        assert alone.search("病院職員のモチベーションが低下している").hits, view
+    senses = index.with_params(Params(terms=0.0, grams=0.0, senses=1.0, about=0.0, coord=0.0))
+    assert ids(senses, "病院職員のやる気が落ちている")[:1] == ["c13"]  # やる気 = モチベーション
+
+
+def test_bigrams_match_where_words_are_cut_differently():
+    from knowledge.tokens import analyze
+    assert {"形骸", "骸化"} <= set(analyze("形骸化した会議").grams)
+    assert "救急" in analyze("救急隊員").grams and "事例" not in analyze("事例を教えて").grams
+
+
+@pytest.mark.parametrize("q", [
+    "抗精神病薬の副作用と飲み合わせを教えて", "統合失調症の診断基準を知りたい", "障害年金の申請書の書き方",
+    "精神保健福祉法の条文を全部見せて", "精神保健福祉士の平均年収", "保健所の電話番号を教えて",
+    "明日の会議の場所はどこ？",
+])
+def test_near_domain_questions_are_declined(index, q):
+    r = index.search(q)
+    assert r.hits == () and r.reason == "out_of_scope", (q, r.signals)
+
+
+@pytest.mark.parametrize("q", ["病棟に地域の風を入れたい", "会議がマンネリ化・形骸化している",
+                               "会議を書面開催にして事前アンケートをとった"])
+def test_questions_in_the_fields_own_words_are_answered(index, q):
+    assert index.search(q).hits, q
+
+
+def test_the_scope_signals_say_why(index):
+    off = index.search("抗精神病薬の副作用と飲み合わせを教えて").signals
+    assert "副作用" in off.offdomain and off.passage < index.params.min_passage_offdomain
+    weather = index.search("今日の天気は？").signals
+    assert weather.coverage < index.params.min_coverage
+    ok = index.search("長期入院者の退院意欲を高めるには").signals
+    assert ok.coverage == 1.0 and not ok.offdomain and ok.passage >= index.params.min_passage
+
+
+def test_a_declined_question_gets_suggestions_and_is_logged_as_a_gap(app):
+    from bot.adapters.terminal import incoming
+    from bot.core import Text
+    [reply] = app.handle(incoming("抗精神病薬の副作用と飲み合わせを教えて"))
+    assert isinstance(reply, Text) and reply.choices  # example questions to tap
+    rows = list(app.db["gaps"].rows)
+    assert [(r["question"], r["reason"]) for r in rows] == [("抗精神病薬の副作用と飲み合わせを教えて", "out_of_scope")]

@@ -40,10 +40,13 @@ def answer_choices(first: int, last: int, more: bool) -> tuple[Choice, ...]:
         Choice("似た事例", f"似た事例 {first}"), Choice("👍", "👍"), Choice("👎", "👎"))
 
 
-def present(app, lead: str, ids: list[str], start: int, words: tuple[str, ...]) -> Cards:
-    """Cards for ids[start:start+PAGE], numbered from 1 across the whole answer."""
+def present(app, lead: str, ids: list[str], start: int, question: str) -> Cards:
+    """Cards for ids[start:start+PAGE], numbered from 1 across the whole answer; each shows the
+    lines of its case that answer ``question`` ("" for a listing or similar cases)."""
     page = ids[start:start + PAGE]
-    cards = tuple(card(app.index.cases[app.index.by_id[cid]], start + i + 1, words) for i, cid in enumerate(page))
+    index = app.index
+    cards = tuple(card(index.cases[index.by_id[cid]], start + i + 1, index.matches(question, cid))
+                  for i, cid in enumerate(page))
     more = start + PAGE < len(ids)
     return Cards(lead, cards, messages.FOOTER, answer_choices(start + 1, start + len(page), more))
 
@@ -73,7 +76,7 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
         lead = messages.lead(text, count, said)
     else:
         lead = messages.lead_listing(said, len(ids))
-    return result, [present(app, lead, ids, 0, result.terms)], None
+    return result, [present(app, lead, ids, 0, text if result.terms else "")], None
 
 
 def ask(app, msg: Incoming) -> list[Reply]:
@@ -123,7 +126,8 @@ def more(app, msg: Incoming) -> list[Reply]:
     end = min(start + PAGE, len(st["ids"]))
     st.update(shown=end, page_start=start)
     app.dialogs.set(msg.platform, msg.user, "answer", st, app.clock())
-    return [present(app, messages.lead_more(start + 1, end, len(st["ids"])), st["ids"], start, tuple(st["words"]))]
+    question = st["question"] if st["words"] else ""  # words: the answer was to a question
+    return [present(app, messages.lead_more(start + 1, end, len(st["ids"])), st["ids"], start, question)]
 
 
 def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
@@ -141,7 +145,7 @@ def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
     app.dialogs.set(msg.platform, msg.user, "answer", {
         "question": f"似た事例: {base.area}", "ids": ids, "shown": min(PAGE, len(ids)), "page_start": 0,
         "words": []}, app.clock())
-    return [present(app, messages.lead_similar(base.area, min(PAGE, len(ids))), ids, 0, ())]
+    return [present(app, messages.lead_similar(base.area, min(PAGE, len(ids))), ids, 0, "")]
 
 
 def feedback(app, msg: Incoming, vote: int) -> list[Reply]:

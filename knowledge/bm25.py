@@ -1,0 +1,73 @@
+"""BM25 weights of token lists as sparse matrices, in numpy alone.
+
+The search needs the same term ids at two levels (whole cases and their passages) and both
+orientations: by term (CSC: one term's weight in every case, summed over the question's terms) and by
+row (CSR: the terms of one passage, read for the few candidate cases).  Building them here from one
+vocabulary per view keeps those ids shared and needs no scipy.  The weights are Lucene's BM25 (the
+idf that is never negative), the variant bm25s uses by default.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+K1, B = 1.2, 0.75  # the textbook values; see benchmarks/bench_quality.py for why they are not tuned
+
+
+@dataclass
+class Matrix:
+    """Sparse BM25 weights of ``rows`` documents over a vocabulary, kept both ways round."""
+
+    rows: int
+    csr: dict   # indptr (rows + 1), indices (term ids), data (weights)
+    csc: dict   # indptr (terms + 1), indices (row ids), data (weights)
+    idf: np.ndarray  # per term id (0 where the term never occurs at this level)
+
+
+def weigh(docs: list[list[int]], n_terms: int, k1: float = K1, b: float = B) -> Matrix:
+    """BM25 weights of ``docs`` (each a list of term ids below ``n_terms``)."""
+    n = len(docs)
+    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
+    doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    term = np.fromiter((t for d in docs for t in d), dtype=np.int64, count=int(lengths.sum()))
+    keys, tf = np.unique(doc * n_terms + term, return_counts=True)  # sorted by row, then term
+    row, col = keys // n_terms, keys % n_terms
+    df = np.bincount(col, minlength=n_terms)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)) * (df > 0)
+    avg = lengths.mean() if n and lengths.sum() else 1.0
+    norm = k1 * (1 - b + b * lengths[row] / avg)
+    w = (idf[col] * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+    csr = {"indptr": np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))]).astype(np.int64),
+           "indices": col.astype(np.int32), "data": w}
+    order = np.argsort(col, kind="stable")  # by term, rows ascending within a term
+    csc = {"indptr": np.concatenate([[0], np.cumsum(df)]).astype(np.int64),
+           "indices": row[order].astype(np.int32), "data": w[order]}
+    return Matrix(n, csr, csc, idf.astype(np.float32))
+
+
+def add_columns(out: np.ndarray, csc: dict, term_ids, weights) -> None:
+    """out[row] += weight × BM25(term, row) for each (term, weight): a question's score in every row."""
+    indptr, indices, data = csc["indptr"], csc["indices"], csc["data"]
+    for t, w in zip(term_ids, weights):
+        a, z = indptr[t], indptr[t + 1]
+        if z > a:
+            out[indices[a:z]] += w * data[a:z]
+
+
+def score_rows(csr: dict, rows: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+    """The question's score in each of ``rows`` (CSR rows), ``qvec`` holding a weight per term id."""
+    indptr, indices, data = csr["indptr"], csr["indices"], csr["data"]
+    starts, ends = indptr[rows], indptr[rows + 1]
+    counts = ends - starts
+    total = int(counts.sum())
+    out = np.zeros(len(rows))
+    if not total:
+        return out
+    # One gather over the rows' entries: positions start..end of every row, concatenated.
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    pos = np.arange(total) + offsets
+    vals = qvec[indices[pos]] * data[pos]
+    nonempty = counts > 0
+    out[nonempty] = np.add.reduceat(vals, np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty])
+    return out
