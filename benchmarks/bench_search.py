@@ -99,6 +99,10 @@ def child(mode: str, db_path: str, repeat: int) -> None:
             lat.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.thread_time() - c0) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's texts
+        status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+        # now, not the peak: anonymous memory (the heap) and file pages (the memory-mapped index,
+        # which the kernel can drop and read again)
+        anon, filed = (int(status[k].split()[0]) / 1024 for k in ("RssAnon", "RssFile"))
         from knowledge.search import field_text
         from knowledge.tokens import normalize
         texts = [normalize(" ".join(field_text(v) for v in c.data.values())) for c in app.index.cases]
@@ -108,7 +112,8 @@ def child(mode: str, db_path: str, repeat: int) -> None:
             t0 = time.perf_counter()
             sum(nq in t for t in texts)
             base.append((time.perf_counter() - t0) * 1000)
-        out = {"lat": lat, "cpu": cpu, "base": base, "rss_mb": rss, "start_cpu_s": start_cpu,
+        out = {"lat": lat, "cpu": cpu, "base": base, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": filed,
+               "start_cpu_s": start_cpu,
                "loaded": getattr(app.index, "loaded_from", None) is not None}
         print(json.dumps(out), flush=True)
 
@@ -156,7 +161,9 @@ def measure(n: int, repeat: int, warm_runs: int) -> dict:
                 "answer_p50_ms": round(pct(lat, 50), 2), "answer_p95_ms": round(pct(lat, 95), 2),
                 "answer_cpu_p50_ms": round(pct(cpu, 50), 2), "answer_cpu_p95_ms": round(pct(cpu, 95), 2),
                 "scan_p50_ms": round(pct(base, 50), 3), "scan_p95_ms": round(pct(base, 95), 3),
-                "rss_mb": round(max(w["rss_mb"] for w in warm))}
+                "rss_mb": round(max(w["rss_mb"] for w in warm)),
+                "rss_anon_mb": round(max(w["rss_anon_mb"] for w in warm)),
+                "rss_file_mb": round(max(w["rss_file_mb"] for w in warm))}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
