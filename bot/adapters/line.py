@@ -28,9 +28,8 @@ from linebot.v3.webhooks import (
     Event, FollowEvent, ImageMessageContent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
 )
 
-from knowledge.answer import pack
-
-from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from ..core import CaseCard, Choice, Incoming, Reply
+from .sequence import sequence
 
 log = logging.getLogger("nimo.line")
 
@@ -174,26 +173,8 @@ def alt_text(cards: tuple[CaseCard, ...]) -> str:
 
 def render(replies: list[Reply]) -> list[dict]:
     """Replies as LINE message objects (dicts), at most five."""
-    out: list[dict] = []
-    texts: list[str] = []
-    last_choices: tuple[Choice, ...] = ()
-    for r in replies:
-        if isinstance(r, Text):
-            texts.append(r.text)
-            last_choices = r.choices or last_choices
-        elif isinstance(r, Cards):
-            out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
-            texts = []
-            out.append({"type": "text", "text": f"{r.lead}\n{r.footer}"})
-            out.append({"type": "flex", "altText": alt_text(r.cards),
-                        "contents": {"type": "carousel", "contents": [bubble(c) for c in r.cards]}})
-            last_choices = r.choices
-    out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
-    if len(out) > MAX_MESSAGES:  # a very long case in full: keep the first parts, say where the rest is
-        out = out[:MAX_MESSAGES]
-        last = out[-1]
-        if last["type"] == "text":
-            last["text"] = last["text"][:TEXT_LIMIT - 60] + "\n…（続きは省略しました。全文は管理者の `nimo cases show` で見られます）"
+    out, last_choices = sequence(replies, text_limit=TEXT_LIMIT, max_messages=MAX_MESSAGES, cards_message=lambda cards: {
+        "type": "flex", "altText": alt_text(cards), "contents": {"type": "carousel", "contents": [bubble(c) for c in cards]}})
     qr = _quick_reply(tuple(c for c in last_choices if not c.text.startswith("詳しく")) or last_choices)
     if out and qr:
         out[-1]["quickReply"] = qr

@@ -18,12 +18,11 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from knowledge.answer import pack
-
 from .. import messages
-from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from ..core import CaseCard, Choice, Incoming, Reply, Text
 from ..events import event_replies
 from ..webhooks import lineworks_key
+from .sequence import sequence
 from .lineworks_api import CHANNEL, WorksApi, WorksError
 
 log = logging.getLogger("nimo.lineworks")
@@ -163,27 +162,12 @@ def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
 
 
 def render(replies: list[Reply]) -> list[dict]:
-    """Replies as LINE WORKS message contents, one per request, at most ``MAX_MESSAGES``."""
-    out: list[dict] = []
-    texts: list[str] = []
-    last_choices: tuple[Choice, ...] = ()
-    for r in replies:
-        if isinstance(r, Text):
-            texts.append(r.text)
-            last_choices = r.choices or last_choices
-        elif isinstance(r, Cards):
-            out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
-            texts = []
-            out.append({"type": "text", "text": f"{r.lead}\n{r.footer}"[:TEXT_LIMIT]})
-            out.append(carousel(r.cards))
-            last_choices = r.choices
-    dates = [c for c in last_choices if c.pick_date]
-    texts += [messages.typed_date(c.label, c.text.replace("{date}", DATE_EXAMPLE)) for c in dates]
-    out += [{"type": "text", "text": t} for t in pack(texts, TEXT_LIMIT)]
-    if len(out) > MAX_MESSAGES:  # a very long case in full: keep the first parts, say where the rest is
-        out = out[:MAX_MESSAGES]
-        if out[-1]["type"] == "text":
-            out[-1]["text"] = out[-1]["text"][:TEXT_LIMIT - len(messages.CUT_SHORT) - 1] + "\n" + messages.CUT_SHORT
+    """Replies as LINE WORKS message contents, one per request, at most ``MAX_MESSAGES``.  LINE
+    WORKS has no date picker: a date choice becomes a line saying what to type."""
+    out, last_choices = sequence(
+        replies, text_limit=TEXT_LIMIT, max_messages=MAX_MESSAGES, cards_message=carousel,
+        typed=lambda choices: [messages.typed_date(c.label, c.text.replace("{date}", DATE_EXAMPLE))
+                               for c in choices if c.pick_date])
     buttons = tuple(c for c in last_choices if not c.pick_date)
     qr = _quick_reply(tuple(c for c in buttons if not c.text.startswith("詳しく")) or buttons)
     if out and qr:
