@@ -29,7 +29,8 @@ from linebot.v3.webhooks import (
 )
 
 from ..core import CaseCard, Choice, Incoming, Reply
-from .sequence import sequence
+from . import line_family
+from .line_family import sequence
 
 log = logging.getLogger("nimo.line")
 
@@ -136,34 +137,13 @@ def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
     return {"items": items} if items else None
 
 
-def _text(s: str, size: str = "sm", **kw) -> dict:
-    return {"type": "text", "text": s, "size": size, "wrap": True, **kw}
-
-
 def _button(label: str, data: str, style: str = "link") -> dict:
     return {"type": "button", "style": style, "height": "sm",
             "action": {"type": "postback", "label": label[:BUTTON_LABEL_MAX], "data": data, "displayText": data}}
 
 
 def bubble(c: CaseCard) -> dict:
-    body = [_text(c.title, "md", weight="bold")]
-    for label, value in (("取組", "\n".join(c.did)), ("成果", c.result), ("工夫", c.tip)):
-        if value:
-            body += [_text(label, "xs", color="#888888"), _text(value)]
-    body.append(_text(f"出典：{c.source}", "xxs", color="#999999"))
-    header = [_text(f"{c.number}) {c.area}", "sm", weight="bold", color="#1B5E20")]
-    if c.population:
-        header.append(_text(c.population, "xs", color="#666666"))
-    return {
-        "type": "bubble", "size": "mega",
-        "header": {"type": "box", "layout": "vertical", "contents": header},
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
-        "footer": {"type": "box", "layout": "vertical", "spacing": "none", "contents": [
-            {"type": "box", "layout": "horizontal", "contents": [
-                _button("詳しく", f"詳しく {c.number}", "primary"), _button("似た事例", f"似た事例 {c.number}")]},
-            {"type": "box", "layout": "horizontal", "contents": [_button("👍", "👍"), _button("👎", "👎")]},
-        ]},
-    }
+    return line_family.bubble(c, _button, size="mega")
 
 
 def alt_text(cards: tuple[CaseCard, ...]) -> str:

@@ -22,7 +22,8 @@ from .. import messages
 from ..core import CaseCard, Choice, Incoming, Reply, Text
 from ..events import event_replies
 from ..webhooks import lineworks_key
-from .sequence import sequence
+from . import line_family
+from .line_family import sequence
 from .lineworks_api import CHANNEL, WorksApi, WorksError
 
 log = logging.getLogger("nimo.lineworks")
@@ -104,10 +105,6 @@ def read_event(payload: dict) -> WorksEvent:
 
 
 # -- to LINE WORKS ------------------------------------------------------------------------------
-def _text(s: str, size: str = "sm", **kw) -> dict:
-    return {"type": "text", "text": s, "size": size, "wrap": True, **kw}
-
-
 def _postback(label: str, data: str) -> dict:
     data = data[:ACTION_TEXT_MAX]
     return {"type": "postback", "label": label[:LABEL_MAX], "data": data, "displayText": data}
@@ -119,24 +116,7 @@ def _button(label: str, data: str, style: str = "link") -> dict:
 
 def bubble(c: CaseCard) -> dict:
     """One case as a card, laid out as on LINE, with 詳しく / 似た事例 / 👍 / 👎 as postbacks."""
-    body = [_text(c.title, "md", weight="bold")]
-    for label, value in (("取組", "\n".join(c.did)), ("成果", c.result), ("工夫", c.tip)):
-        if value:
-            body += [_text(label, "xs", color="#888888"), _text(value)]
-    body.append(_text(f"出典：{c.source}", "xxs", color="#999999"))
-    header = [_text(f"{c.number}) {c.area}", "sm", weight="bold", color="#1B5E20")]
-    if c.population:
-        header.append(_text(c.population, "xs", color="#666666"))
-    return {
-        "type": "bubble",
-        "header": {"type": "box", "layout": "vertical", "contents": header},
-        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
-        "footer": {"type": "box", "layout": "vertical", "spacing": "none", "contents": [
-            {"type": "box", "layout": "horizontal", "contents": [
-                _button("詳しく", f"詳しく {c.number}", "primary"), _button("似た事例", f"似た事例 {c.number}")]},
-            {"type": "box", "layout": "horizontal", "contents": [_button("👍", "👍"), _button("👎", "👎")]},
-        ]},
-    }
+    return line_family.bubble(c, _button)
 
 
 def carousel(cards: tuple[CaseCard, ...]) -> dict:
