@@ -7,7 +7,7 @@ capability be written once and tested without a network.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, Union
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,19 @@ class Incoming:
     postback: str | None = None  # button data, when a button was pressed
     event_id: str | None = None  # the platform's id of this event (LINE webhookEventId, Slack event_id)
     photo: bytes | None = None   # an image the user sent, already downloaded by the adapter
+    # what happened: 'message' (text or a button), 'image', 'non_text' (a sticker...), 'follow' (Nimo
+    # added as a friend), 'join' (Nimo added to a group); the router has routes for each kind
+    kind: str = "message"
+    # an image not yet downloaded: the platform's download, called only once the sender is known to
+    # be registered; it returns None when the platform could not give it
+    fetch_photo: Callable[[], bytes | None] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if self.photo is not None and self.kind == "message":  # a photo given is an image event
+            object.__setattr__(self, "kind", "image")
+
+    def image(self) -> bytes | None:
+        return self.photo if self.photo is not None or self.fetch_photo is None else self.fetch_photo()
 
 
 @dataclass(frozen=True)

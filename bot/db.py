@@ -329,6 +329,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX chat_notices_unsent ON chat_notices(sent_at, id);
     """,
+    # 9: a dialog state per (platform, user, conversation), so that a pending confirmation, an
+    # answer's paging and a report being written no longer overwrite each other (bot/dialogs.py)
+    """
+    CREATE TABLE dialog_state_new (
+        platform TEXT NOT NULL,
+        user TEXT NOT NULL,
+        slot TEXT NOT NULL,            -- the conversation the state belongs to, e.g. 'report'
+        name TEXT NOT NULL,            -- a readable state name, e.g. 'report_step'
+        data TEXT NOT NULL,            -- JSON
+        updated_at TEXT NOT NULL,      -- ISO 8601, UTC
+        PRIMARY KEY (platform, user, slot)
+    );
+    INSERT INTO dialog_state_new (platform, user, slot, name, data, updated_at)
+        SELECT platform, user,
+               CASE WHEN name LIKE 'report%' THEN 'report' WHEN name LIKE 'proposal%' THEN 'proposal' ELSE name END,
+               name, data, updated_at FROM dialog_state;
+    DROP TABLE dialog_state;
+    ALTER TABLE dialog_state_new RENAME TO dialog_state;
+    """,
 )
 
 

@@ -139,6 +139,7 @@ def area_visits_none(area: str) -> str:
 
 def area_visits(area: str, lines: list[str]) -> str:
     return f"{area}の訪問予定（未完了、31日以内）：\n" + "\n".join(lines)
+NOT_ALLOWED = "この操作は、スーパーバイザーまたは管理者として登録された人だけが使えます。"
 SUPERVISOR_ONLY = "地域全体の予定は、スーパーバイザーとして登録された人だけが見られます。"
 DIRECT_ONLY = "この内容は個人の情報を含むため、Nimo との1対1のトークでだけ表示します。"
 

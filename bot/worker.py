@@ -11,10 +11,8 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
-from . import messages, status
+from . import status
 from .adapters import line as line_adapter
-from .core import Text
-from .events import event_replies
 from .inbox import Inbox, Workers
 from .logs import quiet_libraries
 from .web import WebApp, lineworks_on
@@ -35,21 +33,22 @@ class LineAnswers:
         ev = line_adapter.read_event(payload)
         if ev.kind == "ignore":
             return
-        replies = event_replies(self.app, ev.kind, ev.incoming, group_hint=messages.GROUP_HINT,
-                                photo=lambda: self._photo(ev),
-                                before_text=lambda: self.messenger.loading(ev.incoming.user))
+        incoming = replace(ev.incoming, kind="message" if ev.kind == "postback" else ev.kind,
+                           fetch_photo=(lambda: self._photo(ev)) if ev.kind == "image" else None)
+        if incoming.kind == "message" and incoming.direct:
+            self.messenger.loading(incoming.user)
+        replies = self.app.handle(incoming)
         sent = self.messenger.deliver(line_adapter.render(replies), reply_token=ev.reply_token, to=ev.to,
                                       key=f"line:{line_adapter.event_key(payload)}")
         if sent == "unsent":
             raise RuntimeError("LINE could not be reached")
 
-    def _photo(self, ev) -> list:
+    def _photo(self, ev) -> bytes | None:
         try:
-            data = self.messenger.content(ev.message_id)
+            return self.messenger.content(ev.message_id)
         except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
             log.warning("line image download failed: %s", type(e).__name__)
-            return [Text(messages.PHOTO_FAILED)]
-        return self.app.handle(replace(ev.incoming, photo=data))
+            return None
 
 
 class Answerer:

@@ -244,7 +244,7 @@ def test_a_failing_handler_gets_an_apology_and_a_log_line_without_the_text(app, 
     assert replies == [Text(messages.SORRY)]
     [record] = [r for r in caplog.records if r.name == "nimo.router"]
     assert record.levelno == logging.ERROR and record.exc_info is None
-    assert record.getMessage() == "message not handled: OperationalError in bot.handlers.remind.act"
+    assert record.getMessage() == "message not handled: OperationalError in bot.handlers.remind._act"
     assert not any("MARKER" in r.getMessage() or "MARKER" in str(r.args) for r in caplog.records)
 
 

@@ -121,7 +121,7 @@ def read_event(raw: dict) -> LineEvent:
     if isinstance(ev, FollowEvent):
         return LineEvent("follow", Incoming("line", user, conv, "", True), token, conv)
     if isinstance(ev, JoinEvent):
-        return LineEvent("join", None, token, conv)
+        return LineEvent("join", Incoming("line", "", conv, "", False, kind="join"), token, conv)
     return LineEvent("ignore", None, None, None)
 
 

@@ -19,8 +19,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .. import messages
-from ..core import CaseCard, Choice, Incoming, Reply, Text
-from ..events import event_replies
+from ..core import CaseCard, Choice, Incoming, Reply
 from ..webhooks import lineworks_key
 from . import line_family
 from .line_family import sequence
@@ -71,7 +70,7 @@ def read_event(payload: dict) -> WorksEvent:
     user, channel = source.get("userId"), source.get("channelId")
     kind = payload.get("type")
     if kind == "join" and isinstance(channel, str):
-        return WorksEvent("join", None, CHANNEL + channel)
+        return WorksEvent("join", Incoming("lineworks", "", CHANNEL + channel, "", False, kind="join"), CHANNEL + channel)
     if not isinstance(user, str):
         return IGNORE
     direct = not isinstance(channel, str)
@@ -168,19 +167,19 @@ class LineWorksAnswers:
         ev = read_event(payload)
         if ev.kind == "ignore":
             return
-        kind = "follow" if ev.kind == "start" else ev.kind  # the bot's start button: LINE's follow
-        replies = event_replies(self.app, kind, ev.incoming, group_hint=messages.LINEWORKS_GROUP_HINT,
-                                photo=lambda: self._photo(ev))
+        kind = {"start": "follow", "postback": "message"}.get(ev.kind, ev.kind)  # the start button: LINE's follow
+        incoming = replace(ev.incoming, kind=kind,
+                           fetch_photo=(lambda: self._photo(ev)) if kind == "image" else None)
+        replies = self.app.handle(incoming)
         if not self.api.deliver(render(replies), to=ev.to, key=f"answer:{lineworks_key(payload)}"):
             raise RuntimeError("LINE WORKS could not be reached")
 
-    def _photo(self, ev: WorksEvent) -> list[Reply]:
+    def _photo(self, ev: WorksEvent) -> bytes | None:
         try:
-            data = self.api.download(ev.file_id, PHOTO_LIMIT)
+            return self.api.download(ev.file_id, PHOTO_LIMIT)
         except (WorksError, OSError) as e:
             log.warning("lineworks file download failed: %s", type(e).__name__)
-            return [Text(messages.PHOTO_FAILED)]
-        return self.app.handle(replace(ev.incoming, photo=data))
+            return None
 
     def pusher(self) -> "LineWorksPusher":
         return LineWorksPusher(self.api, channels=(self.summary_channel,) if self.summary_channel else ())

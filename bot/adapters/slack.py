@@ -186,7 +186,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
         if images:  # downloaded at once, with the bot token; the report handler strips and keeps it
             photo = download(images[0], bot_token, base_url)
         incoming = Incoming("slack", event["user"], event["channel"], str(event.get("text") or ""), direct=True,
-                            event_id=body.get("event_id"), photo=photo)
+                            event_id=body.get("event_id"), photo=photo, kind="image" if photo else "message")
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
 

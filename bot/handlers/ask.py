@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import timedelta
 
 from knowledge.answer import card, detail_sections, pack
 from knowledge.search import SearchResult
 from knowledge.tokens import normalize
 
-from .. import messages
+from .. import dialogs, messages
 from ..core import Cards, Choice, Incoming, Reply, Text
+from ..routes import Conversation, Route, always, exact
 from .gaps import log_feedback, log_gap
 
 PAGE = 3
@@ -84,7 +86,7 @@ def ask(app, msg: Incoming) -> list[Reply]:
     if gap:
         log_gap(app, msg.platform, msg.text, gap)
     if result is not None and result.hits:
-        app.dialogs.set(msg.platform, msg.user, "answer", {
+        app.dialogs.set(msg.platform, msg.user, ANSWER, {
             "question": clean(msg.text), "ids": [h.case.id for h in result.hits], "shown": min(PAGE, len(result.hits)),
             "page_start": 0, "words": list(result.terms)}, app.clock())
     return replies
@@ -100,8 +102,8 @@ def _shown_number(number: str, shown: int) -> int | None:
 
 
 def _answer_state(app, msg: Incoming):
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
-    return st.data if st and st.name == "answer" else None
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), ANSWER)
+    return st.data if st else None
 
 
 def detail(app, msg: Incoming, number: str) -> list[Reply]:
@@ -125,7 +127,7 @@ def more(app, msg: Incoming) -> list[Reply]:
         return [Text(messages.NEXT_NONE)]
     end = min(start + PAGE, len(st["ids"]))
     st.update(shown=end, page_start=start)
-    app.dialogs.set(msg.platform, msg.user, "answer", st, app.clock())
+    app.dialogs.set(msg.platform, msg.user, ANSWER, st, app.clock())
     question = st["question"] if st["words"] else ""  # words: the answer was to a question
     return [present(app, messages.lead_more(start + 1, end, len(st["ids"])), st["ids"], start, question)]
 
@@ -142,7 +144,7 @@ def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
     if not hits:
         return [Text(messages.NEXT_NONE)]
     ids = [h.case.id for h in hits]
-    app.dialogs.set(msg.platform, msg.user, "answer", {
+    app.dialogs.set(msg.platform, msg.user, ANSWER, {
         "question": f"似た事例: {base.area}", "ids": ids, "shown": min(PAGE, len(ids)), "page_start": 0,
         "words": []}, app.clock())
     return [present(app, messages.lead_similar(base.area, min(PAGE, len(ids))), ids, 0, "")]
@@ -155,3 +157,29 @@ def feedback(app, msg: Incoming, vote: int) -> list[Reply]:
     shown = st["ids"][st.get("page_start", 0):st["shown"]]
     log_feedback(app, msg.platform, msg.user, st["question"], shown, vote)
     return [Text(messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN)]
+
+
+# -- routes -------------------------------------------------------------------------------------
+# The answer shown stays a day, so 「次」 or 「詳しく 2」 the same afternoon still work.
+ANSWER = "answer"
+CONVERSATION = dialogs.conversation(Conversation("answer", (ANSWER,), timeout=timedelta(hours=24)))
+UP = ("👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "役に立った", "よかった", "良かった")
+DOWN = ("👎", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "違った", "ちがった", "役に立たなかった")
+
+
+def _as_question(app, msg: Incoming, m) -> list[Reply]:
+    if msg.postback is not None:  # a button carrying a question: ask it as if typed
+        msg = Incoming(msg.platform, msg.user, msg.conversation, msg.postback, msg.direct)
+    return ask(app, msg)
+
+
+ROUTES = (
+    Route(exact(*UP), lambda app, msg, m: feedback(app, msg, 1), "feedback_up"),
+    Route(exact(*DOWN), lambda app, msg, m: feedback(app, msg, -1), "feedback_down"),
+    Route(re.compile(r"^(詳しく|くわしく|詳細|全文)\s*(\S*)$"), lambda app, msg, m: detail(app, msg, m.group(2) or "1"),
+          "detail"),
+    Route(re.compile(r"^(次|つぎ|次へ|続き|つづき|もっと|他には|ほかには)$"), lambda app, msg, m: more(app, msg), "more"),
+    Route(re.compile(r"^(似た事例|にた事例|似てる事例|類似事例)\s*(\S*)$"),
+          lambda app, msg, m: similar(app, msg, m.group(2) or None), "similar"),
+    Route(always, _as_question, "question"),  # the last route of all
+)

@@ -6,18 +6,18 @@ to a group (anyone there could open it) and it works once, for ten minutes.
 from __future__ import annotations
 
 from .. import config, messages
-from ..access import get_user
 from ..console import auth
 from ..core import Incoming, Reply, Text
+from ..routes import Route, exact
 
 
 def link(app, msg: Incoming) -> list[Reply]:
-    if not msg.direct:
-        return [Text(messages.CONSOLE_DIRECT_ONLY)]
-    if get_user(app.db, msg.platform, msg.user) is None:
-        return [Text(messages.REGISTER_PROMPT)]
     base = config.get("NIMO_PUBLIC_URL")
     if not base:
         return [Text(messages.CONSOLE_NO_URL)]
     token = auth.new_link(app.db, msg.platform, msg.user, app.clock())
     return [Text(messages.console_link(auth.link_url(base, token), auth.LINK_MINUTES))]
+
+
+ROUTES = (Route(exact("管理画面"), lambda app, msg, m: link(app, msg), "console_link",
+                direct_only=messages.CONSOLE_DIRECT_ONLY),)

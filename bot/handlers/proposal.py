@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from .. import messages, privacy
+from .. import dialogs, messages, privacy
 from ..access import get_user
 from ..core import Choice, Incoming, Reply, Text
+from ..routes import Conversation, Route, exact
 
 STEPS = ("area", "problem", "action", "outcome", "contact")
 STEP = "proposal_step"
@@ -26,14 +27,7 @@ def number(pid: int) -> str:
     return f"P-{pid}"
 
 
-def active(app, msg: Incoming) -> bool:
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
-    return bool(st and st.name in (STEP, REVIEW))
-
-
 def start(app, msg: Incoming) -> list[Reply]:
-    if not msg.direct:
-        return [Text(messages.PROPOSAL_DIRECT_ONLY)]
     user = get_user(app.db, msg.platform, msg.user)
     area = user.area if user else ""
     app.dialogs.set(msg.platform, msg.user, STEP, {"step": "area", "draft": {}}, app.clock())
@@ -41,11 +35,8 @@ def start(app, msg: Incoming) -> list[Reply]:
 
 
 def handle(app, msg: Incoming, text: str) -> list[Reply]:
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), STEP, REVIEW)
     t = text.strip()
-    if t in STOP_WORDS:
-        app.dialogs.clear(msg.platform, msg.user)
-        return [Text(messages.PROPOSAL_CANCELLED)]
     draft = dict(st.data["draft"])
     if st.name == STEP:
         step = st.data["step"]
@@ -86,5 +77,18 @@ def _save(app, msg: Incoming, draft: dict) -> list[Reply]:
         "INSERT INTO case_proposals (platform, user_id, area, problem, action, outcome, contact, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [msg.platform, msg.user, draft["area"], draft["problem"], draft["action"],
                                              draft["outcome"], draft["contact"], now, now]).lastrowid
-    app.dialogs.clear(msg.platform, msg.user)
+    app.dialogs.clear(msg.platform, msg.user, STEP)
     return [Text(messages.proposal_saved(number(pid)))]
+
+
+def _stop(app, msg: Incoming, m) -> list[Reply]:
+    app.dialogs.clear(msg.platform, msg.user, STEP)
+    return [Text(messages.PROPOSAL_CANCELLED)]
+
+
+CONVERSATION = dialogs.conversation(Conversation(
+    "proposal", (STEP, REVIEW), captures=True, handle=lambda app, msg, state, w: handle(app, msg, w.typed),
+    fallbacks=(Route(exact(*STOP_WORDS), _stop, "proposal_stop"),)))
+
+ROUTES = (Route(exact("事例提案"), lambda app, msg, m: start(app, msg), "proposal_start",
+                direct_only=messages.PROPOSAL_DIRECT_ONLY),)

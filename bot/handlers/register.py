@@ -2,17 +2,25 @@
 (a code sent in a group would be seen, and could be used, by everyone in it)."""
 from __future__ import annotations
 
+import re
+
 from .. import messages
 from ..access import get_user, redeem
 from ..core import Incoming, Reply, Text
+from ..routes import Route
 
 
 def register(app, msg: Incoming, code: str) -> list[Reply]:
-    if not msg.direct:
-        return [Text(messages.REGISTER_DIRECT_ONLY)]
     if get_user(app.db, msg.platform, msg.user):
         return [Text(messages.ALREADY_REGISTERED)]
     user = redeem(app.db, msg.platform, msg.user, code, app.clock())
     if user is None:
         return [Text(messages.REGISTER_BAD)]
     return [Text(messages.registered(user.area, user.role))]
+
+
+# Before the registration check (it is how one registers); not on the terminal, whose user is the
+# local staff member and needs no registration.
+ROUTES = (Route(lambda app, msg, w: msg.platform != "terminal" and re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
+                lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True,
+                direct_only=messages.REGISTER_DIRECT_ONLY),)

@@ -15,9 +15,10 @@ from scheduler import store
 from scheduler.timeparse import Recurrence, TimeError, parse_date, parse_when, readback
 from scheduler.workdays import TZ
 
-from .. import messages
+from .. import dialogs, messages
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
+from ..routes import Conversation, Route, exact
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
 REMIND_PREFIX = re.compile(r"^(リマインド|りまいんど|remind)\s*", re.I)
@@ -28,6 +29,8 @@ REMIND_SUFFIX = re.compile(r"(?:を\s*+|、\s*+|(?<!\s)\s*+)(リマインド|り
 EVENT_PREFIX = re.compile(r"^(イベント|行事)\s*")
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
+CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back
+dialogs.conversation(Conversation("confirm", (CONFIRM,)))
 
 
 def _now(app) -> datetime:
@@ -47,7 +50,7 @@ def reminder(app, msg: Incoming, text: str) -> list[Reply]:
     title = REMIND_SUFFIX.sub("", title).strip(" 　、。")
     if not title:
         return [Text(messages.NO_TITLE)]
-    app.dialogs.set(msg.platform, msg.user, "confirm", {
+    app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "reminder", "at": store.utc(when.at), "rec": asdict(when.recurrence) if when.recurrence else None,
         "title": title, "target": msg.conversation, "group": not msg.direct}, app.clock())
     return [Text(messages.confirm_reminder(readback(when, now=_now(app)), title, not msg.direct), YES_NO)]
@@ -64,7 +67,7 @@ def event(app, msg: Incoming, text: str) -> list[Reply]:
     if not title.strip():
         return [Text(messages.EVENT_NO_TITLE)]
     notices = [messages.fmt_when(t) for t in store.event_notices(when.at, _now(app))]
-    app.dialogs.set(msg.platform, msg.user, "confirm", {
+    app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "event", "at": store.utc(when.at), "title": title.strip(), "target": msg.conversation,
         "group": not msg.direct}, app.clock())
     return [Text(messages.confirm_event(readback(when, now=_now(app)), title.strip(), notices), YES_NO)]
@@ -88,7 +91,7 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
         return [Text(messages.PLAN_DATE_OUT_OF_RANGE)]
     visits = [f"{label}：{messages.fmt_day(due)}（{messages.fmt_day(ws)}〜{messages.fmt_day(we)}）"
               for label, due, ws, we in dates]
-    app.dialogs.set(msg.platform, msg.user, "confirm", {
+    app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "plan", "plan": plan_key, "code": code.upper(), "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
     return [Text(messages.confirm_plan(code.upper(), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
@@ -96,10 +99,10 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
 
 def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
     """「はい」/「いいえ」; None when nothing waits for it (the words are then a question)."""
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
-    if not st or st.name != "confirm":
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), CONFIRM)
+    if st is None:
         return None
-    app.dialogs.clear(msg.platform, msg.user)
+    app.dialogs.clear(msg.platform, msg.user, CONFIRM)
     if not yes:
         return [Text(messages.CANCELLED_INPUT)]
     d = st.data
@@ -129,12 +132,8 @@ def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
 
 
 def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
-    if everyone:
+    if everyone:  # the route lets only supervisors and admins (and the terminal) this far, in 1:1
         user = get_user(app.db, msg.platform, msg.user)
-        if msg.platform != "terminal" and (user is None or user.role not in OVERSEEING):
-            return [Text(messages.SUPERVISOR_ONLY)]
-        if not msg.direct:
-            return [Text(messages.DIRECT_ONLY)]
         area = user.area if user else ""
         rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
         if not rows:
@@ -249,7 +248,7 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
         when, _ = parse_when(when_text, _now(app))
     except TimeError as e:
         return [Text(f"{e}\n{messages.change_example(number)}")]
-    app.dialogs.set(msg.platform, msg.user, "confirm", {"what": "change", "id": r.id, "at": store.utc(when.at)},
+    app.dialogs.set(msg.platform, msg.user, CONFIRM, {"what": "change", "id": r.id, "at": store.utc(when.at)},
                     app.clock())
     return [Text(messages.confirm_change(r.title, readback(when, now=_now(app))), YES_NO)]
 
@@ -273,3 +272,85 @@ def set_digest(app, msg: Incoming, hhmm: str) -> list[Reply]:
     from datetime import time
     store.set_digest_time(app.db, msg.platform, msg.user, time(h, m))
     return [Text(messages.digest_time_set(f"{h}:{m:02d}"))]
+
+
+# -- routes -------------------------------------------------------------------------------------
+YES_WORDS = ("はい", "はい。", "ok", "ｏｋ", "うん", "お願いします", "おねがいします")
+NO_WORDS = ("いいえ", "いいえ。", "やめる", "やめます", "キャンセル", "no")
+# Possessive (*+, ++): white space, digits and the rest never overlap, so giving characters back
+# could not help a match, and greedy runs side by side cost the cube of a run of spaces.
+ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*+(?:#?([0-9]++))?\s*+(.*+)$")
+CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")  # on the text as typed: full-width digits too
+RSVP = re.compile(r"^(参加|不参加)\s*+#e([0-9]++)$")
+DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2}[:：][0-9]{2})$")
+ACTIONS = {"完了": "done", "会えなかった": "unmet", "あとで記録": "later", "取消": "cancel", "取り消し": "cancel",
+           "キャンセル": "cancel", "削除": "cancel"}
+
+
+def _yes_no(app, msg: Incoming, m) -> list[Reply] | None:
+    """「はい」/「いいえ」 answer the pending confirmation; a 「いいえ」 with none pending is told so,
+    a 「はい」 with none goes on (it may be a question)."""
+    no = m.norm in NO_WORDS
+    done = confirm(app, msg, not no)
+    if done is None and no:
+        return [Text(messages.NOTHING_TO_CONFIRM)]
+    return done
+
+
+PLAN_WORDS = re.compile(r"^(\S++)\s++(\S.*+)$")
+
+
+def _plan_match(app, msg: Incoming, w):
+    """「退院 K-012 12/1」: a plan's trigger word (plans.yaml), then the rest."""
+    m = PLAN_WORDS.match(w.typed)
+    for key, p in store.load_plans().items() if m else ():
+        if m.group(1) in p.get("words", ()):
+            return key, m.group(2)
+    return None
+
+
+def postpone_words(app, msg: Incoming, w) -> tuple[str, str | None] | None:
+    """「延期 12/10 10時 #3」 → ("12/10 10時", "3"); None when the text is no 延期 command.
+
+    What ``^延期\\s*(.*?)\\s*(?:#(\\d+))?$`` matched (the rest, without white space and a final
+    「#number」, on one line), without its lazy group backtracking over a run of spaces for every
+    place where it might end."""
+    t = w.norm
+    if not t.startswith("延期"):
+        return None
+    rest = t[2:].lstrip()
+    k = len(rest)
+    while k and rest[k - 1] in "0123456789":
+        k -= 1
+    number = None
+    if 0 < k < len(rest) and rest[k - 1] == "#":
+        number, rest = rest[k:], rest[:k - 1]
+    rest = rest.rstrip()
+    return None if "\n" in rest else (rest, number)
+
+
+def _act(app, msg: Incoming, m) -> list[Reply] | None:
+    word, number, detail = m.groups()
+    if word == "スヌーズ":
+        return postpone(app, msg, "スヌーズ", number)
+    if number or not detail or word == "会えなかった":
+        return act(app, msg, ACTIONS[word], number, detail)
+    return None  # 「取消 の仕方」: a question after all
+
+
+ROUTES = (
+    Route(exact(*YES_WORDS, *NO_WORDS), _yes_no, "confirm"),
+    Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan"),
+    Route(EVENT_PREFIX, lambda app, msg, m: event(app, msg, m.string), "event", typed=True),
+    Route(lambda app, msg, w: w if wants_reminder(w.typed) else None, lambda app, msg, w: reminder(app, msg, w.typed),
+          "reminder"),
+    Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing"),
+    Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
+          "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
+    Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
+          "rsvp"),
+    Route(DIGEST, lambda app, msg, m: set_digest(app, msg, m.group(1)), "digest"),
+    Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
+    Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
+    Route(ACT, _act, "act"),
+)

@@ -18,6 +18,7 @@ from .. import dialogs, messages, photos, privacy
 from .. import reports as rp
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
+from ..routes import Conversation, Route, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
 REVIEW = "report_review"
@@ -79,21 +80,23 @@ def _draft_ended(db, data: dict, next_data: dict | None) -> None:
     rp.discard_photos(db, [p for p in _photos_of(data) if p not in kept])
 
 
-dialogs.on_end((REVIEW, STEP, FIX), _draft_ended)
+STATES = (REVIEW, STEP, FIX)
+dialogs.on_end(STATES, _draft_ended)
 
 
 def attach_photo(app, msg: Incoming) -> list[Reply]:
     """A photo joins the report being written; it is stripped of location data before it is kept."""
-    if not msg.direct:
-        return [Text(messages.REPORT_DIRECT_ONLY)]
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
     base = getattr(app.db, "path", None)
-    if not st or st.name not in (REVIEW, STEP, FIX):
+    if not st:
         return [Text(messages.PHOTO_NO_REPORT)]
     if not base or base == ":memory:":
         return [Text(messages.PHOTO_NOT_HERE)]
+    data = msg.image()
+    if data is None:
+        return [Text(messages.PHOTO_FAILED)]
     try:
-        path = photos.store(msg.photo, Path(base).parent / "photos", name_hint=f"{msg.platform}-{uuid.uuid4().hex[:8]}")
+        path = photos.store(data, Path(base).parent / "photos", name_hint=f"{msg.platform}-{uuid.uuid4().hex[:8]}")
     except photos.PhotoError as e:
         return [Text(str(e))]
     d = _load(st.data["draft"])
@@ -109,8 +112,6 @@ def review_draft(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
 
 def start(app, msg: Incoming, rest: str) -> list[Reply]:
     """「報告」 alone starts the steps; 「報告 訪問 K-012 …」 goes straight to the review."""
-    if not msg.direct:
-        return [Text(messages.REPORT_DIRECT_ONLY)]
     area = _area(app, msg)
     if not rest.strip():
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(rp.Draft(area=area))}, app.clock())
@@ -125,18 +126,10 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
     return _review(app, msg, d)
 
 
-def active(app, msg: Incoming) -> bool:
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
-    return bool(st and st.name in (REVIEW, STEP, FIX))
-
-
 def handle(app, msg: Incoming, text: str) -> list[Reply]:
     """A message while a report is being written."""
-    st = app.dialogs.get(msg.platform, msg.user, app.clock())
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
     t = text.strip()
-    if t in STOP_WORDS:  # at any step
-        app.dialogs.clear(msg.platform, msg.user)
-        return [Text(messages.REPORT_CANCELLED)]
     d = _load(st.data["draft"])
     if st.name == STEP:
         return _step(app, msg, st.data["step"], d, t)
@@ -233,14 +226,14 @@ def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
     if d.report_id:
         row = rp.get(app.db, d.report_id)
         if row is None or not rp.editable(row, msg.platform, msg.user, now):
-            app.dialogs.clear(msg.platform, msg.user)
+            app.dialogs.clear(msg.platform, msg.user, *STATES)
             return [Text(messages.REPORT_NOT_EDITABLE)]
         rp.update(app.db, d.report_id, d, by=by, now=now)
-        app.dialogs.clear(msg.platform, msg.user)
+        app.dialogs.clear(msg.platform, msg.user, *STATES)
         return [Text(messages.report_updated(rp.number(d.report_id)))]
     source = f"{msg.platform}:{msg.event_id}" if msg.event_id else f"{msg.platform}:local:{uuid.uuid4().hex}"
     rid, created = rp.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
-    app.dialogs.clear(msg.platform, msg.user)
+    app.dialogs.clear(msg.platform, msg.user, *STATES)
     extra = rp.follow_up(app.db, rid, platform=msg.platform, author=msg.user, target=msg.conversation, now=now) \
         if created else []
     return [Text(messages.report_saved(rp.number(rid), extra))]
@@ -248,8 +241,6 @@ def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
 
 def _own_recent(app, msg: Incoming, text: str) -> tuple[dict | None, list[Reply]]:
     """The report named in ``text`` if this user may still change it; else the reason why not."""
-    if not msg.direct:
-        return None, [Text(messages.REPORT_DIRECT_ONLY)]
     rid = rp.parse_number(text)
     row = rp.get(app.db, rid) if rid else None
     if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
@@ -271,12 +262,8 @@ def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
 
 
 def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
-    if not msg.direct:
-        return [Text(messages.REPORT_DIRECT_ONLY)]
-    if everyone:
+    if everyone:  # the route lets only supervisors and admins (and the terminal) this far
         user = get_user(app.db, msg.platform, msg.user)
-        if msg.platform != "terminal" and (user is None or user.role not in OVERSEEING):
-            return [Text(messages.SUPERVISOR_ONLY)]
         rows = rp.recent(app.db, area=user.area if user else None, limit=20)
     else:
         rows = rp.recent(app.db, platform=msg.platform, author=msg.user, limit=10)
@@ -291,3 +278,30 @@ REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
 REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
 REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")
+
+
+# -- routes -------------------------------------------------------------------------------------
+def _stop(app, msg: Incoming, m) -> list[Reply]:
+    app.dialogs.clear(msg.platform, msg.user, *STATES)
+    return [Text(messages.REPORT_CANCELLED)]
+
+
+CONVERSATION = dialogs.conversation(Conversation(
+    "report", STATES, timed_out=messages.REPORT_TIMED_OUT, captures=True,
+    handle=lambda app, msg, state, w: handle(app, msg, w.typed),
+    fallbacks=(Route(exact(*STOP_WORDS), _stop, "report_stop"),)))
+
+ROUTES = (
+    Route(lambda app, msg, w: True, lambda app, msg, m: attach_photo(app, msg), "photo", kind="image",
+          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(re.compile(r"^報告一覧\s*+全体$"), lambda app, msg, m: listing(app, msg, everyone=True), "report_list_area",
+          direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY),
+    Route(re.compile(r"^報告一覧$"), lambda app, msg, m: listing(app, msg, everyone=False), "report_list",
+          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(REPORT_EDIT, lambda app, msg, m: edit(app, msg, m.string), "report_edit", typed=True,
+          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(REPORT_WITHDRAW, lambda app, msg, m: withdraw(app, msg, m.string), "report_withdraw", typed=True,
+          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(REPORT_START, lambda app, msg, m: start(app, msg, m.group(1) or ""), "report_start", typed=True,
+          direct_only=messages.REPORT_DIRECT_ONLY),
+)
