@@ -389,3 +389,14 @@ def no_such_number(number: str) -> str:
 def no_such_event(number: str) -> str:
     return (f"番号「#e{shorten(number)}」のイベントはありません。お知らせに付いたボタンか、その番号で答えてください。"
             "例：「参加 #e3」")
+
+# -- 「予定 K-012」: one case's visits -----------------------------------------------------------
+VISIT_STATES = {"open": "予定", "done": "完了", "unmet": "会えず", "cancelled": "取消"}
+
+
+def case_visits(code: str, lines: list[str]) -> str:
+    return f"{code} の訪問予定：\n" + "\n".join(lines)
+
+
+def case_visits_none(code: str) -> str:
+    return f"{code} の訪問予定は見つかりませんでした（ご自身の担当分だけ表示します）。"

@@ -226,3 +226,12 @@ def missed(db, platform: str, user: str) -> list[Reminder]:
     return [Reminder.from_row(r) for r in _rows(
         db, "SELECT * FROM reminders WHERE platform = ? AND owner = ? AND status = 'missed' ORDER BY due_at",
         [platform, user])]
+
+
+def case_visits(db, platform: str, case_code: str, *, owner: str | None = None, area: str | None = None) -> list[dict]:
+    """Every visit of one case's active plans (whatever their state), of one owner's plans or of an
+    area's, in order: what 「予定 K-012」 lists."""
+    who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
+    return _rows(db, "SELECT v.*, p.case_code, p.plan, p.owner FROM visits v JOIN plans p ON p.id = v.plan_id "
+                     f"WHERE p.platform = ? AND upper(p.case_code) = upper(?) AND {who} AND p.status = 'active' "
+                     "ORDER BY v.due, v.seq", [platform, case_code, value])

@@ -338,6 +338,24 @@ def _act(app, msg: Incoming, m) -> list[Reply] | None:
     return None  # 「取消 の仕方」: a question after all
 
 
+CASE_VISITS = re.compile(r"^予定\s*+([A-Za-z]{1,4}-?[0-9]{1,6})$")
+
+
+def case_visits(app, msg: Incoming, m) -> list[Reply]:
+    """「予定 K-012」: the visits of one case, mine; a supervisor's or admin's of the whole area."""
+    code = m.group(1).upper()
+    user = get_user(app.db, msg.platform, msg.user)
+    if user is not None and user.role in OVERSEEING:
+        rows = store.case_visits(app.db, msg.platform, code, area=user.area)
+    else:
+        rows = store.case_visits(app.db, msg.platform, code, owner=msg.user)
+    if not rows:
+        return [Text(messages.case_visits_none(code))]
+    lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['label']}（{messages.VISIT_STATES[v['status']]}）"
+             for v in rows]
+    return [Text(messages.case_visits(code, lines))]
+
+
 ROUTES = (
     Route(exact(*YES_WORDS, *NO_WORDS), _yes_no, "confirm"),
     Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan"),
@@ -345,6 +363,7 @@ ROUTES = (
     Route(lambda app, msg, w: w if wants_reminder(w.typed) else None, lambda app, msg, w: reminder(app, msg, w.typed),
           "reminder"),
     Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing"),
+    Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY),
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
