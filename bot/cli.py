@@ -254,7 +254,8 @@ def worker(parent_pid: int | None) -> None:
     app = _app()
     answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.05)
     from scheduler.service import ReminderService
-    reminders = ReminderService(app.db, answerer.pushers(), clock=app.clock,
+    from . import reminder_texts
+    reminders = ReminderService(app.db, answerer.pushers(), reminder_texts, clock=app.clock,
                                 summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
                                             "line": settings["NIMO_SUMMARY_LINE_GROUP"],
                                             "lineworks": settings["NIMO_SUMMARY_LINEWORKS_CHANNEL"]})

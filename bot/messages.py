@@ -388,3 +388,7 @@ def no_such_number(number: str) -> str:
 def no_such_event(number: str) -> str:
     return (f"番号「#e{shorten(number)}」のイベントはありません。お知らせに付いたボタンか、その番号で答えてください。"
             "例：「参加 #e3」")
+
+
+# -- layering branch ---------------------------------------------------------------------------
+WEEKLY_CHART_TITLE = "報告件数（直近8週）"  # the title of the weekly summary's chart on Slack
