@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import config
+from . import config, report_types
 
 
 def _app():
@@ -501,7 +501,7 @@ def reports_list(as_json: bool, limit: int) -> None:
 @click.option("--from", "since", default=None, help="この日から（YYYY-MM-DD）")
 @click.option("--to", "until", default=None, help="この日まで（YYYY-MM-DD）")
 @click.option("--area", default=None)
-@click.option("--type", "rtype", type=click.Choice(["訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他"]),
+@click.option("--type", "rtype", type=click.Choice(report_types.TYPES),
               default=None)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="書き出すファイル")

@@ -21,7 +21,8 @@ from scheduler.timeparse import TimeError, parse_date
 from scheduler.transactions import immediate
 from scheduler.workdays import TZ
 
-TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
+from .report_types import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
+
 TYPE_WORDS = {  # what staff type → the stored type
     "訪問": "訪問", "家庭訪問": "訪問", "電話": "電話", "tel": "電話", "同行受診": "同行受診", "受診同行": "同行受診",
     "同行": "同行受診", "会議": "会議・協議の場", "協議の場": "会議・協議の場", "会議・協議の場": "会議・協議の場",
