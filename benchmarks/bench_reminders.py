@@ -27,10 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot import reminder_texts  # noqa: E402
 from bot.adapters.line import LineMessenger, LinePusher  # noqa: E402
 from bot.db import open_db  # noqa: E402
 from scheduler import store  # noqa: E402
-from scheduler.replies import reminder_replies  # noqa: E402
+from bot.reminder_texts import reminder_replies  # noqa: E402
 from scheduler.service import ReminderService  # noqa: E402
 from tests.fakes import LineStandIn  # noqa: E402
 
@@ -91,7 +92,7 @@ def engine_burst(path, db, line, n, rnd):
     rows = db.execute("SELECT * FROM reminders WHERE status = 'active'").fetchall()
     read_s = time.perf_counter() - t
     pusher = Timed(LineMessenger(access_token=line.access_token, base_url=line.url))
-    svc = ReminderService(path, {"line": pusher}, clock=now, threads=THREADS)
+    svc = ReminderService(path, {"line": pusher}, reminder_texts, clock=now, threads=THREADS)
     try:
         t = time.perf_counter()
         svc.start()

@@ -13,12 +13,14 @@ from __future__ import annotations
 import struct
 import zlib
 
+from .report_types import TYPES
+
 __all__ = ["PALETTE", "COLOR_NAMES", "TYPE_ORDER", "weekly_bars", "encode_png"]
 
 RGB = tuple[int, int, int]
 
 # Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), in stacking
-# order from the bottom of the bar.  The order matches bot.reports.TYPES.
+# order from the bottom of the bar: the order of bot.report_types.TYPES (tests/test_charts.py checks).
 PALETTE: dict[str, RGB] = {
     "訪問": (0, 114, 178),            # blue
     "電話": (230, 159, 0),            # orange
@@ -30,7 +32,7 @@ PALETTE: dict[str, RGB] = {
 COLOR_NAMES: dict[str, str] = {  # for a legend in the message text
     "訪問": "青", "電話": "橙", "同行受診": "緑", "会議・協議の場": "赤紫", "ピア活動": "水色", "その他": "朱",
 }
-TYPE_ORDER: tuple[str, ...] = tuple(PALETTE)
+TYPE_ORDER: tuple[str, ...] = TYPES
 OTHER = "その他"
 
 WHITE: RGB = (255, 255, 255)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import config
+from . import config, report_types
 
 
 def _app():
@@ -254,7 +254,8 @@ def worker(parent_pid: int | None) -> None:
     app = _app()
     answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.05)
     from scheduler.service import ReminderService
-    reminders = ReminderService(app.db, answerer.pushers(), clock=app.clock,
+    from . import reminder_texts
+    reminders = ReminderService(app.db, answerer.pushers(), reminder_texts, clock=app.clock,
                                 summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
                                             "line": settings["NIMO_SUMMARY_LINE_GROUP"],
                                             "lineworks": settings["NIMO_SUMMARY_LINEWORKS_CHANNEL"]})
@@ -500,7 +501,7 @@ def reports_list(as_json: bool, limit: int) -> None:
 @click.option("--from", "since", default=None, help="この日から（YYYY-MM-DD）")
 @click.option("--to", "until", default=None, help="この日まで（YYYY-MM-DD）")
 @click.option("--area", default=None)
-@click.option("--type", "rtype", type=click.Choice(["訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他"]),
+@click.option("--type", "rtype", type=click.Choice(report_types.TYPES),
               default=None)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="書き出すファイル")

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
+from knowledge.card import CaseCard  # the search's type; re-exported for the adapters
+
+__all__ = ["Incoming", "Choice", "CaseCard", "Text", "Cards", "Reply"]
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -46,21 +50,6 @@ class Choice:
     label: str
     text: str
     pick_date: bool = False
-
-
-@dataclass(frozen=True)
-class CaseCard:
-    """One case of an answer, already cut to phone size; every string is the guide's own words."""
-
-    number: int
-    case_id: str
-    area: str
-    population: str | None
-    title: str
-    did: tuple[str, ...]
-    result: str | None
-    tip: str | None
-    source: str
 
 
 @dataclass(frozen=True)

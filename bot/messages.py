@@ -221,7 +221,6 @@ def digest_time_set(t: str) -> str:
 
 
 # -- field reports ----------------------------------------------------------------------------
-REPORT_TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
 REPORT_EXAMPLE = "例：「報告 訪問 K-012 服薬確認できた。表情明るい。次回12/10」"
 REPORT_NEXT_EXAMPLE = "例：「12/10 再訪」。なければ「なし」"
 REPORT_DIRECT_ONLY = "報告は個人の情報を含むため、Nimo との1対1のトークで送ってください。"
@@ -400,3 +399,7 @@ def case_visits(code: str, lines: list[str]) -> str:
 
 def case_visits_none(code: str) -> str:
     return f"{code} の訪問予定は見つかりませんでした（ご自身の担当分だけ表示します）。"
+
+
+# -- layering branch ---------------------------------------------------------------------------
+WEEKLY_CHART_TITLE = "報告件数（直近8週）"  # the title of the weekly summary's chart on Slack

@@ -18,9 +18,11 @@ from datetime import date, datetime, timedelta, timezone
 
 from scheduler import store as rstore
 from scheduler.timeparse import TimeError, parse_date
+from scheduler.transactions import immediate
 from scheduler.workdays import TZ
 
-TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
+from .report_types import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
+
 TYPE_WORDS = {  # what staff type → the stored type
     "訪問": "訪問", "家庭訪問": "訪問", "電話": "電話", "tel": "電話", "同行受診": "同行受診", "受診同行": "同行受診",
     "同行": "同行受診", "会議": "会議・協議の場", "協議の場": "会議・協議の場", "会議・協議の場": "会議・協議の場",
@@ -130,12 +132,9 @@ def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: 
     if found:
         return found["id"], False
     t = _utc(now)
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db.conn) as conn:
         found = conn.execute("SELECT id FROM reports WHERE source_key = ?", [source_key]).fetchone()
-        if found:
-            conn.execute("ROLLBACK")
+        if found:  # saved by another process meanwhile: nothing written, so leaving commits nothing
             return found[0], False
         f = draft.fields()
         rid = conn.execute(
@@ -146,10 +145,6 @@ def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: 
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'create', ?, NULL, ?, ?)",
                      [rid, f"{platform}:{author}", json.dumps(f, ensure_ascii=False), t])
         _add_photos(conn, rid, draft.photos, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return rid, True
 
 
@@ -167,9 +162,7 @@ def editable(row: dict, platform: str, author: str, now: datetime) -> bool:
 def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
     before = get(db, report_id)
     f = draft.fields()
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db.conn) as conn:
         conn.execute("UPDATE reports SET type = ?, date = ?, case_code = ?, area = ?, summary = ?, next_action = ?, "
                      "next_date = ?, updated_at = ? WHERE id = ?",
                      [f["type"], f["date"], f["case_code"], f["area"], f["summary"], f["next_action"],
@@ -178,23 +171,13 @@ def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
                      [report_id, by, json.dumps(_fields(before), ensure_ascii=False),
                       json.dumps(f, ensure_ascii=False), _utc(now)])
         _add_photos(conn, report_id, draft.photos, now)  # photos sent while editing join the report
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def withdraw(db, report_id: int, *, by: str, now: datetime) -> None:
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db.conn) as conn:
         conn.execute("UPDATE reports SET status = 'withdrawn', updated_at = ? WHERE id = ?", [_utc(now), report_id])
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
                      "VALUES (?, 'withdraw', ?, NULL, NULL, ?)", [report_id, by, _utc(now)])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def draft_of(row: dict) -> Draft:
@@ -211,15 +194,10 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
     r = get(db, report_id)
     said = []
     if r["type"] == "訪問" and r["case_code"]:
-        v = db.execute(
-            "SELECT v.id, v.label FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.case_code = ? "
-            "AND p.platform = ? AND p.status = 'active' AND v.status = 'open' AND v.window_start <= ? "
-            "AND v.window_end >= ? ORDER BY v.due LIMIT 1", [r["case_code"], platform, r["date"], r["date"]]).fetchone()
+        v = rstore.visit_in_window(db, r["case_code"], platform, r["date"])
         if v:
-            rstore.set_visit(db, v[0], "done", now)
-            db.execute("UPDATE reminders SET status = 'done', updated_at = ? WHERE visit_id = ? AND status = 'active'",
-                       [_utc(now), v[0]])
-            said.append(f"訪問計画の「{v[1]}」を完了にしました。")
+            rstore.finish_visit(db, v["id"], now)
+            said.append(f"訪問計画の「{v['label']}」を完了にしました。")
     if r["next_date"]:
         d = date.fromisoformat(r["next_date"])
         at = datetime.combine(d, rstore.digest_time(db, platform, author), tzinfo=TZ)
@@ -267,9 +245,7 @@ def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
     old = "SELECT id FROM reports WHERE date < ?"
     if not apply:
         return [r[0] for r in db.execute(old + " ORDER BY id", [cutoff]).fetchall()]
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db.conn) as conn:
         ids = [r[0] for r in conn.execute(old + " ORDER BY id", [cutoff]).fetchall()]
         files = [r[0] for r in conn.execute(f"SELECT path FROM report_photos WHERE report_id IN ({old})", [cutoff])]
         conn.execute(f"UPDATE report_audit SET before = NULL, after = NULL WHERE report_id IN ({old})", [cutoff])
@@ -278,10 +254,6 @@ def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
                      [_utc(now), cutoff])
         conn.execute(f"DELETE FROM report_photos WHERE report_id IN ({old})", [cutoff])
         conn.execute("DELETE FROM reports WHERE date < ?", [cutoff])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     discard_photos(db, files)
     sweep_photos(db, now)
     return ids

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from scheduler.workdays import week_start
+
 from . import messages
 from .reports import TYPES
-
-
-def week_start(d: date) -> date:
-    return d - timedelta(days=d.weekday())
 
 
 def counts(db, start: date, end: date, column: str) -> dict[str, int]:

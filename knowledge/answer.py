@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.core import CaseCard
-
+from .card import CaseCard
 from .cases import Case
 from .passages import HEADING
 from .schema import FIELDS, FORUM_FIELDS

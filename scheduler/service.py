@@ -19,6 +19,10 @@ APScheduler only needs to wake the engine at the right moment, so a job's run da
 wall clock plus how far the instant is ahead on ``clock``": with the real clock that is the due
 time itself, and with a test's clock the engine still wakes after the right real delay.
 
+The engine never composes words: what a reminder, the digest and the weekly summary say comes from
+the ``compose`` the wiring hands in (bot/reminder_texts.py), and the replies it returns go to the
+pushers as they are, so this package needs nothing from ``bot`` (tests/test_layering.py).
+
 The engine opens its own connection per thread from the database's path (see :mod:`.conns`); the
 ``db`` given to it is only used to find that path.
 """
@@ -30,18 +34,16 @@ import queue
 import threading
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Callable, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.core import Reply, Text
-
-from . import replies as say
 from . import store
 from .conns import ThreadConnections, path_of
-from .workdays import QUIET_START, TZ, end_of_quiet, in_quiet_hours, is_business_day
+from .transactions import immediate
+from .workdays import QUIET_START, TZ, end_of_quiet, in_quiet_hours, is_business_day, week_start
 
 log = logging.getLogger("nimo.scheduler")
 
@@ -57,11 +59,26 @@ WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (unt
 
 
 class Pusher(Protocol):
-    """Sends replies to a user, group or channel without a reply token (what a reminder needs)."""
+    """Sends replies to a user, group or channel without a reply token (what a reminder needs).
+    The replies are whatever ``Compose`` made of them: the engine only passes them on."""
 
-    def push(self, target: str, replies: list[Reply], key: str) -> bool: ...
+    def push(self, target: str, replies: list, key: str) -> bool: ...
 
-    def push_user(self, user: str, replies: list[Reply], key: str) -> bool: ...
+    def push_user(self, user: str, replies: list, key: str) -> bool: ...
+
+
+class Compose(Protocol):
+    """What the chat says, handed in by the wiring (the module bot.reminder_texts is one).
+
+    Why a protocol: the words and buttons belong to the chat, which sits above this package; the
+    engine decides when and to whom, and an empty digest means there is nothing to send."""
+
+    def reminder_replies(self, db, r: store.Reminder, *, late: bool) -> list: ...
+
+    def digest_replies(self, db, platform: str, user: str, now: datetime) -> list: ...
+
+    def send_weekly_summary(self, db, today: date, platform: str, pusher: Pusher, target: str,
+                            key: str) -> bool: ...
 
 
 _SERVICE: "ReminderService | None" = None
@@ -96,13 +113,15 @@ _CLAIM_SQL = (
 
 
 class ReminderService:
-    def __init__(self, db, pushers: dict[str, Pusher], *, clock: Callable[[], datetime],
+    def __init__(self, db, pushers: dict[str, Pusher], compose: Compose, *, clock: Callable[[], datetime],
                  threads: int = 20, summary_to: dict[str, str] | None = None):
         """``db``: the database file, as a path or any open connection to it (only its path is
-        used; an in-memory database is refused).  ``summary_to``: where the weekly report summary
-        goes, by platform ({"slack": "C123"})."""
+        used; an in-memory database is refused).  ``compose``: what reminders say (see
+        :class:`Compose`).  ``summary_to``: where the weekly report summary goes, by platform
+        ({"slack": "C123"})."""
         self.conns = ThreadConnections(path_of(db))
         self.pushers = pushers
+        self.compose = compose
         self.summary_to = {k: v for k, v in (summary_to or {}).items() if v}
         self.clock = clock
         self.holder = uuid.uuid4().hex
@@ -222,15 +241,8 @@ class ReminderService:
     @contextmanager
     def _tx(self):
         """One write transaction on this thread's connection."""
-        db = self.db
-        with self.write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self.write_lock, immediate(self.db) as db:
+            yield db
 
     # -- firing -----------------------------------------------------------------------------------
     def fire_due(self) -> int:
@@ -326,7 +338,7 @@ class ReminderService:
         try:
             if not self.stopping.is_set():
                 ok = False
-                ok = bool(self.pushers[r.platform].push(r.target, say.reminder_replies(self.db, r, late=late), key))
+                ok = bool(self.pushers[r.platform].push(r.target, self.compose.reminder_replies(self.db, r, late=late), key))
         except Exception as e:  # never the text: which reminder and what kind of failure
             log.error("reminder %s: push failed: %s", r.id, type(e).__name__)
         finally:
@@ -380,7 +392,7 @@ class ReminderService:
             if not (start <= now < start + timedelta(hours=3)):
                 continue
             key = f"digest:{platform}:{user}:{now.date().isoformat()}"
-            replies = say.digest_replies(self.db, platform, user, now)
+            replies = self.compose.digest_replies(self.db, platform, user, now)
             if not replies:
                 continue
             pusher = self.pushers.get(platform)
@@ -406,24 +418,17 @@ class ReminderService:
     # -- the weekly report summary -------------------------------------------------------------
     def weekly_summary(self) -> int:
         """Send last week's report counts to each configured place once; how many were sent."""
-        from bot import summary
         today = self.clock().astimezone(TZ).date()
-        text = None
         sent = 0
         for platform, target in self.summary_to.items():
             pusher = self.pushers.get(platform)
-            key = f"summary:{platform}:{target}:{summary.week_start(today).isoformat()}"
+            key = f"summary:{platform}:{target}:{week_start(today).isoformat()}"
             cur = self.db.execute("INSERT OR IGNORE INTO deliveries (key, platform, target, status, created_at) "
                                   "VALUES (?, ?, ?, 'claimed', ?)", [key, platform, target, store.utc(self.clock())])
             if pusher is None or cur.rowcount != 1:
                 continue
-            text = text or summary.text(self.db, today)
             try:
-                if platform == "slack" and hasattr(pusher, "upload"):
-                    ok = pusher.upload(target, summary.chart(self.db, today), filename="reports-8-weeks.png",
-                                       title="報告件数（直近8週）", comment=text + "\n" + summary.legend())
-                else:
-                    ok = pusher.push(target, [Text(text)], key)
+                ok = bool(self.compose.send_weekly_summary(self.db, today, platform, pusher, target, key))
             except Exception as e:
                 log.error("weekly summary failed: %s", type(e).__name__)
                 ok = False

@@ -235,3 +235,79 @@ def case_visits(db, platform: str, case_code: str, *, owner: str | None = None, 
     return _rows(db, "SELECT v.*, p.case_code, p.plan, p.owner FROM visits v JOIN plans p ON p.id = v.plan_id "
                      f"WHERE p.platform = ? AND upper(p.case_code) = upper(?) AND {who} AND p.status = 'active' "
                      "ORDER BY v.due, v.seq", [platform, case_code, value])
+
+# -- reads and writes the chat and the console ask for (all SQL on these tables lives here) ------
+def _first(db, sql, params) -> dict | None:
+    rows = _rows(db, sql, params)
+    return rows[0] if rows else None
+
+
+def event(db, event_id: int) -> dict | None:
+    return _first(db, "SELECT * FROM events WHERE id = ?", [event_id])
+
+
+def visit(db, visit_id: int) -> dict | None:
+    return _first(db, "SELECT * FROM visits WHERE id = ?", [visit_id])
+
+
+def visit_in_window(db, case_code: str, platform: str, day: str) -> dict | None:
+    """The open visit of an active plan for ``case_code`` whose window holds ``day`` (YYYY-MM-DD),
+    the soonest due first: the one a field report of that day resolves."""
+    return _first(db, "SELECT v.* FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.case_code = ? "
+                      "AND p.platform = ? AND p.status = 'active' AND v.status = 'open' AND v.window_start <= ? "
+                      "AND v.window_end >= ? ORDER BY v.due LIMIT 1", [case_code, platform, day, day])
+
+
+def finish_visit(db, visit_id: int, now: datetime) -> None:
+    """A visit done: it leaves the open ones, and its reminders still waiting are not sent."""
+    set_visit(db, visit_id, "done", now)
+    db.execute("UPDATE reminders SET status = 'done', updated_at = ? WHERE visit_id = ? AND status = 'active'",
+               [utc(now), visit_id])
+
+
+_SCOPED_VISITS = (
+    "SELECT v.*, p.case_code, p.plan, p.area, p.platform, p.owner, u.display_name, "
+    "(SELECT detail FROM reminder_actions a WHERE a.visit_id = v.id AND a.action = 'postpone' "
+    " ORDER BY a.id DESC LIMIT 1) AS postponed_to "
+    "FROM visits v JOIN plans p ON p.id = v.plan_id "
+    "LEFT JOIN users u ON u.platform = p.platform AND u.user_id = p.owner "
+    "WHERE p.status = 'active' AND {scope} ")
+
+
+def open_visits_in(db, scope: str, params: list, today: date, limit: int) -> list[dict]:
+    """Open visits of active plans, the overdue ones (window past) first, with the owner's name and
+    the last postponement.  ``scope`` is a condition on the plan ``p`` (its platform, owner, area)
+    with its ``params``, as the console builds it for the viewer's role."""
+    return _rows(db, _SCOPED_VISITS.format(scope=scope) + "AND v.status = 'open' "
+                 "ORDER BY (v.window_end < ?) DESC, v.due, v.id LIMIT ?", [*params, today.isoformat(), limit])
+
+
+def closed_visits_in(db, scope: str, params: list, since: datetime, limit: int) -> list[dict]:
+    """Visits done, unmet or cancelled since ``since``, the latest first (``scope`` as above)."""
+    return _rows(db, _SCOPED_VISITS.format(scope=scope) + "AND v.status != 'open' AND v.updated_at >= ? "
+                 "ORDER BY v.updated_at DESC LIMIT ?", [*params, utc(since), limit])
+
+
+def events_since(db, since: datetime, limit: int, *, area: str | None = None,
+                 member: tuple[str, str] | None = None) -> list[dict]:
+    """Active events from ``since`` on with their owner's name: all of them; those whose owner is in
+    ``area``; or those ``member`` (platform, user) owns or has answered."""
+    if member is not None:
+        cond = ("((e.platform = ? AND e.owner = ?) OR EXISTS (SELECT 1 FROM rsvps x WHERE x.event_id = e.id "
+                "AND x.platform = ? AND x.user = ?))")
+        params = [*member, *member]
+    elif area is not None:
+        cond, params = "ou.area = ?", [area]
+    else:
+        cond, params = "1 = 1", []
+    return _rows(db, "SELECT e.id, e.title, e.starts_at, e.is_group, e.platform, e.owner, ou.display_name "
+                     "FROM events e LEFT JOIN users ou ON ou.platform = e.platform AND ou.user_id = e.owner "
+                     f"WHERE e.status = 'active' AND e.starts_at >= ? AND {cond} ORDER BY e.starts_at LIMIT ?",
+                 [utc(since), *params, limit])
+
+
+def event_answers(db, event_id: int) -> list[dict]:
+    """Who answered 参加 / 不参加 to an event (with their names), in the order they answered."""
+    return _rows(db, "SELECT r.answer, r.platform, r.user, u.display_name FROM rsvps r LEFT JOIN users u "
+                     "ON u.platform = r.platform AND u.user_id = r.user WHERE r.event_id = ? "
+                     "ORDER BY r.updated_at", [event_id])

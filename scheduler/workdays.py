@@ -33,3 +33,8 @@ def end_of_quiet(t: datetime) -> datetime:
 
 def local(t: datetime) -> datetime:
     return t.astimezone(TZ)
+
+
+def week_start(d: date) -> date:
+    """The Monday of ``d``'s week (weeks run Monday to Sunday, as the weekly summary counts them)."""
+    return d - timedelta(days=d.weekday())

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot import reminder_texts
 from bot.access import add_user
 from bot.adapters.line import LineMessenger, LinePusher
 from bot.adapters.terminal import render
@@ -156,7 +157,7 @@ def test_the_engine_at_an_instant(app, clock, case):
 
     with LineStandIn() as line:
         pusher = ClockedPusher(LineMessenger(access_token=line.access_token, base_url=line.url), clock)
-        svc = ReminderService(db, {"line": pusher}, clock=clock, summary_to={"line": "Cgroup"})
+        svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock, summary_to={"line": "Cgroup"})
         try:
             run_engine(svc, clock, db, case.until or t + timedelta(hours=3))
         finally:
@@ -195,7 +196,7 @@ def test_a_notice_held_overnight_is_not_held_again_by_the_holiday_morning(app, c
     say(app, "はい")
     with LineStandIn() as line:
         pusher = ClockedPusher(LineMessenger(access_token=line.access_token, base_url=line.url), clock)
-        svc = ReminderService(app.db, {"line": pusher}, clock=clock)
+        svc = ReminderService(app.db, {"line": pusher}, reminder_texts, clock=clock)
         try:
             clock.now = at(2026, 12, 31, 23, 59)
             assert svc.fire_due() == 0

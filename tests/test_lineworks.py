@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot import reminder_texts
 from bot import reports as rp
 from bot.access import add_user, create_invite, get_user
 from bot.adapters import lineworks as lw
@@ -212,7 +213,7 @@ def test_the_start_button_greets_and_talk_in_a_room_needs_nimo_s_name(stack, wor
 def engine(stack, now: datetime, **kw) -> ReminderService:
     """The reminder engine with its pushers from the answerer and a fixed clock; its scheduler
     runs paused, so only what the test calls happens."""
-    svc = ReminderService(stack.app.db, stack.server.answerer.pushers(), clock=Clock(now), **kw)
+    svc = ReminderService(stack.app.db, stack.server.answerer.pushers(), reminder_texts, clock=Clock(now), **kw)
     svc.sched.start(paused=True)
     return svc
 

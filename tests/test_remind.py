@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from bot import reminder_texts
 from bot.access import add_user
 from bot.adapters.terminal import incoming, render
 from bot.app import build_app
@@ -195,7 +196,7 @@ def test_a_due_reminder_is_sent_on_time_once(tmp_path):
                              title="準備", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
                              now=clock())
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.start()
         wait_until(lambda: pusher.sent)
@@ -220,7 +221,7 @@ def test_a_job_waits_for_the_engine_clock_not_the_wall_clock(tmp_path, start):
     pusher = RecordingPusher()
     pushed_at = []
     pusher.push_at = lambda: pushed_at.append(clock())
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.start()
         assert wait_until(lambda: pusher.sent, timeout=15)
@@ -243,16 +244,16 @@ def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
                                title="13時間前のはず", due=clock() - timedelta(hours=13), recurrence=None,
                                asked=True, now=clock())
     pusher = RecordingPusher()
-    first = ReminderService(path, {"line": pusher}, clock=clock)
+    first = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)
     first.stop()  # Nimo is down across the due time
     time.sleep(1.5)
-    second = ReminderService(path, {"line": pusher}, clock=clock)
+    second = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert second.start()
         wait_until(lambda: len(pusher.sent) >= 2)
     finally:
         second.stop()
-    third = ReminderService(path, {"line": pusher}, clock=clock)  # and once more: nothing again
+    third = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)  # and once more: nothing again
     try:
         assert third.start()
         time.sleep(1.0)
@@ -272,7 +273,7 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
                              due=night, recurrence=None, asked=False, now=night - timedelta(hours=1))
     pusher = RecordingPusher()
     clock = Clock(night)
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire(rid) == 0
         assert pusher.sent == [] and store.get(db, rid).due_at == at(2026, 11, 25, 8, 0)
@@ -285,13 +286,13 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
 
 def test_a_shared_in_memory_database_is_refused_with_a_clear_error():
     with pytest.raises(ValueError, match="database file"):
-        ReminderService(open_db(":memory:"), {}, clock=Clock(TUESDAY))
+        ReminderService(open_db(":memory:"), {}, reminder_texts, clock=Clock(TUESDAY))
 
 
 def test_the_engine_keeps_its_own_connection_per_thread(tmp_path):
     """Whatever it is given, the engine's threads never share a connection with each other or the caller."""
     db = open_db(tmp_path / "n.db")
-    svc = ReminderService(db, {}, clock=Clock(TUESDAY))
+    svc = ReminderService(db, {}, reminder_texts, clock=Clock(TUESDAY))
     conns = []
     threads = [threading.Thread(target=lambda: conns.append(svc.db.conn)) for _ in range(3)]
     for t in threads:
@@ -318,7 +319,7 @@ def test_a_burst_handed_one_shared_connection_loses_none_and_doubles_none(tmp_pa
     db = open_db(tmp_path / "n.db")
     rids = _due_now(db, clock, n=300)
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 300
         assert svc.fire_due() == 0  # nothing twice
@@ -346,7 +347,7 @@ def test_a_failed_push_is_tried_again_after_a_minute_and_sent_once(tmp_path):
     db = open_db(tmp_path / "n.db")
     [rid] = _due_now(db, clock)
     pusher = FailingPusher(failures=1)
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 0
         assert store.get(db, rid).status == "active"
@@ -370,7 +371,7 @@ def test_a_delivery_claimed_elsewhere_is_left_alone_until_its_claim_is_stale(tmp
     db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at) "
                "VALUES (?, ?, 'line', 'U0', 'claimed', ?)", [key, rid, store.utc(TUESDAY)])
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         clock.now = TUESDAY + timedelta(minutes=1)
         assert svc.fire_due() == 0 and store.get(db, rid).status == "active"
@@ -390,7 +391,7 @@ def test_a_delivery_sent_before_a_crash_is_not_sent_again(tmp_path):
                "VALUES (?, ?, 'line', 'U0', 'sent', ?, ?)",
                [f"reminder:{rid}:{store.utc(TUESDAY)}", rid, store.utc(TUESDAY), store.utc(TUESDAY)])
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=clock)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 0
     finally:
@@ -402,8 +403,8 @@ def test_a_second_scheduler_waits_for_the_lease(tmp_path):
     path = tmp_path / "n.db"
     open_db(path)
     clock = RunningClock(TUESDAY)
-    a = ReminderService(path, {}, clock=clock)
-    b = ReminderService(path, {}, clock=clock)
+    a = ReminderService(path, {}, reminder_texts, clock=clock)
+    b = ReminderService(path, {}, reminder_texts, clock=clock)
     try:
         assert a.start()
         assert not b.start()
@@ -422,7 +423,7 @@ def test_digest_on_business_days_only(tmp_path, day, sent):
                    anchor=day - timedelta(days=7), digest_time=store.digest_time(db, "line", "U1"),
                    now=now - timedelta(days=8))
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=Clock(now))
     try:
         svc.digest_tick()
         svc.digest_tick()  # once a day, however often it ticks
@@ -440,7 +441,7 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
     store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-002", plan_key="discharge",
                    anchor=date(2026, 11, 10), digest_time=store.digest_time(db, "line", "U1"), now=at(2026, 11, 10))
     pusher = RecordingPusher()
-    svc = ReminderService(db, {"line": pusher}, clock=Clock(now))
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=Clock(now))
     try:
         svc.digest_tick()
         assert "期限を過ぎた訪問" in pusher.sent[0][1] and "K-002" in pusher.sent[0][1]
@@ -465,7 +466,7 @@ def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, in
         add_user(app.db, platform, user, "staff", "千葉市", clock())
         pushers = {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url)),
                    "slack": SlackPusher(web_client(slack.bot_token, slack.url + "/api/"))}
-        svc = ReminderService(app.db, pushers, clock=clock)
+        svc = ReminderService(app.db, pushers, reminder_texts, clock=clock)
         try:
             assert svc.start()
             say(app, "イベント 12/5 14時 ピアサポーター交流会", platform, user, direct=False, conv=conv)
@@ -522,7 +523,7 @@ def test_unmet_asks_for_a_reason_with_buttons(japp):
 
 def test_line_date_picker_postpones_to_the_picked_day(japp):
     from bot.adapters.line import read_event, render as line_render
-    from scheduler.replies import reminder_replies
+    from bot.reminder_texts import reminder_replies
     say(japp, "リマインド 明日14時 準備")
     say(japp, "はい")
     [r] = store.active(japp.db)

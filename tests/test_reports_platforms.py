@@ -13,6 +13,7 @@ from bot.access import add_user
 from bot.adapters.line import LineMessenger, LinePusher
 from bot.adapters.slack import SlackPusher, web_client
 from bot.db import open_db
+from bot import reminder_texts
 from bot import reports as rp
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
@@ -95,7 +96,7 @@ def test_weekly_summary_reaches_slack_with_a_chart_and_line_once(tmp_path):
     with LineStandIn() as line, SlackStandIn() as slack:
         pushers = {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url)),
                    "slack": SlackPusher(web_client(slack.bot_token, slack.url + "/api/"))}
-        svc = ReminderService(db, pushers, clock=Clock(monday), summary_to={"slack": "C0SUM", "line": "Cgroup"})
+        svc = ReminderService(db, pushers, reminder_texts, clock=Clock(monday), summary_to={"slack": "C0SUM", "line": "Cgroup"})
         assert svc.weekly_summary() == 2
         assert svc.weekly_summary() == 0  # once a week
         [up] = slack.uploads

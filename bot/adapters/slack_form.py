@@ -6,7 +6,7 @@ modal's mistakes in the acknowledgement itself, within 3 seconds) and must not l
 from __future__ import annotations
 
 from .. import messages
-from ..reports import CASE_CODE
+from ..reports import CASE_CODE, TYPES
 
 CALLBACK_ID = "nimo_report"
 
@@ -18,7 +18,7 @@ def _input(block_id: str, label: str, element: dict, optional: bool = False) -> 
 
 def report_form(today: str, area: str) -> dict:
     """The report form: the same fields as the step-by-step chat, then the same review."""
-    types = [{"text": {"type": "plain_text", "text": t}, "value": t} for t in messages.REPORT_TYPES]
+    types = [{"text": {"type": "plain_text", "text": t}, "value": t} for t in TYPES]
     return {
         "type": "modal", "callback_id": CALLBACK_ID,
         "title": {"type": "plain_text", "text": "報告"}, "submit": {"type": "plain_text", "text": "確認へ"},

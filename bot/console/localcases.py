@@ -16,6 +16,7 @@ import yaml
 from knowledge.cases import Case, _load_yaml, load_all
 from knowledge.schema import FIELDS
 from knowledge.validate import Problem, check_record
+from scheduler.transactions import immediate
 
 MAX_BYTES = 1024 * 1024
 ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -81,18 +82,11 @@ def add(db, data: dict, *, now: datetime) -> Case:
 
 def withdraw(db, case_id: str, *, by: str, now: datetime) -> bool:
     """Take a local case out of the answers, keeping its text in ``withdrawn_cases``."""
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db.conn) as conn:
         row = conn.execute("SELECT id, yaml, imported_at FROM local_cases WHERE id = ?", [case_id]).fetchone()
-        if row is None:
-            conn.execute("ROLLBACK")
+        if row is None:  # nothing written: leaving the block commits nothing
             return False
         conn.execute("INSERT INTO withdrawn_cases (id, yaml, imported_at, withdrawn_at, withdrawn_by) "
                      "VALUES (?, ?, ?, ?, ?)", [*row, now.astimezone(timezone.utc).isoformat(), by])
         conn.execute("DELETE FROM local_cases WHERE id = ?", [case_id])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return True

@@ -25,7 +25,7 @@ REVIEW = "report_review"
 STEP = "report_step"
 FIX = "report_fix"
 STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
-TYPE_CHOICES = tuple(Choice(t, t) for t in messages.REPORT_TYPES)
+TYPE_CHOICES = tuple(Choice(t, t) for t in rp.TYPES)
 
 
 def _area(app, msg: Incoming) -> str:

@@ -1,4 +1,7 @@
-"""What a reminder, an event notice, a visit notice and the morning digest say, with their buttons.
+"""What a reminder, an event notice, a visit notice, the morning digest and the weekly summary say.
+
+The reminder engine (scheduler.service) decides when and to whom; this module, handed to it by the
+wiring as its ``Compose``, decides the words and buttons, so the engine needs no chat types.
 
 Every button sends words a user could type too (「完了 #12」, 「延期 明日 #12」), so the terminal chat
 and people who prefer typing can do the same.
@@ -7,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot import messages
-from bot.core import Choice, Reply, Text
+from scheduler import store
+from scheduler.workdays import TZ
 
-from . import store
-from .workdays import TZ
+from . import messages, summary
+from .core import Choice, Reply, Text
 
 
 def reminder_choices(r) -> tuple[Choice, ...]:
@@ -29,13 +32,13 @@ def reminder_choices(r) -> tuple[Choice, ...]:
 
 def reminder_replies(db, r, *, late: bool) -> list[Reply]:
     if r.kind == "event" and r.event_id:
-        ev = db.execute("SELECT title, starts_at FROM events WHERE id = ?", [r.event_id]).fetchone()
+        ev = store.event(db, r.event_id)
         counts = store.rsvp_counts(db, r.event_id)
-        text = messages.event_text(messages.fmt_when(store.from_utc(ev[1]).astimezone(TZ)), ev[0],
+        text = messages.event_text(messages.fmt_when(store.from_utc(ev["starts_at"]).astimezone(TZ)), ev["title"],
                                    counts["yes"], counts["no"], late)
     elif r.kind == "visit" and r.visit_id:
-        v = db.execute("SELECT window_start, window_end FROM visits WHERE id = ?", [r.visit_id]).fetchone()
-        window = f"{messages.fmt_day(_d(v[0]))}〜{messages.fmt_day(_d(v[1]))}"
+        v = store.visit(db, r.visit_id)
+        window = f"{messages.fmt_day(_d(v['window_start']))}〜{messages.fmt_day(_d(v['window_end']))}"
         text = messages.visit_text(r.title, window, late)
     else:
         text = messages.reminder_text(messages.fmt_when(r.due_at.astimezone(TZ)), r.title, late)
@@ -60,3 +63,13 @@ def digest_replies(db, platform: str, user: str, now: datetime) -> list[Reply]:
 
 def _d(s: str) -> date:
     return date.fromisoformat(s)
+
+
+def send_weekly_summary(db, today: date, platform: str, pusher, target: str, key: str) -> bool:
+    """Last week's report counts: on Slack a chart of the last 8 weeks with the counts as its
+    comment, elsewhere one message."""
+    text = summary.text(db, today)
+    if platform == "slack" and hasattr(pusher, "upload"):
+        return pusher.upload(target, summary.chart(db, today), filename="reports-8-weeks.png",
+                             title=messages.WEEKLY_CHART_TITLE, comment=text + "\n" + summary.legend())
+    return pusher.push(target, [Text(text)], key)

@@ -1,0 +1,300 @@
+"""The layering rule, checked on the source itself (with ``ast``, nothing is imported or run).
+
+- ``knowledge/`` and ``scheduler/`` never import ``bot``: not absolutely, not relatively, not lazily
+  inside a function, not through ``importlib``.  The chat sits on top of them; what the scheduler
+  needs from the chat (what a reminder says) is handed to it by the wiring (``Compose``).
+- SQL on the scheduler's tables (reminders, visits, events, plans, rsvps, reminder_actions) is
+  written only in ``scheduler/``: everything else calls named functions of ``scheduler/store.py``.
+- Transactions are opened with ``scheduler.transactions.immediate``, not by hand.
+- The kinds of field report are listed once (``bot/report_types.py``).
+
+Each checker is also run on small sources that break the rule, so a checker that finds nothing
+because it looks at nothing would fail here too.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.db import open_db
+from bot.report_types import TYPES
+from scheduler.transactions import immediate
+
+ROOT = Path(__file__).resolve().parents[1]
+LOWER = ("knowledge", "scheduler")               # packages that must not import bot
+SOURCE = ("bot", "knowledge", "scheduler")       # the packages Nimo ships
+SCHEDULER_TABLES = ("reminders", "visits", "events", "plans", "rsvps", "reminder_actions")
+SQL_ON_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|INDEX\s+\w+\s+ON)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                          rf"({'|'.join(SCHEDULER_TABLES)})\b", re.I)
+# Where SQL on those tables may stand outside scheduler/: the schema's migrations, and the chat
+# handler of reminders.
+SQL_ALLOWED = {
+    "bot/db.py": "MIGRATIONS",
+    # TODO(reminders branch): bot/handlers/remind.py is being rewritten there; its SQL moves into
+    # scheduler/store.py with it, and then this entry goes.
+    "bot/handlers/remind.py": None,
+}
+
+
+def modules(*packages: str) -> list[Path]:
+    return sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py"))
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def package_of(path: Path) -> str:
+    """The package a module's relative imports start from (``scheduler`` for scheduler/service.py)."""
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])  # also right for __init__.py
+
+
+def imported_modules(source: str, package: str) -> list[tuple[int, str]]:
+    """Every module a source imports, made absolute: import statements anywhere (also inside
+    functions) and ``importlib.import_module`` / ``__import__`` with a literal name."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".") if package else []
+                base = parts[:max(len(parts) - (node.level - 1), 0)]
+                head = ".".join(base + ([node.module] if node.module else []))
+            else:
+                head = node.module or ""
+            if head:
+                out.append((node.lineno, head))
+            out += [(node.lineno, f"{head}.{a.name}" if head else a.name) for a in node.names]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name in ("import_module", "__import__"):
+                out.append((node.lineno, node.args[0].value))
+    return out
+
+
+def bot_imports(source: str, package: str) -> list[str]:
+    return [f"line {n}: {m}" for n, m in imported_modules(source, package) if m == "bot" or m.startswith("bot.")]
+
+
+def _string(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):  # an f-string: its literal parts, a gap for each value
+        return "".join(v.value if isinstance(v, ast.Constant) else " ? " for v in node.values)
+    return None
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def sql_on_scheduler_tables(source: str, allowed_assignment: str | None = None) -> list[str]:
+    """SQL strings naming a scheduler table, and sqlite-utils table access (``db["visits"]``,
+    ``db.table("visits")``); strings inside the assignment to ``allowed_assignment`` are skipped."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    if allowed_assignment:
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, ast.AnnAssign) else []
+            if any(isinstance(t, ast.Name) and t.id == allowed_assignment for t in targets):
+                skip |= {id(n) for n in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        text = _string(node)
+        if text is not None and SQL_ON_TABLE.search(text):
+            found.append(f"line {node.lineno}: {' '.join(text.split())[:90]}")
+        table = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            holder = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            if holder in ("db", "conn", "database"):
+                table = node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "table" \
+                and node.args and isinstance(node.args[0], ast.Constant):
+            table = node.args[0].value
+        if table in SCHEDULER_TABLES:
+            found.append(f"line {node.lineno}: table {table!r}")
+    return found
+
+
+# -- the rules, on Nimo's source ------------------------------------------------------------------
+def test_knowledge_and_scheduler_never_import_bot():
+    checked = modules(*LOWER)
+    assert len(checked) >= 10  # the packages were found
+    broken = {rel(p): hits for p in checked if (hits := bot_imports(p.read_text(encoding="utf-8"), package_of(p)))}
+    assert broken == {}
+
+
+def test_sql_on_the_scheduler_tables_lives_in_scheduler():
+    checked = [p for p in modules(*SOURCE) if not rel(p).startswith("scheduler/")]
+    assert len(checked) >= 40
+    broken = {}
+    for p in checked:
+        name = rel(p)
+        if name in SQL_ALLOWED and SQL_ALLOWED[name] is None:
+            continue
+        hits = sql_on_scheduler_tables(p.read_text(encoding="utf-8"), SQL_ALLOWED.get(name))
+        if hits:
+            broken[name] = hits
+    assert broken == {}
+    # and the store really is where it is written (the pattern matches this code's SQL)
+    assert len(sql_on_scheduler_tables((ROOT / "scheduler/store.py").read_text(encoding="utf-8"))) >= 20
+
+
+def test_transactions_are_opened_by_immediate_not_by_hand():
+    """Hand-written BEGIN IMMEDIATE … ROLLBACK blocks drift apart (one forgets the ROLLBACK on
+    KeyboardInterrupt); the migrations run as one script, and /readyz only probes the write lock."""
+    allowed = {"scheduler/transactions.py", "bot/db.py", "bot/status.py"}
+    by_hand = sorted(rel(p) for p in modules(*SOURCE) if rel(p) not in allowed
+                     and any("BEGIN IMMEDIATE" in (_string(n) or "") for n in ast.walk(ast.parse(p.read_text("utf-8")))))
+    assert by_hand == []
+
+
+def test_report_types_are_listed_once():
+    """No other tuple, list or set of report kinds in the source; the database's CHECK (a
+    migration, so it cannot import) names the same kinds."""
+    copies = []
+    for p in modules(*SOURCE):
+        if rel(p) == "bot/report_types.py":
+            continue
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                words = {_string(e) for e in node.elts}
+                if len(words & set(TYPES)) >= 3:
+                    copies.append(f"{rel(p)}:{node.lineno}")
+    assert copies == []
+    db = open_db(":memory:")
+    schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'reports'").fetchone()[0]
+    check = re.search(r"CHECK \(type IN \(([^)]*)\)\)", schema)
+    assert tuple(re.findall(r"'([^']*)'", check.group(1))) == TYPES
+
+
+# -- the checkers catch what they are for ---------------------------------------------------------
+@pytest.mark.parametrize("source", [
+    "import bot\n",
+    "import bot.core as c\n",
+    "from bot import messages\n",
+    "from bot.core import Text\n",
+    "def weekly():\n    from bot import summary\n    return summary\n",         # lazy, inside a function
+    "class A:\n    def f(self):\n        import bot.summary\n",
+    "from .. import bot\n",                                                  # relative, from scheduler/
+    "from ..bot.core import Reply\n",
+    "import importlib\nm = importlib.import_module('bot.summary')\n",
+    "m = __import__('bot')\n",
+])
+def test_the_import_check_finds_an_import_of_bot(source):
+    assert bot_imports(source, "scheduler") != []
+
+
+@pytest.mark.parametrize("source", [
+    "import botocore\n", "from . import store\n", "from .conns import path_of\n", "from robot import x\n",
+    "from knowledge.card import CaseCard\n", "s = 'from bot import x'\n",
+])
+def test_the_import_check_lets_other_imports_be(source):
+    assert bot_imports(source, "scheduler") == []
+
+
+def test_relative_imports_are_resolved_from_the_module_package():
+    assert package_of(ROOT / "scheduler/service.py") == "scheduler"
+    assert package_of(ROOT / "bot/console/views_plans.py") == "bot.console"
+    assert bot_imports("from .. import messages\n", "bot.console") == ["line 1: bot", "line 1: bot.messages"]
+
+
+@pytest.mark.parametrize("source", [
+    'db.execute("UPDATE reminders SET status = ? WHERE id = ?", [s, i])\n',
+    'rows = db.query("SELECT v.id FROM visits v JOIN plans p ON p.id = v.plan_id")\n',
+    'sql = (\n    "SELECT * "\n    "FROM events WHERE id = ?")\n',                 # implicit concatenation
+    'q = f"SELECT answer FROM rsvps WHERE event_id = {eid}"\n',
+    'def f(db):\n    db.execute("insert into reminder_actions (action) values (?)", ["x"])\n',
+    'db["reminders"].insert({"title": "x"})\n',
+    'app.db.table("visits").update(1, {"status": "done"})\n',
+    'db.execute("DELETE FROM plans WHERE id = ?", [1])\n',
+])
+def test_the_sql_check_finds_sql_on_a_scheduler_table(source):
+    assert sql_on_scheduler_tables(source) != []
+
+
+@pytest.mark.parametrize("source", [
+    'db.execute("SELECT * FROM reports WHERE id = ?", [1])\n',
+    'db.execute("UPDATE deliveries SET status = ? WHERE key = ?", [s, k])\n',
+    'def f():\n    """Visits come from plans; reminders from events."""\n',       # a docstring is prose
+    'x = body["events"]\n',                                                   # JSON, not a table
+    'from scheduler import store\nstore.finish_visit(db, 1, now)\n',
+])
+def test_the_sql_check_lets_other_sql_and_prose_be(source):
+    assert sql_on_scheduler_tables(source) == []
+
+
+def test_the_sql_check_skips_only_the_named_assignment():
+    source = ('MIGRATIONS = ("CREATE TABLE reminders (id INTEGER)", "CREATE INDEX r_due ON reminders(due_at)")\n'
+              'def later(db):\n    db.execute("SELECT * FROM reminders")\n')
+    assert sql_on_scheduler_tables(source, "MIGRATIONS") == ["line 3: SELECT * FROM reminders"]
+    assert len(sql_on_scheduler_tables(source)) == 3
+
+
+# -- immediate() ---------------------------------------------------------------------------------
+@pytest.fixture
+def conn(tmp_path):
+    c = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    c.execute("CREATE TABLE t (x INTEGER)")
+    yield c
+    c.close()
+
+
+def _count(c) -> int:
+    return c.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+
+
+def test_immediate_commits_what_the_block_wrote(conn, tmp_path):
+    with immediate(conn) as c:
+        assert c is conn and conn.in_transaction
+        c.execute("INSERT INTO t VALUES (1)")
+    assert not conn.in_transaction
+    other = sqlite3.connect(tmp_path / "t.db")
+    assert _count(other) == 1  # committed: another connection sees it
+    other.close()
+
+
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_immediate_rolls_back_on_any_error_and_raises_it(conn, error):
+    with pytest.raises(error):
+        with immediate(conn):
+            conn.execute("INSERT INTO t VALUES (1)")
+            raise error()
+    assert not conn.in_transaction and _count(conn) == 0
+
+
+def test_immediate_takes_the_write_lock_at_begin(conn, tmp_path):
+    """A second writer is refused at BEGIN, not half-way through its block."""
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None, timeout=0)
+    try:
+        with immediate(conn):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                with immediate(other):
+                    pytest.fail("the block ran without the lock")
+            assert not other.in_transaction
+    finally:
+        other.close()
+
+
+def test_immediate_leaving_by_return_commits(conn):
+    def add() -> int:
+        with immediate(conn):
+            conn.execute("INSERT INTO t VALUES (2)")
+            return 2
+    assert add() == 2 and not conn.in_transaction and _count(conn) == 1
