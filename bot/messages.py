@@ -388,3 +388,12 @@ def no_such_number(number: str) -> str:
 def no_such_event(number: str) -> str:
     return (f"番号「#e{shorten(number)}」のイベントはありません。お知らせに付いたボタンか、その番号で答えてください。"
             "例：「参加 #e3」")
+
+
+# --- privacy branch: what Nimo keeps of what users type goes through the guard (issue 11) ---------
+MASKED_NOTICE = "※お名前・電話番号などは伏せて記録しました。"
+MASKED_PENDING = "※お名前・電話番号などは伏せて登録します。"
+
+
+def with_notice(text: str, notice: str) -> str:
+    return f"{text}\n{notice}"

@@ -724,3 +724,11 @@ def mask(text: str, findings: list[Finding] | None = None) -> str:
 def describe(findings: list[Finding]) -> str:
     """「田中さん（名前）、090-1234-5678（電話番号）」, for the warning shown before saving."""
     return "、".join(f"{f.text}（{KIND_LABELS[f.kind]}）" for f in findings)
+
+
+def guard(text: str) -> tuple[str, bool]:
+    """What Nimo may keep of something a user typed outside a report (a question for the gaps log,
+    a reminder title, a dialog state): ``text`` with every finding masked, and whether that changed
+    it, so the reply can tell the user.  Reports ask first instead (伏せて確定 / そのまま)."""
+    found = find(text)
+    return (mask(text, found), True) if found else (text, False)
