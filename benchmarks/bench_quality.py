@@ -91,7 +91,8 @@ def refs(area: str, title: str) -> set[str]:
 
 
 def question_files() -> list[Path]:
-    out = sorted((ROOT / "tests" / "data").glob("*.jsonl"))
+    # names_*.jsonl are the privacy guard's name sets (bench_names.py), not questions
+    out = sorted(p for p in (ROOT / "tests" / "data").glob("*.jsonl") if not p.name.startswith("names_"))
     if (SHARED / "eval").is_dir():
         out += sorted((SHARED / "eval").glob("*.jsonl"))
     return out

@@ -403,3 +403,12 @@ def case_visits_none(code: str) -> str:
 
 # -- layering branch ---------------------------------------------------------------------------
 WEEKLY_CHART_TITLE = "報告件数（直近8週）"  # the title of the weekly summary's chart on Slack
+
+
+# --- privacy branch: what Nimo keeps of what users type goes through the guard (issue 11) ---------
+MASKED_NOTICE = "※お名前・電話番号などは伏せて記録しました。"
+MASKED_PENDING = "※お名前・電話番号などは伏せて登録します。"
+
+
+def with_notice(text: str, notice: str) -> str:
+    return f"{text}\n{notice}"

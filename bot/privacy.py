@@ -637,13 +637,20 @@ def _join_full_name(s: str, a: int, name: str, limit: int) -> int:
 _DETECTORS = (_emails, _phones, _numbers12, _addresses, _birthdates, _names)
 
 
-def find(text: str) -> list[Finding]:
-    """Personal data in text, sorted by position and not overlapping (the longer match wins)."""
+def find(text: str, *, person_names: bool = True) -> list[Finding]:
+    """Personal data in text, sorted by position and not overlapping (the longer match wins).
+
+    ``person_names=False`` leaves out the SudachiDict name reader (bot/privacy_names.py) and keeps
+    only the honorific rules of this module: the guard as it was, for benchmarks/bench_names.py."""
     if not text:
         return []
     norm = _Norm(text)
     first, last = norm.starts, norm.ends
-    cands = [(kind, first[a], last[b - 1]) for detect in _DETECTORS for kind, a, b in detect(norm.s) if b > a]
+    found = [c for detect in _DETECTORS for c in detect(norm.s)]
+    if person_names:
+        from .privacy_names import names
+        found = _merge_names(found + [("name", a, b) for a, b in names(norm.s, _is_role_word)])
+    cands = [(kind, first[a], last[b - 1]) for kind, a, b in found if b > a]
     cands.sort(key=lambda c: (-(c[2] - c[1]), -_PRIORITY[c[0]], c[1]))
     # The spans taken so far do not overlap, so kept sorted by start they are sorted by end too, and
     # a new span overlaps one of them exactly when it overlaps the last one that starts before its end.
@@ -659,6 +666,33 @@ def find(text: str) -> list[Finding]:
         taken.append((kind, a, b))
     taken.sort(key=lambda c: c[1])
     return [Finding(kind, text[a:b], a, b) for kind, a, b in taken]
+
+
+def _is_role_word(word: str) -> bool:
+    """A role or kinship word by this module's lists (本人, 長男, 大家, ヘルパー, おかあ …), for the
+    dictionary reader: SudachiDict knows some of them as names too."""
+    if not word:
+        return True
+    if _is_kanji(word[-1]):
+        return word in _ROLE_EXACT or word in _NOT_NAMES or _kanji_role(word)
+    if _is_kata(word[-1]):
+        return _ends_with(word, _KATA_ROLE_SET, _KATA_ROLE_MAX)
+    if word.isascii():   # PSW, Dr, CW: capitals and short words are titles, as for the rules
+        return len(word) < 3 or word.isupper() or word.lower() in _ASCII_ROLES
+    return word in _HIRA_ROLES or word.endswith(_HIRA_ROLE_ENDS)
+
+
+def _merge_names(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Overlapping name spans as one (the rules found 花子さん, the dictionary 田中花子さん), so a
+    name is masked whole whichever reader saw more of it."""
+    spans = sorted((a, b) for kind, a, b in found if kind == "name")
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [c for c in found if c[0] != "name"] + [("name", a, b) for a, b in merged]
 
 
 def _replacement(f: Finding) -> str:
@@ -690,3 +724,11 @@ def mask(text: str, findings: list[Finding] | None = None) -> str:
 def describe(findings: list[Finding]) -> str:
     """「田中さん（名前）、090-1234-5678（電話番号）」, for the warning shown before saving."""
     return "、".join(f"{f.text}（{KIND_LABELS[f.kind]}）" for f in findings)
+
+
+def guard(text: str) -> tuple[str, bool]:
+    """What Nimo may keep of something a user typed outside a report (a question for the gaps log,
+    a reminder title, a dialog state): ``text`` with every finding masked, and whether that changed
+    it, so the reply can tell the user.  Reports ask first instead (伏せて確定 / そのまま)."""
+    found = find(text)
+    return (mask(text, found), True) if found else (text, False)

@@ -170,3 +170,16 @@ def _chunks(text: str, size: int = 4000):
         yield text[:cut]
         text = text[cut:]
     yield text
+
+
+def shared_tokenizer():
+    """This thread's tokenizer over the process's one dictionary, loaded on first use: the privacy
+    guard (bot/privacy_names.py) reads person names with it, so a worker that searches and guards
+    holds SudachiDict once, and a process that does neither never loads it."""
+    return _tokenizer()
+
+
+def shared_dictionary():
+    """The process's one SudachiDict (loaded on first use), for looking a word up in it."""
+    _tokenizer()
+    return _dictionary

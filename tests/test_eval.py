@@ -30,7 +30,8 @@ FLOORS = {  # file -> floors below the issue's, each the figure measured when it
     "field_questions_72.jsonl": {"recall3": 0.85},
     "offtopic_questions.jsonl": {"answered_off": 1},  # 「うつ病と双極性障害の違い」 shares only field words
 }
-FILES = sorted(DATA.glob("*.jsonl")) + (sorted(SHARED_EVAL.glob("*.jsonl")) if SHARED_EVAL.is_dir() else [])
+# names_*.jsonl are the privacy guard's name sets (benchmarks/bench_names.py), not questions
+FILES = sorted(p for p in DATA.glob("*.jsonl") if not p.name.startswith("names_")) + (sorted(SHARED_EVAL.glob("*.jsonl")) if SHARED_EVAL.is_dir() else [])
 
 
 def load(path: Path):

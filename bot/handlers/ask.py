@@ -13,7 +13,7 @@ from knowledge.answer import card, detail_sections, pack
 from knowledge.search import SearchResult
 from knowledge.tokens import normalize
 
-from .. import dialogs, messages
+from .. import dialogs, messages, privacy
 from ..core import Cards, Choice, Incoming, Reply, Text
 from ..routes import Conversation, Route, always, exact
 from .gaps import log_feedback, log_gap
@@ -83,13 +83,26 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
 
 def ask(app, msg: Incoming) -> list[Reply]:
     result, replies, gap = search(app, msg.text)
-    if gap:
-        log_gap(app, msg.platform, msg.text, gap)
+    if gap and log_gap(app, msg.platform, msg.text, gap):
+        replies = _noticed(replies)
     if result is not None and result.hits:
+        # kept for a day, and for 👍 / 👎: masked, also the words read from it (田中, 花子 → 〇〇)
+        found = privacy.find(clean(msg.text))
+        secret = [f.text for f in found]
+        words = [privacy.NAME_MASK if any(p in x for p in w.split("+") for x in secret) else w for w in result.terms]
         app.dialogs.set(msg.platform, msg.user, ANSWER, {
-            "question": clean(msg.text), "ids": [h.case.id for h in result.hits], "shown": min(PAGE, len(result.hits)),
-            "page_start": 0, "words": list(result.terms)}, app.clock())
+            "question": privacy.mask(clean(msg.text), found), "ids": [h.case.id for h in result.hits],
+            "shown": min(PAGE, len(result.hits)), "page_start": 0, "words": words, "masked": bool(found)}, app.clock())
     return replies
+
+
+def _noticed(replies: list[Reply]) -> list[Reply]:
+    """The replies with the notice that names and numbers were masked, at the end of the last text."""
+    for i in range(len(replies) - 1, -1, -1):
+        if isinstance(replies[i], Text):
+            r = replies[i]
+            return replies[:i] + [Text(messages.with_notice(r.text, messages.MASKED_NOTICE), r.choices)] + replies[i + 1:]
+    return replies + [Text(messages.MASKED_NOTICE)]
 
 
 def _shown_number(number: str, shown: int) -> int | None:
@@ -155,8 +168,9 @@ def feedback(app, msg: Incoming, vote: int) -> list[Reply]:
     if not st:
         return [Text(messages.NOTHING_SHOWN)]
     shown = st["ids"][st.get("page_start", 0):st["shown"]]
-    log_feedback(app, msg.platform, msg.user, st["question"], shown, vote)
-    return [Text(messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN)]
+    hidden = log_feedback(app, msg.platform, msg.user, st["question"], shown, vote) or st.get("masked", False)
+    thanks = messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN
+    return [Text(messages.with_notice(thanks, messages.MASKED_NOTICE) if hidden else thanks)]
 
 
 # -- routes -------------------------------------------------------------------------------------

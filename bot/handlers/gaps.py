@@ -1,12 +1,15 @@
 """The curators' log: questions Nimo could not answer, and 👍 / 👎 on answers.
 
-Every question that got no case is stored exactly as typed (nothing the user typed is lost), with
-a normalised key so that repeats are counted together in ``nimo gaps``.
+Every question that got no case is stored as typed but with names, phone numbers and the like
+masked by the privacy guard (〇〇さん, ***-****-****), with a normalised key so that repeats are
+counted together in ``nimo gaps``.
 """
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+
+from ..privacy import guard
 
 
 def gap_key(question: str) -> str:
@@ -14,15 +17,21 @@ def gap_key(question: str) -> str:
     return "".join(normalize(question).split())[:200]
 
 
-def log_gap(app, platform: str, question: str, reason: str) -> None:
+def log_gap(app, platform: str, question: str, reason: str) -> bool:
+    """Store an unanswered question, masked; True when masking changed it (the user is told)."""
+    question, hidden = guard(question)
     app.db["gaps"].insert({"question": question, "key": gap_key(question), "reason": reason,
                            "platform": platform, "created_at": app.clock().isoformat()})
+    return hidden
 
 
-def log_feedback(app, platform: str, user: str, question: str, case_ids: list[str], vote: int) -> None:
+def log_feedback(app, platform: str, user: str, question: str, case_ids: list[str], vote: int) -> bool:
+    """Store 👍 / 👎 with the question, masked; True when masking changed it."""
+    question, hidden = guard(question)
     app.db["feedback"].insert({"platform": platform, "user": user, "question": question,
                                "case_ids": json.dumps(case_ids, ensure_ascii=False), "vote": vote,
                                "created_at": app.clock().isoformat()})
+    return hidden
 
 
 def gap_report(db) -> list[dict]:

@@ -19,6 +19,7 @@ from .. import dialogs, messages
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
 from ..routes import Conversation, Route, exact
+from ..privacy import guard
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
 REMIND_PREFIX = re.compile(r"^(リマインド|りまいんど|remind)\s*", re.I)
@@ -50,10 +51,12 @@ def reminder(app, msg: Incoming, text: str) -> list[Reply]:
     title = REMIND_SUFFIX.sub("", title).strip(" 　、。")
     if not title:
         return [Text(messages.NO_TITLE)]
+    title, hidden = guard(title)   # names and numbers never reach the dialog state or the reminder
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "reminder", "at": store.utc(when.at), "rec": asdict(when.recurrence) if when.recurrence else None,
         "title": title, "target": msg.conversation, "group": not msg.direct}, app.clock())
-    return [Text(messages.confirm_reminder(readback(when, now=_now(app)), title, not msg.direct), YES_NO)]
+    text = messages.confirm_reminder(readback(when, now=_now(app)), title, not msg.direct)
+    return [Text(messages.with_notice(text, messages.MASKED_PENDING) if hidden else text, YES_NO)]
 
 
 def event(app, msg: Incoming, text: str) -> list[Reply]:
@@ -67,10 +70,12 @@ def event(app, msg: Incoming, text: str) -> list[Reply]:
     if not title.strip():
         return [Text(messages.EVENT_NO_TITLE)]
     notices = [messages.fmt_when(t) for t in store.event_notices(when.at, _now(app))]
+    title, hidden = guard(title.strip())
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "event", "at": store.utc(when.at), "title": title.strip(), "target": msg.conversation,
+        "what": "event", "at": store.utc(when.at), "title": title, "target": msg.conversation,
         "group": not msg.direct}, app.clock())
-    return [Text(messages.confirm_event(readback(when, now=_now(app)), title.strip(), notices), YES_NO)]
+    text = messages.confirm_event(readback(when, now=_now(app)), title, notices)
+    return [Text(messages.with_notice(text, messages.MASKED_PENDING) if hidden else text, YES_NO)]
 
 
 def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
