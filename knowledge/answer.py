@@ -36,8 +36,16 @@ MATCH_FIELDS = {
     1: (("actions", "forum"), ("outcomes", "system_effects", "appeal_points"), ("innovations",)),
     2: (("key_points", "stages"), ("results",), ("points", "point_notes", "provider_comments")),
     3: (("driving_forces", "introduction", "resources"), ("effects", "continuity"),
-        ("transfer_points", "continuity", "commentary")),
+        ("transfer_points", "continuity")),
 }
+# The 工夫 line gives advice.  The guide's 工夫, transfer points and appeal points are advice by what
+# they are; the other tip fields (a part-2 ポイント paragraph, continuity) also hold background and
+# problems, so a sentence of theirs is taken only when it says what to do or what matters.  A
+# sentence that states a problem (「形骸化してしまう可能性もある」) is never a tip.
+ADVICE_FIELDS = {"innovations", "transfer_points", "appeal_points"}
+ADVICE = re.compile("重要|必要|大切|有効|求められ|望まし|心が[けか]|努め|ようにし|工夫|ことが(?:でき|鍵)|こと[。）)]?$")
+PROBLEM = re.compile("可能性[もが]?ある|困難|難し[いか]|不足し|少な[いか]|なかった|できない|懸念|恐れ")
+BRACKETED = re.compile(r"^[【［〔\[＜<〈《（(「『].*[】］〕\]＞>〉》）)」』]$")
 _STORY_STAGE = re.compile("課題発生|検証|発見|課題認識")
 # A matched line replaces a first line only when it matches at least this share of the case's best
 # match: a sentence that shares one common word with the question does not answer it.
@@ -66,9 +74,34 @@ def _items(case: Case, names: tuple[str, ...]) -> list[str]:
     for n in names:
         v = case.get(n)
         items = [x for x in (v if isinstance(v, list) else [v] if v else []) if isinstance(x, str) and x.strip()]
-        items = [x for x in items if not (HEADING.match(x) and "。" not in x)]
+        items = [x for x in items if not (HEADING.match(x) and "。" not in x) and not BRACKETED.match(_strip_mark(x))]
         if items:
             return items
+    return []
+
+
+def _sentences(text: str) -> list[str]:
+    """A paragraph's sentences, each as the guide has it (its 「。」 kept)."""
+    return [x for x in re.findall(r"[^。]+。?", text) if x.strip()]
+
+
+def advises(field: str, text: str) -> bool:
+    """Can this sentence of ``field`` stand as the 工夫 line?"""
+    t = _strip_mark(text)
+    if len(t) < 8 or BRACKETED.match(t) or HEADING.match(t):
+        return False
+    if PROBLEM.search(t) and not re.search("重要|必要|大切|有効", t):
+        return False
+    return field in ADVICE_FIELDS or bool(ADVICE.search(t))
+
+
+def _tip(case: Case, fields: tuple[str, ...]) -> list[str]:
+    """The first sentence of ``fields`` that gives advice (none rather than one that does not)."""
+    for name in fields:
+        for item in _items(case, (name,)):
+            for sentence in _sentences(item):
+                if advises(name, sentence):
+                    return [sentence]
     return []
 
 
@@ -110,7 +143,7 @@ def _lent(matches) -> list[tuple[float, object]]:
 
 def _shown(m) -> bool:
     """Can this passage stand on a card as a line of its own?"""
-    if m.heading or len(_strip_mark(m.text)) < 8:
+    if m.heading or len(_strip_mark(m.text)) < 8 or BRACKETED.match(_strip_mark(m.text)):
         return False
     if m.field == "key_points" and not _arrow(m.text):
         return False  # a problem, not what was done
@@ -135,10 +168,9 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         arrows = [x for x in did_items if _arrow(x)]
         did_items = arrows or did_items
     result_items = _items(case, res_f)
-    tip_items = _items(case, tip_f)
     did = did_items[:2]
     result = result_items[:1]
-    tip = tip_items[:1]
+    tip = _tip(case, tip_f)
     if any(m.score > MATCH_MIN for m in matches):
         scored = _lent(matches)
         floor = max(MATCH_MIN, MATCH_SHARE * max(s for s, m in scored if _shown(m) or m.heading))
@@ -149,7 +181,7 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         taken |= set(found)
         result = _pick(scored, m_res, 1, taken, floor) or result
         taken |= set(result)
-        tip = _pick(scored, m_tip, 1, taken, floor) or tip
+        tip = _pick([(x, m) for x, m in scored if advises(m.field, m.text)], m_tip, 1, taken, floor) or tip
     return CaseCard(
         number=number, case_id=case.id, area=case.area, population=population_label(case),
         title=case.title, did=tuple(cut(_strip_mark(x)) for x in did),
@@ -183,7 +215,7 @@ def detail_sections(case: Case) -> list[str]:
     head = [f"【{case.area}】{case.title}"]
     facts = []
     if case.get("population_text"):
-        facts.append(f"人口：{case.get('population_text')}")
+        facts.append("人口：" + case.get("population_text").removeprefix("人口").lstrip("：: "))
     if case.get("municipalities") is not None:
         facts.append(f"市町村数：{case.get('municipalities')}")
     if case.get("hospitals") is not None or case.get("clinics") is not None:

@@ -111,3 +111,27 @@ def test_the_next_page_answers_the_same_question(app):
     for c in nxt.cards:
         matched = card(app.index.cases[app.index.by_id[c.case_id]], c.number, app.index.matches("家族会との連携", c.case_id))
         assert c == matched
+
+
+# -- the 工夫 line (issue 11, item 14) -----------------------------------------------------------
+def test_the_tip_line_gives_advice_and_is_never_a_heading_or_a_problem():
+    from knowledge.answer import BRACKETED, advises, card
+    from knowledge.cases import load_builtin
+    cases = load_builtin()
+    tips = {c.id: card(c, 1).tip for c in cases}
+    assert sum(t is not None for t in tips.values()) >= 20
+    for cid, tip in tips.items():
+        if tip:
+            assert not BRACKETED.match(tip) and "可能性もある。" not in tip, cid
+    # 「形骸化してしまう可能性もある」 states the problem; the guide's advice on it is what shows
+    assert "見直し" in tips["c14"] and "必要" in tips["c14"]
+    assert not advises("points", "地域において長年継続的に開催されている各種会議は、ともすれば形骸化してしまう可能性もある。")
+    assert not advises("innovations", "【取組の工夫】")
+    assert advises("transfer_points", "精神保健福祉士の保健所への常勤配置")
+
+
+def test_population_is_not_said_twice_in_the_detail():
+    from knowledge.answer import detail_sections
+    from knowledge.cases import load_builtin
+    for c in load_builtin():
+        assert "人口：人口" not in detail_sections(c)[0], c.id

@@ -77,7 +77,7 @@ def test_feedback_is_stored_with_the_cases_shown(app):
 
 
 def test_help_lists_what_can_be_asked(app):
-    r = say(app, "ヘルプ")[0]
+    r = say(app, "ヘルプ 質問")[0]
     assert "詳しく" in r.text and "次" in r.text and "似た事例" in r.text and r.choices
 
 

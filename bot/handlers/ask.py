@@ -50,7 +50,7 @@ def present(app, lead: str, ids: list[str], start: int, question: str) -> Cards:
     cards = tuple(card(index.cases[index.by_id[cid]], start + i + 1, index.matches(question, cid))
                   for i, cid in enumerate(page))
     more = start + PAGE < len(ids)
-    return Cards(lead, cards, messages.FOOTER, answer_choices(start + 1, start + len(page), more))
+    return Cards(lead, cards, messages.footer(start + 1, more), answer_choices(start + 1, start + len(page), more))
 
 
 def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | None]:

@@ -22,7 +22,7 @@ from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
-REMIND_PREFIX = re.compile(r"^(リマインド|りまいんど|remind)\s*", re.I)
+REMIND_PREFIX = re.compile(r"^(リマインダー|リマインド|りまいんど|remind)\s*", re.I)
 # Searched in every message: white space only after を/、 or where a run of it starts (a search that
 # started again inside a run of spaces would scan the rest of the run each time).
 REMIND_SUFFIX = re.compile(r"(?:を\s*+|、\s*+|(?<!\s)\s*+)(リマインド|りまいんど)(して|してください|してほしい|お願い(します)?)?"
@@ -287,19 +287,16 @@ NO_WORDS = ("いいえ", "いいえ。", "やめる", "やめます", "キャン
 ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*+(?:#?([0-9]++))?\s*+(.*+)$")
 CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")  # on the text as typed: full-width digits too
 RSVP = re.compile(r"^(参加|不参加)\s*+#e([0-9]++)$")
-DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2}[:：][0-9]{2})$")
+DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2})(?:[:：]([0-9]{2})|時(半)?|時([0-9]{1,2})分)$")
 ACTIONS = {"完了": "done", "会えなかった": "unmet", "あとで記録": "later", "取消": "cancel", "取り消し": "cancel",
            "キャンセル": "cancel", "削除": "cancel"}
 
 
 def _yes_no(app, msg: Incoming, m) -> list[Reply] | None:
-    """「はい」/「いいえ」 answer the pending confirmation; a 「いいえ」 with none pending is told so,
-    a 「はい」 with none goes on (it may be a question)."""
-    no = m.norm in NO_WORDS
-    done = confirm(app, msg, not no)
-    if done is None and no:
-        return [Text(messages.NOTHING_TO_CONFIRM)]
-    return done
+    """「はい」/「いいえ」 answer the pending confirmation; with none pending (another member tapping
+    はい under someone's reminder in a group) the user is told so, never sent to the search."""
+    done = confirm(app, msg, m.norm not in NO_WORDS)
+    return done if done is not None else [Text(messages.NOTHING_TO_CONFIRM)]
 
 
 PLAN_WORDS = re.compile(r"^(\S++)\s++(\S.*+)$")
@@ -315,23 +312,22 @@ def _plan_match(app, msg: Incoming, w):
 
 
 def postpone_words(app, msg: Incoming, w) -> tuple[str, str | None] | None:
-    """「延期 12/10 10時 #3」 → ("12/10 10時", "3"); None when the text is no 延期 command.
-
-    What ``^延期\\s*(.*?)\\s*(?:#(\\d+))?$`` matched (the rest, without white space and a final
-    「#number」, on one line), without its lazy group backtracking over a run of spaces for every
-    place where it might end."""
+    """「延期 12/10 10時 #3」, 「延期 明日 3」 and 「延期 3 明後日10時」 → (when, "3"); 「延期 3」 → ("", "3");
+    None when the text is no 延期 command.  The number may lead or end, with or without 「#」 (a
+    button sends 「#3」, people type 「3」); a number is only the reminder's when it stands alone
+    (「延期 12/10」 is a date).  Split on white space, never a pattern that backtracks over a run of it."""
     t = w.norm
-    if not t.startswith("延期"):
+    if not t.startswith("延期") or "\n" in t:
         return None
-    rest = t[2:].lstrip()
-    k = len(rest)
-    while k and rest[k - 1] in "0123456789":
-        k -= 1
+    words = t[2:].split()
     number = None
-    if 0 < k < len(rest) and rest[k - 1] == "#":
-        number, rest = rest[k:], rest[:k - 1]
-    rest = rest.rstrip()
-    return None if "\n" in rest else (rest, number)
+    for i in (-1, 0) if words else ():
+        word = words[i].removeprefix("#")
+        if word.isascii() and word.isdigit() and (len(words) > 1 or words[i].startswith("#") or i == 0):
+            number = word
+            del words[i]
+            break
+    return " ".join(words), number
 
 
 def _act(app, msg: Incoming, m) -> list[Reply] | None:
@@ -373,7 +369,8 @@ ROUTES = (
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
           "rsvp"),
-    Route(DIGEST, lambda app, msg, m: set_digest(app, msg, m.group(1)), "digest"),
+    Route(DIGEST, lambda app, msg, m: set_digest(
+        app, msg, f"{m.group(1)}:{m.group(2) or m.group(4) or ('30' if m.group(3) else '00')}"), "digest"),
     Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
     Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
     Route(ACT, _act, "act"),

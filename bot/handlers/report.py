@@ -295,7 +295,7 @@ ROUTES = (
     Route(lambda app, msg, w: True, lambda app, msg, m: attach_photo(app, msg), "photo", kind="image",
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(re.compile(r"^報告一覧\s*+全体$"), lambda app, msg, m: listing(app, msg, everyone=True), "report_list_area",
-          direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.REPORT_SUPERVISOR_ONLY),
     Route(re.compile(r"^報告一覧$"), lambda app, msg, m: listing(app, msg, everyone=False), "report_list",
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(REPORT_EDIT, lambda app, msg, m: edit(app, msg, m.string), "report_edit", typed=True,
