@@ -168,6 +168,10 @@ def _route(app, msg: Incoming, text: str, t: str) -> list[Reply]:
         return rem.listing(app, msg)
     if t in ("予定 全体", "予定全体", "地域の予定"):
         return rem.listing(app, msg, everyone=True)
+    if (m := rem.NIGHT_ALT.match(t)) and (done := rem.use_alternative(app, msg, t)) is not None:
+        return done
+    if m := rem.EVENT_CANCEL.match(t):
+        return rem.cancel_event(app, msg, m.group(1))
     if m := _RSVP.match(t):
         return rem.answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2))
     if m := _DIGEST.match(t):
