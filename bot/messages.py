@@ -478,3 +478,77 @@ HINTS = {
     "リマインド": REMIND_EXAMPLE,
     "イベント": EVENT_EXAMPLE,
 }
+
+
+
+# -- reminders branch (issue 11: reminders, events and visit plans from a day of use) -------------------
+def plan_needs_date(code: str, word: str) -> str:
+    return f"{code} の退院日はいつですか？ 日付を付けて送ってください。例：「{word} {code} 12/1」「{word} {code} 昨日」"
+
+
+def plan_visit_line(label: str, due: str, window: str, moved: str | None, remind: str | None, past_due: bool) -> str:
+    """One visit in the read-back of a plan: its day, why it moved, and whether and when it is announced."""
+    s = f"{label}：{due}"
+    if moved:
+        s += f"（{moved}のため移動）"
+    s += f"　期間 {window}"
+    if remind is None:
+        return s + "\n　→ 期間を過ぎています。お知らせしません"
+    if past_due:
+        return s + f"\n　→ 予定日は過ぎましたが期間内です。{remind} にお知らせ"
+    return s + f"\n　→ {remind} にお知らせ"
+
+
+def saved_plan_visits(reminded: list[str], not_reminded: list[str]) -> str:
+    s = "訪問計画を登録しました。"
+    s += ("お知らせする訪問：" + "、".join(reminded) + "。") if reminded else "お知らせする訪問はありません。"
+    if not_reminded:
+        s += "期間を過ぎた訪問（お知らせしません）：" + "、".join(not_reminded) + "。"
+    return s + "「予定」で一覧を表示します。"
+
+
+def night_question(hour: int, minute: int, alt: str | None) -> str:
+    """「午前3時でよいですか？ 15時なら「15時にする」を送ってください。」"""
+    said = (f"午前{hour}時" if hour < 12 else f"夜{hour - 12}時（{hour}時）") + (f"{minute}分" if minute else "")
+    return f"{said}でよいですか？" + (f" {alt}なら「{alt}にする」を送ってください。" if alt else "")
+
+
+def ask_night(confirm_text: str, question: str) -> str:
+    """A read-back whose time is in the night: the question replaces 「よろしいですか？」."""
+    return confirm_text.replace(CONFIRM, question + "「はい」で登録、「いいえ」でやめます。")
+
+
+def confirm_change_next(title: str, when: str, rule: str) -> str:
+    return f"「{title}」の次回を {when} に変更します（そのあとは {rule} のままです）。{CONFIRM}"
+
+
+def changed(title: str, when: str) -> str:
+    return f"「{title}」を {when} に変更しました。"
+
+
+def event_saved(number: int, title: str, when: str, group: bool) -> str:
+    head = f"📅 イベント「{title}」{when}\n"
+    ask = "参加できる方は「参加」、できない方は「不参加」を押してください。\n" if group else ""
+    return head + ask + f"登録しました（番号 E{number}）。「予定」で一覧、「取消 E{number}」で取り消せます。"
+
+
+EVENT_NIGHT_NOTICE = "（夜間にかかるため、1時間前のお知らせは送りません）"
+
+
+def event_cancelled(title: str, when: str) -> str:
+    return f"イベント「{title}」（{when}）を取り消しました。お知らせもすべて止めました。"
+
+
+def event_owner_only(number: int) -> str:
+    return f"イベントを取り消せるのは登録した人だけです。参加をやめるときは「不参加 #E{number}」を送ってください。"
+
+
+RSVP_LISTED = "「予定」に表示します。"
+
+
+def listing_events(lines: list[str]) -> str:
+    return listing(lines) + "\nイベント（E番号）は「取消 E3」のように取り消せます。"
+
+
+def changed_next(title: str, when: str, rule: str) -> str:
+    return f"「{title}」の次回を {when} に変更しました（そのあとは {rule} のままです）。"

@@ -49,12 +49,15 @@ def digest_replies(db, platform: str, user: str, now: datetime) -> list[Reply]:
     today = now.astimezone(TZ).date()
     visits = store.open_visits(db, platform, user, today)
     due_today = [f"{v['case_code']}（{v['label']}）" for v in visits if v["due"] == today.isoformat()]
+    # past its day but inside its window: still to do, not overdue (a plan registered late)
+    due_today += [f"{v['case_code']}（{v['label']}、期間は{messages.fmt_day(_d(v['window_end']))}まで）"
+                  for v in visits if v["due"] < today.isoformat() <= v["window_end"]]
     overdue = [f"{v['case_code']}（{v['label']}、予定日 {messages.fmt_day(_d(v['due']))}）"
-               for v in visits if v["due"] < today.isoformat()]
+               for v in visits if v["window_end"] < today.isoformat()]
     start = datetime.combine(today, datetime.min.time(), tzinfo=TZ)
     end = start + timedelta(days=7 - today.weekday())
     week = [f"{messages.fmt_when(store.from_utc(e['starts_at']).astimezone(TZ))} {e['title']}"
-            for e in store.events_between(db, platform, user, start, end)]
+            for e in store.events_between(db, platform, user, max(start, now), end)]  # not one already begun
     missed = [f"{messages.fmt_when(r.due_at.astimezone(TZ))} {r.title}" for r in store.missed(db, platform, user)]
     if not (due_today or overdue or week or missed):
         return []

@@ -294,6 +294,10 @@ class ReminderService:
                     waiting = True  # being sent right now by another thread or process
                 elif lateness > TOO_LATE:
                     repairs.extend(self._advance(db, r, now, status="missed"))
+                elif r.event_id and (starts := store.event_starts(db, r.event_id)) is not None and starts <= (
+                        end_of_quiet(now) if not r.asked and in_quiet_hours(now) else now):
+                    # an event's notice never goes once the event has begun (nor is held past its start)
+                    store.set_status(db, r.id, "missed", now)
                 elif not r.asked and in_quiet_hours(now):
                     store.reschedule(db, r.id, end_of_quiet(now), now)
                     repairs.append(end_of_quiet(now))

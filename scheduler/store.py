@@ -10,12 +10,13 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from dateutil.relativedelta import relativedelta
 
 from .timeparse import Recurrence
-from .workdays import TZ
+from .workdays import TZ, day_off, end_of_quiet, in_quiet_hours, is_business_day, nearest_business_day
 
 PLANS_PATH = Path(__file__).parent / "plans.yaml"
 EVENT_BEFORE = ((timedelta(days=1), time(17, 0)), (timedelta(hours=1), None))  # 前日17時、1時間前
@@ -79,13 +80,14 @@ def add_reminder(db, *, kind: str, platform: str, owner: str, target: str, is_gr
 
 def event_notices(starts: datetime, now: datetime) -> list[datetime]:
     """When an event is announced (the day before at 17:00, one hour before): those still ahead.
-    The chat reads these back before 「はい」, and add_event stores the same ones."""
+    A notice that falls in quiet hours is stored for their end, when the engine would send it; one
+    that would then come at or after the start is not made at all (a notice after the event helps
+    no one).  The chat reads these back before 「はい」, and add_event stores the same ones."""
     out = []
-    for before, at in EVENT_BEFORE:
-        t = starts.astimezone(TZ) - before
-        if at is not None:
-            t = datetime.combine(t.date(), at, tzinfo=TZ)
-        if t > now:
+    for t in _event_notice_times(starts):
+        if in_quiet_hours(t):
+            t = end_of_quiet(t)
+        if now < t < starts and t not in out:
             out.append(t)
     return out
 
@@ -113,34 +115,38 @@ class PlanRangeError(ValueError):
     """A visit of the plan (or its window) would fall outside the calendar Python has (years 1–9999)."""
 
 
-def plan_dates(plan: dict, anchor: date) -> list[tuple[str, date, date, date]]:
-    """(label, due, window start, window end) of each visit of a plan.  Raises PlanRangeError for an
-    anchor so near the ends of the calendar that a visit cannot be dated (9999/12/31)."""
+def plan_dates(plan: dict, anchor: date) -> list["PlanVisit"]:
+    """(label, due, window start, window end, planned) of each visit of a plan.  The window is the
+    planned day's; a planned day the offices are closed (weekend, holiday, 年末年始) gives way to the
+    nearest business day inside it (``planned`` keeps the day the plan's arithmetic gave, for the
+    read-back).  Raises PlanRangeError for an anchor so near the ends of the calendar that a visit
+    cannot be dated (9999/12/31)."""
     w = plan.get("window", {})
     out = []
     for v in plan["visits"]:
         try:
-            due = anchor + relativedelta(days=v.get("days", 0), months=v.get("months", 0))
-            out.append((v["label"], due, due - timedelta(days=w.get("before", 0)),
-                        due + timedelta(days=w.get("after", 0))))
+            planned = anchor + relativedelta(days=v.get("days", 0), months=v.get("months", 0))
+            ws, we = planned - timedelta(days=w.get("before", 0)), planned + timedelta(days=w.get("after", 0))
         except (OverflowError, ValueError) as e:  # date arithmetic past year 9999 (or before year 1)
             raise PlanRangeError(str(e)) from None
+        out.append(PlanVisit(v["label"], nearest_business_day(planned, ws, we) or planned, ws, we, planned))
     return out
 
 
 def add_plan(db, *, platform: str, owner: str, target: str, area: str, case_code: str, plan_key: str,
              anchor: date, digest_time: time, now: datetime) -> int:
-    """A plan, its visits, and a reminder on the morning of each visit's due day that is still ahead."""
+    """A plan, its visits, and a reminder for each visit whose window is still open (see
+    ``visit_reminder_at``)."""
     plan = load_plans()[plan_key]
     pid = db.execute("INSERT INTO plans (platform, owner, area, case_code, plan, anchor, created_at) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
                      [platform, owner, area, case_code, plan_key, anchor.isoformat(), utc(now)]).lastrowid
-    for seq, (label, due, ws, we) in enumerate(plan_dates(plan, anchor), start=1):
+    for seq, (label, due, ws, we, _) in enumerate(plan_dates(plan, anchor), start=1):
         vid = db.execute("INSERT INTO visits (plan_id, seq, label, due, window_start, window_end, updated_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [pid, seq, label, due.isoformat(), ws.isoformat(), we.isoformat(), utc(now)]).lastrowid
-        at = datetime.combine(due, digest_time, tzinfo=TZ)
-        if at > now:
+        at = visit_reminder_at(due, we, digest_time, now)
+        if at is not None:
             add_reminder(db, kind="visit", platform=platform, owner=owner, target=target, is_group=False,
                          title=f"{case_code} {plan['label']}（{label}）", due=at, recurrence=None, asked=False,
                          now=now, visit_id=vid)
@@ -311,3 +317,101 @@ def event_answers(db, event_id: int) -> list[dict]:
     return _rows(db, "SELECT r.answer, r.platform, r.user, u.display_name FROM rsvps r LEFT JOIN users u "
                      "ON u.platform = r.platform AND u.user_id = r.user WHERE r.event_id = ? "
                      "ORDER BY r.updated_at", [event_id])
+
+
+# -- reminders branch (issue 11): visit plans on the calendar, events as one thing, rules that change,
+# and the queries bot/handlers/remind.py ran itself --------------------------------------------------
+
+class PlanVisit(NamedTuple):
+    label: str
+    due: date             # the day to visit: a business day inside the window when there is one
+    window_start: date
+    window_end: date
+    planned: date         # the day the plan's arithmetic gave (differs from ``due`` when that was a day off)
+
+    @property
+    def moved_because(self) -> str | None:
+        """「元日」「日曜」… when the planned day was a day off and the visit moved; else None."""
+        return day_off(self.planned) if self.due != self.planned else None
+
+
+def visit_reminder_at(due: date, window_end: date, digest_time: time, now: datetime) -> datetime | None:
+    """When a visit is announced: the morning (``digest_time``) of its due day; when that is past but
+    the window is still open (a plan registered late), the next business morning inside the window;
+    None once the window has closed."""
+    at = datetime.combine(due, digest_time, tzinfo=TZ)
+    if at > now:
+        return at
+    d = now.astimezone(TZ).date()
+    while d <= window_end:
+        at = datetime.combine(d, digest_time, tzinfo=TZ)
+        if at > now and is_business_day(d):
+            return at
+        d += timedelta(days=1)
+    return None
+
+
+def last_sent_to(db, platform: str, user: str, conversation: str) -> int | None:
+    """The reminder most recently delivered to me or to this conversation (what 「完了」 without a
+    number means)."""
+    row = db.execute(
+        "SELECT r.id FROM deliveries d JOIN reminders r ON r.id = d.reminder_id WHERE d.status = 'sent' "
+        "AND r.platform = ? AND (r.owner = ? OR r.target = ?) ORDER BY d.sent_at DESC LIMIT 1",
+        [platform, user, conversation]).fetchone()
+    return row[0] if row else None
+
+
+def plan_notices(db, plan_id: int) -> list[tuple[str, datetime | None]]:
+    """Each visit of a plan with the time it will be announced (None: not announced), in order."""
+    return [(label, from_utc(due) if due else None) for label, due in db.execute(
+        "SELECT v.label, MIN(r.due_at) FROM visits v LEFT JOIN reminders r ON r.visit_id = v.id "
+        "AND r.status = 'active' WHERE v.plan_id = ? GROUP BY v.id ORDER BY v.seq", [plan_id]).fetchall()]
+
+
+def _event_notice_times(starts: datetime) -> list[datetime]:
+    """The notices an event would have with no night and no clock: the day before at 17:00, one hour before."""
+    out = []
+    for before, at in EVENT_BEFORE:
+        t = starts.astimezone(TZ) - before
+        out.append(datetime.combine(t.date(), at, tzinfo=TZ) if at is not None else t)
+    return out
+
+
+def event_notices_lost_to_night(starts: datetime, now: datetime) -> bool:
+    """True when a notice still ahead is left out because quiet hours would hold it past the start
+    (the read-back says so, rather than leave the user to wonder)."""
+    return any(now < t and in_quiet_hours(t) and end_of_quiet(t) >= starts for t in _event_notice_times(starts))
+
+
+def active_event(db, eid: int) -> dict | None:
+    """An active event, or None."""
+    rows = _rows(db, "SELECT * FROM events WHERE id = ? AND status = 'active'", [eid])
+    return rows[0] if rows else None
+
+
+def event_starts(db, eid: int) -> datetime | None:
+    row = db.execute("SELECT starts_at FROM events WHERE id = ?", [eid]).fetchone()
+    return from_utc(row[0]) if row else None
+
+
+def cancel_event(db, eid: int, now: datetime) -> int:
+    """The event ends, and every notice of it still waiting with it; how many notices were stopped."""
+    db.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", [eid])
+    return db.execute("UPDATE reminders SET status = 'cancelled', updated_at = ? WHERE event_id = ? "
+                      "AND status = 'active'", [utc(now), eid]).rowcount
+
+
+def my_events(db, platform: str, user: str, now: datetime) -> list[dict]:
+    """The events 「予定」 lists for me, soonest first: those I set up and those I answered 参加 to,
+    not yet started.  ``mine`` says which I set up."""
+    return _rows(db, "SELECT e.*, e.owner = ? AS mine FROM events e WHERE e.platform = ? AND e.status = 'active' "
+                     "AND e.starts_at >= ? AND (e.owner = ? OR EXISTS (SELECT 1 FROM rsvps v WHERE v.event_id = e.id "
+                     "AND v.platform = e.platform AND v.user = ? AND v.answer = 'yes')) ORDER BY e.starts_at",
+                 [user, platform, utc(now), user, user])
+
+
+def change_rule(db, rid: int, due: datetime, recurrence: Recurrence | None, now: datetime) -> None:
+    """A reminder's time and rule together (「変更 1 毎週金曜16時」): the rule is what the engine
+    moves it on by after each time."""
+    db.execute("UPDATE reminders SET due_at = ?, recurrence = ?, asked = 1, status = 'active', updated_at = ? "
+               "WHERE id = ?", [utc(due), json.dumps(asdict(recurrence)) if recurrence else None, utc(now), rid])

@@ -73,24 +73,33 @@ def _fail(problem: str, *examples: str) -> TimeError:
 # Results
 
 
+KINDS = ("weekly", "biweekly", "monthly_nth", "weekdays", "daily", "monthly_day", "monthly_last")
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """A repeating reminder. Occurrences are computed on the Tokyo wall clock; holidays are *not*
     skipped here (the engine decides what to do on a holiday)."""
 
-    kind: str  # "weekly", "monthly_nth", "weekdays", "daily", "monthly_day"
+    kind: str  # "weekly", "biweekly", "monthly_nth", "weekdays", "daily", "monthly_day", "monthly_last"
     hour: int
     minute: int
     weekday: int | None = None  # 0 = Monday … 6 = Sunday, for weekly / monthly_nth
     nth: int | None = None  # 1–5; a month without that nth weekday is skipped
     day: int | None = None  # for monthly_day; a month without that day is skipped
+    # biweekly: the date (ISO) of one occurrence, which fixes the weeks it falls in; kept in the stored
+    # rule, so 隔週 keeps its rhythm across restarts, 延期 and changes of the clock.
+    start: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("weekly", "monthly_nth", "weekdays", "daily", "monthly_day"):
+        if self.kind not in KINDS:
             raise ValueError(f"unknown recurrence kind {self.kind!r}")
         if not (0 <= self.hour <= 23 and 0 <= self.minute <= 59):
             raise ValueError(f"bad time {self.hour}:{self.minute}")
-        if self.kind in ("weekly", "monthly_nth") and not (self.weekday is not None and 0 <= self.weekday <= 6):
+        if self.kind == "biweekly":
+            if self.start is None or self.weekday is None or date.fromisoformat(self.start).weekday() != self.weekday:
+                raise ValueError("biweekly needs a start date on its weekday")
+        if self.kind in ("weekly", "biweekly", "monthly_nth") and not (self.weekday is not None and 0 <= self.weekday <= 6):
             raise ValueError(f"{self.kind} needs a weekday 0–6")
         if self.kind == "monthly_nth" and not (self.nth is not None and 1 <= self.nth <= 5):
             raise ValueError("monthly_nth needs nth 1–5")
@@ -100,6 +109,8 @@ class Recurrence:
     def _day_in_month(self, year: int, month: int) -> int | None:
         """The day of ``month`` this recurrence falls on, or None when that month has none."""
         last = calendar.monthrange(year, month)[1]
+        if self.kind == "monthly_last":
+            return last
         if self.kind == "monthly_day":
             return self.day if self.day <= last else None
         first_weekday = date(year, month, 1).weekday()
@@ -121,6 +132,12 @@ class Recurrence:
                     continue
                 if (at := self._on(d)) > t:
                     return at
+        elif self.kind == "biweekly":
+            start = date.fromisoformat(self.start)
+            for i in range(15):
+                d = t.date() + timedelta(days=i)
+                if (d - start).days % 14 == 0 and (at := self._on(d)) > t:
+                    return at
         else:
             year, month = t.year, t.month
             for _ in range(48):  # a 5th weekday or a 31st comes round well within this
@@ -131,10 +148,15 @@ class Recurrence:
         raise RuntimeError(f"no occurrence found for {self!r}")  # unreachable for valid values
 
     def describe(self) -> str:
-        """「毎週金曜 16:00」「毎月第2水曜 14:00」「平日 9:00」「毎日 7:00」「毎月5日 10:00」"""
+        """「毎週金曜 16:00」「隔週火曜 10:00」「毎月第2水曜 14:00」「平日 9:00」「毎日 7:00」「毎月5日 10:00」
+        「毎月月末 10:00」"""
         hm = f"{self.hour}:{self.minute:02d}"
         if self.kind == "weekly":
             return f"毎週{WEEKDAYS[self.weekday]}曜 {hm}"
+        if self.kind == "biweekly":
+            return f"隔週{WEEKDAYS[self.weekday]}曜 {hm}"
+        if self.kind == "monthly_last":
+            return f"毎月月末 {hm}"
         if self.kind == "monthly_nth":
             return f"毎月第{self.nth}{WEEKDAYS[self.weekday]}曜 {hm}"
         if self.kind == "weekdays":
@@ -185,13 +207,23 @@ _PAREN_WD = r"(?:\s*+\((?P<pwd>[月火水木金土日])(?:曜日?)?\))?"  # 「1
 # Time of day
 
 
+_AMPM = r"\s?+(?P<ampm>[aApP])\.?[mM]\.?(?![A-Za-z])"
 _TIME = _re(
     r"(?:(?P<period>午前|午後|朝|昼|夕方|夕|夜|晩)\s*+(?:の\s*+)?)?"
-    r"(?:(?P<h>#N)時(?!間)(?:(?P<half>半)|(?P<mi>#N)分(?!間|後))?"
-    r"|(?P<hh>#D):(?P<mm>[0-9]{2})(?![0-9]))"
+    r"(?:(?P<h>#N)(?:時|じ)(?!間|かん)(?:(?P<half>半|はん)|(?P<mi>#N)分(?!間|後))?"
+    r"|(?P<hh>#D):(?P<mm>[0-9]{2})(?![0-9])(?!" + _AMPM.replace("?P<ampm>", "") + r"))"
     r"(?:頃|ごろ)?"
     r"|(?P<noon>正午)"
+    r"|(?P<ah>#D)(?::(?P<am>[0-9]{2}))?" + _AMPM +
+    # A word that names a time by itself (明日の午後, 金曜の夕方, 朝イチ), only where it stands as a
+    # word: 朝食, 朝の会, 翌朝 or 今朝 are no 9:00.
+    r"|(?<![今毎明翌早])(?P<word>朝イチ|朝いち|朝一番|朝一|朝|夕方|午後)"
+    r"(?:で|(?=$|[\s、,。!]|に|から|まで|は|頃|ごろ))"  # 「朝イチで電話」: the で goes with the time
 )
+# What each of those words means, written down here (the read-back shows the time, so a different
+# habit is caught before it is stored).
+TIME_WORDS = {"朝イチ": (9, 0), "朝いち": (9, 0), "朝一番": (9, 0), "朝一": (9, 0), "朝": (9, 0),
+              "夕方": (17, 0), "午後": (13, 0)}
 _JOIN = re.compile(r"[ \t、,]*+(?:の[ \t]*+)?")  # between a day and its time: 「明後日の午前10時」
 _RANGE = re.compile(r"(?<!\s)\s*+(?:[~〜\-−–—―ー]|から)\s*+")  # 「13:00〜15:00」: the start time is the reminder
 
@@ -213,7 +245,16 @@ def _time_of(m: re.Match[str], implied_period: str | None) -> tuple[int, int]:
     """(hour, minute) of a _TIME match, or TimeError when no such time exists or it is unclear."""
     if m.group("noon"):
         return 12, 0
+    if m.group("word"):
+        return TIME_WORDS[m.group("word")]
     text = m.group(0)
+    if m.group("ampm"):
+        h, mi = int(m.group("ah")), int(m.group("am") or 0)
+        if not 1 <= h <= 12 or mi > 59:
+            raise _fail(f"「{text}」という時刻はありません。", "2pm", "14時")
+        if h == 12:
+            raise _fail(f"「{text}」は正午か夜中の0時かがはっきりしません。", "正午", "12時", "0時")
+        return (h + 12 if m.group("ampm") in "pP" else h), mi
     if m.group("hh") is not None:
         h, mi = int(m.group("hh")), int(m.group("mm"))
     else:
@@ -353,6 +394,26 @@ def _day_only(m: re.Match[str], today: date) -> _Day:
     return _Day(tuple(choices), m.group(0), rule="next", check_weekday=m.group("pwd"))
 
 
+def _month_end(m: re.Match[str], today: date) -> _Day:
+    """「月末」: the last day of this month, or the next month's once it is past (the nearest, for
+    parse_date); 「来月末」「今月末」: that month's; 「12月末」: the nearest December's."""
+    g = m.groupdict()
+
+    def last(y: int, mo: int) -> date:
+        return date(y, mo, calendar.monthrange(y, mo)[1])
+
+    if g.get("rel"):
+        y, mo = _add_months(today, {"先月": -1, "今月": 0, "来月": 1, "再来月": 2}[g["rel"]])
+        return _Day((last(y, mo),), m.group(0))
+    if g.get("m"):
+        mo = _num(g["m"])
+        if not 1 <= mo <= 12:
+            raise _fail(f"「{m.group(0)}」という日付はありません。", "12月末 10時", "月末 10時")
+        return _Day(tuple(last(y, mo) for y in (today.year - 1, today.year, today.year + 1)), m.group(0),
+                    rule="nearest")
+    return _Day(tuple(last(*_add_months(today, k)) for k in (-1, 0, 1)), m.group(0), rule="next")
+
+
 def _week_weekday(m: re.Match[str], today: date) -> _Day:
     """今週/来週/再来週/先週/先々週 + weekday; weeks run Monday to Sunday."""
     weeks = {"先々週": -2, "先週": -1, "今週": 0, "来週": 1, "再来週": 2}[m.group("wk")]
@@ -433,6 +494,7 @@ _DAY_HEADS = _heads("day", [
     (r"(?<![0-9/])(?P<m>#D)/(?P<d>#D)(?![0-9/])" + _PAREN_WD, _md),
     (r"(?P<m>#N)月(?P<d>#N)日" + _PAREN_WD, _md),
     (r"(?P<rel>先月|今月|来月|再来月)の?(?P<d>#N)日" + _PAREN_WD, _month_rel_day),
+    (r"(?:(?P<rel>先月|今月|来月|再来月)|(?P<m>#N)月|月)末", _month_end),
     (r"(?P<d>#N)日(?!後|前|間|目|分|以|ぶり|おき|ごと|中|付|曜)" + _PAREN_WD, _day_only),
     (r"(?P<wk>先々週|先週|今週|来週|再来週)の?" + _WD, _week_weekday),
     (r"第(?P<nth>#N)の?" + _WD, _nth_without_month),
@@ -442,6 +504,8 @@ _REC_HEADS = _heads("rec", [
     (r"毎週?の?" + _WD, _rec("weekly")),  # 毎週金曜, 毎金曜, 毎日曜(日) = every Sunday
     (r"毎月の?第(?P<nth>#N)の?" + _WD, _rec("monthly_nth")),
     (r"毎月の?(?P<d>#N)日", _rec("monthly_day")),
+    (r"毎月の?月?末", _rec("monthly_last")),
+    (r"隔週の?" + _WD, _rec("biweekly")),
     (r"平日の?(?P<every>毎朝|毎日|毎晩)?", _rec("weekdays")),
     (r"毎朝", _rec("daily", "朝")),
     (r"毎晩|毎夜", _rec("daily", "夜")),
@@ -462,8 +526,9 @@ _VAGUE: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
      ("来週火曜 10時", "今週金曜 15時")),
     (re.compile(r"再来月|先月|来月|今月"), "「{w}」だけでは何日か分かりません。", ("来月5日 10時", "12/5 13:00")),
     (re.compile(r"週末"), "「{w}」だけでは何曜日か分かりません。", ("土曜 10時",)),
-    (re.compile(r"月末|月初め|月初|年末|年明け|年内"), "「{w}」だけでは何日か分かりません。", ("12月28日 10時",)),
-    (re.compile(r"毎週|毎月"), "「{w}」のあとに曜日か日にちを書いてください。", ("毎週金曜 16時", "毎月5日 10時")),
+    (re.compile(r"月初め|月初|年末|年明け|年内"), "「{w}」だけでは何日か分かりません。", ("12月28日 10時",)),
+    (re.compile(r"毎週|毎月|隔週"), "「{w}」のあとに曜日か日にちを書いてください。",
+     ("毎週金曜 16時", "隔週火曜 10時", "毎月5日 10時")),
     (_re(r"第#Nの?[月火水木金土日]曜"), "「{w}」は毎月のことですか。「毎月」を付けてください。",
      ("毎月第2水曜 14時",)),
     (_re(r"[0-9](?<![0-9].)[0-9]?月(?!\s*+[0-9])"), "「{w}」だけでは何日か分かりません。", ("12月5日 13時",)),
@@ -523,19 +588,20 @@ def _starts_pattern() -> re.Pattern[str]:
     n = f"[0-9{_K}]"
     alts = []
     for d in "0123456789":
-        alts.append(rf"{d}(?<![0-9].)[0-9]{{0,3}}(?:[日週月時分]|:[0-9]|/[0-9])")  # #N, #D: never inside a number
+        alts.append(rf"{d}(?<![0-9].)[0-9]{{0,3}}(?:[日週月時分じ]|:[0-9]|/[0-9]|\s?[aApP])")  # #N, #D: never inside a number
         alts.append(rf"{d}[0-9]{{3}}[/.\-年]")  # a year may be: 12026/12/5 reads 2026/12/5
     for k in _K:
-        alts.append(rf"{k}(?<![{_K}].)[{_K}]{{0,3}}[日週月時分]")
+        alts.append(rf"{k}(?<![{_K}].)[{_K}]{{0,3}}[日週月時分じ]")
         if k != "十":
             alts.append(rf"{k}[〇零一二三四五六七八九]{{3}}年")
     for w in ("午前", "午後", "朝", "昼", "夕方", "夕", "夜", "晩"):  # a time of day after its period
         alts.append(rf"{w}\s*+(?:の\s*+)?{n}")
     alts += ["正午", "今日", "本日", "今朝", "今夜", "今晩", "明日", "あした", "明朝", "明晩", "明後日", "あさって",
-             "明々後日", "明明後日", "しあさって", "昨日", "きのう", "一昨日", "おととい", "平日"]
-    alts += [rf"{w}の?{n}" for w in ("先月", "今月", "来月", "再来月")]
+             "明々後日", "明明後日", "しあさって", "昨日", "きのう", "一昨日", "おととい", "平日",
+             "月末", "隔週", "朝", "夕方", "午後"]
+    alts += [rf"{w}(?:の?{n}|末)" for w in ("先月", "今月", "来月", "再来月")]
     alts += [rf"{w}の?{wd}" for w in ("先々週", "先週", "今週", "来週", "再来週", "次の", "今度の")]
-    alts += [rf"第{n}{{1,4}}の?{wd}", rf"毎(?:週?の?{wd}|月の?[第0-9{_K}]|[朝晩夜夕日])"]
+    alts += [rf"第{n}{{1,4}}の?{wd}", rf"毎(?:週?の?{wd}|月の?[第0-9{_K}月末]|[朝晩夜夕日])"]
     alts += [f"{c}曜" for c in "月火水木金土日"]
     return re.compile("|".join(alts))
 
@@ -760,7 +826,10 @@ def parse_when(text: str, now: datetime) -> tuple[When, str]:
         at = (wall + timedelta(minutes=hit.value.minutes)).replace(tzinfo=TZ)
     elif hit.head.kind == "rec":
         rec = hit.value
-        recurrence = Recurrence(rec.kind, *hit.hm, weekday=rec.weekday, nth=rec.nth, day=rec.day)
+        start = None
+        if rec.kind == "biweekly":  # the first one is the coming such weekday; then every other week
+            start = Recurrence("weekly", *hit.hm, weekday=rec.weekday).next_after(local_now).date().isoformat()
+        recurrence = Recurrence(rec.kind, *hit.hm, weekday=rec.weekday, nth=rec.nth, day=rec.day, start=start)
         at = recurrence.next_after(local_now)
     else:
         d = today if hit.head.kind == "time" else _pick(hit.value, today, "when")
@@ -781,6 +850,8 @@ def _past(day: _Day, d: date, hm: tuple[int, int] | None, today: date) -> TimeEr
                      f"{d.year + 1}/{d.month}/{d.day} {time_ex}")
     if "曜" in day.label:
         return _fail(f"{when}はもう過ぎています。", f"来週{WEEKDAYS[d.weekday()]}曜 {time_ex}")
+    if day.label.endswith("末"):
+        return _fail(f"{when}はもう過ぎています。", f"来月末 {time_ex}")
     return _fail(f"{when}はもう過ぎています。", f"明日 {time_ex}")
 
 

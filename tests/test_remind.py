@@ -94,7 +94,7 @@ def test_visit_plan_from_a_case_code(japp):
     say(japp, "はい")
     visits = japp.db.execute("SELECT label, due, window_start, window_end FROM visits ORDER BY seq").fetchall()
     assert visits[0] == ("1週間後", "2026-12-08", "2026-12-06", "2026-12-15")
-    assert [v[1] for v in visits] == ["2026-12-08", "2026-12-15", "2027-01-01", "2027-03-01"]
+    assert [v[1] for v in visits] == ["2026-12-08", "2026-12-15", "2027-01-04", "2027-03-01"]  # 1/1: 元日
     assert min(r.due_at for r in store.active(japp.db)) == at(2026, 12, 8, 8, 30)  # the morning of the due day
 
 

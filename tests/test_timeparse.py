@@ -216,7 +216,7 @@ REFUSED = [
     ("来週", "来週"),
     ("来週 14時", "来週"),
     ("明日", "時刻"),
-    ("明日の朝", "時刻"),
+    ("明日の昼", "時刻"),  # 昼 alone names no time (朝, 夕方 and 午後 do: see the time words)
     ("5日", "時刻"),
     ("12/5", "時刻"),
     ("13月5日", "13月5日"),
@@ -436,3 +436,101 @@ def test_nfkc_reads_a_long_run_of_marks_in_pieces():
     assert sorted(nfkc(text)) == sorted(text) and nfkc(text).startswith("明日10時 会議")
     assert long_mark_run("\u0f73" * 40)  # one character, two marks after NFKD
     assert parse_when(text, NOW)[0].at == datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+
+
+# -- time words staff use (issue 11, item 11) ----------------------------------------------------------
+# Each expression against the fixed NOW (Monday 2026-11-23 09:00), with what it is read back as.
+
+TIME_WORD_CASES = [
+    ("明日夕方 電話", at(2026, 11, 24, 17, 0), "電話"),
+    ("夕方に家族へ電話", at(2026, 11, 23, 17, 0), "家族へ電話"),
+    ("明日の朝 服薬確認", at(2026, 11, 24, 9, 0), "服薬確認"),
+    ("明日朝 服薬確認", at(2026, 11, 24, 9, 0), "服薬確認"),
+    ("明日朝イチで電話", at(2026, 11, 24, 9, 0), "電話"),
+    ("明日の朝一 書類", at(2026, 11, 24, 9, 0), "書類"),
+    ("明日の午後 ケース会議", at(2026, 11, 24, 13, 0), "ケース会議"),
+    ("金曜の夕方 週報", at(2026, 11, 27, 17, 0), "週報"),
+    ("10じ 会議", at(2026, 11, 23, 10, 0), "会議"),
+    ("明日10じはん 会議", at(2026, 11, 24, 10, 30), "会議"),
+    ("2pm 会議", at(2026, 11, 23, 14, 0), "会議"),
+    ("明日 2 PM 会議", at(2026, 11, 24, 14, 0), "会議"),
+    ("明日2:30pm 会議", at(2026, 11, 24, 14, 30), "会議"),
+    ("明日10am 会議", at(2026, 11, 24, 10, 0), "会議"),
+    ("月末 10時 請求書", at(2026, 11, 30, 10, 0), "請求書"),
+    ("今月末 15時 締め", at(2026, 11, 30, 15, 0), "締め"),
+    ("来月末 10時 更新", at(2026, 12, 31, 10, 0), "更新"),
+    ("12月末 10時 更新", at(2026, 12, 31, 10, 0), "更新"),
+    # words that contain those words are titles, not times
+    ("朝食の準備 明日10時", at(2026, 11, 24, 10, 0), "朝食の準備"),
+    ("朝の会 明日10時", at(2026, 11, 24, 10, 0), "朝の会"),
+    ("午後の予定確認 明日10時", at(2026, 11, 24, 10, 0), "午後の予定確認"),
+]
+
+
+@pytest.mark.parametrize("text,expected,title", TIME_WORD_CASES)
+def test_time_words(text, expected, title):
+    when, got = parse_when(text, NOW)
+    assert (when.at, got, when.recurrence) == (expected, title, None)
+
+
+def test_time_words_are_read_back_with_the_time_they_stand_for():
+    assert readback(parse_when("明日夕方 電話", NOW)[0], now=NOW) == "11月24日(火) 17:00"
+    assert readback(parse_when("明日の午後 会議", NOW)[0], now=NOW) == "11月24日(火) 13:00"
+    assert readback(parse_when("明日朝イチ 電話", NOW)[0], now=NOW) == "11月24日(火) 9:00"
+
+
+def test_biweekly_is_a_rule_every_other_week():
+    when, title = parse_when("隔週火曜10時 ケース会議", NOW)
+    assert title == "ケース会議"
+    assert when.recurrence == Recurrence("biweekly", 10, 0, weekday=1, start="2026-11-24")
+    assert when.at == at(2026, 11, 24, 10, 0)
+    assert readback(when, now=NOW) == "隔週火曜 10:00（初回 11月24日(火) 10:00）"
+    rec, t, seen = when.recurrence, when.at, []
+    for _ in range(4):
+        t = rec.next_after(t)
+        seen.append(t)
+    assert seen == [at(2026, 12, 8, 10, 0), at(2026, 12, 22, 10, 0), at(2027, 1, 5, 10, 0), at(2027, 1, 19, 10, 0)]
+    # between two occurrences the next one is still on the rule's weeks, not the coming Tuesday
+    assert rec.next_after(at(2026, 11, 25, 0, 0)) == at(2026, 12, 8, 10, 0)
+    assert parse_when("隔週の金曜日 16時 定例", NOW)[0].recurrence.start == "2026-11-27"
+
+
+def test_month_end_as_a_rule():
+    when, title = parse_when("毎月月末 10時 請求", NOW)
+    assert title == "請求" and when.recurrence == Recurrence("monthly_last", 10, 0)
+    assert readback(when, now=NOW) == "毎月月末 10:00（初回 11月30日(月) 10:00）"
+    assert when.recurrence.next_after(at(2027, 1, 31, 10, 0)) == at(2027, 2, 28, 10, 0)
+    assert when.recurrence.next_after(at(2028, 1, 31, 10, 0)) == at(2028, 2, 29, 10, 0)
+    assert parse_when("毎月末17時 締め", NOW)[0].recurrence == Recurrence("monthly_last", 17, 0)
+
+
+def test_a_stored_rule_without_the_new_fields_still_loads():
+    """Rows written before 隔週 existed have no ``start``: they load as before."""
+    assert Recurrence(**{"kind": "weekly", "hour": 9, "minute": 0, "weekday": 0, "nth": None, "day": None}).describe() \
+        == "毎週月曜 9:00"
+    with pytest.raises(ValueError):
+        Recurrence("biweekly", 10, 0, weekday=1)  # no start: which weeks is unknown
+    with pytest.raises(ValueError):
+        Recurrence("biweekly", 10, 0, weekday=1, start="2026-11-25")  # a Wednesday is no Tuesday
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("12pm 会議", "正午"),
+    ("13pm 会議", "13pm"),
+    ("隔週 10時", "隔週火曜"),
+    ("月末", "時刻"),
+])
+def test_time_words_refused_with_an_example(text, fragment):
+    with pytest.raises(TimeError) as e:
+        parse_when(text, NOW)
+    assert "例：「" in str(e.value) and fragment in str(e.value)
+
+
+def test_month_end_past_today_suggests_next_month():
+    with pytest.raises(TimeError, match="来月末 10時"):
+        parse_when("月末 10時", at(2026, 11, 30, 11, 0))
+
+
+def test_month_end_as_a_date():
+    assert parse_date("月末", NOW) == (date(2026, 11, 30), "")
+    assert parse_date("来月末", NOW) == (date(2026, 12, 31), "")

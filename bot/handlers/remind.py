@@ -1,7 +1,11 @@
 """Reminders, events and follow-up visit plans from the chat.
 
 Every time Nimo reads is said back with its weekday and must be confirmed (「はい」) before it is
-stored; a time it cannot read is said to be not understood, with an example, never guessed.
+stored; a time it cannot read is said to be not understood, with an example, never guessed.  A time
+between 22:00 and 6:00 is asked about (「午前3時でよいですか？ 15時なら…」), with the daytime hour as a
+button, never refused.  An event is one thing: one entry in 「予定」 at its own time (E number), and
+取消 of it or of any of its notices ends it with all of them.  SQL on the reminder tables lives in
+scheduler/store.py.
 The handlers only write rows: the scheduler (in whichever process runs it) picks them up.
 """
 from __future__ import annotations
@@ -12,8 +16,8 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
 from scheduler import store
-from scheduler.timeparse import Recurrence, TimeError, parse_date, parse_when, readback
-from scheduler.workdays import TZ
+from scheduler.timeparse import Recurrence, TimeError, When, parse_date, parse_when, readback
+from scheduler.workdays import TZ, is_night
 
 from .. import dialogs, messages
 from ..access import OVERSEEING, get_user
@@ -32,6 +36,9 @@ CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
 CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back
 dialogs.conversation(Conversation("confirm", (CONFIRM,)))
+# The other time offered for one in the night (「15時にする」): the words its button sends.
+NIGHT_ALT = re.compile(r"^([0-9]{1,2})時(?:([0-9]{1,2})分)?にする$")
+EVENT_CANCEL = re.compile(r"^(?:取消|取り消し|キャンセル|削除)\s*+#?e([0-9]++)$")  # on the normalised text
 
 
 def _now(app) -> datetime:
@@ -52,11 +59,8 @@ def reminder(app, msg: Incoming, text: str) -> list[Reply]:
     if not title:
         return [Text(messages.NO_TITLE)]
     title, hidden = guard(title)   # names and numbers never reach the dialog state or the reminder
-    app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "reminder", "at": store.utc(when.at), "rec": asdict(when.recurrence) if when.recurrence else None,
-        "title": title, "target": msg.conversation, "group": not msg.direct}, app.clock())
-    text = messages.confirm_reminder(readback(when, now=_now(app)), title, not msg.direct)
-    return [Text(messages.with_notice(text, messages.MASKED_PENDING) if hidden else text, YES_NO)]
+    return _ask(app, msg, {"what": "reminder", "title": title, "target": msg.conversation, "group": not msg.direct},
+                when, masked=hidden)
 
 
 def event(app, msg: Incoming, text: str) -> list[Reply]:
@@ -69,19 +73,87 @@ def event(app, msg: Incoming, text: str) -> list[Reply]:
         return [Text(messages.EVENT_ONCE)]
     if not title.strip():
         return [Text(messages.EVENT_NO_TITLE)]
-    notices = [messages.fmt_when(t) for t in store.event_notices(when.at, _now(app))]
     title, hidden = guard(title.strip())
-    app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "event", "at": store.utc(when.at), "title": title, "target": msg.conversation,
-        "group": not msg.direct}, app.clock())
-    text = messages.confirm_event(readback(when, now=_now(app)), title, notices)
-    return [Text(messages.with_notice(text, messages.MASKED_PENDING) if hidden else text, YES_NO)]
+    return _ask(app, msg, {"what": "event", "title": title, "target": msg.conversation,
+                           "group": not msg.direct}, when, masked=hidden)
+
+
+def _confirm_text(app, d: dict, when: When) -> str:
+    """The read-back of what waits for 「はい」."""
+    said = readback(when, now=_now(app))
+    if d["what"] == "reminder":
+        return messages.confirm_reminder(said, d["title"], d["group"])
+    if d["what"] == "event":
+        notices = [messages.fmt_when(t) for t in store.event_notices(when.at, app.clock())]
+        text = messages.confirm_event(said, d["title"], notices)
+        if store.event_notices_lost_to_night(when.at, app.clock()):
+            text = text.replace(messages.CONFIRM, messages.EVENT_NIGHT_NOTICE + messages.CONFIRM)
+        return text
+    r = store.get(app.db, d["id"])
+    if r.recurrence is not None and when.recurrence is None:  # a one-off time for a rule: its next time only
+        return messages.confirm_change_next(r.title, said, r.recurrence.describe())
+    return messages.confirm_change(r.title, said)
+
+
+def _night_alternative(when: When, now: datetime) -> tuple[str, When | None, str | None] | None:
+    """For a time between 22:00 and 6:00: the question to ask, the same time twelve hours round
+    (3:00 → 15:00, 22:30 → 10:30) when that is still ahead, and the words that choose it
+    (「15時にする」); None for a time in the day."""
+    at = when.at.astimezone(TZ)
+    if not is_night(at):
+        return None
+    hour = at.hour + 12 if at.hour < 12 else at.hour - 12
+    rec = when.recurrence
+    if rec is not None:
+        rec = Recurrence(**{**asdict(rec), "hour": hour})
+        alt = When(rec.next_after(now), rec, when.matched)
+    else:
+        alt_at = at.replace(hour=hour)
+        alt = When(alt_at, None, when.matched) if alt_at > now else None
+    label = (f"{hour}時" + (f"{at.minute}分" if at.minute else "")) if alt else None
+    return messages.night_question(at.hour, at.minute, label), alt, label and f"{label}にする"
+
+
+def _ask(app, msg: Incoming, d: dict, when: When, *, masked: bool = False) -> list[Reply]:
+    """Read ``when`` back and wait for 「はい」; a time in the night is asked about, with the daytime
+    one as a button, never refused (a night visit or shift is real work)."""
+    d = {**d, "at": store.utc(when.at), "rec": asdict(when.recurrence) if when.recurrence else None}
+    d.pop("alt", None)
+    text, choices = _confirm_text(app, d, when), YES_NO
+    if masked or d.get("masked"):
+        d["masked"] = True
+        text = messages.with_notice(text, messages.MASKED_PENDING)
+    if night := _night_alternative(when, _now(app)):
+        question, alt, word = night
+        text = messages.ask_night(text, question)
+        if alt is not None:
+            d["alt"] = {"word": word, "at": store.utc(alt.at),
+                        "rec": asdict(alt.recurrence) if alt.recurrence else None}
+            choices = (YES_NO[0], Choice(word, word), YES_NO[1])
+    app.dialogs.set(msg.platform, msg.user, CONFIRM, d, app.clock())
+    return [Text(text, choices)]
+
+
+def use_alternative(app, msg: Incoming, typed: str) -> list[Reply] | None:
+    """「15時にする」 after a read-back in the night: the same thing at the daytime hour, read back
+    again; None when nothing waits for those words (then they are no command)."""
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), CONFIRM)
+    if st is None or (st.data.get("alt") or {}).get("word") != typed:
+        return None
+    alt = st.data["alt"]
+    rec = Recurrence(**alt["rec"]) if alt["rec"] else None
+    return _ask(app, msg, st.data, When(store.from_utc(alt["at"]).astimezone(TZ), rec, ""))
 
 
 def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
     parts = rest.split(maxsplit=1)
+    p = store.load_plans()[plan_key]
     if len(parts) < 2:
-        return [Text(messages.NO_CASE_CODE)]
+        if parts and CASE_CODE.match(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
+            code, word = parts[0].upper(), p["words"][0]
+            return [Text(messages.plan_needs_date(code, word),
+                         (Choice("今日", f"{word} {code} 今日"), Choice("昨日", f"{word} {code} 昨日")))]
+        return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
     code, when_text = parts
     if NAME_MARK.search(rest) or not CASE_CODE.match(code):
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
@@ -89,13 +161,18 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
         anchor, _ = parse_date(when_text, _now(app))
     except TimeError as e:
         return [Text(f"{e}\n{messages.PLAN_EXAMPLE}")]
-    p = store.load_plans()[plan_key]
     try:
         dates = store.plan_dates(p, anchor)
     except store.PlanRangeError:  # 9999/12/31: a visit a month later is past the last date there is
         return [Text(messages.PLAN_DATE_OUT_OF_RANGE)]
-    visits = [f"{label}：{messages.fmt_day(due)}（{messages.fmt_day(ws)}〜{messages.fmt_day(we)}）"
-              for label, due, ws, we in dates]
+    digest_at = store.digest_time(app.db, msg.platform, msg.user)
+    visits = []
+    for v in dates:
+        at = store.visit_reminder_at(v.due, v.window_end, digest_at, app.clock())
+        visits.append(messages.plan_visit_line(
+            v.label, messages.fmt_day(v.due), f"{messages.fmt_day(v.window_start)}〜{messages.fmt_day(v.window_end)}",
+            v.moved_because and f"{messages.fmt_day(v.planned)}は{v.moved_because}",
+            at and messages.fmt_when(at), at is not None and at.date() > v.due))
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "plan", "plan": plan_key, "code": code.upper(), "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
@@ -114,26 +191,44 @@ def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
     now = app.clock()
     if d["what"] == "change":
         r = store.get(app.db, d["id"])
-        store.reschedule(app.db, r.id, store.from_utc(d["at"]), now, asked=True)
+        at = store.from_utc(d["at"]).astimezone(TZ)
+        if d.get("rec"):  # a rule given: it replaces the old one (or makes a one-off repeat)
+            rec = Recurrence(**d["rec"])
+            store.change_rule(app.db, r.id, at, rec, now)
+            said = rec.describe()
+        else:  # a time: a one-off moves, a repeating one moves its next time and keeps its rule
+            store.reschedule(app.db, r.id, at, now, asked=True)
+            said = messages.fmt_when(at)
         store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
                             action="change", detail=d["at"], now=now)
-        return [Text(messages.postponed(r.title, messages.fmt_when(store.from_utc(d["at"]).astimezone(TZ))))]
+        if r.recurrence is not None and not d.get("rec"):
+            return [Text(messages.changed_next(r.title, said, r.recurrence.describe()))]
+        return [Text(messages.changed(r.title, said))]
     if d["what"] == "reminder":
         rid = store.add_reminder(app.db, kind="reminder", platform=msg.platform, owner=msg.user, target=d["target"],
                                  is_group=d["group"], title=d["title"], due=store.from_utc(d["at"]),
                                  recurrence=Recurrence(**d["rec"]) if d["rec"] else None, asked=True, now=now)
         return [Text(messages.saved(rid))]
     if d["what"] == "event":
-        eid, rids = store.add_event(app.db, platform=msg.platform, owner=msg.user, target=d["target"],
-                                    is_group=d["group"], title=d["title"], starts=store.from_utc(d["at"]), now=now)
-        return [Text(messages.saved(rids[0] if rids else eid))]
+        starts = store.from_utc(d["at"])
+        eid, _ = store.add_event(app.db, platform=msg.platform, owner=msg.user, target=d["target"],
+                                 is_group=d["group"], title=d["title"], starts=starts, now=now)
+        # In a group this reply is the announcement everyone sees: it carries the answers.
+        rsvp = (Choice("参加", f"参加 #E{eid}"), Choice("不参加", f"不参加 #E{eid}")) if d["group"] else ()
+        return [Text(messages.event_saved(eid, d["title"], messages.fmt_when(starts.astimezone(TZ)), d["group"]), rsvp)]
     user = get_user(app.db, msg.platform, msg.user)
-    store.add_plan(app.db, platform=msg.platform, owner=msg.user, target=msg.user if msg.platform != "slack" else d["target"],
-                   area=user.area if user else "", case_code=d["code"], plan_key=d["plan"],
-                   anchor=date.fromisoformat(d["anchor"]), digest_time=store.digest_time(app.db, msg.platform, msg.user),
-                   now=now)
-    n = len(store.load_plans()[d["plan"]]["visits"])
-    return [Text(messages.saved_plan(n))]
+    pid = store.add_plan(app.db, platform=msg.platform, owner=msg.user,
+                         target=msg.user if msg.platform != "slack" else d["target"],
+                         area=user.area if user else "", case_code=d["code"], plan_key=d["plan"],
+                         anchor=date.fromisoformat(d["anchor"]),
+                         digest_time=store.digest_time(app.db, msg.platform, msg.user), now=now)
+    reminded, not_reminded = [], []
+    for label, at in store.plan_notices(app.db, pid):
+        if at is None:
+            not_reminded.append(label)
+        else:
+            reminded.append(f"{label}（{messages.fmt_when(at.astimezone(TZ))}）")
+    return [Text(messages.saved_plan_visits(reminded, not_reminded))]
 
 
 def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
@@ -146,18 +241,25 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）担当 {v['owner']}"
                  for v in rows]
         return [Text(messages.area_visits(area, lines))]
-    rows = store.mine(app.db, msg.platform, msg.user)
-    if not rows:
+    # An event is one entry, at its own time: its notices are its business, not separate 予定.
+    rows = [r for r in store.mine(app.db, msg.platform, msg.user) if r.kind != "event" or not r.event_id]
+    events = store.my_events(app.db, msg.platform, msg.user, app.clock())
+    if not rows and not events:
         return [Text(messages.NO_PLANS)]
-    lines = []
+    entries = []
     for r in rows:
         when = r.recurrence.describe() if r.recurrence else messages.fmt_when(r.due_at.astimezone(TZ))
-        extra = ""
-        if r.kind == "event" and r.event_id:
-            c = store.rsvp_counts(app.db, r.event_id)
+        entries.append((r.due_at, f"{r.id}) {when} {r.title}"))
+    for e in events:
+        starts = store.from_utc(e["starts_at"])
+        if e["mine"]:
+            c = store.rsvp_counts(app.db, e["id"])
             extra = f"（参加 {c['yes']}・不参加 {c['no']}）"
-        lines.append(f"{r.id}) {when} {r.title}{extra}")
-    return [Text(messages.listing(lines))]
+        else:
+            extra = "（参加）"
+        entries.append((starts, f"E{e['id']}) {messages.fmt_when(starts.astimezone(TZ))} {e['title']}{extra}"))
+    lines = [line for _, line in sorted(entries, key=lambda x: x[0])]
+    return [Text(messages.listing_events(lines) if events else messages.listing(lines))]
 
 
 def as_id(number: str) -> int | None:
@@ -175,11 +277,8 @@ def _target(app, msg: Incoming, number: str | None):
     if number:
         r = store.get(app.db, as_id(number))
     else:
-        row = app.db.execute(
-            "SELECT r.id FROM deliveries d JOIN reminders r ON r.id = d.reminder_id WHERE d.status = 'sent' "
-            "AND r.platform = ? AND (r.owner = ? OR r.target = ?) ORDER BY d.sent_at DESC LIMIT 1",
-            [msg.platform, msg.user, msg.conversation]).fetchone()
-        r = store.get(app.db, row[0]) if row else None
+        rid = store.last_sent_to(app.db, msg.platform, msg.user, msg.conversation)
+        r = store.get(app.db, rid) if rid is not None else None
     if r is None or r.platform != msg.platform or not (r.owner == msg.user or r.target == msg.conversation):
         return None
     return r
@@ -199,6 +298,8 @@ def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -
     now = app.clock()
     store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
                         action=action, detail=detail or None, now=now)
+    if action == "cancel" and r.kind == "event" and r.event_id:  # a notice stands for its event: all of it ends
+        return _cancel_event(app, r.event_id)
     if action == "cancel":
         store.set_status(app.db, r.id, "cancelled", now)
     elif action == "done":
@@ -253,21 +354,40 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
         when, _ = parse_when(when_text, _now(app))
     except TimeError as e:
         return [Text(f"{e}\n{messages.change_example(number)}")]
-    app.dialogs.set(msg.platform, msg.user, CONFIRM, {"what": "change", "id": r.id, "at": store.utc(when.at)},
-                    app.clock())
-    return [Text(messages.confirm_change(r.title, readback(when, now=_now(app))), YES_NO)]
+    return _ask(app, msg, {"what": "change", "id": r.id}, when)
 
 
 def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
     eid = as_id(event_id)
     if eid is None:
         return [Text(messages.no_such_event(event_id))]
-    ev = app.db.execute("SELECT title, platform, target FROM events WHERE id = ? AND status = 'active'",
-                        [eid]).fetchone()
-    if ev is None or ev[1] != msg.platform:
+    ev = store.active_event(app.db, eid)
+    if ev is None or ev["platform"] != msg.platform:
         return [Text(messages.EVENT_NOT_FOUND)]
     counts = store.rsvp(app.db, eid, msg.platform, msg.user, answer, app.clock())
-    return [Text(messages.rsvp_counts(ev[0], answer, counts["yes"], counts["no"]))]
+    text = messages.rsvp_counts(ev["title"], answer, counts["yes"], counts["no"])
+    return [Text(text + messages.RSVP_LISTED if answer == "yes" else text)]
+
+
+def cancel_event(app, msg: Incoming, event_id: str) -> list[Reply]:
+    """「取消 E3」: the event and all its notices, by the one who set it up (or in its group)."""
+    eid = as_id(event_id)
+    ev = store.active_event(app.db, eid) if eid is not None else None
+    if ev is None or ev["platform"] != msg.platform:
+        return [Text(messages.no_such_event(event_id))]
+    if not (ev["owner"] == msg.user or ev["target"] == msg.conversation):
+        return [Text(messages.event_owner_only(eid))]
+    store.record_action(app.db, reminder_id=None, visit_id=None, platform=msg.platform, user=msg.user,
+                        action="cancel", detail=f"event:{eid}", now=app.clock())
+    return _cancel_event(app, eid)
+
+
+def _cancel_event(app, eid: int) -> list[Reply]:
+    ev = store.active_event(app.db, eid)
+    if ev is None:
+        return [Text(messages.EVENT_NOT_FOUND)]
+    store.cancel_event(app.db, eid, app.clock())
+    return [Text(messages.event_cancelled(ev["title"], messages.fmt_when(store.from_utc(ev["starts_at"]).astimezone(TZ))))]
 
 
 def set_digest(app, msg: Incoming, hhmm: str) -> list[Reply]:
@@ -367,6 +487,8 @@ ROUTES = (
     Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY),
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
+    Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative"),
+    Route(EVENT_CANCEL, lambda app, msg, m: cancel_event(app, msg, m.group(1)), "event_cancel"),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
           "rsvp"),
     Route(DIGEST, lambda app, msg, m: set_digest(
