@@ -49,9 +49,12 @@ def baseline(code: str) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
+BENCH_USER = "U" + "be" * 16  # `nimo users add` takes only ids of the shape LINE issues
+
+
 def event(text: str, n: int) -> bytes:
     ev = {"type": "message", "mode": "active", "timestamp": 1764000000000 + n,
-          "source": {"type": "user", "userId": "Ubench"}, "webhookEventId": f"01MEM{n:021d}",
+          "source": {"type": "user", "userId": BENCH_USER}, "webhookEventId": f"01MEM{n:021d}",
           "deliveryContext": {"isRedelivery": False}, "replyToken": f"reply-{n}",
           "message": {"id": str(n), "type": "text", "quoteToken": "q", "text": text}}
     return json.dumps({"destination": "U", "events": [ev]}, ensure_ascii=False).encode()
@@ -63,7 +66,7 @@ def run(questions: int) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SLACK_", "NIMO_"))}
         env.update(NIMO_DB=f"{tmp}/n.db", LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=line.access_token,
                    LINE_API_BASE_URL=line.url)
-        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Ubench",
+        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", BENCH_USER,
                         "--area", "千葉市"], env=env, check=True, capture_output=True, cwd=ROOT)
         with Nimo(env) as nimo:
             if not wait_for(lambda: nimo.worker() is not None and nimo.ready()["ready"], timeout=120):

@@ -7,7 +7,7 @@ invite code, and an unregistered user gets nothing but the registration prompt.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 ROLES = ("staff", "supervisor", "admin")
@@ -30,10 +30,12 @@ class User:
     user_id: str
     role: str
     area: str
+    # How a person is named where shown (bot/people.py); not part of who they are.
+    display_name: str | None = field(default=None, compare=False)
 
 
 def get_user(db, platform: str, user_id: str) -> User | None:
-    row = db.execute("SELECT platform, user_id, role, area FROM users WHERE platform = ? AND user_id = ?",
+    row = db.execute("SELECT platform, user_id, role, area, display_name FROM users WHERE platform = ? AND user_id = ?",
                      [platform, user_id]).fetchone()
     return User(*row) if row else None
 
@@ -57,7 +59,7 @@ def remove_user(db, platform: str, user_id: str) -> bool:
 
 def list_users(db) -> list[User]:
     return [User(*r) for r in db.execute(
-        "SELECT platform, user_id, role, area FROM users ORDER BY platform, area, user_id").fetchall()]
+        "SELECT platform, user_id, role, area, display_name FROM users ORDER BY platform, area, user_id").fetchall()]
 
 
 def create_invite(db, role: str, area: str, now: datetime, *, days: int = INVITE_DAYS) -> str:
@@ -85,10 +87,13 @@ def redeem(db, platform: str, user_id: str, code: str, now: datetime) -> User | 
     return add_user(db, platform, user_id, role, area, now)
 
 
-def set_display_name(db, platform: str, user_id: str, name: str | None) -> None:
-    """A name for people reading the console (chat platforms give Nimo only opaque ids)."""
-    db.execute("UPDATE users SET display_name = ? WHERE platform = ? AND user_id = ?",
-               [(name or "").strip() or None, platform, user_id])
+def set_display_name(db, platform: str, user_id: str, name: str | None) -> bool:
+    """The name shown for a user in lists, exports and the console (chat platforms give Nimo only
+    opaque ids); made one line of at most ``people.NAME_MAX`` characters, None clears it.  True
+    when the user exists."""
+    from .people import clean_name
+    return db.execute("UPDATE users SET display_name = ? WHERE platform = ? AND user_id = ?",
+                      [clean_name(name), platform, user_id]).rowcount == 1
 
 
 def revoke_invite(db, code: str, now: datetime) -> bool:

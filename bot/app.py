@@ -39,6 +39,9 @@ class App:
         self.dialogs = dialogs if dialogs is not None else Dialogs(db)
         self._index = index
         self._index_lock = threading.Lock()
+        # ``profiles(platform, user_id) -> name | None``: set by the wiring that holds the platform
+        # clients (bot/worker.py); None in the web process, the CLI and the terminal chat.
+        self.profiles: Callable[[str, str], str | None] | None = None
 
     @property
     def index(self) -> "CaseIndex":

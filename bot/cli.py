@@ -3,6 +3,7 @@ the database named by ``NIMO_DB``; errors are said in Japanese with a non-zero e
 traceback."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,21 @@ from . import config, report_types
 def _app():
     from .app import build_app
     return build_app(db_path=config.get("NIMO_DB"))
+
+
+def with_db(command):
+    """Open the database named by ``NIMO_DB``, pass it as the command's first argument, and close
+    it when the command ends, however it ends (an error, ``sys.exit``): each command otherwise
+    opened its own connection and left it for the process's exit to drop."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from .db import open_db
+        db = open_db(config.get("NIMO_DB"))
+        try:
+            return command(db, *args, **kwargs)
+        finally:
+            db.close()
+    return run
 
 
 @click.group(help="Nimo（にも）: にも包括の現場のためのチャットボット")
@@ -59,12 +75,12 @@ def ask(question: tuple[str, ...], as_json: bool) -> None:
 @main.group(invoke_without_command=True, help="事例集を見る・確かめる・追加する")
 @click.option("--json", "as_json", is_flag=True, help="すべての事例を全項目つきの JSON で出力する")
 @click.pass_context
-def cases(ctx: click.Context, as_json: bool) -> None:
+@with_db
+def cases(db, ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand:
         return
     from knowledge.cases import load_all
-    from .db import open_db
-    all_cases = load_all(open_db(config.get("NIMO_DB")))
+    all_cases = load_all(db)
     if as_json:
         click.echo(json.dumps([dict(c.data, local=c.local) for c in all_cases], ensure_ascii=False, indent=1))
         return
@@ -75,27 +91,27 @@ def cases(ctx: click.Context, as_json: bool) -> None:
 
 @cases.command("show", help="事例の全項目を表示する")
 @click.argument("case_id")
-def cases_show(case_id: str) -> None:
+@with_db
+def cases_show(db, case_id: str) -> None:
     from knowledge.answer import detail_sections
     from knowledge.cases import load_all
-    from .db import open_db
-    found = [c for c in load_all(open_db(config.get("NIMO_DB"))) if c.id == case_id]
+    found = [c for c in load_all(db) if c.id == case_id]
     if not found:
         raise click.ClickException(f"事例「{case_id}」はありません。`nimo cases` で一覧を見られます。")
     click.echo("\n\n".join(detail_sections(found[0])))
 
 
 @cases.command("check", help="すべての事例を検証する（必須項目・型・手引きにない文）")
-def cases_check() -> None:
+@with_db
+def cases_check(db) -> None:
     from knowledge.cases import CASES_DIR
     from knowledge.validate import check_file, check_record
     from knowledge.cases import load_local
-    from .db import open_db
     problems = []
     files = sorted(CASES_DIR.glob("*.yaml"))
     for p in files:
         problems += check_file(p)
-    local = load_local(open_db(config.get("NIMO_DB")))
+    local = load_local(db)
     for c in local:
         problems += check_record(c.data, f"(ローカル) {c.id}", local=True)
     for p in problems:
@@ -108,12 +124,12 @@ def cases_check() -> None:
 
 @cases.command("import", help="自治体独自の事例（YAML）を検証して追加する")
 @click.argument("file", type=click.Path(path_type=Path))
-def cases_import(file: Path) -> None:
+@with_db
+def cases_import(db, file: Path) -> None:
     from knowledge.cases import ImportError_, import_local
     from .app import utc_now
-    from .db import open_db
     try:
-        case = import_local(open_db(config.get("NIMO_DB")), file, now=utc_now().isoformat())
+        case = import_local(db, file, now=utc_now().isoformat())
     except ImportError_ as e:
         for p in e.problems:
             click.echo(str(p), err=True)
@@ -124,21 +140,21 @@ def cases_import(file: Path) -> None:
 
 @cases.command("withdraw", help="自治体独自の事例を取り下げる（組み込みの事例は取り下げられない）")
 @click.argument("case_id")
-def cases_withdraw(case_id: str) -> None:
+@with_db
+def cases_withdraw(db, case_id: str) -> None:
     from knowledge.cases import withdraw_local
     from . import messages
-    from .db import open_db
-    if not withdraw_local(open_db(config.get("NIMO_DB")), case_id):
+    if not withdraw_local(db, case_id):
         raise click.ClickException(messages.no_local_case(case_id))
     click.echo(messages.local_case_withdrawn(case_id))
 
 
 @main.command(help="答えられなかった質問と 👎 の一覧（多い順）")
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
-def gaps(as_json: bool) -> None:
-    from .db import open_db
+@with_db
+def gaps(db, as_json: bool) -> None:
     from .handlers.gaps import gap_report
-    rows = gap_report(open_db(config.get("NIMO_DB")))
+    rows = gap_report(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -170,13 +186,16 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
             else:
                 shown = value if value else "未設定"
             click.echo(f"{s.name:26} {shown}")
-        line_on = bool(settings["LINE_CHANNEL_SECRET"] and settings["LINE_CHANNEL_ACCESS_TOKEN"])
-        slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
-        click.echo(f"\nLINE: {'オン' if line_on else 'オフ（LINE_CHANNEL_SECRET と LINE_CHANNEL_ACCESS_TOKEN が必要）'}")
-        click.echo(f"Slack: {'オン' if slack_on else 'オフ（SLACK_SIGNING_SECRET と SLACK_BOT_TOKEN が必要）'}")
+        click.echo("")
+        line_on = _platform_check(settings, "LINE", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"))
+        slack_on = _platform_check(settings, "Slack", ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
         lineworks_on = _lineworks_check(settings)
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
+        elif slack_socket_mode:
+            from .config_check import problems
+            for p in problems(settings, ("SLACK_APP_TOKEN",)):
+                click.echo(p)
         sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
@@ -215,6 +234,22 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if child is not None:
             child.stop()
     logging.getLogger("nimo.process").info("stopped")
+
+
+def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
+    """Say whether a platform is on: both settings there and each of the shape its platform issues
+    (bot/config_check.py), else what is missing or wrong, without showing any value."""
+    from .config_check import problems
+    missing = [n for n in names if not settings[n]]
+    if missing:
+        click.echo(f"{label}: オフ（{' と '.join(names)} が必要）")
+        return False
+    wrong = problems(settings, names)
+    if wrong:
+        click.echo(f"{label}: オフ（{'／'.join(wrong)}）")
+        return False
+    click.echo(f"{label}: オン")
+    return True
 
 
 def _lineworks_check(settings: dict) -> bool:
@@ -277,11 +312,11 @@ def worker(parent_pid: int | None) -> None:
 
 @main.command(help="動いている Nimo の状態（データベース・worker・スケジューラー・未処理の件数）を表示する")
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する（/readyz と同じ）")
-def status(as_json: bool) -> None:
+@with_db
+def status(db, as_json: bool) -> None:
     from .app import utc_now
-    from .db import open_db
     from .status import readiness
-    r = readiness(open_db(config.get("NIMO_DB")), utc_now)
+    r = readiness(db, utc_now)
     if as_json:
         click.echo(json.dumps(r, ensure_ascii=False, indent=1))
     else:
@@ -299,7 +334,7 @@ def status(as_json: bool) -> None:
     sys.exit(0 if r["ready"] else 1)
 
 
-@main.group(help="利用者の登録・一覧・削除（管理者用）")
+@main.group(help="利用者の登録・一覧・名前の変更・削除（管理者用）")
 def users() -> None:
     pass
 
@@ -307,37 +342,75 @@ def users() -> None:
 @users.command("add", help="利用者を登録する")
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True,
-              help="LINE の userId（U…）、Slack のユーザーID（U…）、LINE WORKS の userId")
+              help="LINE の userId（U と32桁）、Slack のユーザーID（U…／W…）、LINE WORKS の userId（xxxxxxxx-xxxx-…）")
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
-def users_add(platform: str, user_id: str, role: str, area: str) -> None:
-    from .access import AccessError, add_user
+@click.option("--name", default=None, help="一覧や書き出しに出す名前（例：佐藤（保健師））")
+@with_db
+def users_add(db, platform: str, user_id: str, role: str, area: str, name: str | None) -> None:
+    from . import messages
+    from .access import AccessError, add_user, set_display_name
     from .app import utc_now
-    from .db import open_db
+    from .people import clean_name, id_problem
+    problem = id_problem(platform, user_id)
+    if problem:
+        raise click.ClickException(problem)
+    if name is not None:
+        _check_name(name)
     try:
-        u = add_user(open_db(config.get("NIMO_DB")), platform, user_id, role, area, utc_now())
+        u = add_user(db, platform, user_id, role, area, utc_now())
     except AccessError as e:
         raise click.ClickException(str(e))
-    click.echo(f"登録しました：{u.platform} {u.user_id}（{u.role}、{u.area}）")
+    if name is not None:
+        set_display_name(db, u.platform, u.user_id, name)
+    click.echo(f"登録しました：{u.platform} {u.user_id}（{u.role}、{u.area}）" + (f"「{clean_name(name)}」" if name else ""))
+    if name is None:
+        click.echo(messages.how_to_name(u.platform, u.user_id), err=True)
 
 
-@users.command("list", help="登録されている利用者")
-def users_list() -> None:
+def _check_name(name: str) -> None:
+    from . import messages
+    from .people import NAME_MAX, clean_name
+    if clean_name(name) is None:
+        raise click.ClickException(messages.NAME_EMPTY)
+    if len(name.strip()) > NAME_MAX:
+        raise click.ClickException(messages.name_too_long(NAME_MAX))
+
+
+@users.command("list", help="登録されている利用者（名前・種類・ID・役割・地域）")
+@with_db
+def users_list(db) -> None:
+    from . import messages
     from .access import list_users
-    from .db import open_db
-    rows = list_users(open_db(config.get("NIMO_DB")))
+    rows = list_users(db)
+    click.echo(messages.USERS_HEADER)
     for u in rows:
-        click.echo(f"{u.platform}\t{u.user_id}\t{u.role}\t{u.area}")
+        click.echo(f"{u.display_name or messages.NAME_UNSET}\t{u.platform}\t{u.user_id}\t{u.role}\t{u.area}")
     click.echo(f"全{len(rows)}人")
+
+
+@users.command("rename", help="利用者の名前（一覧・書き出し・管理画面に出る）を変える")
+@click.argument("platform", type=click.Choice(["line", "slack", "lineworks"]))
+@click.argument("user_id")
+@click.argument("name")
+@with_db
+def users_rename(db, platform: str, user_id: str, name: str) -> None:
+    from . import messages
+    from .access import set_display_name
+    from .people import clean_name
+    _check_name(name)
+    if not set_display_name(db, platform, user_id, name):
+        raise click.ClickException(messages.not_registered(platform, user_id))
+    click.echo(messages.renamed(platform, user_id, clean_name(name)))
 
 
 @users.command("remove", help="利用者の登録を消す")
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True)
-def users_remove(platform: str, user_id: str) -> None:
+@with_db
+def users_remove(db, platform: str, user_id: str) -> None:
     from .access import remove_user
-    from .db import open_db
-    if not remove_user(open_db(config.get("NIMO_DB")), platform, user_id):
+    if not remove_user(db, platform, user_id):
         raise click.ClickException(f"{platform} の {user_id} は登録されていません")
     click.echo(f"削除しました：{platform} {user_id}")
 
@@ -351,12 +424,12 @@ def invite() -> None:
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True, help="有効な日数")
-def invite_create(role: str, area: str, days: int) -> None:
+@with_db
+def invite_create(db, role: str, area: str, days: int) -> None:
     from .access import AccessError, create_invite
     from .app import utc_now
-    from .db import open_db
     try:
-        code = create_invite(open_db(config.get("NIMO_DB")), role, area, utc_now(), days=days)
+        code = create_invite(db, role, area, utc_now(), days=days)
     except AccessError as e:
         raise click.ClickException(str(e))
     click.echo(code)
@@ -371,12 +444,11 @@ def console() -> None:
 @console.command("link", help="管理画面へのログインリンクを作る（10分間・1回限り）。URL は最後の行に出る")
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
-def console_link(platform: str, user_id: str) -> None:
+@with_db
+def console_link(db, platform: str, user_id: str) -> None:
     from .access import get_user
     from .app import utc_now
     from .console import auth
-    from .db import open_db
-    db = open_db(config.get("NIMO_DB"))
     user = get_user(db, platform, user_id)
     if user is None:
         raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
@@ -435,31 +507,33 @@ def remind() -> None:
 @remind.command("list", help="登録中のリマインドの一覧")
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 @click.option("--user", "user", default=None, help="この利用者（ユーザーID、ターミナルは terminal）の分だけ")
-def remind_list(as_json: bool, user: str | None) -> None:
+@with_db
+def remind_list(db, as_json: bool, user: str | None) -> None:
     from bot import messages
     from scheduler import store
     from scheduler.workdays import TZ
-    from .db import open_db
-    rows = [r for r in store.active(open_db(config.get("NIMO_DB"))) if user is None or r.owner == user]
+    from .people import namer
+    rows = [r for r in store.active(db) if user is None or r.owner == user]
+    name = namer(db)
     if as_json:
         click.echo(json.dumps([{
-            "id": r.id, "kind": r.kind, "platform": r.platform, "user": r.owner, "target": r.target,
+            "id": r.id, "kind": r.kind, "platform": r.platform, "user": r.owner, "name": name(r.platform, r.owner),
+            "target": r.target,
             "group": r.is_group, "title": r.title, "due_at": r.due_at.astimezone(TZ).isoformat(),
             "recurrence": r.recurrence.describe() if r.recurrence else None} for r in rows], ensure_ascii=False, indent=1))
         return
     for r in rows:
         when = r.recurrence.describe() if r.recurrence else messages.fmt_when(r.due_at.astimezone(TZ))
-        click.echo(f"{r.id}\t{r.platform}\t{r.owner}\t{when}\t{r.title}")
+        click.echo(f"{r.id}\t{r.platform}\t{name(r.platform, r.owner)}\t{when}\t{r.title}")
     click.echo(f"全{len(rows)}件")
 
 
 @remind.command("cancel", help="リマインドを取り消す")
 @click.argument("reminder_id", type=int)
-def remind_cancel(reminder_id: int) -> None:
+@with_db
+def remind_cancel(db, reminder_id: int) -> None:
     from scheduler import store
     from .app import utc_now
-    from .db import open_db
-    db = open_db(config.get("NIMO_DB"))
     r = store.get(db, reminder_id)
     if r is None or r.status != "active":
         raise click.ClickException(f"番号 {reminder_id} の登録中のリマインドはありません")
@@ -472,25 +546,25 @@ def reports() -> None:
     pass
 
 
-EXPORT_COLUMNS = (("number", "番号"), ("date", "日付"), ("type", "種類"), ("area", "地域"), ("case_code", "ケース"),
-                  ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"),
-                  ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"))
-
-
-def _report_rows(rows):
+def _report_rows(db, rows):
+    """Reports with their number and their author's name (see bot/people.py)."""
+    from .people import namer
     from .reports import number
-    return [dict(r, number=number(r["id"])) for r in rows]
+    name = namer(db)
+    return [dict(r, number=number(r["id"]), display_name=name(r["platform"], r["author"])) for r in rows]
 
 
 @reports.command("list", help="報告の一覧（新しい順）")
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 @click.option("--limit", type=int, default=50, show_default=True)
-def reports_list(as_json: bool, limit: int) -> None:
-    from .db import open_db
+@with_db
+def reports_list(db, as_json: bool, limit: int) -> None:
     from .reports import recent
-    rows = _report_rows(recent(open_db(config.get("NIMO_DB")), limit=limit))
+    from .report_export import COLUMNS
+    rows = _report_rows(db, recent(db, limit=limit))
     if as_json:
-        click.echo(json.dumps([{k: r[k] for k, _ in EXPORT_COLUMNS} for r in rows], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([dict({k: r[k] for k, _ in COLUMNS}, author_name=r["display_name"]) for r in rows],
+                              ensure_ascii=False, indent=1))
         return
     for r in rows:
         click.echo(f"{r['number']}\t{r['date']}\t{r['type']}\t{r['case_code'] or ''}\t{r['summary'][:40]}")
@@ -503,11 +577,13 @@ def reports_list(as_json: bool, limit: int) -> None:
 @click.option("--area", default=None)
 @click.option("--type", "rtype", type=click.Choice(report_types.TYPES),
               default=None)
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="csv か xlsx（既定は書き出し先の拡張子から。.xlsx 以外は csv）")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="書き出すファイル")
-def reports_export(since, until, area, rtype, fmt, output: Path) -> None:
+@with_db
+def reports_export(db, since, until, area, rtype, fmt, output: Path) -> None:
     import datetime as _dt
-    from .db import open_db
+    from . import report_export
     from .reports import query
     for v, name in ((since, "--from"), (until, "--to")):
         if v:
@@ -515,44 +591,37 @@ def reports_export(since, until, area, rtype, fmt, output: Path) -> None:
                 _dt.date.fromisoformat(v)
             except ValueError:
                 raise click.ClickException(f"{name} は YYYY-MM-DD の形で指定してください（例：2026-11-01）")
-    rows = _report_rows(query(open_db(config.get("NIMO_DB")), since=since, until=until, area=area, rtype=rtype))
-    header = [h for _, h in EXPORT_COLUMNS]
-    values = [[r[k] or "" for k, _ in EXPORT_COLUMNS] for r in rows]
+    try:
+        fmt = report_export.format_for(output, fmt)
+    except ValueError as e:
+        raise click.ClickException(str(e))
+    rows = _report_rows(db, query(db, since=since, until=until, area=area, rtype=rtype))
     if fmt == "csv":
-        import csv
-        with open(output, "w", encoding="utf-8-sig", newline="") as f:  # the BOM lets Excel read UTF-8
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows(values)
+        with open(output, "wb") as f:
+            for chunk in report_export.csv_chunks(rows):
+                f.write(chunk)
     else:
-        from openpyxl import Workbook
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "報告"
-        ws.append(header)
-        for v in values:
-            ws.append(v)
-        wb.save(output)
+        report_export.write_xlsx(rows, output)
     click.echo(f"{len(rows)}件を書き出しました：{output}")
 
 
 @reports.command("summary", help="先週の報告の件数（種類別・地域別）を表示する")
-def reports_summary() -> None:
+@with_db
+def reports_summary(db) -> None:
     from .app import utc_now
-    from .db import open_db
     from scheduler.workdays import TZ
     from .summary import text
-    click.echo(text(open_db(config.get("NIMO_DB")), utc_now().astimezone(TZ).date()))
+    click.echo(text(db, utc_now().astimezone(TZ).date()))
 
 
 @reports.command("purge", help="保存期間を過ぎた報告を消す（既定は確認だけ。--yes で実行）")
 @click.option("--days", type=click.IntRange(1, 36500), required=True, help="この日数より前の報告が対象")
 @click.option("--yes", is_flag=True, help="実際に消す")
-def reports_purge(days: int, yes: bool) -> None:
+@with_db
+def reports_purge(db, days: int, yes: bool) -> None:
     from .app import utc_now
-    from .db import open_db
     from .reports import number, purge
-    ids = purge(open_db(config.get("NIMO_DB")), days=days, now=utc_now(), apply=yes)
+    ids = purge(db, days=days, now=utc_now(), apply=yes)
     verb = "消しました" if yes else "消す対象です（--yes を付けると消します）"
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
 

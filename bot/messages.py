@@ -552,3 +552,62 @@ def listing_events(lines: list[str]) -> str:
 
 def changed_next(title: str, when: str, rule: str) -> str:
     return f"「{title}」の次回を {when} に変更しました（そのあとは {rule} のままです）。"
+
+
+
+# -- people & exports (branch people): names, id shapes, token shapes, export files ----------------
+NAME_UNSET = "（名前未設定）"
+USERS_HEADER = "名前\t種類\tID\t役割\t地域"
+PLATFORM_NAMES = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
+ID_EXAMPLES = {"line": "「U」と32桁の英数字（0〜9・a〜f）です。例：U8189cf6745fc0d808977bdb0b9f22995",
+               "slack": "「U」か「W」で始まる大文字の英数字です。例：U024BE7LH",
+               "lineworks": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx の形です（ログインID・メールアドレスではありません）"}
+
+
+def bad_user_id(platform: str, user_id: str) -> str:
+    name = PLATFORM_NAMES.get(platform, platform)
+    return (f"「{shorten(user_id, 40)}」は {name} のユーザーIDの形ではありません。{name} のユーザーIDは"
+            f"{ID_EXAMPLES[platform]}。分からないときは招待コード（nimo invite create）を渡せば、"
+            "本人が「登録 コード」と送るだけで登録できます。")
+
+
+def registered_name(name: str) -> str:
+    return f"名前は「{name}」と表示します（変えたいときは管理者に伝えてください）。"
+
+
+def renamed(platform: str, user_id: str, name: str) -> str:
+    return f"名前を変えました：{platform} {user_id} →「{name}」"
+
+
+def not_registered(platform: str, user_id: str) -> str:
+    return f"{platform} の {user_id} は登録されていません（nimo users list で確かめられます）"
+
+
+NAME_EMPTY = "名前を入れてください（例：nimo users rename line U… 佐藤（保健師））"
+
+
+def name_too_long(limit: int) -> str:
+    return f"名前は{limit}字以内にしてください"
+
+
+def export_format_mismatch(fmt: str, suffix: str) -> str:
+    return (f"--format {fmt} なのに、書き出し先の拡張子が「{suffix}」です。"
+            f"拡張子を .{fmt} にするか、--format を合わせてください。何も書き出していません。")
+
+
+# `nimo serve --check`: what is wrong with a value's shape (never the value itself)
+SHAPE_SPACES = "前後や途中に空白・改行・引用符が入っています"
+SHAPE_HEX32 = "32桁の英数字（0〜9・a〜f）のはずです"
+SHAPE_SLACK_BOT = "Bot User OAuth Token（xoxb- で始まる）のはずです"
+SHAPE_SLACK_USER_TOKEN = "xoxp- はユーザーのトークンです。Bot User OAuth Token（xoxb-…）を設定してください"
+SHAPE_SLACK_APP_TOKEN_HERE = "xapp- は App-Level Token です（SLACK_APP_TOKEN に設定します）。ここには xoxb-… を設定してください"
+SHAPE_SLACK_APP = "App-Level Token（xapp- で始まる）のはずです"
+SHAPE_LINE_TOKEN = "チャネルアクセストークン（長期）は英数字と + / = . - _ の100字以上のはずです（チャネルシークレットやチャネルIDではありませんか）"
+
+
+def shape_wrong(name: str, why: str) -> str:
+    return f"{name} の形が違います：{why}"
+
+
+def how_to_name(platform: str, user_id: str) -> str:
+    return f"名前は「nimo users rename {platform} {user_id} 名前」で付けられます"

@@ -81,6 +81,7 @@ class Answerer:
             from .adapters.slack import build_bolt
             self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
                                    base_url=settings.get("SLACK_API_BASE_URL") or None)
+        app.profiles = self._profiles()
         self.workers = Workers(self.inbox, self.process, threads=threads, poll=poll) if self.on else None
         self.stopping = threading.Event()
         self.sleep = sleep
@@ -88,6 +89,20 @@ class Answerer:
     @property
     def on(self) -> bool:
         return self.line is not None or self.bolt is not None or self.lineworks is not None
+
+    def _profiles(self):
+        """Names for new users (``app.profiles``), from the clients this answerer already holds.
+        Handlers reach the platforms only through such callables on the app: the web process and
+        the CLI have no clients, and a handler stays free of SDKs.  LINE WORKS has none: its users
+        API needs the ``user.read`` scope, and Nimo asks only for ``bot``."""
+        from .people import Profiles
+        fetchers = {}
+        if self.line is not None:
+            fetchers["line"] = self.line.messenger.display_name
+        if self.bolt is not None:
+            from .adapters.slack import display_name as slack_name
+            fetchers["slack"] = lambda user_id: slack_name(self.bolt.client, user_id)
+        return Profiles(fetchers)
 
     def process(self, platform: str, payload: dict, row_id: int) -> None:
         if platform == "line" and self.line is not None:

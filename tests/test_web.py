@@ -424,10 +424,11 @@ def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
         env = dict(os.environ, NIMO_DB=str(tmp_path / "n.db"), LINE_CHANNEL_SECRET=LINE_SECRET,
                    LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url)
         env.pop("SLACK_BOT_TOKEN", None)
-        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", "Uproc",
+        uproc = "U" + "0c0c0c0c" * 4  # `users add` takes only ids of the shape LINE issues
+        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", uproc,
                         "--area", "千葉市"], env=env, check=True, capture_output=True)
         with Nimo(env, stderr=subprocess.PIPE) as nimo:
-            body = json.dumps({"destination": "U", "events": [text_event("家族教室", user="Uproc")]},
+            body = json.dumps({"destination": "U", "events": [text_event("家族教室", user=uproc)]},
                               ensure_ascii=False).encode()
             c = http.client.HTTPConnection("127.0.0.1", nimo.port, timeout=5)
             c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, LINE_SECRET)})

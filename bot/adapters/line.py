@@ -41,6 +41,7 @@ LABEL_MAX = 20             # quick reply label
 BUTTON_LABEL_MAX = 40
 RETRY_NAMESPACE = uuid.UUID("6f1c5a52-2d0e-4d4e-9a57-6e696d6f6c6e")
 GROUP_PREFIXES = ("にも", "nimo", "ニモ")
+PROFILE_TIMEOUT = 5.0      # seconds for a profile lookup at registration
 
 
 def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
@@ -197,6 +198,11 @@ class LineMessenger:
                                             _request_timeout=self.timeout)
         except (ApiException, urllib3.exceptions.HTTPError) as e:
             log.warning("loading animation failed: %s", type(e).__name__)
+
+    def display_name(self, user_id: str) -> str | None:
+        """The name the user shows on LINE (``GET /v2/bot/profile/{userId}``), asked once with a
+        short timeout: it only names someone in lists, so it never holds up an answer for long."""
+        return self.api.get_profile(user_id, _request_timeout=PROFILE_TIMEOUT).display_name or None
 
     def _wait(self, e: ApiException | None, attempt: int) -> None:
         retry_after = None

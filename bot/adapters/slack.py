@@ -310,3 +310,11 @@ class SlackPusher:
 def web_client(bot_token: str, base_url: str | None = None) -> WebClient:
     return WebClient(token=bot_token, base_url=base_url or WebClient.BASE_URL,
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+
+
+def display_name(client: WebClient, user_id: str) -> str | None:
+    """The name Slack shows for ``user_id`` (``users.info``, scope ``users:read``): the display
+    name the person chose, else their full name."""
+    user = client.users_info(user=user_id)["user"]
+    profile = user.get("profile") or {}
+    return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or None

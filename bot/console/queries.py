@@ -124,10 +124,9 @@ def author_choices(db, viewer: User, f: Filters) -> list[tuple[str, str]] | None
 
 
 def person(platform: str, user_id: str, display_name: str | None) -> str:
-    """How a user is named on a page: the name an admin gave, else a shortened id."""
-    if display_name:
-        return display_name
-    return f"{platform}:{user_id[:9]}…" if len(user_id) > 10 else f"{platform}:{user_id}"
+    """How a user is named on a page: as everywhere else (bot/people.py)."""
+    from ..people import label
+    return label(platform, user_id, display_name)
 
 
 def areas(db) -> list[str]:

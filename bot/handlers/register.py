@@ -1,12 +1,19 @@
 """「登録 CODE」: a user registers themselves with an admin's invite code, in a 1:1 chat only
-(a code sent in a group would be seen, and could be used, by everyone in it)."""
+(a code sent in a group would be seen, and could be used, by everyone in it).
+
+Once registered, the user's name is taken from their platform profile (``people.fetch_name``),
+so that lists, exports and the console name them rather than show an id.  Only after the code
+was accepted: a stranger sending codes costs no profile lookups.  No name, no matter why, leaves
+the registration as it is (the id is then shown shortened, and an admin can name them).
+"""
 from __future__ import annotations
 
 import re
 
 from .. import messages
-from ..access import get_user, redeem
+from ..access import get_user, redeem, set_display_name
 from ..core import Incoming, Reply, Text
+from ..people import fetch_name
 from ..routes import Route
 
 
@@ -16,7 +23,12 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
     user = redeem(app.db, msg.platform, msg.user, code, app.clock())
     if user is None:
         return [Text(messages.REGISTER_BAD)]
-    return [Text(messages.registered(user.area, user.role))]
+    said = messages.registered(user.area, user.role)
+    name = fetch_name(app, msg.platform, msg.user)
+    if name:
+        set_display_name(app.db, msg.platform, msg.user, name)
+        said += "\n" + messages.registered_name(name)
+    return [Text(said)]
 
 
 # Before the registration check (it is how one registers); not on the terminal, whose user is the

@@ -238,7 +238,9 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
         if not rows:
             return [Text(messages.area_visits_none(area))]
-        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）担当 {v['owner']}"
+        from ..people import display  # the person by name, not by platform id (bot/people.py)
+        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）"
+                 f"担当 {display(app.db, v.get('platform'), v['owner'])}"
                  for v in rows]
         return [Text(messages.area_visits(area, lines))]
     # An event is one entry, at its own time: its notices are its business, not separate 予定.

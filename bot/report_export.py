@@ -1,0 +1,138 @@
+"""Report exports as CSV and xlsx, one layout for ``nimo reports export`` and the console.
+
+The files are read by people in Excel, not by programs: the author is named (bot/people.py), times
+are Japan time to the minute ('2026-12-01 14:05', not UTC with microseconds), and in xlsx the
+dates are date cells with a date format (so they sort and filter as dates) in columns wide enough
+to read.  Rows are written as they come, so a large export does not grow in memory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from .people import label
+from .reports import number
+
+TZ = ZoneInfo("Asia/Tokyo")
+FORMATS = ("csv", "xlsx")
+COLUMNS = (("number", "番号"), ("date", "日付"), ("type", "種類"), ("area", "地域"), ("case_code", "ケース"),
+           ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"),
+           ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"))
+DATES = ("date", "next_date")
+# Excel's width unit is about one digit; a Japanese character takes about two.
+WIDTHS = {"number": 10, "date": 12, "type": 14, "area": 16, "case_code": 10, "summary": 60, "next_action": 30,
+          "next_date": 12, "platform": 10, "author": 20, "created_at": 17}
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def local_time(iso: str | None) -> datetime | None:
+    """A stored UTC instant as a naive Japan time to the minute (what a cell or a CSV shows)."""
+    if not iso:
+        return None
+    t = datetime.fromisoformat(iso)
+    if t.tzinfo is not None:
+        t = t.astimezone(TZ).replace(tzinfo=None)
+    return t.replace(second=0, microsecond=0)
+
+
+def _day(value: str | None) -> date | str | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:  # never expected; shown as stored rather than lost
+        return value
+
+
+def values(r: dict) -> list:
+    """One report (a row of ``reports`` with its author's ``display_name``) as typed cell values:
+    dates as ``date``, the saving time as a Japan ``datetime``, the author as a name."""
+    out = []
+    for k, _ in COLUMNS:
+        if k == "number":
+            out.append(number(r["id"]))
+        elif k == "author":
+            out.append(label(r["platform"], r["author"], r.get("display_name")))
+        elif k == "created_at":
+            out.append(local_time(r["created_at"]))
+        elif k in DATES:
+            out.append(_day(r.get(k)))
+        else:
+            out.append(r.get(k))
+    return out
+
+
+def texts(r: dict) -> list[str]:
+    """The same as :func:`values`, as the text of a CSV row (dates are stored as 'YYYY-MM-DD'
+    already, so they are not parsed and printed again)."""
+    out = []
+    for k, _ in COLUMNS:
+        if k == "number":
+            out.append(number(r["id"]))
+        elif k == "author":
+            out.append(label(r["platform"], r["author"], r.get("display_name")))
+        elif k == "created_at":
+            t = local_time(r["created_at"])
+            out.append(t.isoformat(" ", "minutes") if t else "")
+        else:
+            out.append(r.get(k) or "")
+    return out
+
+
+def csv_chunks(rows: Iterable[dict]):
+    """UTF-8 with a BOM, so that Excel reads the Japanese; one chunk per 500 rows."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([h for _, h in COLUMNS])
+    yield "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")
+    buf.seek(0)
+    buf.truncate()
+    for n, r in enumerate(rows, start=1):
+        w.writerow(texts(r))
+        if n % 500 == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode("utf-8")
+
+
+def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
+    """openpyxl's write-only workbook keeps rows on disk, not in memory.  The widths and the
+    frozen header row are set before the first row, as write-only sheets require."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("報告")
+    for i, (k, _) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = WIDTHS[k]
+    ws.freeze_panes = "A2"
+    ws.append([h for _, h in COLUMNS])
+
+    def cell(v):
+        if isinstance(v, (date, datetime)):
+            c = WriteOnlyCell(ws, value=v)
+            c.number_format = TIME_FORMAT if isinstance(v, datetime) else DATE_FORMAT
+            return c
+        return v
+    for r in rows:
+        ws.append([cell(v) for v in values(r)])
+    wb.save(str(path))
+
+
+def format_for(path: Path, fmt: str | None) -> str:
+    """The format to write ``path`` in: ``fmt`` when given, else its extension's, else CSV.
+    Raises ValueError (Japanese) when both are given and disagree: an xlsx file named .csv opens
+    as garbage, and the reverse confuses whoever receives it."""
+    suffix = path.suffix.lower()
+    by_suffix = suffix.lstrip(".") if suffix.lstrip(".") in FORMATS else None
+    if fmt is None:
+        return by_suffix or "csv"
+    if suffix in (".csv", ".tsv", ".xlsx", ".xls", ".xlsm") and by_suffix != fmt:
+        from .messages import export_format_mismatch
+        raise ValueError(export_format_mismatch(fmt, suffix))
+    return fmt
