@@ -65,18 +65,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - quiet
         pass
 
-    def _any(self):
-        self.server.standin._serve(self)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _any
+    do_GET = do_POST = do_PUT = do_DELETE = lambda self: self.server.standin._serve(self)  # noqa: E731
 
 
 class StandIn:
     """Server lifecycle, recording, faults and waiting; a subclass answers with ``_dispatch``."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
+        self._lock = self._cond = threading.Condition(threading.RLock())  # held while answering
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -135,18 +131,15 @@ class StandIn:
         """Make the next ``times`` requests whose path ends with ``path_suffix`` misbehave (see
         the module docstring)."""
         with self._lock:
-            self._faults.append({"suffix": path_suffix, "left": times, "status": status,
-                                 "retry_after": retry_after, "body": body, "delay": delay, "deliver": deliver})
+            self._faults += [{"suffix": path_suffix, "status": status, "retry_after": retry_after, "body": body,
+                              "delay": delay, "deliver": deliver}] * times
 
     def _take_fault(self, path: str) -> dict | None:
         with self._lock:
-            for f in self._faults:
-                if path.endswith(f["suffix"]):
-                    f["left"] -= 1
-                    if f["left"] <= 0:
-                        self._faults.remove(f)
-                    return f
-        return None
+            f = next((f for f in self._faults if path.endswith(f["suffix"])), None)
+            if f is not None:
+                self._faults.remove(f)  # the first equal one: this one, as any before it would match too
+        return f
 
     def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate(self)`` holds (checked again whenever a request arrives or is
@@ -211,6 +204,13 @@ class StandIn:
             h.wfile.flush()
         except OSError:  # the client gave up (it timed out): that is fine
             h.close_connection = True
+
+    def _refuse(self, rec: dict, status: int, body: Any, reason: str, client_error: bool = True,
+                headers: dict | None = None) -> Response:
+        """A refusal; one that a correct client never causes also goes to ``errors``."""
+        if client_error:
+            self.errors.append(f"{rec['method']} {rec['path']}: {reason}")
+        return Response(status, body, headers or {}, reason)
 
     _dispatch: Callable[[dict], Response]              # what the service answers, given a request
     _error_body: Callable[[int, str | None], Any]      # its usual error body for a status

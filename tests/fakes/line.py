@@ -1,29 +1,25 @@
 """A stand-in for the LINE Messaging API (``api.line.me`` and ``api-data.line.me`` on one server),
 for the calls Nimo makes: reply, push (with ``X-Line-Retry-Key``), the loading animation, the rich
-menu (create, upload its PNG, make it the default), a user's profile, and the content of a message
-a user sent.  What arrives is checked with line-bot-sdk's own models plus the documented limits the
-models do not check (lengths in UTF-16 units, counts, sizes); ``errors`` gets each failure.
+menu (create, its PNG, make it the default), a profile, and the content of a message a user sent.
+Checked with line-bot-sdk's models plus the limits they leave out (UTF-16 lengths, counts, sizes).
 
-    with LineStandIn() as line:
-        api = MessagingApi(ApiClient(Configuration(host=line.url, access_token=line.access_token)))
-
-``delivered``: one ``{"kind": "reply"|"push", "to", "reply_token", "retry_key", "messages",
-"request_id"}`` per accepted request.  A reply token works once (``expire_token`` makes one
-refused as too old); a push repeated with an accepted retry key is answered 409 and not delivered.
-``put_content(message_id, data)`` holds what a user sent; ``profiles[user_id]`` overrides fields
-of ``DEFAULT_PROFILE``.
+``delivered``: ``{"kind": "reply"|"push", "to", "reply_token", "retry_key", "messages",
+"request_id"}`` per accepted request.  A reply token works once (``expire_token`` spends one); a
+push with a retry key already accepted gets 409.  ``put_content(message_id, data)`` holds what a
+user sent; ``profiles[user_id]`` overrides fields of ``DEFAULT_PROFILE``.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import itertools
 import re
 import uuid
 from typing import Any
 
 from .base import Response, StandIn, first_line
-from .flex import FlexRules, u16
+from .flex import FlexRules
 
 
 def line_signature(body: bytes, channel_secret: str) -> str:
@@ -40,11 +36,16 @@ def line_headers(body: bytes, channel_secret: str) -> dict:
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 MESSAGES = ("text", "flex")  # the message types Nimo sends
 AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
+ROUTES = (("POST", r"/v2/bot/message/reply", "_reply", True), ("POST", r"/v2/bot/message/push", "_push", True),
+          ("POST", r"/v2/bot/chat/loading/start", "_loading", True), ("POST", r"/v2/bot/richmenu", "_create_rich_menu", True),
+          ("POST", r"/v2/bot/richmenu/([^/]+)/content", "_upload_image", False),
+          ("POST", r"/v2/bot/user/all/richmenu/([^/]+)", "_set_default", False),
+          ("GET", r"/v2/bot/profile/([^/]+)", "_profile", False),
+          ("GET", r"/v2/bot/message/([^/]+)/content", "_content", False))  # (method, path, handler, takes JSON)
 
 
 class LineStandIn(FlexRules, StandIn):
-    DEFAULT_PROFILE = {"displayName": "Nimo Tester", "pictureUrl": "https://profile.line-scdn.net/test.png",
-                       "statusMessage": "hello", "language": "ja"}
+    DEFAULT_PROFILE = {"displayName": "Nimo Tester", "statusMessage": "hello", "language": "ja"}
     MAX_MESSAGES, MAX_TEXT, MAX_ALT_TEXT, MAX_IMAGE_BYTES = 5, 5000, 1500, 1024 * 1024
 
     def __init__(self, access_token: str = "test-line-token"):
@@ -61,7 +62,7 @@ class LineStandIn(FlexRules, StandIn):
         self.contents: dict[str, dict] = {}      # message id -> {"data", "content_type"}
         self._spent_tokens: set[str] = set()     # reply tokens used or expired
         self._retry_keys: dict[str, str] = {}    # accepted retry key -> its request id
-        self._seq = 0
+        self._ids = itertools.count(1)
 
     # -- for tests ---------------------------------------------------------------------------
     def expire_token(self, token: str) -> None:
@@ -81,7 +82,6 @@ class LineStandIn(FlexRules, StandIn):
     def texts(self) -> list[str]:
         return [m["text"] for m in self.messages() if m.get("type") == "text"]
 
-    # -- answers -----------------------------------------------------------------------------
     def _error_body(self, status: int, message: str | None) -> Any:
         return {"message": message or {401: AUTH_FAILED, 404: "Not found", 429: "The API rate limit has been exceeded"
                                        }.get(status, "An error occurred in the server")}
@@ -89,29 +89,16 @@ class LineStandIn(FlexRules, StandIn):
     def _fail(self, rec: dict, status: int, message: str, problems: list[str] = (), *,
               client_error: bool = True, headers: dict | None = None) -> Response:
         """LINE's error answer: ``details`` lists each problem as ``{"property", "message"}``."""
-        why = "; ".join(problems)
-        if client_error:
-            self.errors.append(f"{rec['method']} {rec['path']}: {why or message}")
         details = [dict(zip(("property", "message"), p.split(": ", 1))) for p in problems]
-        return Response(status, {"message": message, **({"details": details} if details else {})}, headers or {},
-                        reason=f"{message}: {why}" if why else message)
+        return self._refuse(rec, status, {"message": message, **({"details": details} if details else {})},
+                            "; ".join(problems) or message, client_error, headers)
 
     def _dispatch(self, rec: dict) -> Response:
-        method, path = rec["method"], rec["path"]
-        for verb, pattern, handler, takes_json in (
-                ("POST", r"/v2/bot/message/reply", self._reply, True),
-                ("POST", r"/v2/bot/message/push", self._push, True),
-                ("POST", r"/v2/bot/chat/loading/start", self._loading, True),
-                ("POST", r"/v2/bot/richmenu", self._create_rich_menu, True),
-                ("POST", r"/v2/bot/richmenu/([^/]+)/content", self._upload_image, False),
-                ("POST", r"/v2/bot/user/all/richmenu/([^/]+)", self._set_default, False),
-                ("GET", r"/v2/bot/profile/([^/]+)", self._profile, False),
-                ("GET", r"/v2/bot/message/([^/]+)/content", self._content, False)):
-            m = re.fullmatch(pattern, path) if verb == method else None
-            if m:
-                break
-        else:
+        found = next(((getattr(self, name), m, takes_json) for verb, pattern, name, takes_json in ROUTES
+                      if verb == rec["method"] and (m := re.fullmatch(pattern, rec["path"]))), None)
+        if found is None:
             return self._fail(rec, 404, "Not found")
+        handler, m, takes_json = found
         if rec["headers"].get("Authorization") != f"Bearer {self.access_token}":
             return self._fail(rec, 401, AUTH_FAILED)
         if rec["headers"].get("X-Line-Retry-Key") is not None and handler != self._push:
@@ -162,15 +149,12 @@ class LineStandIn(FlexRules, StandIn):
                                "messages": obj["messages"], "request_id": request_id})
         if retry_key is not None:
             self._retry_keys[retry_key] = request_id
-        sent = [{"id": str(500000000000000000 + self._seq + i), "quoteToken": f"q{self._seq + i}"}
-                for i in range(len(obj["messages"]))]
-        self._seq += len(sent)
-        return Response(200, {"sentMessages": sent})
+        ids = [next(self._ids) for _ in obj["messages"]]
+        return Response(200, {"sentMessages": [{"id": str(500000000000000000 + i), "quoteToken": f"q{i}"} for i in ids]})
 
     def _loading(self, rec: dict) -> Response:
-        secs = rec["json"].get("loadingSeconds", 20)
-        bad = self._checked(rec, "ShowLoadingAnimationRequest", [] if isinstance(secs, int) and 5 <= secs <= 60 and
-                            secs % 5 == 0 else ["loadingSeconds: 5, 10, ... or 60"])
+        ok = rec["json"].get("loadingSeconds", 20) in range(5, 61, 5)
+        bad = self._checked(rec, "ShowLoadingAnimationRequest", [] if ok else ["loadingSeconds: 5, 10, ... or 60"])
         if not bad:
             self.loading.append(rec["json"])
         return bad or Response(202, {})
@@ -178,9 +162,8 @@ class LineStandIn(FlexRules, StandIn):
     # -- the rich menu -----------------------------------------------------------------------
     def _create_rich_menu(self, rec: dict) -> Response:
         obj, size, areas = rec["json"], rec["json"].get("size") or {}, rec["json"].get("areas")
-        w, h = size.get("width"), size.get("height")
-        problems = [] if isinstance(w, int) and isinstance(h, int) and 800 <= w <= 2500 and h >= 250 and w / h >= 1.45 \
-            else ["size: width 800-2500, height at least 250, ratio at least 1.45"]
+        w, h = size.get("width") or 0, size.get("height") or 0
+        problems = [] if 800 <= w <= 2500 and 250 <= h <= w / 1.45 else ["size: width 800-2500, height 250 or more, w/h ≥ 1.45"]
         problems += self._check_text(obj.get("chatBarText"), "chatBarText", 14, required=True)
         if not isinstance(areas, list) or len(areas) > 20:
             problems.append("areas: Size must be between 0 and 20")

@@ -1,14 +1,13 @@
 """A stand-in for the Slack Web API, for the calls Nimo makes: ``auth.test``, ``chat.postMessage``,
 ``views.publish`` (App Home), ``views.open`` (the report form), ``conversations.open``,
-``users.info``, ``files_upload_v2`` (``files.getUploadURLExternal``, the raw upload, then
-``files.completeUploadExternal``), a slash command's ``response_url``, and a shared file's
-``url_private`` (with the bot token).  Blocks and views are checked with slack_sdk's models plus
-the documented limits and the checks its parsers paper over.
+``users.info``, ``files_upload_v2`` (three calls: an upload URL, the bytes, the completion), a
+``response_url``, and a shared file's ``url_private`` (bot token wanted).  Blocks and views are
+checked with slack_sdk's models plus the limits and checks its parsers leave out.
 
 ``posted``: ``{"method", "channel", "user", "text", "blocks", "view", "ts", "args", ...}`` per
-accepted message or view (``"method": "response_url"`` for those).  ``uploads``: ``{"file_id",
-"filename", "title", "channel", "initial_comment", "thread_ts", "bytes", "file"}`` per shared file.
-``put_file(file_id, data)`` holds a file a user shared; ``users[id]`` overrides ``users.info``.
+accepted message or view.  ``uploads``: ``{"file_id", "filename", "title", "channel",
+"initial_comment", "thread_ts", "bytes", "file"}`` per shared file.  ``put_file(file_id, data)``
+holds a file a user shared; ``users[id]`` overrides fields of ``users.info``.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import hashlib
 import hmac
 import json
 import mimetypes
+import itertools
 import re
 import time
 from typing import Any
@@ -57,7 +57,7 @@ class SlackStandIn(StandIn):
         self.uploads: list[dict] = []
         self.files: dict[str, dict] = {}     # file id -> {"file": file object, "data": bytes}
         self._pending: dict[str, dict] = {}  # upload URLs handed out: file id -> filename, length, bytes
-        self._seq = 0
+        self._ids = itertools.count(1)
 
     # -- for tests ---------------------------------------------------------------------------
     def response_url(self, name: str = "cmd") -> str:
@@ -84,19 +84,11 @@ class SlackStandIn(StandIn):
         self.files[file_id] = {"file": file, "data": data}
         return file
 
-    def _next(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    # -- answers -----------------------------------------------------------------------------
     def _error_body(self, status: int, message: str | None) -> Any:
         return {"ok": False, "error": message or ("ratelimited" if status == 429 else "internal_error")}
 
     def _fail(self, rec: dict, error: str, detail: str = "", *, status: int = 200, client_error: bool = True) -> Response:
-        reason = f"{error}: {detail}" if detail else error
-        if client_error:
-            self.errors.append(f"{rec['method']} {rec['path']}: {reason}")
-        return Response(status, {"ok": False, "error": error}, reason=reason)
+        return self._refuse(rec, status, {"ok": False, "error": error}, f"{error}: {detail}" if detail else error, client_error)
 
     def _dispatch(self, rec: dict) -> Response:
         path = rec["path"]
@@ -134,7 +126,6 @@ class SlackStandIn(StandIn):
                             "text": args.get("text"), "blocks": args.get("blocks"), "view": args.get("view"),
                             "thread_ts": args.get("thread_ts"), "ts": None, "args": args, **extra})
 
-    # -- checks ------------------------------------------------------------------------------
     def _check_blocks(self, blocks: Any, limit: int) -> str | None:
         """What Slack would refuse in ``blocks``, or None."""
         from slack_sdk.models.blocks import Block
@@ -182,18 +173,15 @@ class SlackStandIn(StandIn):
             return "invalid_blocks", problem
         return None if text or args.get("blocks") or args.get("delete_original") else ("no_text", "")
 
-    # -- methods -----------------------------------------------------------------------------
     def _auth_test(self, rec: dict, method: str, args: dict) -> Response:
-        return Response(200, {"ok": True, "url": f"https://{self.TEAM}.slack.com/", "team": self.TEAM,
-                              "user": "nimo", "team_id": self.TEAM_ID, "user_id": self.BOT_USER_ID,
-                              "bot_id": self.BOT_ID, "is_enterprise_install": False})
+        return Response(200, {"ok": True, "url": f"https://{self.TEAM}.slack.com/", "team": self.TEAM, "user": "nimo",
+                              "team_id": self.TEAM_ID, "user_id": self.BOT_USER_ID, "bot_id": self.BOT_ID})
 
     def _post_message(self, rec: dict, method: str, args: dict) -> Response:
         problem = self._message_problem(args) if args.get("channel") else ("channel_not_found", "")
         if problem:
             return self._fail(rec, *problem)
-        n = self._next()
-        ts = f"{1700000000 + n}.{n:06d}"
+        ts = f"{1700000000 + (n := next(self._ids))}.{n:06d}"
         self._record_post(method, args, ts=ts)
         return Response(200, {"ok": True, "channel": args["channel"], "ts": ts})
 
@@ -204,35 +192,29 @@ class SlackStandIn(StandIn):
 
         kind, who = ("home", "user_id") if method == "views.publish" else ("modal", "trigger_id")
         view = args.get("view")
-        if not args.get(who) or not isinstance(view, dict) or view.get("type") != kind:
-            return self._fail(rec, "invalid_arguments", f"{who} and a {kind} view are required")
-        if kind == "modal" and not view.get("title"):
-            return self._fail(rec, "invalid_arguments", "a modal view needs a title")
-        problem = self._check_blocks(view.get("blocks"), self.MAX_VIEW_BLOCKS)
+        if not args.get(who) or not isinstance(view, dict) or view.get("type") != kind or not (view.get("title") or kind == "home"):
+            return self._fail(rec, "invalid_arguments", f"{who} and a {kind} view (a modal has a title) are required")
         try:
-            View(**view).validate_json()
+            problem = self._check_blocks(view.get("blocks"), self.MAX_VIEW_BLOCKS) or View(**view).validate_json()
         except Exception as exc:
-            problem = problem or first_line(exc)
+            problem = first_line(exc)
         if problem:
             return self._fail(rec, "invalid_arguments", problem)
-        view_id = f"V{self._next():08d}"
+        view_id = f"V{next(self._ids):08d}"
         self._record_post(method, args, view_id=view_id)
         return Response(200, {"ok": True, "view": {**view, "id": view_id, "team_id": self.TEAM_ID}})
 
     def _conversations_open(self, rec: dict, method: str, args: dict) -> Response:
-        users = [u for u in (args.get("users") or "").split(",") if u]
-        if not users:
-            return self._fail(rec, "users_list_not_supplied")
-        cid = "D" + users[0] if len(users) == 1 else "G" + "".join(users)
-        return Response(200, {"ok": True, "channel": {"id": cid, "is_im": len(users) == 1}})
+        if not args.get("users") or "," in args["users"]:  # Nimo opens a DM with one person
+            return self._fail(rec, "users_list_not_supplied", "one user")
+        return Response(200, {"ok": True, "channel": {"id": "D" + args["users"], "is_im": True}})
 
     def _users_info(self, rec: dict, method: str, args: dict) -> Response:
         uid = args.get("user")
         if not uid:
             return self._fail(rec, "user_not_found", "user is required")
-        user = {"id": uid, "team_id": self.TEAM_ID, "name": uid.lower(), "real_name": f"User {uid}",
-                "tz": "Asia/Tokyo", "tz_offset": 32400, "is_bot": False, "deleted": False,
-                "profile": {"real_name": f"User {uid}", "display_name": uid.lower()}}
+        user = {"id": uid, "team_id": self.TEAM_ID, "name": uid.lower(), "real_name": f"User {uid}", "tz": "Asia/Tokyo",
+                "is_bot": False, "deleted": False, "profile": {"real_name": f"User {uid}", "display_name": uid.lower()}}
         return Response(200, {"ok": True, "user": {**user, **self.users.get(uid, {})}})
 
     # -- files -------------------------------------------------------------------------------
@@ -240,17 +222,15 @@ class SlackStandIn(StandIn):
         length = str(args.get("length", ""))
         if not args.get("filename") or not length.isdigit() or int(length) < 1:
             return self._fail(rec, "invalid_arguments", "filename and a positive length are required")
-        file_id = f"F{self._next():08d}"
+        file_id = f"F{next(self._ids):08d}"
         self._pending[file_id] = {"filename": args["filename"], "length": int(length), "bytes": None}
         return Response(200, {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id})
 
     def _upload_bytes(self, rec: dict) -> Response:
-        """The upload URL takes the raw bytes without a token (the real one is signed); their length
-        is checked at files.completeUploadExternal, as Slack does."""
+        """The raw bytes, without a token (the real URL is signed); their length is checked later."""
         pending = self._pending.get(rec["path"][len("/upload/"):])
         if pending is None:
-            self.errors.append(f"POST {rec['path']}: no upload URL was issued for it (or it was completed)")
-            return Response(404, "Not Found", reason="no such upload URL")
+            return self._refuse(rec, 404, "Not Found", "no upload URL was issued for it (or it was completed)")
         pending["bytes"] = rec["body"]  # a retry replaces the bytes
         return Response(200, f"OK - {len(rec['body'])}")
 
@@ -288,16 +268,14 @@ class SlackStandIn(StandIn):
             status, reason = 404, "no such file"
         else:
             return Response(200, held["data"], {"Content-Type": held["file"]["mimetype"]})
-        self.errors.append(f"GET {rec['path']}: {reason}")
-        return Response(status, reason, reason=reason)
+        return self._refuse(rec, status, reason, reason)
 
     def _response_url(self, rec: dict) -> Response:
         """A ``response_url``: a JSON message, answered ``ok`` (or a plain error word with 400)."""
         body = rec["json"]
         problem = self._message_problem(body) if isinstance(body, dict) else ("invalid_payload", "")
         if problem:
-            self.errors.append(f"POST {rec['path']}: {problem[0]}: {problem[1]}")
-            return Response(400, problem[0], reason=problem[0])
+            return self._refuse(rec, 400, problem[0], ": ".join(problem))
         self._record_post("response_url", body, path=rec["path"], response_type=body.get("response_type"),
                           replace_original=body.get("replace_original"))
         return Response(200, "ok")
