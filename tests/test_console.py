@@ -711,13 +711,11 @@ def test_declining_needs_a_reason_which_goes_back_to_the_proposer(con):
 
 
 def test_notices_are_pushed_once_through_line(con, clock):
-    from bot.adapters.line import LineMessenger, LinePusher
     from bot.notices import NoticeSender, add
-    from .fakes import LineStandIn
+    from .fakes import PushRecorder
     add(con.db, "line", "Ustaff", "ご提案は見送りになりました", clock())
-    with LineStandIn() as line:
-        sender = NoticeSender(con.db, {"line": LinePusher(LineMessenger(access_token=line.access_token, base_url=line.url))},
-                              clock=clock)
-        assert sender.send_due() == 1 and sender.send_due() == 0
-        assert line.texts() == ["ご提案は見送りになりました"] and line.delivered[0]["to"] == "Ustaff"
+    pusher = PushRecorder(check_line=True)
+    sender = NoticeSender(con.db, {"line": pusher}, clock=clock)
+    assert sender.send_due() == 1 and sender.send_due() == 0
+    assert [(p.target, p.text) for p in pusher.sent] == [("Ustaff", "ご提案は見送りになりました")] and pusher.errors == []
     assert con.db.execute("SELECT sent_at IS NOT NULL FROM chat_notices").fetchone() == (1,)

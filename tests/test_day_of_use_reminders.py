@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.access import add_user
-from bot.adapters.line import LineMessenger
 from bot.adapters.terminal import render
 from bot import reminder_texts
 from bot.app import build_app
@@ -24,8 +23,8 @@ from scheduler.timeparse import Recurrence
 from scheduler.workdays import TZ, is_business_day
 
 from .conftest import Clock
-from .fakes import LineStandIn
-from .test_instants import ClockedPusher, run_engine
+from .fakes import PushRecorder
+from .test_instants import run_engine
 
 STAFF, OTHER, THIRD, GROUP = "Ustaff", "Uother", "Uthird", "Cgroup"
 
@@ -62,15 +61,14 @@ def buttons(replies) -> list[str]:
 def engine(app, until):
     """Run the engine from the app's clock to ``until``; what it pushed, as (clock time, text)."""
     clock = app.clock
-    with LineStandIn() as line:
-        pusher = ClockedPusher(LineMessenger(access_token=line.access_token, base_url=line.url), clock)
-        svc = ReminderService(app.db, {"line": pusher}, reminder_texts, clock=clock)
-        try:
-            run_engine(svc, clock, app.db, until)
-        finally:
-            svc.stop()
-        assert line.errors == []
-    return [(when, text) for when, _, text in pusher.log]
+    pusher = PushRecorder(clock, check_line=True)  # what LINE would refuse is still caught
+    svc = ReminderService(app.db, {"line": pusher}, reminder_texts, clock=clock)
+    try:
+        run_engine(svc, clock, app.db, until)
+    finally:
+        svc.stop()
+    assert pusher.errors == []
+    return [(p.at.astimezone(TZ), p.text) for p in pusher.sent]
 
 
 # -- item 3: 変更 of a repeating reminder changes its rule ---------------------------------------------

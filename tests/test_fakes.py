@@ -1,4 +1,4 @@
-"""Tests of the LINE / Slack stand-ins in tests/fakes.py.
+"""Tests of the LINE / Slack stand-ins and the in-process pusher in tests/fakes/.
 
 The "accepts" tests drive the real SDK clients (line-bot-sdk v3, slack_sdk) against the
 stand-ins, which proves paths, headers and bodies match what the SDKs send.  The "rejects"
@@ -115,14 +115,11 @@ def text(s: str, **extra) -> dict:
     return {"type": "text", "text": s, **extra}
 
 
-def bubble(label: str = "Choose", data: str = "action=choose&id=1", body_text: str = "hello") -> dict:
-    return {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": body_text}]},
-        "footer": {"type": "box", "layout": "vertical", "contents": [
-            {"type": "button", "action": {"type": "postback", "label": label, "data": data}},
-        ]},
-    }
+def bubble(label: str = "Choose", data: str = "action=choose&id=1", body_text: str = "hello", shown=None) -> dict:
+    action = {"type": "postback", "label": label, "data": data, **({"displayText": shown} if shown else {})}
+    return {"type": "bubble",
+            "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": body_text}]},
+            "footer": {"type": "box", "layout": "vertical", "contents": [{"type": "button", "action": action}]}}
 
 
 def flex(contents: dict, alt: str = "cases") -> dict:
@@ -235,8 +232,7 @@ def test_line_reply_via_sdk(line, line_api):
     assert line.errors == []
     assert line.delivered == [{
         "kind": "reply", "to": None, "reply_token": "rt-1", "retry_key": None,
-        "messages": [{"type": "text", "text": "こんにちは"}], "notification_disabled": False,
-        "request_id": line.delivered[0]["request_id"], "sent": line.delivered[0]["sent"],
+        "messages": [{"type": "text", "text": "こんにちは"}], "request_id": line.delivered[0]["request_id"],
     }]
     assert line.messages() == [{"type": "text", "text": "こんにちは"}]
     assert line.texts() == ["こんにちは"]
@@ -315,14 +311,11 @@ def test_line_rich_menu_flow_via_sdk(line, line_api):
     # line-bot-sdk does not set the image Content-Type itself: without _headers it tries to
     # json.dumps() the bytes and fails with TypeError before sending anything.
     blob.set_rich_menu_image(rid, body=image, _headers={"Content-Type": "image/png"})
-    assert line.rich_menus[rid]["image"]["content_type"] == "image/png"
-    assert line.rich_menus[rid]["image"]["size"] == len(image)
+    assert line.rich_menus[rid]["image"] == {"content_type": "image/png", "size": len(image), "width": 800,
+                                             "height": 270}
     line_api.set_default_rich_menu(rid)
     assert line.default_rich_menu == rid
-    listed = line_api.get_rich_menu_list().richmenus
-    assert [(m.rich_menu_id, m.chat_bar_text) for m in listed] == [(rid, "メニュー")]
-    line_api.delete_rich_menu(rid)
-    assert line.rich_menus == {} and line.default_rich_menu is None
+    assert line.rich_menus[rid]["request"]["chatBarText"] == "メニュー"
     assert line.errors == []
 
 
@@ -340,7 +333,7 @@ def test_line_rich_menu_image_rejections(line, line_api):
     assert exc.value.status == 415
     with pytest.raises(ApiException) as exc:
         blob.set_rich_menu_image(rid, body=make_png(1200, 405), _headers={"Content-Type": "image/png"})
-    assert exc.value.status == 400 and "does not match" in exc.value.body
+    assert exc.value.status == 400 and "menu's size" in exc.value.body
     assert len(line.errors) == 3
 
 
@@ -372,103 +365,48 @@ def test_line_wrong_or_missing_access_token(line):
 # LINE: what LINE would reject is rejected
 # ---------------------------------------------------------------------------------------------
 
-def test_line_text_limit_counts_utf16_units(line):
-    assert reply(line, text("a" * 5000), token="ok1")[0] == 200
-    assert reply(line, text("😀" * 2500), token="ok2")[0] == 200  # 5,000 UTF-16 units
-    assert line.errors == []
-    line.reset()
-    status, _, body = reply(line, text("a" * 5001))
-    assert_rejected(line, status, body, "messages[0].text")
-    line.reset()
-    status, _, body = reply(line, text("😀" * 2501))  # only 2,501 code points, but 5,002 units
-    assert_rejected(line, status, body, "got 5002")
+def in_body(component: dict) -> dict:
+    return {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [component]}}
 
 
-def test_line_rejects_six_messages(line):
-    assert reply(line, *[text(str(i)) for i in range(5)], token="five")[0] == 200
-    line.reset()
-    status, _, body = reply(line, *[text(str(i)) for i in range(6)])
-    assert_rejected(line, status, body, "Size must be between 1 and 5")
+PICKER = {"type": "datetimepicker", "label": "日付を選ぶ", "data": "延期 12", "mode": "date"}
 
 
-def test_line_rejects_fourteen_quick_reply_items(line):
-    assert reply(line, text("q", quickReply=quick_reply(13)), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, text("q", quickReply=quick_reply(14)))
-    assert_rejected(line, status, body, "quickReply.items")
-
-
-def test_line_rejects_long_quick_reply_label(line):
-    assert reply(line, text("q", quickReply=quick_reply(1, label="あ" * 20)), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, text("q", quickReply=quick_reply(1, label="あ" * 21)))
-    assert_rejected(line, status, body, "quickReply.items[0].action.label")
-
-
-def test_line_rejects_quick_reply_item_without_action(line):
-    status, _, body = reply(line, text("q", quickReply={"items": [{"type": "action"}]}))
-    assert_rejected(line, status, body, "quickReply.items[0].action")
-
-
-def test_line_rejects_long_postback_data_and_display_text(line):
-    assert reply(line, flex(bubble(data="d" * 300)), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, flex(bubble(data="d" * 301)))
-    assert_rejected(line, status, body, "action.data")
-    line.reset()
-    b = bubble()
-    b["footer"]["contents"][0]["action"]["displayText"] = "x" * 301
-    status, _, body = reply(line, flex(b))
-    assert_rejected(line, status, body, "action.displayText")
-
-
-def test_line_rejects_long_flex_button_label(line):
-    assert reply(line, flex(bubble(label="L" * 40)), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, flex(bubble(label="L" * 41)))
-    assert_rejected(line, status, body, "action.label")
-
-
-def test_line_rejects_thirteen_bubbles(line):
-    assert reply(line, flex({"type": "carousel", "contents": [bubble() for _ in range(12)]}), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, flex({"type": "carousel", "contents": [bubble() for _ in range(13)]}))
-    assert_rejected(line, status, body, "Size must be between 1 and 12")
-
-
-def test_line_rejects_carousel_over_50_kb(line):
+@pytest.mark.parametrize("ok, bad, fragment", [  # what LINE accepts (at its limit), and what it refuses
+    ([text("a" * 5000)], [text("a" * 5001)], "messages[0].text"),
+    ([text("😀" * 2500)], [text("😀" * 2501)], "got 5002"),  # 2,501 code points are 5,002 UTF-16 units
+    ([text(str(i)) for i in range(5)], [text(str(i)) for i in range(6)], "Size must be between 1 and 5"),
+    ([text("q", quickReply=quick_reply(13))], [text("q", quickReply=quick_reply(14))], "quickReply.items"),
+    ([text("q", quickReply=quick_reply(1, label="あ" * 20))], [text("q", quickReply=quick_reply(1, label="あ" * 21))],
+     "quickReply.items[0].action.label"),
+    (None, [text("q", quickReply={"items": [{"type": "action"}]})], "quickReply.items[0].action"),
+    ([text("q", quickReply={"items": [{"type": "action", "action": PICKER}]})],
+     [text("q", quickReply={"items": [{"type": "action", "action": {**PICKER, "mode": "week"}}]})], "action.mode"),
+    ([flex(bubble(data="d" * 300))], [flex(bubble(data="d" * 301))], "action.data"),
+    ([flex(bubble(shown="x" * 300))], [flex(bubble(shown="x" * 301))], "action.displayText"),
+    ([flex(bubble(label="L" * 40))], [flex(bubble(label="L" * 41))], "action.label"),
+    ([flex({"type": "carousel", "contents": [bubble()] * 12})], [flex({"type": "carousel", "contents": [bubble()] * 13})],
+     "Size must be between 1 and 12"),
     # ten bubbles of ~5.5 KB each: every bubble is under 30 KB, the carousel is over 50 KB
-    big = {"type": "carousel", "contents": [bubble(body_text="あ" * 1800) for _ in range(10)]}
-    status, _, body = reply(line, flex(big))
-    assert_rejected(line, status, body, "the maximum is 51200")
-
-
-def test_line_rejects_long_alt_text(line):
-    assert reply(line, flex(bubble(), alt="a" * 1500), token="ok")[0] == 200
-    line.reset()
-    status, _, body = reply(line, flex(bubble(), alt="a" * 1501))
-    assert_rejected(line, status, body, "altText")
-
-
-@pytest.mark.parametrize("component, fragment", [
-    ({"type": "sparkle"}, "FlexComponent failed to lookup discriminator"),
-    ({"type": "box", "contents": []}, "layout"),
-    ({"type": "button"}, "action"),
-    ({"type": "text"}, "text or contents is required"),
+    (None, [flex({"type": "carousel", "contents": [bubble(body_text="あ" * 1800)] * 10})], "the maximum is 51200"),
+    ([flex(bubble(), alt="a" * 1500)], [flex(bubble(), alt="a" * 1501)], "altText"),
+    (None, [flex(in_body({"type": "sparkle"}))], "is not a component"),
+    (None, [flex(in_body({"type": "box", "contents": []}))], "layout"),
+    (None, [flex(in_body({"type": "button"}))], "action.type"),
+    (None, [flex(in_body({"type": "text"}))], "text or contents is required"),
+    # what Nimo never sends is refused too: a message type, an action
+    (None, [{"type": "hologram"}], "messages[0].type"),
+    (None, [{"type": "image", "originalContentUrl": "https://example.com/a.png",
+             "previewImageUrl": "https://example.com/a.png"}], "what Nimo sends"),
+    (None, [text("q", quickReply={"items": [{"type": "action", "action": {
+        "type": "uri", "label": "web", "uri": "https://example.com"}}]})], "quickReply.items[0].action.type"),
 ])
-def test_line_rejects_invalid_flex_component(line, component, fragment):
-    b = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [component]}}
-    status, _, body = reply(line, flex(b))
+def test_line_accepts_up_to_a_limit_and_refuses_beyond(line, ok, bad, fragment):
+    if ok:
+        assert reply(line, *ok, token="ok")[0] == 200 and line.errors == []
+        line.reset()
+    status, _, body = reply(line, *bad)
     assert_rejected(line, status, body, fragment)
-
-
-def test_line_rejects_unknown_message_type_and_http_image(line):
-    status, _, body = reply(line, {"type": "hologram"})
-    assert_rejected(line, status, body, "Message failed to lookup discriminator")
-    line.reset()
-    status, _, body = reply(line, {"type": "image", "originalContentUrl": "http://example.com/a.png",
-                                   "previewImageUrl": "https://example.com/a.png"})
-    assert_rejected(line, status, body, "originalContentUrl")
 
 
 def test_line_reply_token_can_be_used_once(line):
@@ -509,13 +447,6 @@ def test_line_rejects_bad_retry_key_usage(line):
     assert_rejected(line, status, body, "not supported")
 
 
-def test_line_strict_ids():
-    with LineStandIn(strict_ids=True) as line:
-        assert line_post(line, "/v2/bot/message/push", {"to": "U" + "a" * 32, "messages": [text("x")]})[0] == 200
-        status, _, body = line_post(line, "/v2/bot/message/push", {"to": "bob", "messages": [text("x")]})
-        assert status == 400 and body["details"][0]["property"] == "to"
-
-
 # ---------------------------------------------------------------------------------------------
 # LINE: fault injection
 # ---------------------------------------------------------------------------------------------
@@ -547,8 +478,9 @@ def test_line_fault_times_and_order(line):
     line.fail_next("/message/push", 503, body={"message": "maintenance"})
     push = {"to": "U1", "messages": [text("x")]}
     got = [line_post(line, "/v2/bot/message/push", push)[:3:2] for _ in range(4)]
-    assert got == [(500, {"message": "An error occurred in the server"})] * 2 + [
-        (503, {"message": "maintenance"}), (200, {"sentMessages": line.delivered[0]["sent"]})]
+    assert got[:3] == [(500, {"message": "An error occurred in the server"})] * 2 + [
+        (503, {"message": "maintenance"})]
+    assert got[3][0] == 200 and got[3][1]["sentMessages"][0]["id"]
     assert len(line.delivered) == 1
 
 
@@ -615,12 +547,7 @@ def test_slack_post_message_with_blocks_via_sdk(slack, slack_client):
     req = slack.requests[-1]
     assert req["headers"]["Content-Type"] == "application/json;charset=utf-8"
     assert req["json"]["channel"] == "C1"
-
-    upd = slack_client.chat_update(channel="C1", ts=resp["ts"], text="更新しました", blocks=[])
-    assert upd["ok"] and slack.posted[-1]["method"] == "chat.update"
-    eph = slack_client.chat_postEphemeral(channel="C1", user="U1", text="あなたにだけ")
-    assert eph["message_ts"] and slack.posted[-1]["user"] == "U1"
-    assert slack.texts() == ["事例が見つかりました", "更新しました", "あなたにだけ"]
+    assert slack.texts() == ["事例が見つかりました"]
     assert slack.errors == []
 
 
@@ -630,9 +557,8 @@ def test_slack_views_via_sdk(slack, slack_client):
     assert resp["ok"] and resp["view"]["type"] == "home"
     modal = View(type="modal", title="報告", callback_id="report", blocks=[SectionBlock(text="内容")])
     opened = slack_client.views_open(trigger_id="123.456", view=modal)
-    view_id = opened["view"]["id"]
-    slack_client.views_update(view_id=view_id, view=View(type="modal", title="報告", blocks=[SectionBlock(text="済")]))
-    assert [p["method"] for p in slack.posted] == ["views.publish", "views.open", "views.update"]
+    assert opened["view"]["id"] and opened["view"]["callback_id"] == "report"
+    assert [p["method"] for p in slack.posted] == ["views.publish", "views.open"]
     assert slack.posted[0]["user"] == "U1" and slack.posted[0]["view"]["blocks"][0]["type"] == "section"
     assert slack.errors == []
 
@@ -657,10 +583,6 @@ def test_slack_form_encoded_blocks_are_decoded_and_validated(slack, slack_client
     with pytest.raises(SlackApiError) as exc:
         slack_client.api_call("chat.postMessage", params={"channel": "C1", "blocks": json.dumps([{"type": "section"}])})
     assert exc.value.response["error"] == "invalid_blocks"
-    # a token form field works instead of the header
-    status, _, body = raw_request(slack.url + "/api/auth.test", b"token=xoxb-test",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert body["ok"] is True
 
 
 def test_slack_response_url_via_webhook_client(slack):
@@ -681,11 +603,11 @@ def test_slack_response_url_via_webhook_client(slack):
 
 @pytest.mark.parametrize("block, fragment", [
     ({"type": "section"}, "text or fields attribute must be specified"),
-    ({"type": "actions", "elements": [{"type": "button", "action_id": "a"}]}, "elements[0].text is required"),
+    ({"type": "actions", "elements": [{"type": "button", "action_id": "a"}]}, "argument: 'text'"),
     ({"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}]},
      "cannot exceed 75 characters"),
     ({"type": "section", "text": "just a string"}, "must be a text object"),
-    ({"type": "header", "text": {"type": "mrkdwn", "text": "x"}}, "must be plain_text"),
+    ({"type": "header", "text": {"type": "mrkdwn", "text": "x"}}, "must be a plain_text object"),
     ({"type": "hologram"}, "unknown block type"),
     ({"type": "actions", "elements": [{"type": "hologram"}]}, "unknown type"),
 ])
@@ -712,13 +634,11 @@ def test_slack_rejects_bad_arguments(slack):
         ("chat.postMessage", {"text": "no channel"}, "channel_not_found"),
         ("chat.postMessage", {"channel": "C1"}, "no_text"),
         ("chat.postMessage", {"channel": "C1", "text": "x" * 40001}, "msg_too_long"),
-        ("chat.postEphemeral", {"channel": "C1", "text": "x"}, "user_not_in_channel"),
-        ("chat.update", {"channel": "C1", "ts": "1.1", "text": "x"}, "message_not_found"),
         ("views.publish", {"view": {"type": "home", "blocks": [section()]}}, "invalid_arguments"),
         ("views.publish", {"user_id": "U1", "view": {"type": "home", "blocks": [{"type": "section"}]}},
          "invalid_arguments"),
         ("views.open", {"trigger_id": "t", "view": {"type": "modal", "blocks": [section()]}}, "invalid_arguments"),
-        ("nope.nothing", {}, "unknown_method"),
+        ("chat.update", {"channel": "C1", "ts": "1.1", "text": "x"}, "unknown_method"),  # Nimo does not edit
     ]
     for method, args, error in cases:
         assert slack_post(slack, method, args)[2]["error"] == error, (method, args)
@@ -827,10 +747,6 @@ def test_line_message_content_unknown_id_and_bad_token(line, line_api):
             MessagingApiBlob(client).get_message_content("1")
     assert exc.value.status == 401
     assert len(line.errors) == 1 and "Authentication failed" in line.errors[0]
-    with pytest.raises(TypeError):
-        line.put_content("2", "not bytes")
-    with pytest.raises(ValueError):
-        line.put_content("", JPEG)
 
 
 def test_slack_files_upload_v2_via_sdk(slack, slack_client):
@@ -855,30 +771,14 @@ def test_slack_files_upload_v2_via_sdk(slack, slack_client):
     assert (complete["form"]["channel_id"], complete["form"]["initial_comment"]) == ("C1", "今週の報告件数です")
     assert slack.uploads == [{
         "file_id": file_id, "filename": "chart.png", "title": "週報 11/17〜11/23", "channel": "C1",
-        "channels": ["C1"], "initial_comment": "今週の報告件数です", "thread_ts": None, "bytes": png,
-        "content_type": "application/x-www-form-urlencoded", "file": resp["file"],
+        "initial_comment": "今週の報告件数です", "thread_ts": None, "bytes": png, "file": resp["file"],
     }]
     assert resp["file"]["mimetype"] == "image/png" and resp["file"]["size"] == len(png)
-    assert slack.posted == [] and slack.pending_uploads == {} and slack.errors == []
+    assert slack.posted == [] and slack.errors == []
     # the uploaded file can be read back like any shared file
-    assert slack_client.files_info(file=file_id)["file"]["title"] == "週報 11/17〜11/23"
     req = urllib.request.Request(resp["file"]["url_private"], headers={"Authorization": f"Bearer {slack.bot_token}"})
     with urllib.request.urlopen(req, timeout=5) as got:
         assert got.read() == png
-
-
-def test_slack_files_upload_v2_several_files_and_channels(slack, slack_client):
-    resp = slack_client.files_upload_v2(
-        file_uploads=[{"file": b"a,b\n1,2\n", "filename": "counts.csv"},
-                      {"content": "メモ", "filename": "memo.txt", "title": "メモ"}],
-        channels=["C1", "C2"], initial_comment="2 files")
-    assert len(resp["files"]) == 2
-    assert slack.requests[-1]["form"]["channels"] == "C1,C2"
-    assert [(u["filename"], u["title"], u["channel"], u["channels"], u["bytes"]) for u in slack.uploads] == [
-        ("counts.csv", "counts.csv", "C1", ["C1", "C2"], b"a,b\n1,2\n"),
-        ("memo.txt", "メモ", "C1", ["C1", "C2"], "メモ".encode()),
-    ]
-    assert slack.errors == []
 
 
 def test_slack_upload_flow_rejections(slack):
@@ -903,25 +803,24 @@ def test_slack_upload_flow_rejections(slack):
     assert slack.uploads == [] and len(slack.errors) == 6, slack.errors
     # a retried upload replaces the bytes; completing twice is refused but is no client bug
     ok = get_url("d.png", 3)
+    raw_request(ok["upload_url"], b"abc")
     raw_request(ok["upload_url"], b"xyz")
-    assert complete(ok["file_id"], channel_id=None, channels="C7")["ok"]
+    assert complete(ok["file_id"], channel_id="C7")["ok"]
     assert (slack.uploads[0]["bytes"], slack.uploads[0]["channel"]) == (b"xyz", "C7")
     assert complete(ok["file_id"]) == {"ok": False, "error": "file_not_found"}
     assert len(slack.errors) == 6  # Slack answers ok=false with 200, so only the request shows it
     assert slack.requests[-1]["response"] == {"ok": False, "error": "file_not_found"}
 
 
-def test_slack_put_file_info_and_authorised_download(slack, slack_client):
+def test_slack_put_file_and_authorised_download(slack):
     file = slack.put_file("F0PHOTO1", JPEG, name="訪問先の写真.jpg", user="U42")
     assert file == {
         "id": "F0PHOTO1", "name": "訪問先の写真.jpg", "mimetype": "image/jpeg", "size": len(JPEG),
         "url_private": file["url_private"], "url_private_download": file["url_private_download"], "user": "U42",
     }
     assert file["url_private"].startswith(f"{slack.url}/files-pri/T1-F0PHOTO1/%E8%A8%AA")
-    info = slack_client.files_info(file="F0PHOTO1")
-    assert info["ok"] and info["file"] == file
     auth = {"Authorization": f"Bearer {slack.bot_token}"}
-    for url in (info["file"]["url_private"], info["file"]["url_private_download"]):
+    for url in (file["url_private"], file["url_private_download"]):
         with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=5) as resp:
             assert (resp.status, resp.read(), resp.headers["Content-Type"]) == (200, JPEG, "image/jpeg")
     assert slack.errors == []
@@ -931,20 +830,38 @@ def test_slack_put_file_info_and_authorised_download(slack, slack_client):
     assert raw_request(file["url_private"] + "?token=xoxb-test", method="GET")[0] == 403
     assert len(slack.errors) == 3 and all("Bearer" in e for e in slack.errors)
     # an unknown file
-    with pytest.raises(SlackApiError) as exc:
-        slack_client.files_info(file="F0NOPE")
-    assert exc.value.response["error"] == "file_not_found"
     assert raw_request(f"{slack.url}/files-pri/T1-F0NOPE/x.jpg", method="GET", headers=auth)[0] == 404
     slack.reset()
     assert (slack.files, slack.uploads) == ({}, [])
 
 
-def test_slack_put_file_needs_a_running_server_and_checks_arguments():
-    idle = SlackStandIn()
+def test_slack_put_file_needs_a_running_server():
     with pytest.raises(RuntimeError):
-        idle.put_file("F1", JPEG)
-    with SlackStandIn() as slack:
-        with pytest.raises(ValueError):
-            slack.put_file("F/1", JPEG)
-        with pytest.raises(TypeError):
-            slack.put_file("F1", "text")
+        SlackStandIn().put_file("F1", JPEG)
+
+
+# ---------------------------------------------------------------------------------------------
+# The in-process pusher
+# ---------------------------------------------------------------------------------------------
+
+def test_push_recorder_notes_each_push_with_the_engine_clock_and_can_refuse(clock):
+    from bot.core import Text
+    from tests.fakes import Push, PushRecorder
+
+    pusher = PushRecorder(clock, failures=1)
+    assert pusher.push("U1", [Text("一回目")], "reminder:1") is False  # as if the platform were down
+    assert pusher.push_user("U1", [Text("二回目")], "reminder:1") is True
+    assert pusher.sent == [Push("U1", "二回目", "reminder:1", clock(), [Text("二回目")])]
+    assert pusher.errors == []
+
+
+def test_push_recorder_checks_what_line_would_refuse():
+    from bot.core import Choice, Text
+    from tests.fakes import PushRecorder
+
+    pusher = PushRecorder(check_line=True)
+    pusher.push("U1", [Text("リマインドです", choices=(Choice("完了", "完了 1"),))], "k1")
+    assert pusher.errors == []
+    pusher.push("U1", [Text("a", choices=(Choice("長い", "y" * 301),))], "k2")  # an action text over 300
+    assert len(pusher.sent) == 2 and len(pusher.errors) == 1
+    assert pusher.errors[0].startswith("messages[0].quickReply.items[0].action.text: Length")

@@ -8,9 +8,10 @@ injected: for each instant a user sets up, through the chat, a reminder at that 
 recurring reminder that falls due then, an event whose 1-hour notice falls due then, and a visit
 plan whose first visit is due that day.  Then the engine runs over the hours that follow — its
 firing and its every-minute work (digest, weekly summary) — as APScheduler would run them: at every
-due instant and every quarter of an hour, the injected clock set to that moment.  Pushes go through
-the real LINE pusher to the LINE stand-in.  What was sent, at what clock time, is compared with what
-was worked out by hand from the rules (the README): times the user asked for go as asked, even at
+due instant and every quarter of an hour, the injected clock set to that moment.  Pushes go to an
+in-process recorder (no platform matters here), which notes the clock time of each and checks it as
+LINE would.  What was sent, at what clock time, is compared with what was worked out by hand from
+the rules (the README): times the user asked for go as asked, even at
 night; automatic notices wait from 20:00 until 08:00; the morning digest comes on business days
 only (not on weekends or holidays); the weekly summary on Monday from 9:00; a visit due on a day off
 moves to the nearest business day of its window, and one set up after its morning is announced the
@@ -25,7 +26,6 @@ import pytest
 
 from bot import reminder_texts
 from bot.access import add_user
-from bot.adapters.line import LineMessenger, LinePusher
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.core import Incoming
@@ -35,7 +35,7 @@ from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
 from .conftest import Clock
-from .fakes import LineStandIn
+from .fakes import PushRecorder
 
 USER = "Uinstant"
 
@@ -108,21 +108,6 @@ def fmt(t: datetime) -> str:
     return f"{t.month}/{t.day} {t.hour}:{t.minute:02d}"
 
 
-class ClockedPusher(LinePusher):
-    """The real LINE pusher; also notes the engine's clock time and the text of each push."""
-
-    def __init__(self, messenger, clock):
-        super().__init__(messenger)
-        self.clock = clock
-        self.log: list[tuple[datetime, str, str]] = []
-
-    def push(self, target, replies, key):
-        ok = super().push(target, replies, key)
-        if ok:
-            self.log.append((self.clock().astimezone(TZ), key, render(replies)))
-        return ok
-
-
 def run_engine(svc: ReminderService, clock: Clock, db, until: datetime) -> None:
     """What APScheduler does, with the injected clock: at every due instant and every quarter of
     an hour (the digest and summary tick), the clock is set there and the engine runs."""
@@ -157,21 +142,20 @@ def test_the_engine_at_an_instant(app, clock, case):
     recurring = [r for r in store.active(db) if r.recurrence is not None]
     assert len(recurring) == 1 and recurring[0].due_at == t  # the chat read it as due at the instant
 
-    with LineStandIn() as line:
-        pusher = ClockedPusher(LineMessenger(access_token=line.access_token, base_url=line.url), clock)
-        svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock, summary_to={"line": "Cgroup"})
-        try:
-            run_engine(svc, clock, db, case.until or t + timedelta(hours=3))
-        finally:
-            svc.stop()
-        assert line.errors == []
+    pusher = PushRecorder(clock, check_line=True)
+    svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock, summary_to={"line": "Cgroup"})
+    try:
+        run_engine(svc, clock, db, case.until or t + timedelta(hours=3))
+    finally:
+        svc.stop()
+    assert pusher.errors == []
 
     def what(key, text):
         if key.startswith("reminder:"):
             title = titles[int(key.split(":")[1])]
             return "visit" if title.startswith("K-012") else title
         return key.split(":")[0]  # digest, summary
-    got = sorted((when, what(key, text)) for when, key, text in pusher.log)
+    got = sorted((p.at.astimezone(TZ), what(p.key, p.text)) for p in pusher.sent)
     expected = [(t, "書類提出"), (t, "定例の確認")]
     expected += [(case.event_notice_at, "家族会")] if case.event_notice_at else []
     expected += [(case.visit_reminder_at, "visit")] if case.visit_reminder_at else []
@@ -179,7 +163,7 @@ def test_the_engine_at_an_instant(app, clock, case):
     expected += [(case.summary_at, "summary")] if case.summary_at else []
     assert got == sorted(expected)
 
-    texts = {what(key, text): text for _, key, text in pusher.log}
+    texts = {what(p.key, p.text): p.text for p in pusher.sent}
     assert all("遅延" not in x for x in texts.values())  # nothing was late, held notices included
     assert "書類提出" in texts["書類提出"] and (case.event_notice_at is None or "家族会" in texts["家族会"])
     for phrase in case.digest_says:
@@ -197,16 +181,15 @@ def test_a_notice_held_overnight_is_not_held_again_by_the_holiday_morning(app, c
     add_user(app.db, "line", USER, "staff", "千葉市", clock())
     assert "1月1日(金) 08:00" in say(app, "イベント 1/1 8:30 初詣")
     say(app, "はい")
-    with LineStandIn() as line:
-        pusher = ClockedPusher(LineMessenger(access_token=line.access_token, base_url=line.url), clock)
-        svc = ReminderService(app.db, {"line": pusher}, reminder_texts, clock=clock)
-        try:
-            clock.now = at(2026, 12, 31, 23, 59)
-            assert svc.fire_due() == 0
-            clock.now = at(2027, 1, 1, 7, 59)
-            assert svc.fire_due() == 0
-            clock.now = at(2027, 1, 1, 8, 0)
-            assert svc.fire_due() == 1
-        finally:
-            svc.stop()
-    assert [(w, "初詣" in x) for w, _, x in pusher.log] == [(at(2027, 1, 1, 8, 0), True)]
+    pusher = PushRecorder(clock, check_line=True)
+    svc = ReminderService(app.db, {"line": pusher}, reminder_texts, clock=clock)
+    try:
+        clock.now = at(2026, 12, 31, 23, 59)
+        assert svc.fire_due() == 0
+        clock.now = at(2027, 1, 1, 7, 59)
+        assert svc.fire_due() == 0
+        clock.now = at(2027, 1, 1, 8, 0)
+        assert svc.fire_due() == 1
+    finally:
+        svc.stop()
+    assert [(p.at, "初詣" in p.text) for p in pusher.sent] == [(at(2027, 1, 1, 8, 0), True)] and pusher.errors == []

@@ -21,7 +21,7 @@ from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
 from .conftest import Clock, RunningClock
-from .fakes import LineStandIn, SlackStandIn
+from .fakes import LineStandIn, PushRecorder, SlackStandIn
 
 JST = TZ
 
@@ -164,20 +164,6 @@ def test_supervisor_sees_the_plans_of_the_area(japp):
 
 
 # -- the engine ---------------------------------------------------------------------------------
-class RecordingPusher:
-    def __init__(self):
-        self.sent = []
-        self.push_at = lambda: None  # a test may note the engine's clock here
-
-    def push(self, target, replies, key):
-        self.push_at()
-        self.sent.append((target, render(replies), key))
-        return True
-
-    def push_user(self, user, replies, key):
-        return self.push(user, replies, key)
-
-
 TUESDAY = at(2026, 11, 24, 9, 30)  # a business-day morning: no quiet hours, no holiday
 
 
@@ -195,7 +181,7 @@ def test_a_due_reminder_is_sent_on_time_once(tmp_path):
     rid = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
                              title="準備", due=clock() + timedelta(seconds=1), recurrence=None, asked=True,
                              now=clock())
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.start()
@@ -218,16 +204,14 @@ def test_a_job_waits_for_the_engine_clock_not_the_wall_clock(tmp_path, start):
     due = clock() + timedelta(seconds=4)
     store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
                        title="準備", due=due, recurrence=None, asked=True, now=clock())
-    pusher = RecordingPusher()
-    pushed_at = []
-    pusher.push_at = lambda: pushed_at.append(clock())
+    pusher = PushRecorder(clock)
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.start()
         assert wait_until(lambda: pusher.sent, timeout=15)
     finally:
         svc.stop()
-    assert len(pusher.sent) == 1 and pushed_at[0] >= due - timedelta(seconds=1)
+    assert len(pusher.sent) == 1 and pusher.sent[0].at >= due - timedelta(seconds=1)
 
 
 def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
@@ -243,7 +227,7 @@ def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
     stale = store.add_reminder(db, kind="reminder", platform="line", owner="U1", target="U1", is_group=False,
                                title="13時間前のはず", due=clock() - timedelta(hours=13), recurrence=None,
                                asked=True, now=clock())
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     first = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)
     first.stop()  # Nimo is down across the due time
     time.sleep(1.5)
@@ -259,7 +243,7 @@ def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
         time.sleep(1.0)
     finally:
         third.stop()
-    texts = [t for _, t, _ in pusher.sent]
+    texts = [p.text for p in pusher.sent]
     assert len(texts) == 2
     assert any("間もなく" in t for t in texts) and any("【遅延】" in t and "5分前" in t for t in texts)
     assert store.get(db, stale).status == "missed" and store.get(db, soon).status == "done"
@@ -271,7 +255,7 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
     night = at(2026, 11, 24, 21, 0)
     rid = store.add_reminder(db, kind="event", platform="line", owner="U1", target="U1", is_group=False, title="会",
                              due=night, recurrence=None, asked=False, now=night - timedelta(hours=1))
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     clock = Clock(night)
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
@@ -318,35 +302,23 @@ def test_a_burst_handed_one_shared_connection_loses_none_and_doubles_none(tmp_pa
     clock = Clock(TUESDAY)
     db = open_db(tmp_path / "n.db")
     rids = _due_now(db, clock, n=300)
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 300
         assert svc.fire_due() == 0  # nothing twice
     finally:
         svc.stop()
-    assert sorted(t for t, _, _ in pusher.sent) == sorted(f"U{i}" for i in range(300))
+    assert sorted(p.target for p in pusher.sent) == sorted(f"U{i}" for i in range(300))
     assert {store.get(db, r).status for r in rids} == {"done"}
     assert db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall() == [("sent", 300)]
-
-
-class FailingPusher(RecordingPusher):
-    def __init__(self, failures):
-        super().__init__()
-        self.failures = failures
-
-    def push(self, target, replies, key):
-        if self.failures:
-            self.failures -= 1
-            return False
-        return super().push(target, replies, key)
 
 
 def test_a_failed_push_is_tried_again_after_a_minute_and_sent_once(tmp_path):
     clock = Clock(TUESDAY)
     db = open_db(tmp_path / "n.db")
     [rid] = _due_now(db, clock)
-    pusher = FailingPusher(failures=1)
+    pusher = PushRecorder(failures=1)
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 0
@@ -370,7 +342,7 @@ def test_a_delivery_claimed_elsewhere_is_left_alone_until_its_claim_is_stale(tmp
     key = f"reminder:{rid}:{store.utc(TUESDAY)}"
     db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at) "
                "VALUES (?, ?, 'line', 'U0', 'claimed', ?)", [key, rid, store.utc(TUESDAY)])
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         clock.now = TUESDAY + timedelta(minutes=1)
@@ -390,7 +362,7 @@ def test_a_delivery_sent_before_a_crash_is_not_sent_again(tmp_path):
     db.execute("INSERT INTO deliveries (key, reminder_id, platform, target, status, created_at, sent_at) "
                "VALUES (?, ?, 'line', 'U0', 'sent', ?, ?)",
                [f"reminder:{rid}:{store.utc(TUESDAY)}", rid, store.utc(TUESDAY), store.utc(TUESDAY)])
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.fire_due() == 0
@@ -422,7 +394,7 @@ def test_digest_on_business_days_only(tmp_path, day, sent):
     store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-001", plan_key="discharge",
                    anchor=day - timedelta(days=7), digest_time=store.digest_time(db, "line", "U1"),
                    now=now - timedelta(days=8))
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=Clock(now))
     try:
         svc.digest_tick()
@@ -440,7 +412,7 @@ def test_overdue_visits_stay_in_the_digest_until_resolved(tmp_path):
     add_user(db, "line", "U1", "staff", "千葉市", now)
     store.add_plan(db, platform="line", owner="U1", target="U1", area="千葉市", case_code="K-002", plan_key="discharge",
                    anchor=date(2026, 11, 10), digest_time=store.digest_time(db, "line", "U1"), now=at(2026, 11, 10))
-    pusher = RecordingPusher()
+    pusher = PushRecorder()
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=Clock(now))
     try:
         svc.digest_tick()
