@@ -282,32 +282,16 @@ def worker(parent_pid: int | None) -> None:
     on_stop_signals(stop)
     if parent_pid is not None:
         die_with_parent(stop, parent_pid)
-    from .worker import Answerer
     from .logs import configure
+    from .runtime import build_worker
     configure()
-    settings = config.all_settings()
-    app = _app()
-    answerer = Answerer(app, settings, threads=int(settings["NIMO_WORKERS"] or 4), poll=0.05)
-    from scheduler.service import ReminderService
-    from . import reminder_texts
-    reminders = ReminderService(app.db, answerer.pushers(), reminder_texts, clock=app.clock,
-                                summary_to={"slack": settings["NIMO_SUMMARY_SLACK_CHANNEL"],
-                                            "line": settings["NIMO_SUMMARY_LINE_GROUP"],
-                                            "lineworks": settings["NIMO_SUMMARY_LINEWORKS_CHANNEL"]})
-    if not answerer.on and not reminders.pushers:
+    parts = build_worker(_app(), config.all_settings())
+    if not parts.on:
         raise click.ClickException("LINE・Slack・LINE WORKS のどの設定もありません（nimo serve --check で確かめられます）")
-    from .notices import NoticeSender
-    notices = NoticeSender(app.db, reminders.pushers, clock=app.clock)  # what the console asks to tell users
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
     # on a small machine the worker yields the CPU to it.
     os.nice(5)
-
-    def start() -> None:
-        answerer.start()
-        reminders.start()  # only one process runs it: the others wait for the lease in SQLite
-        notices.start()
-
-    run_worker(start, [answerer.stop, reminders.stop, notices.stop], stop)
+    run_worker(parts.start, parts.stops(), stop)
 
 
 @main.command(help="動いている Nimo の状態（データベース・worker・スケジューラー・未処理の件数）を表示する")

@@ -1,0 +1,36 @@
+"""docs/architecture.md matches the code: every path it names exists, every name it gives a module
+is defined there, and the order of the message's path is the router's."""
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+
+def test_every_path_named_exists():
+    paths = set(re.findall(r"(?<![\w.])((?:bot|knowledge|scheduler|tests|benchmarks|docs)/[\w/.*]*)", DOC))
+    assert len(paths) >= 20
+    for p in paths:
+        p = p.rstrip(".,:")
+        if "*" in p:
+            assert list(ROOT.glob(p)), p
+        else:
+            assert (ROOT / p).exists(), p
+
+
+def test_the_names_it_gives_are_defined_where_it_says():
+    for module, name in [("bot.app", "build_app"), ("bot.runtime", "build_worker"), ("bot.routes", "Route"),
+                         ("bot.routes", "Conversation"), ("bot.dialogs", "conversation"), ("bot.handlers", "MODULES"),
+                         ("scheduler.transactions", "immediate"), ("bot.db", "MIGRATIONS")]:
+        assert f"`{name}" in DOC or name in DOC, name
+        assert hasattr(importlib.import_module(module), name), (module, name)
+
+
+def test_the_router_goes_in_the_order_the_doc_says():
+    src = (ROOT / "bot" / "router.py").read_text(encoding="utf-8")
+    order = [src.index(s) for s in ("refusal(msg)", "r.public", "REGISTER_PROMPT", "conv.captures",
+                                    "not r.public")]
+    assert order == sorted(order)
