@@ -12,31 +12,33 @@ import json
 import logging
 import os
 import re
-from pathlib import Path
 import unicodedata
+from pathlib import Path
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from scheduler import store as rstore
-from scheduler.timeparse import TimeError, parse_date, parse_when
+from scheduler.timeparse import parse_when
+from scheduler.timeparse import TimeError, parse_date
 from scheduler.workdays import TZ
 
 TYPES = ("訪問", "電話", "同行受診", "会議・協議の場", "ピア活動", "その他")
-TYPE_WORDS = {  # what staff type (NFKC, lower case) → the stored type
-    "訪問": "訪問", "家庭訪問": "訪問", "ほうもん": "訪問", "電話": "電話", "でんわ": "電話", "tel": "電話",
-    "架電": "電話", "電話連絡": "電話", "同行受診": "同行受診", "受診同行": "同行受診", "同行": "同行受診",
-    "どうこう": "同行受診", "会議": "会議・協議の場", "かいぎ": "会議・協議の場", "協議の場": "会議・協議の場",
-    "会議・協議の場": "会議・協議の場", "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動",
-    "ぴあ": "ピア活動", "活動報告": "ピア活動", "その他": "その他", "そのた": "その他",
+TYPE_WORDS = {  # what staff type → the stored type
+    "訪問": "訪問", "家庭訪問": "訪問", "電話": "電話", "tel": "電話", "同行受診": "同行受診", "受診同行": "同行受診",
+    "同行": "同行受診", "会議": "会議・協議の場", "協議の場": "会議・協議の場", "会議・協議の場": "会議・協議の場",
+    "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
-# A peer supporter (role 'peer') writes activity reports only: 「活動報告」 is stored as the ピア活動 type,
-# which the summaries, charts and exports already count (a type of its own would split one kind).
-PEER_TYPES = ("ピア活動",)
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 # 「次回」 and what joins it to the next step (「次回は来週火曜」「次回：12/10」); the rest of the one-line
 # text is the next step.  (The rest is not part of the pattern: a search for 「次回 … end of line」 from
 # every 「次回」 of a long line would read the line once for each.)
 NEXT = re.compile(r"次回\s*+(?:[:：は]\s*+)?")
+# Words read after NFKC and lower-casing (「ＴＥＬ」 is 「tel」): kana as typed on a phone, other names
+TYPE_WORDS.update({"ほうもん": "訪問", "でんわ": "電話", "架電": "電話", "電話連絡": "電話", "どうこう": "同行受診",
+                   "かいぎ": "会議・協議の場", "ぴあ": "ピア活動", "活動報告": "ピア活動", "そのた": "その他"})
+# A peer supporter (role 'peer') writes activity reports only: 「活動報告」 is stored as the ピア活動 type,
+# which the summaries, charts and exports already count (a type of its own would split one kind).
+PEER_TYPES = ("ピア活動",)
 EDIT_HOURS = 24
 
 
@@ -264,10 +266,9 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
     said = []
     if r["type"] == "訪問" and r["case_code"]:
         v = db.execute(
-            "SELECT v.id, v.label FROM visits v JOIN plans p ON p.id = v.plan_id "
-            "WHERE replace(upper(p.case_code), '-', '') = ? AND p.platform = ? AND p.status = 'active' "
-            "AND v.status = 'open' AND v.window_start <= ? AND v.window_end >= ? ORDER BY v.due LIMIT 1",
-            [case_key(r["case_code"]), platform, r["date"], r["date"]]).fetchone()
+            "SELECT v.id, v.label FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.case_code = ? "
+            "AND p.platform = ? AND p.status = 'active' AND v.status = 'open' AND v.window_start <= ? "
+            "AND v.window_end >= ? ORDER BY v.due LIMIT 1", [r["case_code"], platform, r["date"], r["date"]]).fetchone()
         if v:
             rstore.set_visit(db, v[0], "done", now)
             db.execute("UPDATE reminders SET status = 'done', updated_at = ? WHERE visit_id = ? AND status = 'active'",

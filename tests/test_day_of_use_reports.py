@@ -184,11 +184,11 @@ def test_hiragana_type_lower_case_code_and_ashita_are_understood(rapp):
     assert (r["type"], r["case_code"], r["next_date"]) == ("電話", "K012", "2026-11-25")
 
 
-def test_a_lower_case_code_without_a_hyphen_resolves_the_plans_visit(rapp):
+def test_a_lower_case_code_resolves_the_plans_visit(rapp):
     store.add_plan(rapp.db, platform="line", owner="U-staff", target="U-staff", area="北区", case_code="K-012",
                    plan_key="discharge", anchor=date(2026, 11, 17), digest_time=store.digest_time(rapp.db, "line", "U-staff"),
                    now=NOW - timedelta(days=7))
-    say(rapp, "報告 ほうもん k012 服薬確認できた")
+    say(rapp, "報告 ほうもん ｋ－０１２ 服薬確認できた")
     assert "1週間後" in say(rapp, "確定")
     assert rapp.db.execute("SELECT status FROM visits WHERE seq = 1").fetchone()[0] == "done"
 

@@ -32,10 +32,10 @@ REVIEW = "report_review"
 STEP = "report_step"
 FIX = "report_fix"
 ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that takes no messages
-STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
 ASIDE_WORDS = {"中断", "中断する", "中断します"}
 RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
-TYPE_CHOICES = tuple(Choice(t, t) for t in messages.REPORT_TYPES)
+STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
+TYPE_CHOICES = tuple(Choice(t, t) for t in rp.TYPES)
 
 
 def _area(app, msg: Incoming) -> str:
