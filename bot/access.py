@@ -10,9 +10,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-ROLES = ("staff", "supervisor", "admin")
-ROLE_LABELS = {"staff": "スタッフ", "supervisor": "スーパーバイザー", "admin": "管理者"}
+ROLES = ("staff", "supervisor", "admin", "peer")
+ROLE_LABELS = {"staff": "スタッフ", "supervisor": "スーパーバイザー", "admin": "管理者", "peer": "ピアサポーター"}
 OVERSEEING = ("supervisor", "admin")  # who may see an area's visits and reports in chat
+STAFF_ROLES = ("staff", "supervisor", "admin")  # who may hold visit plans (a peer supporter does not)
 PLATFORMS = ("line", "slack", "lineworks")
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -327,7 +327,7 @@ def users() -> None:
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True,
               help="LINE の userId（U と32桁）、Slack のユーザーID（U…／W…）、LINE WORKS の userId（xxxxxxxx-xxxx-…）")
-@click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 @click.option("--name", default=None, help="一覧や書き出しに出す名前（例：佐藤（保健師））")
 @with_db
@@ -405,7 +405,7 @@ def invite() -> None:
 
 
 @invite.command("create", help="招待コードを作る。受け取った人が1対1のトークで「登録 コード」と送ると登録される")
-@click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer"]), default="staff", show_default=True)
 @click.option("--area", required=True, help="担当地域（例：千葉市）")
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True, help="有効な日数")
 @with_db

@@ -348,6 +348,40 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE dialog_state;
     ALTER TABLE dialog_state_new RENAME TO dialog_state;
     """,
+    # 10 (reports branch): the peer-supporter role ('peer': users and invites rebuilt with their rows
+    # copied, as in 8, since SQLite cannot change a CHECK), and the time of a report's next step
+    # (「次回12/10 14時」: its reminder rings at that time, not at the morning notice)
+    """
+    CREATE TABLE users_new (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin', 'peer')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        display_name TEXT,             -- set by an admin in the console; never sent to a platform
+        PRIMARY KEY (platform, user_id)
+    );
+    INSERT INTO users_new (platform, user_id, role, area, created_at, display_name)
+        SELECT platform, user_id, role, area, created_at, display_name FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    CREATE INDEX users_area ON users(area);
+    CREATE TABLE invites_new (
+        code TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin', 'peer')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_by TEXT,
+        used_at TEXT,
+        revoked_at TEXT                -- revoking also moves expires_at to that moment
+    );
+    INSERT INTO invites_new (code, role, area, created_at, expires_at, used_by, used_at, revoked_at)
+        SELECT code, role, area, created_at, expires_at, used_by, used_at, revoked_at FROM invites;
+    DROP TABLE invites;
+    ALTER TABLE invites_new RENAME TO invites;
+    ALTER TABLE reports ADD COLUMN next_time TEXT;  -- HH:MM in Japan time, or NULL: a day only
+    """,
 )
 
 

@@ -147,7 +147,7 @@ NON_TEXT = "Nimo は文字の質問にお答えします。知りたいことを
 
 
 def registered(area: str, role: str) -> str:
-    who = {"supervisor": "スーパーバイザー", "admin": "管理者"}.get(role, "スタッフ")
+    who = {"supervisor": "スーパーバイザー", "admin": "管理者", "peer": "ピアサポーター"}.get(role, "スタッフ")
     return f"登録しました（地域：{area}／{who}）。質問をどうぞ。「ヘルプ」で使い方を表示します。"
 
 ASK_PROMPT = "知りたいことを、そのまま送ってください。\n例：「住まいの確保で困っている」「家族教室を始めたい」「千葉県の事例」"
@@ -611,3 +611,36 @@ def shape_wrong(name: str, why: str) -> str:
 
 def how_to_name(platform: str, user_id: str) -> str:
     return f"名前は「nimo users rename {platform} {user_id} 名前」で付けられます"
+
+
+# -- reports branch: a report set aside, one-line reports that keep the draft, 「報告一覧 K-012」,
+# the peer-supporter role ------------------------------------------------------------------------
+REPORT_STOP_HINT = "（やめるときは「やめる」、ほかの操作をするときは「中断」）"
+REPORT_ASIDE_ASK = "報告の入力を中断しますか？書きかけの報告は30分残り、「報告」で続きから書けます。"
+REPORT_ASIDE_DONE = "報告の入力を中断しました。書きかけの報告は30分残ります。「報告」で続きから書けます。"
+REPORT_CONTINUE = "報告を続ける"
+REPORT_ASIDE_TIMED_OUT = "中断していた報告は、30分たったため取り消しました（何も保存していません）。"
+REPORT_RESUME_WHICH = "「続ける」か「新しく書く」を選んでください（「やめる」で書きかけの報告も消します）。"
+PEER_REPORT_TYPES = ("ピアサポーターの方が書ける報告は「ピア活動」（活動報告）です。"
+                     "例：「報告 ピア活動 サロンで体験を話した」")
+PEER_NO_PLANS = "訪問計画と訪問予定は、スタッフとして登録された人だけが使えます。"
+PEER_NO_CONSOLE = "管理画面は、スタッフとして登録された人だけが使えます。"
+
+
+def report_resume_ask(what: str) -> str:
+    return f"書きかけの報告があります（{what}）。続けますか？"
+
+
+def report_next_missing(unread: str, reason: str) -> str:
+    return (f"次回の日付が読み取れません：「{shorten(unread, 20)}」（{reason}）\n"
+            "ほかの内容はそのまま残しています。次回だけ送ってください。例：「12/10 再訪」「12/10 14時 再訪」。"
+            "なければ「なし」")
+
+
+def case_reports(code: str, lines: list[str]) -> str:
+    return f"{code} の報告：\n" + "\n".join(lines)
+
+
+def case_reports_none(code: str, area: str | None) -> str:
+    whose = f"{area}の報告" if area else "ご自身の報告"
+    return f"{code} の報告は見つかりませんでした（{whose}を表示します）。"

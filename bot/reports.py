@@ -12,11 +12,13 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from pathlib import Path
-from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
 
 from scheduler import store as rstore
+from scheduler.timeparse import parse_when
 from scheduler.timeparse import TimeError, parse_date
 from scheduler.transactions import immediate
 from scheduler.workdays import TZ
@@ -29,10 +31,16 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
-# 「次回」 and what joins it to the next step; the rest of the one-line text is the next step.  (The
-# rest is not part of the pattern: a search for 「次回 … end of line」 from every 「次回」 of a long
-# line would read the line once for each.)
-NEXT = re.compile(r"次回\s*+(?:[:：]\s*+)?")
+# 「次回」 and what joins it to the next step (「次回は来週火曜」「次回：12/10」); the rest of the one-line
+# text is the next step.  (The rest is not part of the pattern: a search for 「次回 … end of line」 from
+# every 「次回」 of a long line would read the line once for each.)
+NEXT = re.compile(r"次回\s*+(?:[:：は]\s*+)?")
+# Words read after NFKC and lower-casing (「ＴＥＬ」 is 「tel」): kana as typed on a phone, other names
+TYPE_WORDS.update({"ほうもん": "訪問", "でんわ": "電話", "架電": "電話", "電話連絡": "電話", "どうこう": "同行受診",
+                   "かいぎ": "会議・協議の場", "ぴあ": "ピア活動", "活動報告": "ピア活動", "そのた": "その他"})
+# A peer supporter (role 'peer') writes activity reports only: 「活動報告」 is stored as the ピア活動 type,
+# which the summaries, charts and exports already count (a type of its own would split one kind).
+PEER_TYPES = ("ピア活動",)
 EDIT_HOURS = 24
 
 
@@ -47,6 +55,7 @@ class Draft:
     summary: str = ""
     next_action: str | None = None
     next_date: str | None = None
+    next_time: str | None = None   # HH:MM (Japan) when 「次回」 gave a time
     report_id: int | None = None   # set when the draft edits a saved report
     photos: tuple[str, ...] = ()   # files already stripped and stored beside the database
 
@@ -63,32 +72,73 @@ def parse_number(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def parse_next(text: str, now: datetime) -> tuple[str | None, str | None]:
-    """「12/10」「12/10 再訪」「来週火曜 受診同行」 → (action, date); 「なし」 → (None, None)."""
+class NextUnread(TimeError):
+    """The 「次回」 of a one-line report could not be read: everything else was, and is kept in
+    ``draft`` so that only the next step is asked for again."""
+
+    def __init__(self, reason: str, draft: "Draft", unread: str):
+        super().__init__(reason)
+        self.draft = draft
+        self.unread = unread
+
+
+def types_for(role: str | None) -> tuple[str, ...]:
+    """The report types a user of ``role`` may write (None: the terminal's local staff member)."""
+    return PEER_TYPES if role == "peer" else TYPES
+
+
+def type_of(word: str) -> str | None:
+    """The stored type a typed word names (「でんわ」「ＴＥＬ」「電話」 → 電話), or None."""
+    return TYPE_WORDS.get(unicodedata.normalize("NFKC", word).strip().lower())
+
+
+def case_code(word: str) -> str | None:
+    """A case code as typed (「k012」「Ｋ－０１２」) in upper case, or None when the word is not one."""
+    w = unicodedata.normalize("NFKC", word).strip().replace("−", "-").replace("ー", "-")
+    return w.upper() if CASE_CODE.match(w) else None
+
+
+def case_key(code: str) -> str:
+    """What two spellings of one case code share: 「K-012」 and 「k012」 name the same case."""
+    return code.upper().replace("-", "")
+
+
+def parse_next(text: str, now: datetime) -> tuple[str | None, str | None, str | None]:
+    """「12/10」「12/10 再訪」「来週火曜 受診同行」「12/10 14時 再訪」 → (action, date, time or None);
+    「なし」 → (None, None, None).  A time right after the date is the time of the next step, not
+    its action."""
     text = text.strip()
     if not text or text in ("なし", "無し", "ない"):
-        return None, None
+        return None, None, None
     d, rest = parse_date(text, now)
-    return (rest.strip(" 　、。") or "次回訪問"), d.isoformat()
+    rest, at = rest.strip(), None
+    if rest:
+        try:
+            when, title = parse_when(rest, now)
+        except TimeError:
+            when = None
+        if when is not None and when.recurrence is None and rest.startswith(when.matched):
+            at, rest = when.at.astimezone(TZ).strftime("%H:%M"), title
+    return (rest.strip(" 　、。") or "次回訪問"), d.isoformat(), at
 
 
-def parse_one_line(text: str, now: datetime, area: str) -> Draft:
+def parse_one_line(text: str, now: datetime, area: str, default_type: str = "訪問") -> Draft:
     """「訪問 K-012 服薬確認できた。表情明るい。次回12/10」 (after the word 報告) into a draft.
 
     Order is free: a type word, a case code and a leading date (「昨日」「11/20」) are taken from
     the front; 「次回 …」 at the end is the next action; the rest is the summary.
-    Raises TimeError when the 次回 date cannot be read.
+    Raises :class:`NextUnread` (holding the rest of the draft) when the 次回 date cannot be read.
     """
     words = text.split()
-    rtype, code, day = "訪問", None, now.astimezone(TZ).date()
+    rtype, code, day = default_type, None, now.astimezone(TZ).date()
     taken = 0  # words read from the front (an index: pop(0) costs the length of the list each time)
     dates: dict[str, date | None] = {}  # a word repeated thousands of times is read once
     while taken < len(words):
         w = words[taken]
-        if w.lower() in TYPE_WORDS:
-            rtype = TYPE_WORDS[w.lower()]
-        elif CASE_CODE.match(w):
-            code = w.upper()
+        if type_of(w):
+            rtype = type_of(w)
+        elif case_code(w):
+            code = case_code(w)
         else:
             if w not in dates:
                 try:
@@ -101,14 +151,17 @@ def parse_one_line(text: str, now: datetime, area: str) -> Draft:
             day = dates[w]
         taken += 1
     body = " ".join(words[taken:])
-    action = next_date = None
     m = NEXT.search(body)  # the body is one line: the first 「次回」 with anything after it is the one
     rest = (body[m.end():] or body[m.start() + 2:].lstrip()) if m else ""  # 「次回：」 alone: the next step is 「：」
-    if rest:
-        action, next_date = parse_next(rest, now)
-        body = body[:m.start()].strip()
-    return Draft(type=rtype, date=day.isoformat(), case_code=code, area=area, summary=body.strip(),
-                 next_action=action, next_date=next_date)
+    draft = Draft(type=rtype, date=day.isoformat(), case_code=code, area=area, summary=body.strip())
+    if not rest:
+        return draft
+    draft = replace(draft, summary=body[:m.start()].strip())
+    try:
+        action, next_date, next_time = parse_next(rest, now)
+    except TimeError as e:
+        raise NextUnread(str(e), draft, rest.strip()) from None
+    return replace(draft, next_action=action, next_date=next_date, next_time=next_time)
 
 
 def _rows(db, sql, params=()) -> list[dict]:
@@ -139,9 +192,9 @@ def save(db, draft: Draft, *, platform: str, author: str, source_key: str, now: 
         f = draft.fields()
         rid = conn.execute(
             "INSERT INTO reports (platform, author, area, type, date, case_code, summary, next_action, next_date, "
-            "source_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "next_time, source_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [platform, author, f["area"], f["type"], f["date"], f["case_code"], f["summary"], f["next_action"],
-             f["next_date"], source_key, t, t]).lastrowid
+             f["next_date"], f["next_time"], source_key, t, t]).lastrowid
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'create', ?, NULL, ?, ?)",
                      [rid, f"{platform}:{author}", json.dumps(f, ensure_ascii=False), t])
         _add_photos(conn, rid, draft.photos, now)
@@ -164,9 +217,9 @@ def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
     f = draft.fields()
     with immediate(db.conn) as conn:
         conn.execute("UPDATE reports SET type = ?, date = ?, case_code = ?, area = ?, summary = ?, next_action = ?, "
-                     "next_date = ?, updated_at = ? WHERE id = ?",
+                     "next_date = ?, next_time = ?, updated_at = ? WHERE id = ?",
                      [f["type"], f["date"], f["case_code"], f["area"], f["summary"], f["next_action"],
-                      f["next_date"], _utc(now), report_id])
+                      f["next_date"], f["next_time"], _utc(now), report_id])
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) VALUES (?, 'edit', ?, ?, ?, ?)",
                      [report_id, by, json.dumps(_fields(before), ensure_ascii=False),
                       json.dumps(f, ensure_ascii=False), _utc(now)])
@@ -185,7 +238,8 @@ def draft_of(row: dict) -> Draft:
 
 
 def _fields(row: dict) -> dict:
-    return {k: row[k] for k in ("type", "date", "case_code", "area", "summary", "next_action", "next_date")}
+    return {k: row[k] for k in ("type", "date", "case_code", "area", "summary", "next_action", "next_date",
+                                "next_time")}
 
 
 def follow_up(db, report_id: int, *, platform: str, author: str, target: str, now: datetime) -> list[str]:
@@ -200,12 +254,14 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
             said.append(f"訪問計画の「{v['label']}」を完了にしました。")
     if r["next_date"]:
         d = date.fromisoformat(r["next_date"])
-        at = datetime.combine(d, rstore.digest_time(db, platform, author), tzinfo=TZ)
+        at_time = time.fromisoformat(r["next_time"]) if r["next_time"] else rstore.digest_time(db, platform, author)
+        at = datetime.combine(d, at_time, tzinfo=TZ)
         if at > now:
             title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
             rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
                                       is_group=False, title=title, due=at, recurrence=None, asked=False, now=now)
-            said.append(f"次回（{d.month}月{d.day}日）の朝にお知らせします（番号 {rid}）。")
+            when = f"{d.month}月{d.day}日 {r['next_time']}" if r["next_time"] else f"{d.month}月{d.day}日"
+            said.append(f"次回（{when}）の{'その時刻' if r['next_time'] else '朝'}にお知らせします（番号 {rid}）。")
     return said
 
 
@@ -221,6 +277,18 @@ def recent(db, *, platform: str | None = None, author: str | None = None, area: 
     if area:
         where.append("area = ?")
         params.append(area)
+    return _rows(db, f"SELECT * FROM reports WHERE {' AND '.join(where)} ORDER BY date DESC, id DESC LIMIT ?",
+                 params + [limit])
+
+
+def by_case(db, code: str, *, platform: str | None = None, author: str | None = None,
+            area: str | None = None, limit: int = 20) -> list[dict]:
+    """The active reports of one case (「K-012」 and 「k012」 alike): one author's, or an area's."""
+    where, params = ["status = 'active'", "replace(upper(case_code), '-', '') = ?"], [case_key(code)]
+    for cond, value in (("platform = ?", platform), ("author = ?", author), ("area = ?", area)):
+        if value:
+            where.append(cond)
+            params.append(value)
     return _rows(db, f"SELECT * FROM reports WHERE {' AND '.join(where)} ORDER BY date DESC, id DESC LIMIT ?",
                  params + [limit])
 

@@ -23,3 +23,16 @@ def test_an_admin_sees_the_areas_visits_and_reports_and_staff_do_not(app):
         assert "K-077" in say(app, "報告一覧 全体", user)
     assert "スーパーバイザー" in say(app, "予定 全体", "Ustaff")
     assert "K-077" not in say(app, "報告一覧 全体", "Ustaff")
+
+
+def test_a_peer_in_the_console_sees_only_their_own_reports_and_no_list_of_people():
+    """A peer supporter signed in (by a link from the CLI) filters like staff: never by area or by
+    another person, and gets no list of names to choose from."""
+    from bot.access import User
+    from bot.console.queries import author_choices, read_filters
+    from bot.db import open_db
+    db = open_db(":memory:")
+    peer = User("line", "U" + "a" * 32, "peer", "北区")
+    f = read_filters({"area": "南区", "author": "line:U" + "b" * 32}, peer, db)
+    assert f.area == "" and f.author == "" and f.author_id is None
+    assert author_choices(db, peer, f) == []

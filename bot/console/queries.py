@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..access import User
+from ..access import OVERSEEING, User
 from ..reports import TYPES
 from . import text
 
@@ -77,7 +77,7 @@ def read_filters(args, viewer: User, db) -> Filters:
     f.area = args.get("area", "").strip()
     if viewer.role == "supervisor":
         f.area = viewer.area
-    elif viewer.role == "staff":
+    elif viewer.role not in OVERSEEING:  # staff and peers see their own only
         f.area = ""
     f.type = args.get("type", "").strip()
     if f.type and f.type not in TYPES:
@@ -88,13 +88,13 @@ def read_filters(args, viewer: User, db) -> Filters:
     if f.since and f.until and f.since > f.until:
         errors.append(text.DATES_REVERSED)
     f.author = args.get("author", "").strip()
-    if f.author and viewer.role != "staff":
+    if f.author and viewer.role in OVERSEEING:
         match = [(p, u) for p, u in _candidates(db, viewer, f.area) if author_key(p, u) == f.author]
         if not match:
             errors.append(text.BAD_AUTHOR)
         else:
             f.author_id = match[0]
-    elif viewer.role == "staff":
+    elif viewer.role not in OVERSEEING:  # staff and peers see their own only
         f.author = ""
     page = args.get("page", "1").strip() or "1"
     if not page.isdigit() or int(page) < 1:
@@ -112,7 +112,7 @@ def _candidates(db, viewer: User, area: str) -> list[tuple[str, str]]:
 
 def author_choices(db, viewer: User, f: Filters) -> list[tuple[str, str]] | None:
     """(key, label) of the people the viewer may filter by; None when there are too many to list."""
-    if viewer.role == "staff":
+    if viewer.role not in OVERSEEING:
         return []
     area = viewer.area if viewer.role == "supervisor" else f.area
     sql = "SELECT platform, user_id, display_name FROM users" + (" WHERE area = ?" if area else "") + \

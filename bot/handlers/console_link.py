@@ -6,6 +6,7 @@ to a group (anyone there could open it) and it works once, for ten minutes.
 from __future__ import annotations
 
 from .. import config, messages
+from ..access import STAFF_ROLES
 from ..console import auth
 from ..core import Incoming, Reply, Text
 from ..routes import Route, exact
@@ -20,4 +21,4 @@ def link(app, msg: Incoming) -> list[Reply]:
 
 
 ROUTES = (Route(exact("管理画面"), lambda app, msg, m: link(app, msg), "console_link",
-                direct_only=messages.CONSOLE_DIRECT_ONLY),)
+                direct_only=messages.CONSOLE_DIRECT_ONLY, roles=STAFF_ROLES, refused=messages.PEER_NO_CONSOLE),)

@@ -479,14 +479,17 @@ def case_visits(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.case_visits(code, lines))]
 
 
+from ..access import STAFF_ROLES  # noqa: E402  (reports branch: plans are not for peer supporters)
+
 ROUTES = (
     Route(exact(*YES_WORDS, *NO_WORDS), _yes_no, "confirm"),
-    Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan"),
+    Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan", roles=STAFF_ROLES, refused=messages.PEER_NO_PLANS),
     Route(EVENT_PREFIX, lambda app, msg, m: event(app, msg, m.string), "event", typed=True),
     Route(lambda app, msg, w: w if wants_reminder(w.typed) else None, lambda app, msg, w: reminder(app, msg, w.typed),
           "reminder"),
     Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing"),
-    Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY),
+    Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY, roles=STAFF_ROLES,
+          refused=messages.PEER_NO_PLANS),
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
     Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative"),

@@ -3,6 +3,13 @@
 The draft lives in the dialog state (SQLite), so it survives a restart and ends after 30 minutes.
 Personal data found in it is named and nothing is stored until the user chooses to mask it or
 keep it.  Reports are taken and shown in 1:1 chats only.
+
+While a report is written it takes the user's messages, but it does not trap them: every step says
+how to stop, and a message that is clearly another command (ヘルプ, 予定, a question ending in ？
+that is no answer to the step) is met with 「報告の入力を中断しますか？」.  Setting the report aside
+moves the draft, unchanged, into a slot of its own that takes no messages, answers the command, and
+「報告」 offers the draft again: nothing typed is lost.  A one-line report whose 「次回」 cannot be
+read keeps the rest and asks for the 次回 only.  A peer supporter writes activity reports only.
 """
 from __future__ import annotations
 
@@ -18,12 +25,15 @@ from .. import dialogs, messages, photos, privacy
 from .. import reports as rp
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..routes import Conversation, Route, exact
+from ..routes import Conversation, Route, Words, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
 REVIEW = "report_review"
 STEP = "report_step"
 FIX = "report_fix"
+ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that takes no messages
+ASIDE_WORDS = {"中断", "中断する", "中断します"}
+RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
 STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
 TYPE_CHOICES = tuple(Choice(t, t) for t in rp.TYPES)
 
@@ -33,12 +43,28 @@ def _area(app, msg: Incoming) -> str:
     return user.area if user else ""
 
 
+def _types(app, msg: Incoming) -> tuple[str, ...]:
+    """The report types this user may write (a peer supporter: activity reports only)."""
+    user = get_user(app.db, msg.platform, msg.user)
+    return rp.types_for(user.role if user else None)
+
+
+def _type_choices(app, msg: Incoming) -> tuple[Choice, ...]:
+    types = _types(app, msg)
+    return tuple(Choice(t, t) for t in rp.TYPES if t in types)
+
+
+def _prompt(text: str, choices: tuple[Choice, ...] = ()) -> Text:
+    """What a step says: its question, and how to stop or step out (unless it says so already)."""
+    return Text(text if "やめる" in text else f"{text}\n{messages.REPORT_STOP_HINT}", choices)
+
+
 def _day(iso: str | None) -> str:
     return messages.fmt_day(date.fromisoformat(iso)) if iso else ""
 
 
 def _lines(d: rp.Draft) -> list[str]:
-    nxt = "なし" if not d.next_date else f"{_day(d.next_date)} {d.next_action or ''}".strip()
+    nxt = "なし" if not d.next_date else " ".join(x for x in (_day(d.next_date), d.next_time, d.next_action) if x)
     lines = [f"種類：{d.type}", f"日付：{_day(d.date)}", f"ケース：{d.case_code or 'なし'}", f"地域：{d.area or '—'}",
              f"内容：{d.summary}", f"次回：{nxt}"]
     return lines + ([f"写真：{len(d.photos)}枚"] if d.photos else [])
@@ -74,14 +100,18 @@ def _photos_of(data: dict | None) -> list[str]:
 
 
 def _draft_ended(db, data: dict, next_data: dict | None) -> None:
-    """A draft ended (cancelled, timed out, saved, or replaced, e.g. by Slack's report form): its
-    photo files go unless the next state still holds them or a saved report took them."""
+    """A draft ended (cancelled, timed out, saved, set aside, or replaced, e.g. by Slack's report
+    form): its photo files go unless the next state or another live state (the same draft set aside
+    or taken back) still holds them, or a saved report took them."""
     kept = set(_photos_of(next_data))
-    rp.discard_photos(db, [p for p in _photos_of(data) if p not in kept])
+    gone = [p for p in _photos_of(data) if p not in kept]
+    held = {p for p in gone if db.execute("SELECT 1 FROM dialog_state WHERE instr(data, ?) > 0 LIMIT 1",
+                                          [Path(p).name]).fetchone()}
+    rp.discard_photos(db, [p for p in gone if p not in held])
 
 
 STATES = (REVIEW, STEP, FIX)
-dialogs.on_end(STATES, _draft_ended)
+dialogs.on_end(STATES + (ASIDE,), _draft_ended)
 
 
 def attach_photo(app, msg: Incoming) -> list[Reply]:
@@ -107,30 +137,161 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
 
 def review_draft(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
     """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one."""
+    if d.type not in _types(app, msg):
+        return [Text(messages.PEER_REPORT_TYPES)]
     return _review(app, msg, d)
 
 
 def start(app, msg: Incoming, rest: str) -> list[Reply]:
-    """「報告」 alone starts the steps; 「報告 訪問 K-012 …」 goes straight to the review."""
+    """「報告」 alone starts the steps (or offers the draft set aside); 「報告 訪問 K-012 …」 goes
+    straight to the review, or to the one step it could not read."""
     area = _area(app, msg)
+    types = _types(app, msg)
     if not rest.strip():
+        aside = app.dialogs.get(msg.platform, msg.user, app.clock(), ASIDE)
+        if aside is not None:
+            app.dialogs.set(msg.platform, msg.user, STEP, {"step": "resume", "draft": _dump(rp.Draft(area=area))},
+                            app.clock())
+            return [_resume_ask(aside)]
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(rp.Draft(area=area))}, app.clock())
-        return [Text(messages.REPORT_ASK_TYPE, TYPE_CHOICES)]
+        return [_ask("type", rp.Draft(area=area), _type_choices(app, msg))]
     try:
-        d = rp.parse_one_line(rest, app.clock(), area)
-    except TimeError as e:
-        return [Text(messages.report_next_unread(str(e)))]
+        d = rp.parse_one_line(rest, app.clock(), area, default_type=types[0] if len(types) == 1 else "訪問")
+    except rp.NextUnread as e:
+        if e.draft.type not in types:
+            return [Text(messages.PEER_REPORT_TYPES)]
+        step = "summary" if not e.draft.summary else "next"
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": step, "draft": _dump(e.draft)}, app.clock())
+        if step == "summary":
+            return [_ask("summary", e.draft)]
+        return [_prompt(messages.report_next_missing(e.unread, str(e)), (Choice("なし", "なし"),))]
+    if d.type not in types:
+        return [Text(messages.PEER_REPORT_TYPES)]
     if not d.summary:
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(d)}, app.clock())
-        return [Text(messages.REPORT_ASK_SUMMARY)]
+        return [_ask("summary", d)]
     return _review(app, msg, d)
 
 
-def handle(app, msg: Incoming, text: str) -> list[Reply]:
+def _resume_ask(aside) -> Text:
+    d = _load(aside.data["draft"])
+    what = " ".join(x for x in (d.type if aside.data.get("step") != "type" else "", d.case_code or "",
+                                d.summary[:20] + ("…" if len(d.summary) > 20 else "")) if x) or "種類の選択まで"
+    return Text(messages.report_resume_ask(what), (Choice("続ける", "続ける"), Choice("新しく書く", "新しく書く")))
+
+
+def _resume(app, msg: Incoming, t: str, words: Words) -> list[Reply]:
+    """The answer to 「書きかけの報告があります。続けますか？」."""
+    aside = app.dialogs.get(msg.platform, msg.user, app.clock(), ASIDE)
+    if aside is None:  # it timed out meanwhile: start afresh
+        return start(app, msg, "")
+    if t in RESUME_WORDS:
+        if not RESUME_WORDS[t]:
+            app.dialogs.clear(msg.platform, msg.user, ASIDE)
+            return start(app, msg, "")
+        data = {k: v for k, v in aside.data.items() if k != "was"}
+        app.dialogs.set(msg.platform, msg.user, aside.data["was"], data, app.clock())  # the draft back in its step
+        app.dialogs.clear(msg.platform, msg.user, ASIDE)
+        return _again(app, msg)
+    if _commands(app, msg, words, always_only=False) or t.endswith(("?", "？")):
+        app.dialogs.clear(msg.platform, msg.user, STEP)  # the question is left; the draft stays aside
+        return app.handle(msg)
+    return [Text(messages.REPORT_RESUME_WHICH, (Choice("続ける", "続ける"), Choice("新しく書く", "新しく書く")))]
+
+
+def _again(app, msg: Incoming) -> list[Reply]:
+    """What the report being written asks now (after 「報告を続ける」 or taking a draft back)."""
+    st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
+    d = _load(st.data["draft"])
+    if st.name == REVIEW:
+        return _review(app, msg, d)
+    if st.name == FIX and st.data.get("field") is None:
+        return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
+    step = st.data["field"] if st.name == FIX else st.data["step"]
+    if step == "resume":
+        return start(app, msg, "")
+    return [_ask(step, d, _type_choices(app, msg))]
+
+
+# -- stepping out of a report -------------------------------------------------------------------
+# Routes whose words are never an answer to a step (「予定」「ヘルプ」 are no summary either), and
+# routes that are, unless the step would take the text as its answer (「リマインド 明日10時 …」).
+ALWAYS_ANOTHER = ("help", "help_topic", "ask_prompt", "listing", "listing_area", "case_visits", "report_list",
+                  "report_list_area", "report_list_case", "console_link", "proposal_start", "rsvp")
+UNLESS_AN_ANSWER = ("reminder", "event", "plan", "report_start")  # 「報告 電話 K-1 …」: another report
+
+
+def _commands(app, msg: Incoming, words: Words, always_only: bool) -> bool:
+    from . import ROUTES  # the list of every module's routes, this one's included
+    names = ALWAYS_ANOTHER if always_only else ALWAYS_ANOTHER + UNLESS_AN_ANSWER
+    return any(r.name in names and r.hit(app, msg, words) for r in ROUTES)
+
+
+def _plausible(app, st, t: str) -> bool:
+    """Whether the step waiting would take ``t`` as its answer."""
+    if st.name == REVIEW:
+        return t in ("確定", "伏せて確定", "そのまま確定", "修正")
+    if st.name == FIX and st.data.get("field") is None:
+        return t in messages.REPORT_FIELDS.values()
+    step = st.data["field"] if st.name == FIX else st.data["step"]
+    try:
+        if step == "type":
+            return rp.type_of(t) is not None
+        if step == "date":
+            return not parse_date(t, app.clock())[1].strip()
+        if step == "case_code":
+            return t in ("なし", "無し", "ない") or rp.case_code(t) is not None
+        if step == "next":
+            rp.parse_next(t, app.clock())
+            return True
+    except TimeError:
+        return False
+    if step == "area":
+        return not t.endswith(("?", "？"))
+    return True  # a summary may be anything the user wrote, a question too
+
+
+def _another_command(app, msg: Incoming, st, t: str, words: Words) -> bool:
+    """Whether ``t`` is clearly something other than this step's answer."""
+    if _commands(app, msg, words, always_only=True):
+        return True
+    if _plausible(app, st, t):
+        return False
+    return t.endswith(("?", "？")) or _commands(app, msg, words, always_only=False)
+
+
+def _ask_aside(app, msg: Incoming, st, t: str, words: Words) -> list[Reply]:
+    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "pending": t}, app.clock())
+    label = "質問" if t.endswith(("?", "？")) and len(t) > 3 else (t if len(t) <= 8 else "次の操作")
+    return [Text(messages.REPORT_ASIDE_ASK, (Choice(f"中断して{label}", "中断する"),
+                                             Choice(messages.REPORT_CONTINUE, messages.REPORT_CONTINUE)))]
+
+
+def _set_aside(app, msg: Incoming, st) -> list[Reply]:
+    """The draft moves, as it is, to the ASIDE slot; the command that was waiting is answered."""
+    pending = st.data.get("pending")
+    data = {k: v for k, v in st.data.items() if k != "pending"}
+    app.dialogs.set(msg.platform, msg.user, ASIDE, {**data, "was": st.name}, app.clock())
+    app.dialogs.clear(msg.platform, msg.user, *STATES)
+    said = [Text(messages.REPORT_ASIDE_DONE)]
+    return said + (app.handle(replace(msg, text=pending, postback=None)) if pending else [])
+
+
+def handle(app, msg: Incoming, words: Words) -> list[Reply]:
     """A message while a report is being written."""
     st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
-    t = text.strip()
+    t = words.typed.strip()
     d = _load(st.data["draft"])
+    if st.name == STEP and st.data["step"] == "resume":
+        return _resume(app, msg, t, words)
+    if t in ASIDE_WORDS:
+        return _set_aside(app, msg, st)
+    if t == messages.REPORT_CONTINUE or t == "報告":  # 「報告」 again: where the report being written is
+        app.dialogs.set(msg.platform, msg.user, st.name, {k: v for k, v in st.data.items() if k != "pending"},
+                        app.clock())
+        return _again(app, msg)
+    if _another_command(app, msg, st, t, words):
+        return _ask_aside(app, msg, st, t, words)
     if st.name == STEP:
         return _step(app, msg, st.data["step"], d, t)
     if st.name == FIX:
@@ -140,7 +301,7 @@ def handle(app, msg: Incoming, text: str) -> list[Reply]:
     # REVIEW
     if t == "修正":
         app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": None}, app.clock())
-        return [Text(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
+        return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
     found = _findings(d)
     if t == "伏せて確定" and found:
         d = replace(d, summary=privacy.mask(d.summary), next_action=privacy.mask(d.next_action) if d.next_action else None)
@@ -160,53 +321,55 @@ def _next_step(app, msg: Incoming, step: str, d: rp.Draft, fixing: bool) -> list
         return _review(app, msg, d)
     nxt = STEPS[i]
     app.dialogs.set(msg.platform, msg.user, STEP, {"step": nxt, "draft": _dump(d)}, app.clock())
-    return [_ask(nxt, d)]
+    return [_ask(nxt, d, _type_choices(app, msg))]
 
 
-def _ask(step: str, d: rp.Draft) -> Text:
+def _ask(step: str, d: rp.Draft, types: tuple[Choice, ...] = TYPE_CHOICES) -> Text:
     return {
-        "type": Text(messages.REPORT_ASK_TYPE, TYPE_CHOICES),
-        "date": Text(messages.REPORT_ASK_DATE, (Choice("今日", "今日"), Choice("昨日", "昨日"))),
-        "case_code": Text(messages.REPORT_ASK_CASE, (Choice("なし", "なし"),)),
-        "area": Text(messages.REPORT_ASK_AREA, (Choice(d.area, d.area),) if d.area else ()),
-        "summary": Text(messages.REPORT_ASK_SUMMARY),
-        "next": Text(messages.REPORT_ASK_NEXT, (Choice("なし", "なし"),)),
+        "type": _prompt(messages.REPORT_ASK_TYPE, types),
+        "date": _prompt(messages.REPORT_ASK_DATE, (Choice("今日", "今日"), Choice("昨日", "昨日"))),
+        "case_code": _prompt(messages.REPORT_ASK_CASE, (Choice("なし", "なし"),)),
+        "area": _prompt(messages.REPORT_ASK_AREA, (Choice(d.area, d.area),) if d.area else ()),
+        "summary": _prompt(messages.REPORT_ASK_SUMMARY),
+        "next": _prompt(messages.REPORT_ASK_NEXT, (Choice("なし", "なし"),)),
     }[step]
 
 
 def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = False) -> list[Reply]:
     if step == "type":
-        rtype = rp.TYPE_WORDS.get(t.lower())
-        if not rtype:
-            return [Text(messages.REPORT_BAD_TYPE, TYPE_CHOICES)]
+        rtype = rp.type_of(t)
+        types = _types(app, msg)
+        if rtype not in types:
+            return [_prompt(messages.REPORT_BAD_TYPE if len(types) > 1 else messages.PEER_REPORT_TYPES,
+                            _type_choices(app, msg))]
         d = replace(d, type=rtype)
     elif step == "date":
         try:
             day, rest = parse_date(t, app.clock())
         except TimeError as e:
-            return [Text(str(e))]
+            return [_prompt(str(e))]
         d = replace(d, date=day.isoformat())
     elif step == "case_code":
         if t in ("なし", "無し", "ない"):
             d = replace(d, case_code=None)
-        elif rp.CASE_CODE.match(t):
-            d = replace(d, case_code=t.upper())
+        elif rp.case_code(t):
+            d = replace(d, case_code=rp.case_code(t))
         else:
-            return [Text(messages.REPORT_BAD_CASE)]
+            return [_prompt(messages.REPORT_BAD_CASE)]
     elif step == "area":
         if not t:
             return [_ask("area", d)]
         d = replace(d, area=t)
     elif step == "summary":
         if not t:
-            return [Text(messages.REPORT_EMPTY)]
+            return [_prompt(messages.REPORT_EMPTY)]
         d = replace(d, summary=t)
     elif step == "next":
         try:
-            action, when = rp.parse_next(t, app.clock())
+            action, when, at = rp.parse_next(t, app.clock())
         except TimeError as e:
-            return [Text(f"{e}\n{messages.REPORT_NEXT_EXAMPLE}")]
-        d = replace(d, next_action=action, next_date=when)
+            return [_prompt(f"{e}\n{messages.REPORT_NEXT_EXAMPLE}")]
+        d = replace(d, next_action=action, next_date=when, next_time=at)
     return _next_step(app, msg, step, d, fixing)
 
 
@@ -214,15 +377,17 @@ def _fix_choose(app, msg: Incoming, d: rp.Draft, t: str) -> list[Reply]:
     names = {v: k for k, v in messages.REPORT_FIELDS.items()}
     field = names.get(t)
     if field is None:
-        return [Text(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
+        return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
     step = "next" if field == "next" else field
     app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": step}, app.clock())
-    return [_ask(step, d)]
+    return [_ask(step, d, _type_choices(app, msg))]
 
 
 def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
     now = app.clock()
     by = f"{msg.platform}:{msg.user}"
+    if d.type not in _types(app, msg):  # a draft from elsewhere (an edit, a form): the same rule as typed ones
+        return [Text(messages.PEER_REPORT_TYPES)]
     if d.report_id:
         row = rp.get(app.db, d.report_id)
         if row is None or not rp.editable(row, msg.platform, msg.user, now):
@@ -269,27 +434,46 @@ def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
         rows = rp.recent(app.db, platform=msg.platform, author=msg.user, limit=10)
     if not rows:
         return [Text(messages.REPORT_NONE)]
-    lines = [f"{rp.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
-             .replace("  ", " ") for r in rows]
-    return [Text("\n".join(lines))]
+    return [Text("\n".join(_list_lines(rows)))]
+
+
+def _list_lines(rows: list[dict]) -> list[str]:
+    return [f"{rp.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
+            .replace("  ", " ") for r in rows]
+
+
+def case_listing(app, msg: Incoming, m) -> list[Reply]:
+    """「報告一覧 K-012」: one case's reports, mine; a supervisor's or admin's of the whole area."""
+    code = rp.case_code(m.group(1)) or m.group(1).upper()
+    user = get_user(app.db, msg.platform, msg.user)
+    if user is not None and user.role in OVERSEEING:
+        rows, area = rp.by_case(app.db, code, area=user.area), user.area
+    else:
+        rows, area = rp.by_case(app.db, code, platform=msg.platform, author=msg.user), None
+    if not rows:
+        return [Text(messages.case_reports_none(code, area))]
+    return [Text(messages.case_reports(code, _list_lines(rows)))]
 
 
 REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
 REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
 REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")
+REPORT_CASE = re.compile(r"^報告一覧\s*+([A-Za-z]{1,4}-?[0-9]{1,6})$")
 
 
 # -- routes -------------------------------------------------------------------------------------
 def _stop(app, msg: Incoming, m) -> list[Reply]:
-    app.dialogs.clear(msg.platform, msg.user, *STATES)
+    app.dialogs.clear(msg.platform, msg.user, *STATES, ASIDE)  # a draft set aside goes too: 「やめる」 is for all
     return [Text(messages.REPORT_CANCELLED)]
 
 
 CONVERSATION = dialogs.conversation(Conversation(
     "report", STATES, timed_out=messages.REPORT_TIMED_OUT, captures=True,
-    handle=lambda app, msg, state, w: handle(app, msg, w.typed),
+    handle=lambda app, msg, state, w: handle(app, msg, w),
     fallbacks=(Route(exact(*STOP_WORDS), _stop, "report_stop"),)))
+# The draft set aside takes no messages (it does not capture); 「報告」 offers it back.
+ASIDE_CONVERSATION = dialogs.conversation(Conversation("report_aside", (ASIDE,), timed_out=messages.REPORT_ASIDE_TIMED_OUT))
 
 ROUTES = (
     Route(lambda app, msg, w: True, lambda app, msg, m: attach_photo(app, msg), "photo", kind="image",
@@ -298,6 +482,7 @@ ROUTES = (
           direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.REPORT_SUPERVISOR_ONLY),
     Route(re.compile(r"^報告一覧$"), lambda app, msg, m: listing(app, msg, everyone=False), "report_list",
           direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(REPORT_CASE, case_listing, "report_list_case", direct_only=messages.REPORT_DIRECT_ONLY),
     Route(REPORT_EDIT, lambda app, msg, m: edit(app, msg, m.string), "report_edit", typed=True,
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(REPORT_WITHDRAW, lambda app, msg, m: withdraw(app, msg, m.string), "report_withdraw", typed=True,
