@@ -14,6 +14,7 @@ from datetime import timedelta
 from . import status
 from .adapters import line as line_adapter
 from .inbox import Inbox, Workers
+from .platform import Event, answer
 from .logs import quiet_libraries
 from .web import WebApp, lineworks_on
 
@@ -23,25 +24,38 @@ HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
 class LineAnswers:
-    """One stored LINE event → the replies, delivered by reply token or (after a restart) push."""
+    """LINE as a :class:`~bot.platform.Platform`: one stored webhook event → the replies, delivered
+    by reply token or (after a restart, when the token is spent) by push."""
+
+    name = "line"
 
     def __init__(self, app, messenger: line_adapter.LineMessenger):
         self.app = app
         self.messenger = messenger
 
     def process(self, payload: dict) -> None:
+        answer(self, self.app, payload)
+
+    def parse(self, payload: dict) -> Event | None:
         ev = line_adapter.read_event(payload)
         if ev.kind == "ignore":
-            return
+            return None
         incoming = replace(ev.incoming, kind="message" if ev.kind == "postback" else ev.kind,
                            fetch_photo=(lambda: self._photo(ev)) if ev.kind == "image" else None)
         if incoming.kind == "message" and incoming.direct:
             self.messenger.loading(incoming.user)
-        replies = self.app.handle(incoming)
-        sent = self.messenger.deliver(line_adapter.render(replies), reply_token=ev.reply_token, to=ev.to,
-                                      key=f"line:{line_adapter.event_key(payload)}")
-        if sent == "unsent":
+        return Event(incoming, (ev.reply_token, ev.to), f"line:{line_adapter.event_key(payload)}")
+
+    def render(self, replies: list) -> list[dict]:
+        return line_adapter.render(replies)
+
+    def deliver(self, rendered: list[dict], event: Event) -> None:
+        token, to = event.reply_to
+        if self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key) == "unsent":
             raise RuntimeError("LINE could not be reached")
+
+    def pusher(self) -> line_adapter.LinePusher:
+        return line_adapter.LinePusher(self.messenger)
 
     def _photo(self, ev) -> bytes | None:
         try:
@@ -123,7 +137,7 @@ class Answerer:
         """How the scheduler reaches each platform (reminders have no reply token)."""
         out = {}
         if self.line is not None:
-            out["line"] = line_adapter.LinePusher(self.line.messenger)
+            out["line"] = self.line.pusher()
         if self.settings.get("SLACK_BOT_TOKEN"):
             from .adapters.slack import SlackPusher, web_client
             out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],

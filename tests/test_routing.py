@@ -152,3 +152,21 @@ def test_one_cases_visits_are_listed_for_its_owner_and_the_areas_supervisor(app)
     assert "K-012 の訪問予定" in say(app, "予定 K-012", user="U-super")
     add_user(app.db, "line", "U-other", "staff", "北区", NOW)
     assert "見つかりませんでした" in say(app, "予定 K-012", user="U-other")  # not another staff member's
+
+
+# -- one platform interface --------------------------------------------------------------------
+def test_line_line_works_and_the_terminal_are_platforms_answered_by_one_loop(app, tmp_path):
+    import io
+    from bot.adapters.line import LineMessenger
+    from bot.adapters.lineworks import LineWorksAnswers
+    from bot.adapters.terminal import Terminal, chat
+    from bot.platform import Platform
+    from bot.worker import LineAnswers
+    line = LineAnswers(app, LineMessenger(access_token="t", base_url="http://127.0.0.1:9"))
+    works = LineWorksAnswers(app, api=None)
+    for platform in (line, works, Terminal(io.StringIO())):
+        assert isinstance(platform, Platform), platform
+    assert line.parse({"type": "unknown"}) is None and works.parse({"type": "unknown"}) is None
+    out = io.StringIO()
+    chat(app, ["ヘルプ", "終了", "予定"], out)
+    assert out.getvalue().startswith("Nimo（にも）でできること") and "登録されている予定" not in out.getvalue()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from .. import messages
 from ..core import CaseCard, Choice, Incoming, Reply
+from ..platform import Event, answer
 from ..webhooks import lineworks_key
 from . import line_family
 from .line_family import sequence
@@ -156,7 +157,10 @@ def render(replies: list[Reply]) -> list[dict]:
 
 # -- the worker's side ----------------------------------------------------------------------------
 class LineWorksAnswers:
-    """One stored callback → the replies, sent to the user or the room it came from."""
+    """LINE WORKS as a :class:`~bot.platform.Platform`: one stored callback → the replies, sent to
+    the user or the room it came from."""
+
+    name = "lineworks"
 
     def __init__(self, app, api: WorksApi, *, summary_channel: str | None = None):
         self.app = app
@@ -164,14 +168,22 @@ class LineWorksAnswers:
         self.summary_channel = summary_channel
 
     def process(self, payload: dict) -> None:
+        answer(self, self.app, payload)
+
+    def parse(self, payload: dict) -> Event | None:
         ev = read_event(payload)
         if ev.kind == "ignore":
-            return
+            return None
         kind = {"start": "follow", "postback": "message"}.get(ev.kind, ev.kind)  # the start button: LINE's follow
         incoming = replace(ev.incoming, kind=kind,
                            fetch_photo=(lambda: self._photo(ev)) if kind == "image" else None)
-        replies = self.app.handle(incoming)
-        if not self.api.deliver(render(replies), to=ev.to, key=f"answer:{lineworks_key(payload)}"):
+        return Event(incoming, ev.to, f"answer:{lineworks_key(payload)}")
+
+    def render(self, replies: list[Reply]) -> list[dict]:
+        return render(replies)
+
+    def deliver(self, rendered: list[dict], event: Event) -> None:
+        if not self.api.deliver(rendered, to=event.reply_to, key=event.key):
             raise RuntimeError("LINE WORKS could not be reached")
 
     def _photo(self, ev: WorksEvent) -> bytes | None:

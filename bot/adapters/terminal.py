@@ -10,6 +10,7 @@ from typing import IO, Iterable
 from knowledge.answer import card_text
 
 from ..core import Cards, Incoming, Reply, Text
+from ..platform import Event, answer
 
 USER = "terminal"
 
@@ -30,11 +31,33 @@ def incoming(line: str) -> Incoming:
     return Incoming(platform="terminal", user=USER, conversation=USER, text=line, direct=True)
 
 
+class Terminal:
+    """The terminal as a :class:`~bot.platform.Platform`: a line typed → the replies printed.
+    Reminders have nowhere to go without a chat app, so it has no pusher."""
+
+    name = "terminal"
+
+    def __init__(self, out: IO[str]):
+        self.out = out
+
+    def parse(self, line: str) -> Event:
+        return Event(incoming(line.rstrip("\r\n")))
+
+    def render(self, replies: list[Reply]) -> str:
+        return render(replies)
+
+    def deliver(self, rendered: str, event: Event) -> None:
+        print(rendered, file=self.out, end="\n\n", flush=True)
+
+    def pusher(self) -> None:
+        return None
+
+
 def chat(app, lines: Iterable[str], out: IO[str], *, prompt: str = "") -> None:
+    terminal = Terminal(out)
     for line in lines:
-        line = line.rstrip("\r\n")
         if line.strip() in ("exit", "quit", "終了", "おわり"):
             break
-        print(render(app.handle(incoming(line))), file=out, end="\n\n", flush=True)
+        answer(terminal, app, line)
         if prompt:
             print(prompt, end="", file=out, flush=True)
