@@ -47,27 +47,11 @@ def _day(value: str | None) -> date | str | None:
         return value
 
 
-def values(r: dict) -> list:
-    """One report (a row of ``reports`` with its author's ``display_name``) as typed cell values:
-    dates as ``date``, the saving time as a Japan ``datetime``, the author as a name."""
-    out = []
-    for k, _ in COLUMNS:
-        if k == "number":
-            out.append(number(r["id"]))
-        elif k == "author":
-            out.append(label(r["platform"], r["author"], r.get("display_name")))
-        elif k == "created_at":
-            out.append(local_time(r["created_at"]))
-        elif k in DATES:
-            out.append(_day(r.get(k)))
-        else:
-            out.append(r.get(k))
-    return out
-
-
-def texts(r: dict) -> list[str]:
-    """The same as :func:`values`, as the text of a CSV row (dates are stored as 'YYYY-MM-DD'
-    already, so they are not parsed and printed again)."""
+def _cells(r: dict, *, as_text: bool) -> list:
+    """One report (a row of ``reports`` with its author's ``display_name``) as cell values: the
+    author as a name, the saving time in Japan; for xlsx dates as ``date`` and the time as a
+    ``datetime``, for CSV all as text (dates are stored as 'YYYY-MM-DD' already, so they are not
+    parsed and printed again)."""
     out = []
     for k, _ in COLUMNS:
         if k == "number":
@@ -76,10 +60,22 @@ def texts(r: dict) -> list[str]:
             out.append(label(r["platform"], r["author"], r.get("display_name")))
         elif k == "created_at":
             t = local_time(r["created_at"])
-            out.append(t.isoformat(" ", "minutes") if t else "")
+            out.append((t.isoformat(" ", "minutes") if t else "") if as_text else t)
+        elif k in DATES and not as_text:
+            out.append(_day(r.get(k)))
         else:
-            out.append(r.get(k) or "")
+            out.append((r.get(k) or "") if as_text else r.get(k))
     return out
+
+
+def values(r: dict) -> list:
+    """A report as typed cell values (xlsx)."""
+    return _cells(r, as_text=False)
+
+
+def texts(r: dict) -> list[str]:
+    """A report as the text of a CSV row."""
+    return _cells(r, as_text=True)
 
 
 def csv_chunks(rows: Iterable[dict]):

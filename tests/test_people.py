@@ -21,8 +21,7 @@ from bot.core import Incoming
 from bot.db import open_db
 
 from .conftest import FIXED_NOW, Clock
-from .fakes import LineStandIn, SlackStandIn
-from .test_web import Stack, dm, slack_event, text_event
+from .test_web import dm, slack_event, stack, text_event  # noqa: F401  (stack: the web stack fixture)
 
 SATO = "U" + "5a70" * 8          # LINE user ids: U + 32 hex digits
 SUZUKI = "U" + "b2c3" * 8
@@ -32,17 +31,6 @@ SLACK_USER = "U024BE7LH"
 
 def say(app, text: str, user: str, platform: str = "line") -> str:
     return "\n".join(getattr(r, "text", "") for r in app.handle(Incoming(platform, user, user, text, direct=True)))
-
-
-@pytest.fixture
-def stack(tmp_path, index):
-    with LineStandIn() as line, SlackStandIn() as slack:
-        s = Stack(tmp_path, index, line, slack)
-        try:
-            yield s
-        finally:
-            s.stop()
-        assert line.errors == [] and slack.errors == []
 
 
 def plan_and_overview(app, staff: str) -> str:
