@@ -51,7 +51,10 @@ HELP_TOPICS = {
         "■ 予定の一覧\n"
         "・予定 … 自分のリマインド・イベント・訪問\n"
         "・予定 K-012 … ケースごとの訪問\n"
-        "・予定 全体 … 地域の訪問（スーパーバイザー）"
+        "・予定 全体 … 地域の訪問（スーパーバイザー）\n"
+        "■ 訪問計画を終える・引き継ぐ（「はい」で確定）\n"
+        "・計画終了 K-012 再入院 … 理由は 再入院・転居・支援終了・その他\n"
+        "・引継ぎ K-012 佐藤 … 同じ地域の人へ（名前はボタンでも選べます）"
     ),
     "報告": (
         "■ 活動の報告（1対1のトークで）\n"
@@ -644,3 +647,101 @@ def case_reports(code: str, lines: list[str]) -> str:
 def case_reports_none(code: str, area: str | None) -> str:
     whose = f"{area}の報告" if area else "ご自身の報告"
     return f"{code} の報告は見つかりませんでした（{whose}を表示します）。"
+
+
+# -- plans branch (issue 11, "missing"): 計画終了 and 引継ぎ of a case's visit plans ---------------------
+PLAN_REASONS = ("再入院", "転居", "支援終了", "その他")
+PLAN_CLOSE_EXAMPLE = "例：「計画終了 K-012 再入院」"
+PLAN_HANDOVER_EXAMPLE = "例：「引継ぎ K-012 佐藤」"
+PLAN_STAFF_ONLY = "訪問計画の終了・引継ぎは、スタッフ・スーパーバイザー・管理者として登録された人だけが使えます。"
+PLAN_NONE_TO_MANAGE = ("終了・引継ぎできる訪問計画はありません（自分が担当する計画、スーパーバイザーは地域の計画が対象です）。"
+                       "「予定」で確かめられます。")
+PLAN_UNCHANGED = "やめました。訪問計画は変えていません。"
+HANDOVER_NO_ONE = "同じ地域に、引き継げる人（スタッフ・スーパーバイザー・管理者）が登録されていません。管理者に登録を頼んでください。"
+HANDOVER_SAME_NAMES = ("同じ名前で登録された人が複数いて、区別できません。管理者に名前を分けてもらってください"
+                       "（nimo users rename）。")
+
+
+def close_which_case() -> str:
+    return f"どのケースの訪問計画を終了しますか？ケースコードを押してください。{PLAN_CLOSE_EXAMPLE}"
+
+
+def handover_which_case() -> str:
+    return f"どのケースの訪問計画を引き継ぎますか？ケースコードを押してください。{PLAN_HANDOVER_EXAMPLE}"
+
+
+def plan_not_yours(code: str) -> str:
+    return (f"{code} の訪問計画で、あなたが終了・引継ぎできるものはありません。できるのは担当者と、"
+            f"地域のスーパーバイザーです。「予定 {code}」で確かめられます。")
+
+
+def close_why(code: str, unknown: bool) -> str:
+    head = "その理由は選べません。" if unknown else ""
+    return f"{head}{code} の訪問計画を終了する理由を選んでください（{'・'.join(PLAN_REASONS)}）。"
+
+
+def plan_part(label: str, remaining: int, owner: str | None) -> str:
+    """One plan in a read-back: 「退院後の訪問（残り2回）」, with its owner when not the reader's."""
+    left = f"残り{remaining}回" if remaining else "残りの訪問なし"
+    return f"{label}（{left}{f'、担当 {owner}さん' if owner else ''}）"
+
+
+def confirm_close(code: str, parts: list[str], reason: str) -> str:
+    return (f"{code} の{'と'.join(parts)}を終了します。よろしいですか？\n"
+            f"理由：{reason}。残りの訪問はお知らせしなくなります。「はい」で終了、「いいえ」でやめます。")
+
+
+def plan_closed(code: str, reason: str, cancelled: int) -> str:
+    rest = f"残りの訪問{cancelled}回のお知らせは送りません。" if cancelled else ""
+    return f"{code} の訪問計画を終了しました（理由：{reason}）。{rest}"
+
+
+def plan_closed_notice(code: str, by: str, reason: str) -> str:
+    return f"{code} の訪問計画を{by}さんが終了しました（理由：{reason}）。残りの訪問はお知らせしません。"
+
+
+def plan_changed_meanwhile(code: str) -> str:
+    return f"{code} の訪問計画は、すでに終了したか担当が変わっています。何も変えていません。「予定 {code}」で確かめてください。"
+
+
+def handover_who(code: str) -> str:
+    return f"{code} の訪問計画を誰に引き継ぎますか？同じ地域の人から選んでください。"
+
+
+def handover_not_found(name: str, code: str) -> str:
+    return f"「{shorten(name, 20)}」という人は同じ地域に登録されていません。{code} を引き継ぐ人を次から選んでください。"
+
+
+def handover_ambiguous(name: str) -> str:
+    return f"「{shorten(name, 20)}」に当てはまる人が複数います。次から選んでください。"
+
+
+def handover_other_area(name: str, their_area: str, area: str) -> str:
+    return (f"{name}さんは「{their_area}」の登録なので、引き継げません。訪問計画を引き継げるのは同じ地域"
+            f"（{area}）の人です。")
+
+
+def handover_not_staff(name: str) -> str:
+    return f"{name}さんは訪問計画を受け持てません。引き継げるのはスタッフ・スーパーバイザー・管理者です。"
+
+
+def handover_already(code: str, name: str) -> str:
+    return f"{code} の訪問計画は、すでに{name}さんの担当です。"
+
+
+def confirm_handover(code: str, parts: list[str], to: str, channel_kept: bool) -> str:
+    where = "（チャンネルへのお知らせはそのチャンネルのままです）" if channel_kept else ""
+    return (f"{code} の{'と'.join(parts)}を{to}さんに引き継ぎます。よろしいですか？\n"
+            f"これからの訪問のお知らせは{to}さんに届きます{where}。「はい」で引き継ぎ、「いいえ」でやめます。")
+
+
+def handed_over(code: str, to: str) -> str:
+    return f"{code} の訪問計画を{to}さんに引き継ぎました。{to}さんにもお知らせします。"
+
+
+def handover_notice(code: str, previous: str) -> str:
+    return f"{code} の訪問計画を{previous}さんから引き継ぎました。訪問の予定は「予定 {code}」で見られます。"
+
+
+def handover_notice_previous(code: str, by: str, to: str) -> str:
+    return f"{code} の訪問計画を{by}さんが{to}さんに引き継ぎました。これからのお知らせは{to}さんに届きます。"

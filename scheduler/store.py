@@ -272,26 +272,27 @@ def finish_visit(db, visit_id: int, now: datetime) -> None:
 
 
 _SCOPED_VISITS = (
-    "SELECT v.*, p.case_code, p.plan, p.area, p.platform, p.owner, u.display_name, "
+    "SELECT v.*, p.case_code, p.plan, p.area, p.platform, p.owner, p.status AS plan_status, u.display_name, "
     "(SELECT detail FROM reminder_actions a WHERE a.visit_id = v.id AND a.action = 'postpone' "
     " ORDER BY a.id DESC LIMIT 1) AS postponed_to "
     "FROM visits v JOIN plans p ON p.id = v.plan_id "
     "LEFT JOIN users u ON u.platform = p.platform AND u.user_id = p.owner "
-    "WHERE p.status = 'active' AND {scope} ")
+    "WHERE p.status IN ({plans}) AND {scope} ")
 
 
 def open_visits_in(db, scope: str, params: list, today: date, limit: int) -> list[dict]:
     """Open visits of active plans, the overdue ones (window past) first, with the owner's name and
     the last postponement.  ``scope`` is a condition on the plan ``p`` (its platform, owner, area)
     with its ``params``, as the console builds it for the viewer's role."""
-    return _rows(db, _SCOPED_VISITS.format(scope=scope) + "AND v.status = 'open' "
+    return _rows(db, _SCOPED_VISITS.format(plans="'active'", scope=scope) + "AND v.status = 'open' "
                  "ORDER BY (v.window_end < ?) DESC, v.due, v.id LIMIT ?", [*params, today.isoformat(), limit])
 
 
 def closed_visits_in(db, scope: str, params: list, since: datetime, limit: int) -> list[dict]:
-    """Visits done, unmet or cancelled since ``since``, the latest first (``scope`` as above)."""
-    return _rows(db, _SCOPED_VISITS.format(scope=scope) + "AND v.status != 'open' AND v.updated_at >= ? "
-                 "ORDER BY v.updated_at DESC LIMIT ?", [*params, utc(since), limit])
+    """Visits done, unmet or cancelled since ``since``, the latest first (``scope`` as above); also
+    those of plans closed (「計画終了」), so that the end of a plan is seen, with its reason."""
+    return _rows(db, _SCOPED_VISITS.format(plans="'active', 'closed'", scope=scope) + "AND v.status != 'open' "
+                 "AND v.updated_at >= ? ORDER BY v.updated_at DESC LIMIT ?", [*params, utc(since), limit])
 
 
 def events_since(db, since: datetime, limit: int, *, area: str | None = None,
@@ -415,3 +416,78 @@ def change_rule(db, rid: int, due: datetime, recurrence: Recurrence | None, now:
     moves it on by after each time."""
     db.execute("UPDATE reminders SET due_at = ?, recurrence = ?, asked = 1, status = 'active', updated_at = ? "
                "WHERE id = ?", [utc(due), json.dumps(asdict(recurrence)) if recurrence else None, utc(now), rid])
+
+
+# -- plans branch (issue 11, "missing"): close a whole visit plan, hand a case's plans to a colleague --
+# The caller opens the transaction (``immediate``), so that what the chat queues with a change (a
+# notice to the colleague) is written with it or not at all.
+
+def case_plans(db, platform: str, case_code: str, *, owner: str | None = None,
+               area: str | None = None) -> list[dict]:
+    """The active plans of one case, of one owner or of an area (as ``case_visits``), each with
+    ``open_visits``: how many of its visits are still open (what 「残り2回」 counts)."""
+    who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
+    return _rows(db, "SELECT p.*, (SELECT COUNT(*) FROM visits v WHERE v.plan_id = p.id AND v.status = 'open') "
+                     "AS open_visits FROM plans p WHERE p.platform = ? AND upper(p.case_code) = upper(?) "
+                     f"AND {who} AND p.status = 'active' ORDER BY p.id", [platform, case_code, value])
+
+
+def plan_cases(db, platform: str, *, owner: str | None = None, area: str | None = None) -> list[str]:
+    """The case codes with an active plan, of one owner or of an area, in the order first planned:
+    the buttons of 「計画終了」 or 「引継ぎ」 sent without a case code."""
+    who, value = ("owner = ?", owner) if owner is not None else ("area = ?", area or "")
+    return [r["case_code"] for r in _rows(
+        db, f"SELECT case_code, MIN(id) AS first FROM plans WHERE platform = ? AND {who} AND status = 'active' "
+            "GROUP BY case_code ORDER BY first", [platform, value])]
+
+
+def close_plans(db, plan_ids: list[int], reason: str, now: datetime) -> int:
+    """Plans end (readmitted, moved away…): each still active is closed, its open visits are
+    cancelled with ``reason``, and their reminders still waiting (or missed, for the digest) are
+    never sent.  How many visits were cancelled."""
+    if not plan_ids:
+        return 0
+    marks = ",".join("?" * len(plan_ids))
+    live = [r[0] for r in db.execute(f"SELECT id FROM plans WHERE id IN ({marks}) AND status = 'active'",
+                                     list(plan_ids)).fetchall()]
+    if not live:
+        return 0
+    marks = ",".join("?" * len(live))
+    db.execute(f"UPDATE plans SET status = 'closed' WHERE id IN ({marks})", live)
+    db.execute(f"UPDATE reminders SET status = 'cancelled', updated_at = ? WHERE status IN ('active', 'missed') "
+               f"AND visit_id IN (SELECT id FROM visits WHERE plan_id IN ({marks}) AND status = 'open')",
+               [utc(now), *live])
+    return db.execute(f"UPDATE visits SET status = 'cancelled', reason = ?, updated_at = ? WHERE status = 'open' "
+                      f"AND plan_id IN ({marks})", [reason, utc(now), *live]).rowcount
+
+
+def plan_targets(db, plan_ids: list[int]) -> list[str]:
+    """Where the reminders still to come of these plans' open visits go (a user, or a channel)."""
+    if not plan_ids:
+        return []
+    marks = ",".join("?" * len(plan_ids))
+    return [r[0] for r in db.execute(
+        "SELECT DISTINCT r.target FROM reminders r JOIN visits v ON v.id = r.visit_id WHERE v.plan_id IN "
+        f"({marks}) AND v.status = 'open' AND r.status IN ('active', 'missed') ORDER BY r.target",
+        list(plan_ids)).fetchall()]
+
+
+def hand_over_plans(db, plan_ids: list[int], new_owner: str, now: datetime, *,
+                    keep_targets: tuple[str, ...] = ()) -> int:
+    """Active plans get a new owner, and so do the reminders still to come of their open visits,
+    which go to the new owner from then on, except those sent to one of ``keep_targets`` (a team
+    channel stays the channel).  How many plans changed hands."""
+    if not plan_ids:
+        return 0
+    marks = ",".join("?" * len(plan_ids))
+    live = [r[0] for r in db.execute(f"SELECT id FROM plans WHERE id IN ({marks}) AND status = 'active'",
+                                     list(plan_ids)).fetchall()]
+    if not live:
+        return 0
+    marks = ",".join("?" * len(live))
+    keep = list(keep_targets) or [None]  # ``target IN (NULL)`` holds for no row
+    db.execute(f"UPDATE reminders SET owner = ?, target = CASE WHEN target IN ({','.join('?' * len(keep))}) "
+               "THEN target ELSE ? END, updated_at = ? WHERE status IN ('active', 'missed') AND visit_id IN "
+               f"(SELECT id FROM visits WHERE plan_id IN ({marks}) AND status = 'open')",
+               [new_owner, *keep, new_owner, utc(now), *live])
+    return db.execute(f"UPDATE plans SET owner = ? WHERE id IN ({marks})", [new_owner, *live]).rowcount

@@ -35,7 +35,8 @@ def register(app, ctx: Ctx) -> None:
         for r in open_rows + done_rows:
             r["plan_label"] = plans.get(r["plan"], {}).get("label", r["plan"])
             r["overdue"] = r["status"] == "open" and r["window_end"] < today.isoformat()
-            r["outcome"] = OUTCOMES.get(r["status"], "")
+            r["outcome"] = ("計画終了" if r["plan_status"] == "closed" and r["status"] == "cancelled"
+                            else OUTCOMES.get(r["status"], ""))
             r["who"] = queries.person(r["platform"], r["owner"], r["display_name"])
         ctx.log("view_visits", None, f"area={area}" if area else "all")
         return render_template("visits.html", open_rows=open_rows, done_rows=done_rows, events=_events(ctx),
