@@ -93,9 +93,11 @@ def type_of(word: str) -> str | None:
 
 
 def case_code(word: str) -> str | None:
-    """A case code as typed (「k012」「Ｋ－０１２」) in upper case, or None when the word is not one."""
+    """A case code as typed (「k012」「Ｋ－０１２」「K-012」) written one way, 「K-012」, or None when
+    the word is not one: the same case is then the same code in reports, plans and lists."""
     w = unicodedata.normalize("NFKC", word).strip().replace("−", "-").replace("ー", "-")
-    return w.upper() if CASE_CODE.match(w) else None
+    m = re.match(r"^([A-Za-z]{1,4})-?([0-9]{1,6})$", w)
+    return f"{m.group(1).upper()}-{m.group(2)}" if m else None
 
 
 def case_key(code: str) -> str:

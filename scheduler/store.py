@@ -234,12 +234,16 @@ def missed(db, platform: str, user: str) -> list[Reminder]:
         [platform, user])]
 
 
+# 「K-012」 and 「k012」 name one case (codes stored before they were written one way, too)
+SAME_CODE = "replace(upper(p.case_code), '-', '') = replace(upper(?), '-', '')"
+
+
 def case_visits(db, platform: str, case_code: str, *, owner: str | None = None, area: str | None = None) -> list[dict]:
     """Every visit of one case's active plans (whatever their state), of one owner's plans or of an
     area's, in order: what 「予定 K-012」 lists."""
     who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
     return _rows(db, "SELECT v.*, p.case_code, p.plan, p.owner FROM visits v JOIN plans p ON p.id = v.plan_id "
-                     f"WHERE p.platform = ? AND upper(p.case_code) = upper(?) AND {who} AND p.status = 'active' "
+                     f"WHERE p.platform = ? AND {SAME_CODE} AND {who} AND p.status = 'active' "
                      "ORDER BY v.due, v.seq", [platform, case_code, value])
 
 # -- reads and writes the chat and the console ask for (all SQL on these tables lives here) ------
@@ -259,7 +263,7 @@ def visit(db, visit_id: int) -> dict | None:
 def visit_in_window(db, case_code: str, platform: str, day: str) -> dict | None:
     """The open visit of an active plan for ``case_code`` whose window holds ``day`` (YYYY-MM-DD),
     the soonest due first: the one a field report of that day resolves."""
-    return _first(db, "SELECT v.* FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.case_code = ? "
+    return _first(db, f"SELECT v.* FROM visits v JOIN plans p ON p.id = v.plan_id WHERE {SAME_CODE} "
                       "AND p.platform = ? AND p.status = 'active' AND v.status = 'open' AND v.window_start <= ? "
                       "AND v.window_end >= ? ORDER BY v.due LIMIT 1", [case_code, platform, day, day])
 
@@ -428,7 +432,7 @@ def case_plans(db, platform: str, case_code: str, *, owner: str | None = None,
     ``open_visits``: how many of its visits are still open (what 「残り2回」 counts)."""
     who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
     return _rows(db, "SELECT p.*, (SELECT COUNT(*) FROM visits v WHERE v.plan_id = p.id AND v.status = 'open') "
-                     "AS open_visits FROM plans p WHERE p.platform = ? AND upper(p.case_code) = upper(?) "
+                     f"AS open_visits FROM plans p WHERE p.platform = ? AND {SAME_CODE} "
                      f"AND {who} AND p.status = 'active' ORDER BY p.id", [platform, case_code, value])
 
 

@@ -177,11 +177,11 @@ def test_an_unreadable_next_keeps_the_draft_and_asks_only_for_the_next(rapp):
 
 def test_hiragana_type_lower_case_code_and_ashita_are_understood(rapp):
     out = say(rapp, "報告 でんわ k012 家族から相談あり 次回あした")
-    assert "種類：電話" in out and "ケース：K012" in out and "内容：家族から相談あり" in out
+    assert "種類：電話" in out and "ケース：K-012" in out and "内容：家族から相談あり" in out
     assert "次回：11月25日(水)" in out
     say(rapp, "確定")
     [r] = reports(rapp)
-    assert (r["type"], r["case_code"], r["next_date"]) == ("電話", "K012", "2026-11-25")
+    assert (r["type"], r["case_code"], r["next_date"]) == ("電話", "K-012", "2026-11-25")
 
 
 def test_a_lower_case_code_resolves_the_plans_visit(rapp):
@@ -301,3 +301,11 @@ def test_the_migration_keeps_users_and_invites_and_allows_peers(tmp_path):
     add_user(db, "line", "U2", "peer", "千葉市", NOW)
     assert create_invite(db, "peer", "千葉市", NOW)
     assert migrate(db) == len(MIGRATIONS)
+
+
+def test_a_case_code_is_written_one_way_whatever_is_typed(app):
+    """「k012」, 「Ｋ－０１２」 and 「K-012」 are one case: the report written 「報告 でんわ k012 …」 is
+    listed under 「報告一覧 K-012」 and resolves the visit of the plan registered as 「退院 K-012 …」."""
+    from bot.reports import case_code
+    assert case_code("k012") == case_code("Ｋ－０１２") == case_code("K-012") == "K-012"
+    assert case_code("田中") is None

@@ -22,6 +22,7 @@ from scheduler.workdays import TZ, is_night
 from .. import dialogs, messages
 from ..access import OVERSEEING, STAFF_ROLES, get_user
 from ..core import Choice, Incoming, Reply, Text
+from ..reports import case_code as _code
 from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
@@ -34,6 +35,11 @@ REMIND_SUFFIX = re.compile(r"(?:を\s*+|、\s*+|(?<!\s)\s*+)(リマインド|り
 EVENT_PREFIX = re.compile(r"^(イベント|行事)\s*")
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
+def canonical_code(text: str) -> str:
+    """「k012」 and 「K-012」 are one case: 「K-012」 (as reports write it); "" stays ""."""
+    return _code(text) or text.upper()
+
+
 CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back
 dialogs.conversation(Conversation("confirm", (CONFIRM,)))
 # The other time offered for one in the night (「15時にする」): the words its button sends.
@@ -150,7 +156,7 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
     p = store.load_plans()[plan_key]
     if len(parts) < 2:
         if parts and CASE_CODE.match(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
-            code, word = parts[0].upper(), p["words"][0]
+            code, word = canonical_code(parts[0]), p["words"][0]
             return [Text(messages.plan_needs_date(code, word),
                          (Choice("今日", f"{word} {code} 今日"), Choice("昨日", f"{word} {code} 昨日")))]
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
@@ -174,9 +180,9 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
             v.moved_because and f"{messages.fmt_day(v.planned)}は{v.moved_because}",
             at and messages.fmt_when(at), at is not None and at.date() > v.due))
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "plan", "plan": plan_key, "code": code.upper(), "anchor": anchor.isoformat(),
+        "what": "plan", "plan": plan_key, "code": canonical_code(code), "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
-    return [Text(messages.confirm_plan(code.upper(), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
+    return [Text(messages.confirm_plan(canonical_code(code), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
 
 
 def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
@@ -468,7 +474,7 @@ CASE_VISITS = re.compile(r"^予定\s*+([A-Za-z]{1,4}-?[0-9]{1,6})$")
 
 def case_visits(app, msg: Incoming, m) -> list[Reply]:
     """「予定 K-012」: the visits of one case, mine; a supervisor's or admin's of the whole area."""
-    code = m.group(1).upper()
+    code = canonical_code(m.group(1))
     user = get_user(app.db, msg.platform, msg.user)
     if user is not None and user.role in OVERSEEING:
         rows = store.case_visits(app.db, msg.platform, code, area=user.area)
@@ -537,7 +543,7 @@ def _close_words(app, msg: Incoming, w) -> tuple[str, str] | None:
         code, rest = c.group(1), rest[c.end():].strip(" 　、。:：")
     if code is None and rest:
         return None
-    return (code or "").upper(), rest
+    return canonical_code(code or ""), rest
 
 
 def _handover_words(app, msg: Incoming, w) -> tuple[str, str] | None:
@@ -559,7 +565,7 @@ def _handover_words(app, msg: Incoming, w) -> tuple[str, str] | None:
     for head in ("の訪問計画", "の計画", "を"):
         name = name.removeprefix(head).strip()
     name = name.removesuffix("に").removesuffix("へ").strip(" 　「」")
-    return code.upper(), NAME_SUFFIX.sub("", name).strip()
+    return canonical_code(code), NAME_SUFFIX.sub("", name).strip()
 
 
 def _reason(text: str) -> str | None:
