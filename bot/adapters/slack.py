@@ -208,7 +208,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     def on_form(ack, body, view, client):
         """Checked by the web process (mistakes go back in the acknowledgement); here the same
         review as the chat's, in the user's DM, then 「確定」."""
-        from .. import reports as rp
+        from .. import reports
         from ..access import get_user
         from ..handlers.report import review_draft
         ack()
@@ -219,7 +219,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
         if get_user(app.db, "slack", user) is None:
             return
         channel = client.conversations_open(users=user)["channel"]["id"]
-        draft = rp.Draft(type=f["type"] or "訪問", date=f["date"], case_code=f["case"].upper() if f["case"] else None,
+        draft = reports.Draft(type=f["type"] or "訪問", date=f["date"], case_code=f["case"].upper() if f["case"] else None,
                          area=f["area"] or "", summary=f["summary"],
                          next_action=(f["next_action"] or "次回訪問") if f["next_date"] else None, next_date=f["next_date"])
         fallback, blocks = render(review_draft(app, Incoming("slack", user, channel, "", direct=True), draft))

@@ -22,7 +22,7 @@ from scheduler.workdays import TZ, is_night
 from .. import dialogs, messages
 from ..access import OVERSEEING, STAFF_ROLES, get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..reports import case_code as _code
+from ..reports import case_code
 from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
@@ -37,7 +37,7 @@ CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
 def canonical_code(text: str) -> str:
     """「k012」 and 「K-012」 are one case: 「K-012」 (as reports write it); "" stays ""."""
-    return _code(text) or text.upper()
+    return case_code(text) or text.upper()
 
 
 CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back

@@ -22,7 +22,7 @@ from pathlib import Path
 from scheduler.timeparse import TimeError, parse_date
 
 from .. import dialogs, messages, photos, privacy
-from .. import reports as rp
+from .. import reports
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
 from ..routes import Conversation, Route, Words, exact
@@ -35,7 +35,7 @@ ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that tak
 ASIDE_WORDS = {"中断", "中断する", "中断します"}
 RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
 STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
-TYPE_CHOICES = tuple(Choice(t, t) for t in rp.TYPES)
+TYPE_CHOICES = tuple(Choice(t, t) for t in reports.TYPES)
 
 
 def _area(app, msg: Incoming) -> str:
@@ -46,12 +46,12 @@ def _area(app, msg: Incoming) -> str:
 def _types(app, msg: Incoming) -> tuple[str, ...]:
     """The report types this user may write (a peer supporter: activity reports only)."""
     user = get_user(app.db, msg.platform, msg.user)
-    return rp.types_for(user.role if user else None)
+    return reports.types_for(user.role if user else None)
 
 
 def _type_choices(app, msg: Incoming) -> tuple[Choice, ...]:
     types = _types(app, msg)
-    return tuple(Choice(t, t) for t in rp.TYPES if t in types)
+    return tuple(Choice(t, t) for t in reports.TYPES if t in types)
 
 
 def _prompt(text: str, choices: tuple[Choice, ...] = ()) -> Text:
@@ -63,18 +63,18 @@ def _day(iso: str | None) -> str:
     return messages.fmt_day(date.fromisoformat(iso)) if iso else ""
 
 
-def _lines(d: rp.Draft) -> list[str]:
+def _lines(d: reports.Draft) -> list[str]:
     nxt = "なし" if not d.next_date else " ".join(x for x in (_day(d.next_date), d.next_time, d.next_action) if x)
     lines = [f"種類：{d.type}", f"日付：{_day(d.date)}", f"ケース：{d.case_code or 'なし'}", f"地域：{d.area or '—'}",
              f"内容：{d.summary}", f"次回：{nxt}"]
     return lines + ([f"写真：{len(d.photos)}枚"] if d.photos else [])
 
 
-def _findings(d: rp.Draft) -> list[privacy.Finding]:
+def _findings(d: reports.Draft) -> list[privacy.Finding]:
     return privacy.find(d.summary) + privacy.find(d.next_action or "")
 
 
-def _review(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+def _review(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     found = _findings(d)
     app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": _dump(d)}, app.clock())
     if found:
@@ -82,16 +82,16 @@ def _review(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
                    Choice("修正", "修正"), Choice("取消", "取消"))
     else:
         choices = (Choice("確定", "確定"), Choice("修正", "修正"), Choice("取消", "取消"))
-    editing = rp.number(d.report_id) if d.report_id else None
+    editing = reports.number(d.report_id) if d.report_id else None
     return [Text(messages.report_review(_lines(d), privacy.describe(found) if found else None, editing), choices)]
 
 
-def _dump(d: rp.Draft) -> dict:
+def _dump(d: reports.Draft) -> dict:
     return {**d.fields(), "report_id": d.report_id, "photos": list(d.photos)}
 
 
-def _load(data: dict) -> rp.Draft:
-    return rp.Draft(**{**data, "photos": tuple(data.get("photos", ()))})
+def _load(data: dict) -> reports.Draft:
+    return reports.Draft(**{**data, "photos": tuple(data.get("photos", ()))})
 
 
 def _photos_of(data: dict | None) -> list[str]:
@@ -107,7 +107,7 @@ def _draft_ended(db, data: dict, next_data: dict | None) -> None:
     gone = [p for p in _photos_of(data) if p not in kept]
     held = {p for p in gone if db.execute("SELECT 1 FROM dialog_state WHERE instr(data, ?) > 0 LIMIT 1",
                                           [Path(p).name]).fetchone()}
-    rp.discard_photos(db, [p for p in gone if p not in held])
+    reports.discard_photos(db, [p for p in gone if p not in held])
 
 
 STATES = (REVIEW, STEP, FIX)
@@ -135,7 +135,7 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
     return [Text(messages.photo_kept(len(d.photos)))]
 
 
-def review_draft(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+def review_draft(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one."""
     if d.type not in _types(app, msg):
         return [Text(messages.PEER_REPORT_TYPES)]
@@ -150,14 +150,14 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
     if not rest.strip():
         aside = app.dialogs.get(msg.platform, msg.user, app.clock(), ASIDE)
         if aside is not None:
-            app.dialogs.set(msg.platform, msg.user, STEP, {"step": "resume", "draft": _dump(rp.Draft(area=area))},
+            app.dialogs.set(msg.platform, msg.user, STEP, {"step": "resume", "draft": _dump(reports.Draft(area=area))},
                             app.clock())
             return [_resume_ask(aside)]
-        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(rp.Draft(area=area))}, app.clock())
-        return [_ask("type", rp.Draft(area=area), _type_choices(app, msg))]
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(reports.Draft(area=area))}, app.clock())
+        return [_ask("type", reports.Draft(area=area), _type_choices(app, msg))]
     try:
-        d = rp.parse_one_line(rest, app.clock(), area, default_type=types[0] if len(types) == 1 else "訪問")
-    except rp.NextUnread as e:
+        d = reports.parse_one_line(rest, app.clock(), area, default_type=types[0] if len(types) == 1 else "訪問")
+    except reports.NextUnread as e:
         if e.draft.type not in types:
             return [Text(messages.PEER_REPORT_TYPES)]
         step = "summary" if not e.draft.summary else "next"
@@ -236,13 +236,13 @@ def _plausible(app, st, t: str) -> bool:
     step = st.data["field"] if st.name == FIX else st.data["step"]
     try:
         if step == "type":
-            return rp.type_of(t) is not None
+            return reports.type_of(t) is not None
         if step == "date":
             return not parse_date(t, app.clock())[1].strip()
         if step == "case_code":
-            return t in ("なし", "無し", "ない") or rp.case_code(t) is not None
+            return t in ("なし", "無し", "ない") or reports.case_code(t) is not None
         if step == "next":
-            rp.parse_next(t, app.clock())
+            reports.parse_next(t, app.clock())
             return True
     except TimeError:
         return False
@@ -313,7 +313,7 @@ def handle(app, msg: Incoming, words: Words) -> list[Reply]:
     return [Text(messages.REPORT_PRIVACY_CHOOSE if found else messages.REPORT_WAITING)]
 
 
-def _next_step(app, msg: Incoming, step: str, d: rp.Draft, fixing: bool) -> list[Reply]:
+def _next_step(app, msg: Incoming, step: str, d: reports.Draft, fixing: bool) -> list[Reply]:
     if fixing:
         return _review(app, msg, d)
     i = STEPS.index(step) + 1
@@ -324,7 +324,7 @@ def _next_step(app, msg: Incoming, step: str, d: rp.Draft, fixing: bool) -> list
     return [_ask(nxt, d, _type_choices(app, msg))]
 
 
-def _ask(step: str, d: rp.Draft, types: tuple[Choice, ...] = TYPE_CHOICES) -> Text:
+def _ask(step: str, d: reports.Draft, types: tuple[Choice, ...] = TYPE_CHOICES) -> Text:
     return {
         "type": _prompt(messages.REPORT_ASK_TYPE, types),
         "date": _prompt(messages.REPORT_ASK_DATE, (Choice("今日", "今日"), Choice("昨日", "昨日"))),
@@ -335,9 +335,9 @@ def _ask(step: str, d: rp.Draft, types: tuple[Choice, ...] = TYPE_CHOICES) -> Te
     }[step]
 
 
-def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = False) -> list[Reply]:
+def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool = False) -> list[Reply]:
     if step == "type":
-        rtype = rp.type_of(t)
+        rtype = reports.type_of(t)
         types = _types(app, msg)
         if rtype not in types:
             return [_prompt(messages.REPORT_BAD_TYPE if len(types) > 1 else messages.PEER_REPORT_TYPES,
@@ -352,8 +352,8 @@ def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = Fal
     elif step == "case_code":
         if t in ("なし", "無し", "ない"):
             d = replace(d, case_code=None)
-        elif rp.case_code(t):
-            d = replace(d, case_code=rp.case_code(t))
+        elif reports.case_code(t):
+            d = replace(d, case_code=reports.case_code(t))
         else:
             return [_prompt(messages.REPORT_BAD_CASE)]
     elif step == "area":
@@ -366,14 +366,14 @@ def _step(app, msg: Incoming, step: str, d: rp.Draft, t: str, fixing: bool = Fal
         d = replace(d, summary=t)
     elif step == "next":
         try:
-            action, when, at = rp.parse_next(t, app.clock())
+            action, when, at = reports.parse_next(t, app.clock())
         except TimeError as e:
             return [_prompt(f"{e}\n{messages.REPORT_NEXT_EXAMPLE}")]
         d = replace(d, next_action=action, next_date=when, next_time=at)
     return _next_step(app, msg, step, d, fixing)
 
 
-def _fix_choose(app, msg: Incoming, d: rp.Draft, t: str) -> list[Reply]:
+def _fix_choose(app, msg: Incoming, d: reports.Draft, t: str) -> list[Reply]:
     names = {v: k for k, v in messages.REPORT_FIELDS.items()}
     field = names.get(t)
     if field is None:
@@ -383,73 +383,73 @@ def _fix_choose(app, msg: Incoming, d: rp.Draft, t: str) -> list[Reply]:
     return [_ask(step, d, _type_choices(app, msg))]
 
 
-def _commit(app, msg: Incoming, d: rp.Draft) -> list[Reply]:
+def _commit(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     now = app.clock()
     by = f"{msg.platform}:{msg.user}"
     if d.type not in _types(app, msg):  # a draft from elsewhere (an edit, a form): the same rule as typed ones
         return [Text(messages.PEER_REPORT_TYPES)]
     if d.report_id:
-        row = rp.get(app.db, d.report_id)
-        if row is None or not rp.editable(row, msg.platform, msg.user, now):
+        row = reports.get(app.db, d.report_id)
+        if row is None or not reports.editable(row, msg.platform, msg.user, now):
             app.dialogs.clear(msg.platform, msg.user, *STATES)
             return [Text(messages.REPORT_NOT_EDITABLE)]
-        rp.update(app.db, d.report_id, d, by=by, now=now)
+        reports.update(app.db, d.report_id, d, by=by, now=now)
         app.dialogs.clear(msg.platform, msg.user, *STATES)
-        return [Text(messages.report_updated(rp.number(d.report_id)))]
+        return [Text(messages.report_updated(reports.number(d.report_id)))]
     source = f"{msg.platform}:{msg.event_id}" if msg.event_id else f"{msg.platform}:local:{uuid.uuid4().hex}"
-    rid, created = rp.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
+    rid, created = reports.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
     app.dialogs.clear(msg.platform, msg.user, *STATES)
-    extra = rp.follow_up(app.db, rid, platform=msg.platform, author=msg.user, target=msg.conversation, now=now) \
+    extra = reports.follow_up(app.db, rid, platform=msg.platform, author=msg.user, target=msg.conversation, now=now) \
         if created else []
-    return [Text(messages.report_saved(rp.number(rid), extra))]
+    return [Text(messages.report_saved(reports.number(rid), extra))]
 
 
 def _own_recent(app, msg: Incoming, text: str) -> tuple[dict | None, list[Reply]]:
     """The report named in ``text`` if this user may still change it; else the reason why not."""
-    rid = rp.parse_number(text)
-    row = rp.get(app.db, rid) if rid else None
-    if row is None or not rp.editable(row, msg.platform, msg.user, app.clock()):
+    rid = reports.parse_number(text)
+    row = reports.get(app.db, rid) if rid else None
+    if row is None or not reports.editable(row, msg.platform, msg.user, app.clock()):
         return None, [Text(messages.REPORT_NOT_EDITABLE)]
     return row, []
 
 
 def edit(app, msg: Incoming, text: str) -> list[Reply]:
     row, refusal = _own_recent(app, msg, text)
-    return refusal or _review(app, msg, rp.draft_of(row))
+    return refusal or _review(app, msg, reports.draft_of(row))
 
 
 def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
     row, refusal = _own_recent(app, msg, text)
     if refusal:
         return refusal
-    rp.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
-    return [Text(messages.report_withdrawn(rp.number(row["id"])))]
+    reports.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
+    return [Text(messages.report_withdrawn(reports.number(row["id"])))]
 
 
 def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
     if everyone:  # the route lets only supervisors and admins (and the terminal) this far
         user = get_user(app.db, msg.platform, msg.user)
-        rows = rp.recent(app.db, area=user.area if user else None, limit=20)
+        rows = reports.recent(app.db, area=user.area if user else None, limit=20)
     else:
-        rows = rp.recent(app.db, platform=msg.platform, author=msg.user, limit=10)
+        rows = reports.recent(app.db, platform=msg.platform, author=msg.user, limit=10)
     if not rows:
         return [Text(messages.REPORT_NONE)]
     return [Text("\n".join(_list_lines(rows)))]
 
 
 def _list_lines(rows: list[dict]) -> list[str]:
-    return [f"{rp.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
+    return [f"{reports.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
             .replace("  ", " ") for r in rows]
 
 
 def case_listing(app, msg: Incoming, m) -> list[Reply]:
     """「報告一覧 K-012」: one case's reports, mine; a supervisor's or admin's of the whole area."""
-    code = rp.case_code(m.group(1)) or m.group(1).upper()
+    code = reports.case_code(m.group(1)) or m.group(1).upper()
     user = get_user(app.db, msg.platform, msg.user)
     if user is not None and user.role in OVERSEEING:
-        rows, area = rp.by_case(app.db, code, area=user.area), user.area
+        rows, area = reports.by_case(app.db, code, area=user.area), user.area
     else:
-        rows, area = rp.by_case(app.db, code, platform=msg.platform, author=msg.user), None
+        rows, area = reports.by_case(app.db, code, platform=msg.platform, author=msg.user), None
     if not rows:
         return [Text(messages.case_reports_none(code, area))]
     return [Text(messages.case_reports(code, _list_lines(rows)))]
