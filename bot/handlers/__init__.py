@@ -8,7 +8,7 @@ A new command is a route in its module; a new module is one line here.
 """
 from __future__ import annotations
 
-from . import ask, console_link, greet, help, hints, proposal, register, remind, report
+from . import ask, console_link, greet, help, hints, plans, proposal, register, remind, report
 
-MODULES = (greet, register, help, console_link, proposal, report, remind, hints, ask)
+MODULES = (greet, register, help, console_link, proposal, report, remind, plans, hints, ask)
 ROUTES = tuple(route for module in MODULES for route in module.ROUTES)
