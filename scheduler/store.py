@@ -445,18 +445,23 @@ def plan_cases(db, platform: str, *, owner: str | None = None, area: str | None 
             "GROUP BY case_code ORDER BY first", [platform, value])]
 
 
+def _still_active(db, plan_ids: list[int]) -> tuple[list[int], str]:
+    """Those of ``plan_ids`` still active (another tap may have ended them), and their placeholders."""
+    if not plan_ids:
+        return [], ""
+    marks = ",".join("?" * len(plan_ids))
+    live = [r[0] for r in db.execute(f"SELECT id FROM plans WHERE id IN ({marks}) AND status = 'active'",
+                                     list(plan_ids)).fetchall()]
+    return live, ",".join("?" * len(live))
+
+
 def close_plans(db, plan_ids: list[int], reason: str, now: datetime) -> int:
     """Plans end (readmitted, moved away…): each still active is closed, its open visits are
     cancelled with ``reason``, and their reminders still waiting (or missed, for the digest) are
     never sent.  How many visits were cancelled."""
-    if not plan_ids:
-        return 0
-    marks = ",".join("?" * len(plan_ids))
-    live = [r[0] for r in db.execute(f"SELECT id FROM plans WHERE id IN ({marks}) AND status = 'active'",
-                                     list(plan_ids)).fetchall()]
+    live, marks = _still_active(db, plan_ids)
     if not live:
         return 0
-    marks = ",".join("?" * len(live))
     db.execute(f"UPDATE plans SET status = 'closed' WHERE id IN ({marks})", live)
     db.execute(f"UPDATE reminders SET status = 'cancelled', updated_at = ? WHERE status IN ('active', 'missed') "
                f"AND visit_id IN (SELECT id FROM visits WHERE plan_id IN ({marks}) AND status = 'open')",
@@ -481,14 +486,9 @@ def hand_over_plans(db, plan_ids: list[int], new_owner: str, now: datetime, *,
     """Active plans get a new owner, and so do the reminders still to come of their open visits,
     which go to the new owner from then on, except those sent to one of ``keep_targets`` (a team
     channel stays the channel).  How many plans changed hands."""
-    if not plan_ids:
-        return 0
-    marks = ",".join("?" * len(plan_ids))
-    live = [r[0] for r in db.execute(f"SELECT id FROM plans WHERE id IN ({marks}) AND status = 'active'",
-                                     list(plan_ids)).fetchall()]
+    live, marks = _still_active(db, plan_ids)
     if not live:
         return 0
-    marks = ",".join("?" * len(live))
     keep = list(keep_targets) or [None]  # ``target IN (NULL)`` holds for no row
     db.execute(f"UPDATE reminders SET owner = ?, target = CASE WHEN target IN ({','.join('?' * len(keep))}) "
                "THEN target ELSE ? END, updated_at = ? WHERE status IN ('active', 'missed') AND visit_id IN "
