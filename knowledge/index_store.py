@@ -359,10 +359,10 @@ class _SavedCases(Sequence):
     while answering.  A record is read with ``pread``, not through a memory map: the kernel maps
     a file's page cache in large folios (2 MB on this machine's ext4), so a card read through a
     map made 2 MB resident, and a few hundred answers the whole file.  The last records read are
-    kept (a card and its next page ask again), not every one ever shown.
+    kept (the hits of the last questions, a card and its next page), not every one ever shown.
     """
 
-    _KEEP = 256
+    _KEEP = 1024  # a search lists up to 30 hits, each a record: enough for the questions of a busy hour
 
     def __init__(self, path: Path, sha256: str, ids: list[str]):
         import numpy as np
