@@ -27,8 +27,11 @@ import operator
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -62,13 +65,20 @@ def _synonyms_path() -> Path:
 
 
 class _Sources:
-    """What an index is made from, read once: the key is a hash of exactly what is then indexed,
-    even when a case is imported while this process starts."""
+    """What an index is made from.  The key of a start that loads is hashed from the local cases
+    streamed out of the database one at a time: holding the YAML of 10,000 cases to hash it costs
+    some 70 MB of heap that the allocator keeps for the rest of the process.  A start that builds
+    reads them once (:meth:`read`) and hashes exactly what it then indexes, even when a case is
+    imported while it starts."""
 
     def __init__(self, db):
+        self.db = db
         self.builtin = builtin_sources()
-        self.local = local_sources(db)
+        self.local: list[tuple[str, bytes]] | None = None  # read only to build
         self.synonyms = _synonyms_path().read_bytes()
+
+    def read(self) -> None:
+        self.local = local_sources(self.db)
 
     def key(self) -> str:
         h = hashlib.sha256()
@@ -88,13 +98,23 @@ class _Sources:
         put("synonyms", self.synonyms)
         for name, data in self.builtin:
             put("builtin:" + name, data)
-        for case_id, data in self.local:
+        for case_id, data in (self.local if self.local is not None else _stream_local(self.db)):
             put("local:" + case_id, data)
         return h.hexdigest()
 
     def build(self):
         from .search import CaseIndex, Synonyms
+        if self.local is None:
+            self.read()
         return CaseIndex(from_sources(self.builtin, self.local), Synonyms.parse(self.synonyms.decode("utf-8")))
+
+
+def _stream_local(db):
+    """The rows of :func:`knowledge.cases.local_sources`, one at a time (same query, same order)."""
+    if db is None or "local_cases" not in db.table_names():
+        return
+    for case_id, data in db.execute("SELECT id, CAST(yaml AS BLOB) FROM local_cases ORDER BY id"):
+        yield case_id, data
 
 
 def key(db) -> str:
@@ -111,6 +131,8 @@ def load_index(db):
     k = sources.key()
     index = _load(where / k, k, sources.synonyms)
     if index is None:
+        sources.read()
+        k = sources.key()  # of exactly the cases now built
         index = sources.build()
         save(index, where, k)
     prune(db, keep=k)
@@ -221,18 +243,19 @@ def _load(path: Path, k: str, synonyms: bytes):
             raise ValueError("the folder holds another index")
         cases = _SavedCases(path, meta["cases_sha256"], meta["columns"]["id"])
         vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-        arrays = {}
+        arrays, offsets = {}, {}
         for name, length in meta["arrays"].items():
             if not isinstance(name, str) or not _ARRAY_NAME.match(name):
                 raise ValueError("array name")
             # Memory-mapped: the pages of a term are read when a question uses it, and shared
             # between the processes that load the same index.  Viewed as plain arrays, because
             # slicing a np.memmap costs a few microseconds more, and searching slices a lot.
-            a = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
-            if a.ndim != 1 or len(a) != length:
+            m = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if m.ndim != 1 or len(m) != length or not m.dtype.isnative:
                 raise ValueError("array length")
-            arrays[name] = a
-        _check(arrays, vocab, len(cases))
+            arrays[name] = m.view(np.ndarray)
+            offsets[name] = m.offset
+        _check(arrays, vocab, len(cases), _Scan(path, arrays, offsets))
         parts = {"arrays": arrays, "vocab": vocab, "columns": meta["columns"], "groups": meta["groups"]}
         if not len(cases) == meta["cases"] == len(meta["columns"]["id"]) or \
                 {len(v) for v in meta["columns"].values()} != {len(cases)}:
@@ -246,20 +269,65 @@ def _load(path: Path, k: str, synonyms: bytes):
         return None
 
 
-def _sparse(a: dict, prefix: str, n_major: int, n_minor: int) -> None:
+class _Scan:
+    """The entries of a saved array read from its file in blocks, for checks that look at every
+    entry.  Reading them through the memory map would make the whole file resident (the kernel
+    maps the page cache in large folios) in every process that loads the index, although an answer
+    needs a few columns and the passages of a few cases."""
+
+    BLOCK = 1 << 18  # entries
+
+    def __init__(self, path: Path, arrays: dict, offsets: dict):
+        self.path, self.arrays, self.offsets = path, arrays, offsets
+
+    def blocks(self, name: str):
+        import numpy as np
+        a = self.arrays[name]
+        buf = np.empty(min(len(a), self.BLOCK), dtype=a.dtype)
+        with open(self.path / f"{name}.npy", "rb", buffering=0) as f:
+            f.seek(self.offsets[name])
+            left = len(a)
+            while left:
+                part = buf[:min(left, len(buf))]
+                if f.readinto(memoryview(part).cast("B")) != part.nbytes:
+                    raise ValueError("array file shorter than its header says")
+                yield part
+                left -= len(part)
+
+    def bounds(self, name: str) -> tuple[int, int]:
+        """(min, max) of an integer array."""
+        lo, hi = None, None
+        for b in self.blocks(name):
+            lo = int(b.min()) if lo is None else min(lo, int(b.min()))
+            hi = int(b.max()) if hi is None else max(hi, int(b.max()))
+        return (0, 0) if lo is None else (lo, hi)
+
+    def ascending(self, name: str) -> bool:
+        """Is an integer array non-decreasing?"""
+        import numpy as np
+        last = None
+        for b in self.blocks(name):
+            if np.any(b[1:] < b[:-1]) or (last is not None and b[0] < last):
+                return False
+            last = b[-1]
+        return True
+
+
+def _sparse(a: dict, prefix: str, n_major: int, n_minor: int, scan: _Scan) -> None:
     """One CSC or CSR matrix: ``n_major`` compressed lines whose entries point below ``n_minor``."""
-    import numpy as np
     indptr, indices, data = (a[f"{prefix}.{k}"] for k in ("indptr", "indices", "data"))
     if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
         raise ValueError("index array types")
     nnz = len(data)
     if not (len(indptr) == n_major + 1 and len(indices) == nnz and indptr[0] == 0 and indptr[-1] == nnz):
         raise ValueError("index arrays do not fit together")
-    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_minor or np.any(np.diff(indptr) < 0)):
-        raise ValueError("index arrays point outside their matrix")
+    if nnz:
+        lo, hi = scan.bounds(f"{prefix}.indices")
+        if lo < 0 or hi >= n_minor or not scan.ascending(f"{prefix}.indptr"):
+            raise ValueError("index arrays point outside their matrix")
 
 
-def _check(a: dict, vocab: dict, n_cases: int) -> None:
+def _check(a: dict, vocab: dict, n_cases: int, scan: _Scan) -> None:
     """Shapes that searching relies on, so a damaged file fails here and not in a search."""
     import numpy as np
     from .search import VIEWS
@@ -269,29 +337,34 @@ def _check(a: dict, vocab: dict, n_cases: int) -> None:
         raise ValueError("passage offsets")
     n_passages = int(pstart[-1]) if len(pstart) else 0
     pclass = a["pclass"]
-    if pclass.dtype.kind not in "iu" or len(pclass) != n_passages or (n_passages and int(pclass.max()) > 2):
+    if pclass.dtype.kind not in "iu" or len(pclass) != n_passages or (n_passages and scan.bounds("pclass")[1] > 2):
         raise ValueError("passage classes")
     for v in VIEWS:
         terms = vocab[v]
         if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
             raise ValueError("vocabulary")
-        _sparse(a, f"{v}.case", len(terms), n_cases)        # by term: the cases it occurs in
-        _sparse(a, f"{v}.passage", n_passages, len(terms))  # by passage: the terms it has
+        _sparse(a, f"{v}.case", len(terms), n_cases, scan)        # by term: the cases it occurs in
+        _sparse(a, f"{v}.passage", n_passages, len(terms), scan)  # by passage: the terms it has
         if len(a[f"{v}.idf"]) != len(terms) or a[f"{v}.idf"].dtype.kind != "f":
             raise ValueError("idf")
-    _sparse(a, "about", len(vocab["terms"]), n_cases)
+    _sparse(a, "about", len(vocab["terms"]), n_cases, scan)
 
 
 class _SavedCases(Sequence):
-    """The cases of a saved index, each read from ``cases.jsonl`` when it is first asked for.
+    """The cases of a saved index, each read from ``cases.jsonl`` when it is asked for.
 
     Reading 10,000 records at a start costs more than half a second and a hundred megabytes, and
-    an answer shows three.  The file is checked against its hash once, when the index loads, so a
-    damaged one is rebuilt rather than found out while answering.
+    an answer shows three.  The file is checked against its hash once, when the index loads (read
+    in blocks, which leaves nothing resident), so a damaged one is rebuilt rather than found out
+    while answering.  A record is read with ``pread``, not through a memory map: the kernel maps
+    a file's page cache in large folios (2 MB on this machine's ext4), so a card read through a
+    map made 2 MB resident, and a few hundred answers the whole file.  The last records read are
+    kept (the hits of the last questions, a card and its next page), not every one ever shown.
     """
 
+    _KEEP = 1024  # a search lists up to 30 hits, each a record: enough for the questions of a busy hour
+
     def __init__(self, path: Path, sha256: str, ids: list[str]):
-        import mmap
         import numpy as np
         h = hashlib.sha256()
         with open(path / "cases.jsonl", "rb") as f:
@@ -300,15 +373,18 @@ class _SavedCases(Sequence):
             if h.hexdigest() != sha256:
                 raise ValueError("cases file does not match its hash")
             size = f.seek(0, os.SEEK_END)
-            self._buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        self._offsets = np.load(path / "offsets.npy", allow_pickle=False)
-        if (self._offsets.ndim != 1 or len(self._offsets) != len(ids) + 1 or self._offsets.dtype.kind not in "iu"
-                or (len(ids) and (self._offsets[0] != 0 or self._offsets[-1] != size
-                                  or np.any(np.diff(self._offsets) <= 0)))):
+        offsets = np.load(path / "offsets.npy", allow_pickle=False)
+        if (offsets.ndim != 1 or len(offsets) != len(ids) + 1 or offsets.dtype.kind not in "iu"
+                or (len(ids) and (offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) <= 0)))):
             raise ValueError("case offsets do not fit the cases file")
-        self._offsets = self._offsets.tolist()
+        self._offsets = offsets.tolist()
         self._ids = ids
-        self._read: dict[int, Case] = {}
+        self._read: OrderedDict[int, Case] = OrderedDict()
+        self._lock = threading.Lock()
+        # Open for the life of the index: a newer index may remove the folder meanwhile, and an
+        # open file stays readable after that, as a memory map did.
+        self._fd = os.open(path / "cases.jsonl", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self._fd)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -321,8 +397,16 @@ class _SavedCases(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        case = self._read.get(i)
-        if case is None:  # two threads may both read it: the same record, harmlessly
-            r = json.loads(self._buf[self._offsets[i]:self._offsets[i + 1]])
-            case = self._read[i] = Case(r["id"], r["data"], local=bool(r["local"]))
+        with self._lock:
+            case = self._read.get(i)
+            if case is not None:
+                self._read.move_to_end(i)
+                return case
+        start, end = self._offsets[i], self._offsets[i + 1]
+        r = json.loads(os.pread(self._fd, end - start, start))
+        case = Case(r["id"], r["data"], local=bool(r["local"]))
+        with self._lock:
+            self._read[i] = case
+            while len(self._read) > self._KEEP:
+                self._read.popitem(last=False)
         return case

@@ -223,6 +223,49 @@ def test_a_damaged_or_tampered_index_is_rebuilt_not_trusted(pristine, tmp_path, 
     assert [outcome(again, q) for q in DAMAGE_QUESTIONS] == want
 
 
+def _passage_offsets_going_back(path: Path) -> None:
+    a = np.load(path / "terms.passage.indptr.npy")
+    k = 5  # entries 4 and 5: the last of one block the check reads and the first of the next (5 a block)
+    assert a[k - 1] < a[k]
+    a[k - 1], a[k] = a[k], a[k - 1]
+    np.save(path / "terms.passage.indptr.npy", a)
+
+
+def test_the_checks_read_every_block_of_the_files(pristine, tmp_path, monkeypatch):
+    """The entry checks read the files in blocks (not through the map): each block counts."""
+    monkeypatch.setattr(index_store._Scan, "BLOCK", 5)
+    k, folder, want = pristine
+    for damage, loads in ((lambda p: None, True), (_passage_offsets_going_back, False),
+                          (_indices_outside_the_cases, False), (_terms_outside_the_vocabulary, False)):
+        db = open_db(tmp_path / f"{len(list(tmp_path.iterdir()))}.db")
+        import_local(db, local_case(tmp_path, "chiba-local-1", "夜間の電話相談の試行",
+                                    "夜間に保健師が電話相談に応じる体制を試行した。"), now=NOW)
+        shutil.copytree(folder, index_store.folder(db) / k)
+        damage(index_store.folder(db) / k)
+        index = index_store.load_index(db)
+        assert (getattr(index, "loaded_from", None) is not None) == loads
+        assert [outcome(index, q) for q in DAMAGE_QUESTIONS] == want
+
+
+def test_the_key_is_the_same_whether_the_local_cases_are_streamed_or_read(db):
+    sources = index_store._Sources(db)
+    streamed = sources.key()  # a start that loads: rows hashed one at a time
+    sources.read()            # a start that builds: the rows it then indexes
+    assert [case_id for case_id, _ in sources.local] == ["chiba-local-1"]
+    assert sources.key() == streamed == index_store.key(db)
+
+
+def test_a_loaded_index_reads_its_cases_after_its_folder_is_gone_and_keeps_only_the_last(db, monkeypatch):
+    built = CaseIndex(load_all(db))
+    index_store.load_index(db)
+    loaded = index_store.load_index(db)
+    monkeypatch.setattr(loaded.cases, "_KEEP", 4)
+    shutil.rmtree(loaded.loaded_from)  # a process that saved a newer index removed this one
+    assert [loaded.cases[i] for i in range(len(built.cases))] == built.cases
+    assert loaded.cases[-1] == built.cases[-1] and loaded.cases[1:3] == built.cases[1:3]
+    assert len(loaded.cases._read) == 4  # the last records read, not every one
+
+
 START = """
 import json, sys
 from bot.db import open_db
