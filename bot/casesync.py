@@ -16,6 +16,11 @@ def refresh(app) -> bool:
     seen = getattr(app, "_cases_version", None)
     if seen == version:
         return False
+    if seen is None and getattr(app, "_index", None) is None:
+        # first look, the index not loaded yet: it will be read as the cases are now, so there is
+        # nothing to rebuild (and no need to read 10,000 case records to find that out)
+        app._cases_version = version
+        return False
     if seen is None:  # first look: the index was built at start; rebuild only if it missed a change
         local_in_db = {r[0] for r in app.db.execute("SELECT id FROM local_cases").fetchall()}
         local_in_index = {c.id for c in app.index.cases if c.local}

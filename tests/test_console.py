@@ -494,6 +494,18 @@ def test_a_case_added_in_the_console_is_found_in_chat_without_a_restart(con, ind
     assert c.post("/cases/c/c01/withdraw", data={"csrf": con.csrf(c)}).status_code == 400  # built-in: no
 
 
+def test_the_first_look_at_the_local_cases_does_not_load_the_index(con, clock):
+    """A worker's first message must not read every case record of a saved index (10,000 of them)
+    only to learn that nothing changed: an index not loaded yet will be read as the cases are now."""
+    from bot.app import build_app
+    from bot.casesync import refresh
+    chat = build_app(db=con.db, clock=clock)
+    assert refresh(chat) is False and chat._index is None
+    c = con.client(user="Usv")
+    assert c.post("/cases/new", data={**GOOD, "csrf": con.csrf(c, "/cases/new")}).status_code == 303
+    assert refresh(chat) is True   # the counter moved: the next search reads the index anew
+
+
 def upload(c, con, data: bytes, name="case.yaml"):
     return c.post("/cases/upload", data={"csrf": con.csrf(c, "/cases/new"), "file": (io.BytesIO(data), name)},
                   content_type="multipart/form-data")
