@@ -13,7 +13,7 @@ text the user sees (the terminal rendering of the reply, all cards).
 
 Rows: **Nimo** (the shipped parameters, answered through the chat handler exactly as a user is
 answered); Nimo with **one view alone** (Sudachi terms, SudachiDict synonym groups, character
-bigrams), with **whole cases only** (no passages) and with **passages only**; and two baselines
+n-grams), with **whole cases only** (no passages) and with **passages only**; and two baselines
 computed here in the same run: **BM25 over character bigrams** of each case's guide text (
 no synonyms, no tuning, declines only when nothing matches; bm25s's defaults computed by
 knowledge/bm25.py) and **SQLite FTS5 trigram** (the
@@ -419,7 +419,7 @@ def main():
         ("Nimo", P),
         ("terms view alone", replace(P, senses=0.0, grams=0.0)),
         ("synonym-group view alone", replace(P, terms=0.0, senses=1.0, grams=0.0, about=0.0)),
-        ("bigram view alone", replace(P, terms=0.0, senses=0.0, grams=1.0, about=0.0)),
+        ("character n-gram view alone", replace(P, terms=0.0, senses=0.0, grams=1.0, about=0.0)),
         ("whole cases only (no passages)", replace(P, passage=0.0)),
         ("passages only", replace(P, passage=1.0)),
     ]
