@@ -13,9 +13,10 @@ text the user sees (the terminal rendering of the reply, all cards).
 
 Rows: **Nimo** (the shipped parameters, answered through the chat handler exactly as a user is
 answered); Nimo with **one view alone** (Sudachi terms, SudachiDict synonym groups, character
-bigrams), with **whole cases only** (no passages) and with **passages only**; and two baselines
-computed here in the same run: **BM25 over character bigrams** of each case's guide text (bm25s,
-no synonyms, no tuning, declines only when nothing matches) and **SQLite FTS5 trigram** (the
+n-grams), with **whole cases only** (no passages) and with **passages only**; and two baselines
+computed here in the same run: **BM25 over character bigrams** of each case's guide text (
+no synonyms, no tuning, declines only when nothing matches; bm25s's defaults computed by
+knowledge/bm25.py) and **SQLite FTS5 trigram** (the
 question's trigrams OR-ed, ranked by bm25()).  Baselines show each case's first lines as cards.
 
 Cross-validation: all distinct questions of all files together, in ``--folds`` stratified folds.
@@ -63,6 +64,7 @@ GATE_GRID = {
     "min_passage": tuple(round(x, 2) for x in np.arange(0.0, 0.61, 0.02)),
     "min_passage_offdomain": tuple(round(x, 2) for x in np.arange(0.0, 1.01, 0.05)),
 }
+BUILD_GRID = {"k1": (0.9, 1.2, 1.5, 2.0), "b": (0.5, 0.75, 0.9), "gram": (2, 3)}
 DECLINE_COST = 4.0  # an in-scope question declined costs this many off-topic questions answered
 
 
@@ -177,15 +179,18 @@ def first_lines_text(cases, order) -> str:
 
 
 def bm25_bigram_answers(cases, texts) -> dict[str, Answer]:
-    import bm25s
-    docs = [[t[i:i + 2] for i in range(len(t) - 1)] for t in map(case_text, cases)]
-    bm = bm25s.BM25()
-    bm.index(docs, show_progress=False)
+    """BM25 over each case's character bigrams, with bm25s's defaults (k1 1.5, b 0.75, Lucene's idf)
+    computed by knowledge.bm25 (the same formula), so the baseline needs no package of its own."""
+    from knowledge import bm25
+    vocab: dict[str, int] = {}
+    docs = [[vocab.setdefault(t[i:i + 2], len(vocab)) for i in range(len(t) - 1)] for t in map(case_text, cases)]
+    csc = bm25.weigh(docs, len(vocab), k1=1.5, b=0.75).csc
     out = {}
     for q in texts:
         qn = _n(q)
-        grams = [g for g in dict.fromkeys(qn[i:i + 2] for i in range(len(qn) - 1)) if g in bm.vocab_dict]
-        scores = bm.get_scores(grams) if grams else np.zeros(len(cases))
+        grams = [vocab[g] for g in dict.fromkeys(qn[i:i + 2] for i in range(len(qn) - 1)) if g in vocab]
+        scores = np.zeros(len(cases))
+        bm25.add_columns(scores, csc, grams, np.ones(len(grams)))
         order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[i] > 0][:10]
         out[q] = Answer([refs(cases[i].area, cases[i].title) for i in order], not order,
                         first_lines_text(cases, order))
@@ -252,51 +257,80 @@ class Pool:
         # per question, per case: is it gold?
         self.G = np.array([[bool(r & g) for r in self.case_refs] for g in self.gold])
         self.ngold = np.array([min(3, len(g)) for g in self.gold])
+        self._units: dict = {}
+
+    def _unit(self, level, v, e) -> np.ndarray:
+        """One score of every question, each row scaled to its best (cached: a row's scaling does not
+        depend on which rows are asked for, so the grid search reuses it)."""
+        key = (level, v, e)
+        if key not in self._units:
+            a0 = self.F0[level][v] if v else self.F0[level]
+            a1 = self.F1[level][v] if v else self.F1[level]
+            x = a0 + e * (a1 - a0) if v in ("terms", None) else a0
+            if level != "coord":
+                top = x.max(axis=1, keepdims=True)
+                x = np.divide(x, top, out=np.zeros_like(x), where=top > 0)
+            self._units[key] = x
+        return self._units[key]
 
     def scores(self, p, rows=None) -> np.ndarray:
         """The fused scores of CaseIndex.fuse, for many questions at once."""
         rows = np.arange(len(self.qs)) if rows is None else rows
         e = p.expansion
 
-        def pick(level, v):
-            a0 = self.F0[level][v][rows] if v else self.F0[level][rows]
-            a1 = self.F1[level][v][rows] if v else self.F1[level][rows]
-            return a0 + e * (a1 - a0) if v in ("terms", None) else a0
-
         def unit_rows(x):
             top = x.max(axis=1, keepdims=True)
             return np.divide(x, top, out=np.zeros_like(x), where=top > 0)
 
-        whole = p.terms * unit_rows(pick("case", "terms")) + p.senses * unit_rows(pick("case", "senses")) \
-            + p.grams * unit_rows(pick("case", "grams")) + p.about * unit_rows(pick("about", None)) \
-            + p.coord * pick("coord", None)
+        def u(level, v=None):
+            return self._unit(level, v, e)[rows]
+
+        whole = p.terms * u("case", "terms") + p.senses * u("case", "senses") + p.grams * u("case", "grams") \
+            + p.about * u("about") + p.coord * u("coord")
         whole = np.where(self.mask[rows], whole, 0.0)
-        ps = p.terms * unit_rows(pick("passage", "terms")) + p.senses * unit_rows(pick("passage", "senses")) \
-            + p.grams * unit_rows(pick("passage", "grams"))
+        ps = p.terms * u("passage", "terms") + p.senses * u("passage", "senses") + p.grams * u("passage", "grams")
         ps = ps * np.array([1.0, p.story, p.comment])[self.pclass]
-        best = np.zeros((len(rows), len(self.pstart) - 1))
-        for c in range(len(self.pstart) - 1):
-            a, z = self.pstart[c], self.pstart[c + 1]
-            if z - a >= 2:
-                top2 = -np.partition(-ps[:, a:z], 1, axis=1)[:, :2]
-                best[:, c] = top2[:, 0] + p.second * top2[:, 1]
-            elif z > a:
-                best[:, c] = ps[:, a]
+        n = len(self.pstart) - 1
+        best = np.zeros((len(rows), n))
+        sizes = np.diff(self.pstart)
+        if not p.second:  # each case's best passage, in one pass over the rows
+            has = sizes > 0
+            if has.any():
+                best[:, has] = np.maximum.reduceat(ps, self.pstart[:-1][has], axis=1)
+        else:
+            for c in range(n):
+                a, z = self.pstart[c], self.pstart[c + 1]
+                if z - a >= 2:
+                    top2 = -np.partition(-ps[:, a:z], 1, axis=1)[:, :2]
+                    best[:, c] = top2[:, 0] + p.second * top2[:, 1]
+                elif z > a:
+                    best[:, c] = ps[:, a]
         s = (1 - p.passage) * unit_rows(whole) + p.passage * unit_rows(best)
         return np.where(self.mask[rows], s, 0.0)
 
-    def ranking_objective(self, p, rows) -> float:
-        rows = np.array([r for r in rows if self.gold[r] and not self.listing[r]])
+    def per_question(self, p, rows) -> np.ndarray:
+        """hit@1 + recall@3 + MRR@10 of each of ``rows`` (in-scope questions only; others count 0)."""
+        rows = np.asarray(rows)
+        out = np.zeros(len(rows))
+        keep = np.array([bool(self.gold[r]) and not self.listing[r] for r in rows], dtype=bool)
+        rows = rows[keep]
+        if not len(rows):
+            return out
         s = self.scores(p, rows)
         n = len(self.index.cases)
         order = np.lexsort((np.tile(np.arange(n), (len(rows), 1)), -s), axis=1)
         G = self.G[rows][np.arange(len(rows))[:, None], order]
         G = G & (np.take_along_axis(s, order, axis=1) > 0)
-        hit1 = G[:, 0].mean()
-        rec3 = (G[:, :3].sum(axis=1) / self.ngold[rows]).clip(max=1).mean()
+        hit1 = G[:, 0].astype(float)
+        rec3 = (G[:, :3].sum(axis=1) / self.ngold[rows]).clip(max=1)
         first = np.where(G[:, :10].any(axis=1), G[:, :10].argmax(axis=1), -1)
-        mrr = np.divide(1.0, first + 1, out=np.zeros(len(first)), where=first >= 0).mean()
-        return hit1 + rec3 + mrr
+        mrr = np.divide(1.0, first + 1, out=np.zeros(len(first)), where=first >= 0)
+        out[keep] = hit1 + rec3 + mrr
+        return out
+
+    def ranking_objective(self, p, rows) -> float:
+        rows = [r for r in rows if self.gold[r] and not self.listing[r]]
+        return float(self.per_question(p, rows).mean()) if rows else 0.0
 
     def tune_ranking(self, rows, base):
         best, best_p = -1.0, None
@@ -363,7 +397,11 @@ def main():
     a = ap.parse_args()
 
     from knowledge.cases import load_builtin
-    from knowledge.search import CaseIndex
+    from knowledge.search import Build, CaseIndex, Params
+    # Where the choice of the build starts: every part at the same weight, passages half the score
+    # (no value in it was chosen on the questions).
+    start = Params(terms=1.0, senses=1.0, grams=1.0, about=1.0, passage=0.5, second=0.0, coord=1.0,
+                   story=1.0, comment=1.0, expansion=1.0)
     t0 = time.perf_counter()
     index = CaseIndex(load_builtin())
     print(f"index of {len(index.cases)} cases built in {time.perf_counter() - t0:.1f} s\n")
@@ -381,7 +419,7 @@ def main():
         ("Nimo", P),
         ("terms view alone", replace(P, senses=0.0, grams=0.0)),
         ("synonym-group view alone", replace(P, terms=0.0, senses=1.0, grams=0.0, about=0.0)),
-        ("bigram view alone", replace(P, terms=0.0, senses=0.0, grams=1.0, about=0.0)),
+        ("character n-gram view alone", replace(P, terms=0.0, senses=0.0, grams=1.0, about=0.0)),
         ("whole cases only (no passages)", replace(P, passage=0.0)),
         ("passages only", replace(P, passage=1.0)),
     ]
@@ -402,23 +440,54 @@ def main():
     if a.no_cv:
         return
     t0 = time.perf_counter()
-    pool = Pool(index, allq)
+    cases = list(index.cases)
     everything = list(range(len(allq)))
-    tuned = pool.tune_gate(everything, pool.tune_ranking(everything, P))
-    print(f"In-sample parameters (chosen on all {len(allq)} distinct questions): {asdict(tuned)}")
-    print(f"Shipped parameters: {asdict(P)}\n")
+    parts = folds(allq, a.folds)
+    # The build (BM25 k1 and b, n-gram size) first: one index per value, each question's figures at
+    # the neutral start weights, so that a fold's choice reads only its training questions.
+    metric = {}
+    for values in itertools.product(*BUILD_GRID.values()):
+        b = Build(**dict(zip(BUILD_GRID, values)))
+        pool = Pool(CaseIndex(cases, build=b, params=P), allq)
+        metric[b] = pool.per_question(start, everything)
+        del pool
+
+    def choose_build(rows):
+        best = max(float(m[rows].mean()) for m in metric.values())
+        return next(b for b, m in metric.items() if float(m[rows].mean()) >= best - 1e-12)  # first of ties: the grid's order
+
+    pools: dict = {}
+
+    def pool_of(b):
+        if b not in pools:
+            pools[b] = Pool(CaseIndex(cases, build=b, params=P), allq)
+        return pools[b]
+
+    def choose(rows):
+        b = choose_build(rows)
+        pool = pool_of(b)
+        return b, pool.tune_gate(rows, pool.tune_ranking(rows, start))
+
+    tuned_build, tuned = choose(everything)
+    print(f"In-sample build and parameters (chosen on all {len(allq)} distinct questions): {asdict(tuned_build)} "
+          f"{asdict(tuned)}")
+    print(f"Shipped: {asdict(index.build)} {asdict(P)}\n")
+    print("Build alone, all questions at the neutral start weights (mean of hit@1 + recall@3 + MRR@10 per in-scope question):")
+    ins = [i for i in everything if allq[i]["gold"]]
+    print("  " + ", ".join(f"k1 {b.k1} b {b.b} n {b.gram}: {float(m[ins].mean()):.3f}" for b, m in metric.items()))
     cv_answers: dict[str, Answer] = {}
     chosen = []
-    for k, test in enumerate(folds(allq, a.folds)):
-        train = [i for i in everything if i not in set(test)]
-        p = pool.tune_gate(train, pool.tune_ranking(train, P))
-        chosen.append(p)
-        cv_answers.update(nimo_answers(index.with_params(p), [allq[i]["q"] for i in test]))
-    print(f"Cross-validation: {a.folds} folds, parameters chosen per fold in {time.perf_counter() - t0:.0f} s:")
-    for k, p in enumerate(chosen):
-        print(f"  fold {k + 1}: {asdict(p)}")
+    for k, test in enumerate(parts):
+        held = set(test)
+        train = [i for i in everything if i not in held]
+        b, p = choose(train)
+        chosen.append((b, p))
+        cv_answers.update(nimo_answers(pool_of(b).index.with_params(p), [allq[i]["q"] for i in test]))
+    print(f"Cross-validation: {a.folds} folds, build and parameters chosen per fold in {time.perf_counter() - t0:.0f} s:")
+    for k, (b, p) in enumerate(chosen):
+        print(f"  fold {k + 1}: {asdict(b)} {asdict(p)}")
     print()
-    insample = nimo_answers(index.with_params(tuned), texts)
+    insample = nimo_answers(pool_of(tuned_build).index.with_params(tuned), texts)
     print("| file | in-sample hit@1 | CV hit@1 | in-sample recall@3 | CV recall@3 | in-sample MRR@10 | CV MRR@10 "
           "| CV off-topic declined | CV in-scope declined | CV key fact shown |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -5,7 +5,7 @@ what a build made takes well under a second of CPU.
 A saved index is a folder ``<database>.index/<key>/`` where the key is a hash of everything the
 index is made from: the built-in case files, the local cases (their YAML as stored), the synonym
 file, the code that tokenises and indexes, and the versions of SudachiPy, its dictionary and
-bm25s.  A start whose key finds a folder loads it; any change (a local case imported or withdrawn,
+numpy.  A start whose key finds a folder loads it; any change (a local case imported or withdrawn,
 an edited synonym, an upgrade) gives a new key, so the next start builds, saves and removes the
 folders of other keys.  Nothing has to remember to invalidate it.
 

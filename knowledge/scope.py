@@ -77,7 +77,7 @@ class Signals:
     coverage: float            # share of the question's words the case base has
     words: int                 # how many words the question has
     passage: float             # best passage against a perfect one, terms view
-    grams: float               # the same, character-bigram view
+    grams: float               # the same, character n-gram view
     offdomain: tuple[str, ...] # words of other trades the case base does not use
 
 

@@ -6,15 +6,16 @@ Three views of every text (see knowledge.tokens.analyze), each scored with BM25 
 - each passage (a sentence or bullet, knowledge.passages), so that a question about one detail
   finds the paragraph that tells it instead of being drowned by the length of the rest of a case.
 The views are Sudachi's normalised terms, the SudachiDict synonym groups of the words (general
-Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character bigrams of the content
+Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character trigrams of the content
 words (robust where the two sides cut words differently).  Each is normalised by its best case and
 the views are added with weights (score fusion); a case's score is its whole-case part plus its best
-passage.  The weights were chosen by cross-validation over every question file
+passage.  The weights, the BM25 constants and the n-gram size (:class:`Build`) were chosen by
+cross-validation over every question file
 (benchmarks/bench_quality.py prints the cross-validated figures beside the in-sample ones).
 
 The field's own words (GH → グループホーム, 宅建 → 住まい) come from ``synonyms.yaml``: each group is
 indexed as one more term wherever a member occurs, and a question naming the group asks for it at
-half weight.  A typo is corrected to the nearest term of the case base (rapidfuzz).  Conditions
+the weight ``Params.expansion``.  A typo is corrected to the nearest term of the case base (rapidfuzz).  Conditions
 (place, level, population) are read out of the question and filter the cases.  Whether the
 question is in scope at all is decided from measured signals in knowledge.scope.
 
@@ -38,7 +39,7 @@ from .cases import Case
 from .filters import Filters, area_names, read_filters
 from .passages import TEXT_FIELDS, passages
 from .scope import MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals, decide, offdomain_words
-from .tokens import Analysis, analyze, normalize
+from .tokens import GRAM, Analysis, analyze, normalize
 
 SYNONYMS_PATH = Path(__file__).parent / "synonyms.yaml"
 
@@ -59,14 +60,14 @@ class Params:
     k-fold cross-validation over all question files (benchmarks/bench_quality.py)."""
 
     terms: float = 1.0        # weight of the Sudachi-terms view
-    senses: float = 0.0       # weight of the synonym-group view (cross-validation gave it none, see the bench)
-    grams: float = 1.0        # weight of the character-bigram view
-    about: float = 1.0        # weight of the about-fields score within the whole-case part
+    senses: float = 0.25      # weight of the synonym-group view
+    grams: float = 0.5        # weight of the character-trigram view
+    about: float = 0.5        # weight of the about-fields score within the whole-case part
     passage: float = 0.25     # share of the best passages in a case's score (the rest: the whole case)
     second: float = 0.0       # weight of a case's second-best passage beside its best
-    coord: float = 1.0        # weight of the share of the question's terms (by idf) a case has at all
-    story: float = 0.25       # weight of a passage of a case's story (STORY_FIELDS)
-    comment: float = 1.0      # weight of a passage of commentary (COMMENT_FIELDS)
+    coord: float = 0.0        # weight of the share of the question's terms (by idf) a case has at all
+    story: float = 0.5        # weight of a passage of a case's story (STORY_FIELDS)
+    comment: float = 0.5      # weight of a passage of commentary (COMMENT_FIELDS)
     expansion: float = 1.0    # a synonym group the question names, against a word it wrote
     min_coverage: float = MIN_COVERAGE                      # see knowledge.scope
     min_passage: float = MIN_PASSAGE
@@ -74,6 +75,21 @@ class Params:
 
 
 PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class Build:
+    """What building the index fixes: the BM25 constants and the length of the character n-grams.
+    Chosen by cross-validation like :class:`Params` (benchmarks/bench_quality.py builds an index
+    for each and picks on the training folds); a saved index is built with these values (the
+    index's key covers this file)."""
+
+    k1: float = bm25.K1
+    b: float = bm25.B
+    gram: int = GRAM
+
+
+BUILD = Build()
 TYPO_CUTOFF = 80
 KEEP_RELATIVE = 0.15   # a hit under this share of the best one is noise, not an answer
 MAX_HITS = 30          # ten pages of 「次」 is more than anyone reads on a phone
@@ -169,9 +185,11 @@ class CaseIndex:
     both paths (:meth:`_finish`).
     """
 
-    def __init__(self, cases: list[Case], synonyms: Synonyms | None = None, params: Params | None = None):
+    def __init__(self, cases: list[Case], synonyms: Synonyms | None = None, params: Params | None = None,
+                 build: Build | None = None):
         cases = list(cases)
-        self._begin(cases, synonyms, _columns(cases), params)
+        self._begin(cases, synonyms, _columns(cases), params, build)
+        bld = self.build
         groups = [(_concept(g), tuple((normalize(w), tuple(analyze(w).terms)) for w in g))
                   for g in self.synonyms.groups]
         cache: dict[str, tuple[Analysis, str]] = {}  # the same sentence is tokenised once
@@ -179,7 +197,7 @@ class CaseIndex:
         def analysed(text: str) -> tuple[Analysis, str]:
             hit = cache.get(text)
             if hit is None:
-                hit = cache[text] = (analyze(text), normalize(text).replace(" ", ""))
+                hit = cache[text] = (analyze(text, bld.gram), normalize(text).replace(" ", ""))
             return hit
 
         vocab = {v: {} for v in VIEWS}
@@ -218,17 +236,19 @@ class CaseIndex:
         self._levels = {}
         for v in VIEWS:
             n = len(self._vocab[v])
-            case_m, pass_m = bm25.weigh(body_docs[v], n), bm25.weigh(pass_docs[v], n)
+            case_m = bm25.weigh(body_docs[v], n, bld.k1, bld.b)
+            pass_m = bm25.weigh(pass_docs[v], n, bld.k1, bld.b)
             self._levels[v] = {"case": case_m.csc, "passage": pass_m.csr, "idf": pass_m.idf}
-        self._about = bm25.weigh(about_docs, len(self._vocab["terms"])).csc
+        self._about = bm25.weigh(about_docs, len(self._vocab["terms"]), bld.k1, bld.b).csc
         self._pstart = np.array(pstart, dtype=np.int64)
         self._pclass = np.array(pclass, dtype=np.int8)
         self._groups = [(name, [[w, list(ts)] for w, ts in members]) for name, members in groups]
         self._finish()
 
     def _begin(self, cases: Sequence[Case], synonyms: Synonyms | None, columns: dict[str, list],
-               params: Params | None = None) -> None:
+               params: Params | None = None, build: Build | None = None) -> None:
         self.cases = cases
+        self.build = build or BUILD
         self.synonyms = synonyms or Synonyms.load()
         self.params = params or PARAMS
         self._columns = columns
@@ -326,7 +346,7 @@ class CaseIndex:
 
     def _analyse(self, question: str) -> Query:
         filters, rest = read_filters(question, self.area_names)
-        a = analyze(rest)
+        a = analyze(rest, self.build.gram)
         qterms = list(dict.fromkeys(a.terms))
         fixed = self._correct(qterms)
         flat = normalize(rest).replace(" ", "")
@@ -515,7 +535,9 @@ class CaseIndex:
         q = self.query(question)
         p = self.params
         total = np.zeros(len(rows))
-        for v, weight in (("terms", p.terms), ("senses", p.senses), ("grams", p.grams)):
+        views = (("terms", p.terms), ("senses", p.senses), ("grams", p.grams))
+        weights = sum(weight for _, weight in views) or 1.0
+        for v, weight in views:
             if not weight:
                 continue
             tid, w = q.ids[v]
@@ -525,8 +547,8 @@ class CaseIndex:
             # Scaled by the view's ideal score, so that passages of different cases compare alike.
             idf = self._levels[v]["idf"]
             ideal = float((w * idf[tid]).sum())
-            if ideal > 0:
-                total += weight * s / ideal
+            if ideal > 0:  # averaged over the views: the card's thresholds do not move with the weights
+                total += weight * s / ideal / weights
         return [Match(pa.field, pa.item, pa.text, pa.heading, pa.group, score, k)
                 for k, (pa, score) in enumerate(zip(ps, total.tolist()))]
 

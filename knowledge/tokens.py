@@ -10,7 +10,7 @@ parts alone.
 :func:`analyze` gives three views of the same text from one pass of the tokenizer (the search
 fuses them, see knowledge.search): those terms; the SudachiDict synonym group ids of its words
 (大家 and 家主 share one), so a general synonym matches without a hand-written list; and the
-character bigrams of its content spans (runs of content words with their suffixes), which match
+character trigrams of its content spans (runs of content words with their suffixes), which match
 where the two sides are cut into words differently (形骸化 / 形骸, 救急隊 / 救急隊員) while the
 particles and the asking phrases (「〜を教えて」) stay out.
 """
@@ -40,6 +40,9 @@ STOPWORDS = frozenset("""
 地域 他所 よそ 自治体 市 町 村 県 都 府 道 区 事業 ケース 問題 課題 紹介 情報 参考 知恵
 """.split())
 _PUNCT = re.compile(r"^[\W_]+$")
+# The length of the character n-grams of the third view: 2 and 3 were compared by cross-validation
+# (benchmarks/bench_quality.py chooses it with the BM25 constants, knowledge.search.Build).
+GRAM = 3
 _local = threading.local()
 
 
@@ -86,12 +89,12 @@ def terms(text: str) -> list[str]:
 class Analysis:
     terms: list[str]    # normalised content words, their compounds and longer units
     senses: list[str]   # SudachiDict synonym group ids of the content words, as "#123"
-    grams: list[str]    # character bigrams of the content spans
+    grams: list[str]    # character n-grams (trigrams) of the content spans
     words: list[str]    # the longest units (mode C) of the content words: what a question is about
 
 
-def analyze(text: str) -> Analysis:
-    """All views of ``text`` from one tokenisation in each split mode."""
+def analyze(text: str, gram: int = GRAM) -> Analysis:
+    """All views of ``text`` from one tokenisation in each split mode (n-grams of ``gram`` characters)."""
     t = normalize(text)
     if not t.strip():
         return Analysis([], [], [], [])
@@ -112,7 +115,7 @@ def analyze(text: str) -> Analysis:
                 and _term(a) not in STOPWORDS and _term(b) not in STOPWORDS]
         seen = set(units)
         senses += _senses(m for m in ms if _keep(m))
-        grams += _grams(ms)
+        grams += _grams(ms, gram)
         for mode in (SplitMode.B, SplitMode.C):
             longer = list(tok.tokenize(chunk, mode))
             for m in longer:
@@ -138,9 +141,9 @@ def _senses(ms) -> list[str]:
 _SPAN_POS = CONTENT_POS | {"接尾辞"}
 
 
-def _grams(ms) -> list[str]:
-    """Character bigrams inside runs of content words (with their suffixes): 形骸化して → 形骸, 骸化.
-    A run made only of stop words (事例, 教える) gives none."""
+def _grams(ms, n: int = GRAM) -> list[str]:
+    """Character n-grams inside runs of content words (with their suffixes): as trigrams,
+    救急隊員が → 救急隊, 急隊員.  A run made only of stop words (事例, 教える) gives none."""
     out: list[str] = []
     run: list = []
     for m in list(ms) + [None]:
@@ -153,7 +156,8 @@ def _grams(ms) -> list[str]:
             # folds the same variants as the terms; verbs as written (their stem, not 〜る).
             s = "".join(x.normalized_form() if x.part_of_speech()[0] in ("名詞", "接頭辞", "接尾辞") else x.surface()
                         for x in run).lower()
-            out += [s[i:i + 2] for i in range(len(s) - 1)]
+            # A run shorter than n (家族 for trigrams) is one gram of its own; one character is none.
+            out += [s[i:i + n] for i in range(len(s) - n + 1)] if len(s) >= n else [s] if len(s) >= 2 else []
         run = []
     return out
 

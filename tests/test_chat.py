@@ -35,7 +35,7 @@ def test_every_card_of_every_case_fits_a_phone(app, index):
 
 
 def test_details_next_and_similar_follow_the_last_answer(app):
-    first = say(app, "家族教室")[0]
+    first = say(app, "家族会との連携")[0]  # a question with more than one page of cases
     shown = [c.case_id for c in first.cards]
     detail = say(app, "詳しく 2")
     text = "\n".join(r.text for r in detail)
