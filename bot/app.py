@@ -7,7 +7,7 @@ theirs the same way.
 The case index is made on first use, not when the app is built: the web process only verifies,
 stores and acknowledges, and must not pay for the tokenizer, its dictionary and the index (about
 90 MB and more); a worker that only sends reminders never needs it either.  So this module imports
-nothing of the search (no Sudachi, bm25s, numpy or scipy).
+nothing of the search (no Sudachi, numpy or scipy).
 """
 from __future__ import annotations
 
