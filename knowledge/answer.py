@@ -182,7 +182,8 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         taken |= set(found)
         result = _pick(scored, m_res, 1, taken, floor) or result
         taken |= set(result)
-        tip = _pick([(x, m) for x, m in scored if advises(m.field, m.text)], m_tip, 1, taken, floor) or tip
+        tip = _pick([(x, m) for x, m in scored if m.field in m_tip and advises(m.field, m.text)], m_tip, 1, taken,
+                    floor) or tip
     return CaseCard(
         number=number, case_id=case.id, area=case.area, population=population_label(case),
         title=case.title, did=tuple(cut(_strip_mark(x)) for x in did),
