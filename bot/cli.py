@@ -521,6 +521,10 @@ def remind_cancel(db, reminder_id: int) -> None:
     r = store.get(db, reminder_id)
     if r is None or r.status != "active":
         raise click.ClickException(f"番号 {reminder_id} の登録中のリマインドはありません")
+    if r.kind == "event" and r.event_id:  # a notice of an event: the event ends with all its notices, as 取消 in chat
+        store.cancel_event(db, r.event_id, utc_now())
+        click.echo(f"イベントを取り消しました（お知らせもすべて）：{reminder_id} {r.title}")
+        return
     store.set_status(db, reminder_id, "cancelled", utc_now())
     click.echo(f"取り消しました：{reminder_id} {r.title}")
 

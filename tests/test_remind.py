@@ -508,3 +508,20 @@ def test_line_date_picker_postpones_to_the_picked_day(japp):
     assert incoming.postback == f"延期 2026-12-10 #{r.id}"
     out = say(japp, incoming.postback)
     assert "12月10日(木) 14:00" in out and store.get(japp.db, r.id).due_at == at(2026, 12, 10, 14)
+
+
+def test_nimo_remind_cancel_of_an_event_notice_ends_the_event_as_the_chat_does(nimo):
+    """An administrator cancelling one notice of an event from the CLI ends the event with all its
+    notices, like 取消 in chat: no second notice, and the morning summary no longer lists it."""
+    from datetime import timezone
+    nimo("remind", "list")  # creates and migrates the database
+    db = open_db(nimo.db_path)
+    now = datetime.now(timezone.utc)  # the CLI reads the real clock; the event is well ahead of it,
+    day = (now + timedelta(days=30)).astimezone(JST).date()  # at 14:00, whatever the hour of this run
+    eid, rids = store.add_event(db, platform="line", owner="Uline", target="Cgroup", is_group=True,
+                                title="ピア交流会", starts=datetime.combine(day, datetime.min.time().replace(hour=14),
+                                                                       tzinfo=JST), now=now)
+    assert len(rids) == 2
+    assert "イベントを取り消しました" in nimo("remind", "cancel", str(rids[0])).stdout
+    assert [store.get(db, r).status for r in rids] == ["cancelled", "cancelled"]
+    assert store.active_event(db, eid) is None
