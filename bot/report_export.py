@@ -20,12 +20,12 @@ from .reports import number
 TZ = ZoneInfo("Asia/Tokyo")
 FORMATS = ("csv", "xlsx")
 COLUMNS = (("number", "番号"), ("date", "日付"), ("type", "種類"), ("area", "地域"), ("case_code", "ケース"),
-           ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"),
+           ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"), ("next_time", "次回の時刻"),
            ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"))
 DATES = ("date", "next_date")
 # Excel's width unit is about one digit; a Japanese character takes about two.
 WIDTHS = {"number": 10, "date": 12, "type": 14, "area": 16, "case_code": 10, "summary": 60, "next_action": 30,
-          "next_date": 12, "platform": 10, "author": 20, "created_at": 17}
+          "next_date": 12, "next_time": 10, "platform": 10, "author": 20, "created_at": 17}
 DATE_FORMAT = "yyyy-mm-dd"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 

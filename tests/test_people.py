@@ -124,7 +124,7 @@ def reported(cli, index):
     add_user(app.db, "line", SATO, "staff", "千葉市", FIXED_NOW)
     add_user(app.db, "line", SUZUKI, "staff", "千葉市", FIXED_NOW)
     set_display_name(app.db, "line", SATO, "佐藤（保健師）")
-    for who, text in ((SATO, "報告 訪問 K-012 服薬確認できた。次回12/10"), (SUZUKI, "報告 電話 K-013 家族から電話")):
+    for who, text in ((SATO, "報告 訪問 K-012 服薬確認できた。次回12/10"), (SUZUKI, "報告 電話 K-013 家族から電話。次回12/3 14時")):
         say(app, text, who)
         say(app, "確定", who)
     assert app.db.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 2
@@ -141,6 +141,8 @@ def test_csv_export_names_authors_and_shows_japan_time_to_the_minute(reported, t
     assert rows["電話"]["報告者"] == f"line:{SUZUKI[:9]}…"
     assert rows["訪問"]["保存日時"] == "2026-11-24 09:30"
     assert rows["訪問"]["日付"] == "2026-11-24" and rows["訪問"]["次回の日付"] == "2026-12-10"
+    assert rows["電話"]["次回の日付"] == "2026-12-03" and rows["電話"]["次回の時刻"] == "14:00"  # the time kept
+    assert rows["訪問"]["次回の時刻"] == ""
     assert SATO not in out.read_text(encoding="utf-8-sig")
 
 

@@ -11,7 +11,7 @@ from .. import report_export
 
 BATCH = 500
 FIELDS = ("id", "platform", "author", "area", "type", "date", "case_code", "summary", "next_action",
-          "next_date", "status", "created_at", "display_name")  # the order of queries.REPORT_COLUMNS
+          "next_date", "next_time", "status", "created_at", "display_name")  # the order of queries.REPORT_COLUMNS
 
 
 def _rows(cursor):

@@ -148,7 +148,7 @@ def report_where(viewer: User, f: Filters) -> tuple[str, list]:
 
 
 REPORT_COLUMNS = ("r.id, r.platform, r.author, r.area, r.type, r.date, r.case_code, r.summary, r.next_action, "
-                  "r.next_date, r.status, r.created_at, u.display_name")
+                  "r.next_date, r.next_time, r.status, r.created_at, u.display_name")
 REPORT_FROM = "reports r LEFT JOIN users u ON u.platform = r.platform AND u.user_id = r.author"
 
 
