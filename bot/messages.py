@@ -85,8 +85,6 @@ def footer(first: int, more: bool) -> str:
     return f"「詳しく {first}」で全文{nxt}、「似た事例 {first}」で近い取組を表示します。役に立ったら 👍、違ったら 👎 を。"
 
 
-FOOTER = footer(1, True)
-
 
 def too_long(n: int, limit: int) -> str:
     return f"質問が長すぎます（{n:,}字）。{limit:,}字以内で、知りたいことを短く書いてください。"

@@ -30,6 +30,8 @@ TYPE_WORDS = {  # what staff type → the stored type
     "同行": "同行受診", "会議": "会議・協議の場", "協議の場": "会議・協議の場", "会議・協議の場": "会議・協議の場",
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
+# The shape of a case code (K-012, k012) in patterns on normalised text, and a whole word of it as typed.
+CODE = r"[A-Za-z]{1,4}-?[0-9]{1,6}"
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 # 「次回」 and what joins it to the next step (「次回は来週火曜」「次回：12/10」); the rest of the one-line
 # text is the next step.  (The rest is not part of the pattern: a search for 「次回 … end of line」 from
@@ -96,7 +98,7 @@ def case_code(word: str) -> str | None:
     """A case code as typed (「k012」「Ｋ－０１２」「K-012」) written one way, 「K-012」, or None when
     the word is not one: the same case is then the same code in reports, plans and lists."""
     w = unicodedata.normalize("NFKC", word).strip().replace("−", "-").replace("ー", "-")
-    m = re.match(r"^([A-Za-z]{1,4})-?([0-9]{1,6})$", w)
+    m = re.fullmatch(r"([A-Za-z]{1,4})-?([0-9]{1,6})", w)  # CODE, with its two parts
     return f"{m.group(1).upper()}-{m.group(2)}" if m else None
 
 

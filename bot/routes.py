@@ -68,6 +68,10 @@ def exact(*words: str) -> Predicate:
     return lambda app, msg, w: w if w.norm in table or w.typed in table else None
 
 
+# What ends a dialog being written (a report, a case proposal) at any step.
+STOP_WORDS = ("やめる", "やめます", "中止", "キャンセル", "取消", "取り消し")
+
+
 def always(app, msg, words: Words) -> bool:
     return True
 

@@ -17,11 +17,12 @@ from scheduler import store
 from .. import messages
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
+from ..reports import CODE
 from ..routes import Route
 from .remind import CONFIRM, CONFIRMED, YES_NO, canonical_code
 
 PLAN_ROLES = ("staff", "supervisor", "admin")  # who may hold a visit plan (a peer supporter may not)
-_CODE = r"[A-Za-z]{1,4}-?[0-9]{1,6}(?![0-9A-Za-z])"
+_CODE = rf"{CODE}(?![0-9A-Za-z])"
 CODE_AT = re.compile(rf"^({_CODE})")
 CLOSE_HEAD = re.compile(rf"^(?:({_CODE})\s*+(?:の\s*+)?)?(?:訪問)?計画(?:を|の)?\s*+(?:終了|終わり|おわり)"
                         r"(?:する|します|にする|にします)?")

@@ -13,13 +13,12 @@ from datetime import timezone
 from .. import dialogs, messages, privacy
 from ..access import get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..routes import Conversation, Route, exact
+from ..routes import STOP_WORDS, Conversation, Route, exact
 
 STEPS = ("area", "problem", "action", "outcome", "contact")
 STEP = "proposal_step"
 REVIEW = "proposal_review"
 LIMITS = {"area": 50, "problem": 1000, "action": 1000, "outcome": 1000, "contact": 100}
-STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
 TEXT_FIELDS = ("problem", "action", "outcome", "contact")
 
 
@@ -34,9 +33,9 @@ def start(app, msg: Incoming) -> list[Reply]:
     return [Text(messages.PROPOSAL_START, (Choice(area, area),) if area else ())]
 
 
-def handle(app, msg: Incoming, text: str) -> list[Reply]:
-    st = app.dialogs.get(msg.platform, msg.user, app.clock(), STEP, REVIEW)
-    t = text.strip()
+def handle(app, msg: Incoming, st, words) -> list[Reply]:
+    """A message while a case is being proposed; ``st`` is its state, as the router read it."""
+    t = words.typed.strip()
     draft = dict(st.data["draft"])
     if st.name == STEP:
         step = st.data["step"]
@@ -87,7 +86,7 @@ def _stop(app, msg: Incoming, m) -> list[Reply]:
 
 
 CONVERSATION = dialogs.conversation(Conversation(
-    "proposal", (STEP, REVIEW), captures=True, handle=lambda app, msg, state, w: handle(app, msg, w.typed),
+    "proposal", (STEP, REVIEW), captures=True, handle=handle,
     fallbacks=(Route(exact(*STOP_WORDS), _stop, "proposal_stop"),)))
 
 ROUTES = (Route(exact("事例提案"), lambda app, msg, m: start(app, msg), "proposal_start",

@@ -22,7 +22,7 @@ from scheduler.workdays import TZ, is_night
 from .. import dialogs, messages
 from ..access import OVERSEEING, STAFF_ROLES, get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..reports import case_code
+from ..reports import CASE_CODE, CODE, case_code
 from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
@@ -33,7 +33,6 @@ REMIND_PREFIX = re.compile(r"^(リマインダー|リマインド|りまいん�
 REMIND_SUFFIX = re.compile(r"(?:を\s*+|、\s*+|(?<!\s)\s*+)(リマインド|りまいんど)(して|してください|してほしい|お願い(します)?)?"
                            r"[。！!]*+$")
 EVENT_PREFIX = re.compile(r"^(イベント|行事)\s*")
-CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 NAME_MARK = re.compile(r"(さん|様|さま|氏|くん|君|ちゃん)")
 def canonical_code(text: str) -> str:
     """「k012」 and 「K-012」 are one case: 「K-012」 (as reports write it); "" stays ""."""
@@ -471,7 +470,7 @@ def _act(app, msg: Incoming, m) -> list[Reply] | None:
     return None  # 「取消 の仕方」: a question after all
 
 
-CASE_VISITS = re.compile(r"^予定\s*+([A-Za-z]{1,4}-?[0-9]{1,6})$")
+CASE_VISITS = re.compile(rf"^予定\s*+({CODE})$")
 
 
 def case_visits(app, msg: Incoming, m) -> list[Reply]:

@@ -25,7 +25,7 @@ from .. import dialogs, messages, photos, privacy
 from .. import reports
 from ..access import OVERSEEING, get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..routes import Conversation, Route, Words, exact
+from ..routes import STOP_WORDS, Conversation, Route, Words, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
 REVIEW = "report_review"
@@ -34,7 +34,6 @@ FIX = "report_fix"
 ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that takes no messages
 ASIDE_WORDS = {"中断", "中断する", "中断します"}
 RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
-STOP_WORDS = {"やめる", "やめます", "中止", "キャンセル", "取消", "取り消し"}
 TYPE_CHOICES = tuple(Choice(t, t) for t in reports.TYPES)
 
 
@@ -277,9 +276,8 @@ def _set_aside(app, msg: Incoming, st) -> list[Reply]:
     return said + (app.handle(replace(msg, text=pending, postback=None)) if pending else [])
 
 
-def handle(app, msg: Incoming, words: Words) -> list[Reply]:
-    """A message while a report is being written."""
-    st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
+def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
+    """A message while a report is being written; ``st`` is its state, as the router read it."""
     t = words.typed.strip()
     d = _load(st.data["draft"])
     if st.name == STEP and st.data["step"] == "resume":
@@ -459,7 +457,7 @@ REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
 REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
 REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")
-REPORT_CASE = re.compile(r"^報告一覧\s*+([A-Za-z]{1,4}-?[0-9]{1,6})$")
+REPORT_CASE = re.compile(rf"^報告一覧\s*+({reports.CODE})$")
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -470,7 +468,7 @@ def _stop(app, msg: Incoming, m) -> list[Reply]:
 
 CONVERSATION = dialogs.conversation(Conversation(
     "report", STATES, timed_out=messages.REPORT_TIMED_OUT, captures=True,
-    handle=lambda app, msg, state, w: handle(app, msg, w),
+    handle=handle,
     fallbacks=(Route(exact(*STOP_WORDS), _stop, "report_stop"),)))
 # The draft set aside takes no messages (it does not capture); 「報告」 offers it back.
 ASIDE_CONVERSATION = dialogs.conversation(Conversation("report_aside", (ASIDE,), timed_out=messages.REPORT_ASIDE_TIMED_OUT))
