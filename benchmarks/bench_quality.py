@@ -226,6 +226,8 @@ class Pool:
         with_syn = replace(index.params, expansion=1.0)
         n, P = len(index.cases), int(index._pstart[-1])
         self.case_refs = [refs(c.area, c.title) for c in index.cases]
+        names = [c.area for c in index.cases]
+        self.areas = np.array([names.index(a) for a in names])
         Q = len(questions)
         self.F0 = {"case": {v: np.zeros((Q, n)) for v in VIEWS}, "about": np.zeros((Q, n)), "coord": np.zeros((Q, n)),
                    "passage": {v: np.zeros((Q, P)) for v in VIEWS}}
@@ -319,6 +321,7 @@ class Pool:
         s = self.scores(p, rows)
         n = len(self.index.cases)
         order = np.lexsort((np.tile(np.arange(n), (len(rows), 1)), -s), axis=1)
+        order = self.spread(order, np.take_along_axis(s, order, axis=1) > 0)
         G = self.G[rows][np.arange(len(rows))[:, None], order]
         G = G & (np.take_along_axis(s, order, axis=1) > 0)
         hit1 = G[:, 0].astype(float)
@@ -327,6 +330,18 @@ class Pool:
         mrr = np.divide(1.0, first + 1, out=np.zeros(len(first)), where=first >= 0)
         out[keep] = hit1 + rec3 + mrr
         return out
+
+    def spread(self, order: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """Each row's first page drawn from different areas, as knowledge.search.spread does (the
+        later pages keep the ranking's order here: they count only for MRR@10)."""
+        from knowledge.search import PAGE
+        areas = self.areas[order]
+        pos = np.arange(order.shape[1])
+        # a hit is the first of its area in its row when no hit before it has the same area
+        earlier = (areas[:, :, None] == areas[:, None, :]) & (pos[None, :] < pos[:, None])[None]
+        first = ~earlier.any(axis=2) & positive
+        page = first & (np.cumsum(first, axis=1) <= PAGE)
+        return np.take_along_axis(order, np.argsort(~page, axis=1, kind="stable"), axis=1)
 
     def ranking_objective(self, p, rows) -> float:
         rows = [r for r in rows if self.gold[r] and not self.listing[r]]

@@ -44,7 +44,7 @@ MATCH_FIELDS = {
 # sentence that states a problem (「形骸化してしまう可能性もある」) is never a tip.
 ADVICE_FIELDS = {"innovations", "transfer_points", "appeal_points"}
 ADVICE = re.compile("重要|必要|大切|有効|求められ|望まし|心が[けか]|努め|ようにし|工夫|ことが(?:でき|鍵)|こと[。）)]?$")
-PROBLEM = re.compile("可能性[もが]?ある|困難|難し[いか]|不足し|少な[いか]|なかった|できない|懸念|恐れ")
+PROBLEM = re.compile("可能性[もが]?ある|困難|難し[いか]|不足し|少な[いか]|なかった|できない|懸念|恐れ|疑問|模索中|課題として挙げ")
 BRACKETED = re.compile(r"^[【［〔\[＜<〈《（(「『].*[】］〕\]＞>〉》）)」』]$")
 _STORY_STAGE = re.compile("課題発生|検証|発見|課題認識")
 # A matched line replaces a first line only when it matches at least this share of the case's best
@@ -86,12 +86,18 @@ def _sentences(text: str) -> list[str]:
     return [x for x in re.findall(r"[^。]+。?", text) if x.strip()]
 
 
+def states_problem(text: str) -> bool:
+    """Does this sentence tell a problem (「連携が不足していることが課題として挙げられた」) rather than
+    what was done or what to do?  Such a sentence is neither a 取組 nor a 工夫 line."""
+    return bool(PROBLEM.search(text)) and not re.search("重要|必要|大切|有効", text)
+
+
 def advises(field: str, text: str) -> bool:
     """Can this sentence of ``field`` stand as the 工夫 line?"""
     t = _strip_mark(text)
     if len(t) < 8 or BRACKETED.match(t) or HEADING.match(t):
         return False
-    if PROBLEM.search(t) and not re.search("重要|必要|大切|有効", t):
+    if states_problem(t):
         return False
     return field in ADVICE_FIELDS or bool(ADVICE.search(t))
 
@@ -177,7 +183,7 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         floor = max(MATCH_MIN, MATCH_SHARE * max(s for s, m in scored if _shown(m) or m.heading))
         m_did, m_res, m_tip = MATCH_FIELDS.get(part, MATCH_FIELDS[1])
         taken: set[str] = set()
-        found = _pick(scored, m_did, 2, taken, floor)
+        found = _pick([(x, m) for x, m in scored if not states_problem(_strip_mark(m.text))], m_did, 2, taken, floor)
         did = found + [x for x in did_items if not any(f in x for f in found)][:2 - len(found)]
         taken |= set(found)
         result = _pick(scored, m_res, 1, taken, floor) or result

@@ -9,6 +9,12 @@ share a word with it (精神, 保健所, 申請).  Three signals, computed by kn
 - ``passage``: how well the best passage matches, against a passage that held every term of the
   question (the sum of their idf, a term the case base lacks counting as one no passage has).  An
   in-scope question, however it is worded, finds one passage that says much of it.
+- ``illness``: the question asks what an illness *is* (「うつ病と双極性障害の違い」, 「統合失調症の症状」,
+  「パニック障害の原因は？」): only the names of conditions and a word asking for their difference,
+  symptoms, cause, features or definition.  The guide tells what areas did, never what a condition
+  is, and cases that name the condition would be a confident wrong answer, so such a question is
+  declined whatever its match.  A question that also says what to do (「統合失調症の人の退院支援」)
+  is not of this kind.
 - ``offdomain``: words of other trades — prescribing and diagnosing, filling in forms, the text of
   laws, pay and leave, addresses and numbers, office equipment, dates, weather and leisure.  Such
   a word asks for something the case base does not hold (a case may mention a drug or a form in
@@ -52,6 +58,14 @@ OFFDOMAIN = {
     "weather and leisure": """天気 天気予報 予報 雨 雪 台風 気温 晴れ ランチ 昼ごはん 昼食 夕食 飲み会 忘年会 新年会
         歓迎会 送別会 旅行 観光 時刻表 新幹線 電車 ニュース 占い 野球 映画 おすすめ""",
 }
+# The name of a condition: a word ending in 症, 病 or 障害 (統合失調症, うつ病, 双極性障害,
+# アルコール依存症), not a person (精神障害者, 障害児) and not a longer word (症状, 病院, 病棟).
+CONDITION = re.compile(r"(?:うつ|[一-龥ァ-ヴー]+)(?:症|病|障害|障がい)(?![一-龥ァ-ヴー])")
+# What a question asks about a condition when it asks what the condition is (the words as
+# knowledge.tokens.analyze gives them: 見分け方 → 見分ける, 治療法 → 治療 + 法).
+DEFINING = frozenset("""違い 症状 初期症状 原因 特徴 定義 意味 見分ける 診断 基準 診断基準 治療 法 治療法 経過 予後 種類
+    遺伝 前兆 サイン 兆候 チェック 項目 チェック項目 なりやすい""".split())
+_DEFINING_FORM = re.compile("とは|って(?:何|なに)|治し方|なおし方")
 _SUFFIX = re.compile(r".(剤|錠)$")  # a dosage form: 安定剤, 注射剤, 〜錠
 _forms: dict[str, str] | None = None
 
@@ -79,6 +93,7 @@ class Signals:
     passage: float             # best passage against a perfect one, terms view
     grams: float               # the same, character n-gram view
     offdomain: tuple[str, ...] # words of other trades the case base does not use
+    illness: bool = False      # asks what an illness is (see asks_what_illness_is)
 
 
 def offdomain_words(words, terms) -> tuple[str, ...]:
@@ -92,10 +107,21 @@ def offdomain_words(words, terms) -> tuple[str, ...]:
     return tuple(found)
 
 
+def asks_what_illness_is(text: str) -> bool:
+    """Does ``text`` (normalised) ask only what a condition is: its names, and nothing but a word
+    of :data:`DEFINING` or a form such as 「〜とは」?"""
+    if not CONDITION.search(text):
+        return False
+    from .tokens import analyze
+    rest = CONDITION.sub("、", text)
+    words = analyze(rest).words
+    return set(words) <= DEFINING and bool(words or _DEFINING_FORM.search(rest))
+
+
 def decide(s: Signals, t) -> bool:
     """True when the question is in scope and the cases should be shown (``t``: the thresholds,
     knowledge.search.Params)."""
-    if s.words == 0 or s.coverage < t.min_coverage:
+    if s.words == 0 or s.illness or s.coverage < t.min_coverage:
         return False
     if s.offdomain and s.passage < t.min_passage_offdomain:
         return False

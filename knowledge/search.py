@@ -38,7 +38,7 @@ from . import bm25
 from .cases import Case
 from .filters import Filters, area_names, read_filters
 from .passages import TEXT_FIELDS, passages
-from .scope import MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals, decide, offdomain_words
+from .scope import MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals, asks_what_illness_is, decide, offdomain_words
 from .tokens import GRAM, Analysis, analyze, normalize
 
 SYNONYMS_PATH = Path(__file__).parent / "synonyms.yaml"
@@ -94,6 +94,7 @@ TYPO_CUTOFF = 80
 KEEP_RELATIVE = 0.15   # a hit under this share of the best one is noise, not an answer
 MAX_HITS = 30          # ten pages of 「次」 is more than anyone reads on a phone
 CANDIDATES = 30        # cases whose passages are scored; the others keep their whole-case score
+PAGE = 3               # cards a phone shows at once (bot.handlers.ask pages by it)
 
 
 def field_text(value) -> str:
@@ -505,7 +506,8 @@ class CaseIndex:
                 best = float(scores.max())
             strength[level] = best / ideal if ideal > 0 else 0.0
         return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
-                       offdomain=offdomain_words(words, q.analysis.terms))
+                       offdomain=offdomain_words(words, q.analysis.terms),
+                       illness=asks_what_illness_is(normalize(q.text)))
 
     @staticmethod
     def _same_query(a, b) -> bool:
@@ -578,8 +580,9 @@ class CaseIndex:
         if len(keep) > k:  # only the best k need sorting
             keep = keep[np.argpartition(-scores[keep], k - 1)[:k]]
         order = keep[np.lexsort((keep, -scores[keep]))]  # by score, ties in case order
-        out = [Hit(self.cases[i], round(float(scores[i]), 4)) for i in order if i not in exclude]
-        return tuple(out[:limit or MAX_HITS])
+        order = [int(i) for i in order if i not in exclude]
+        order = spread(order, self._columns["area"])
+        return tuple(Hit(self.cases[i], round(float(scores[i]), 4)) for i in order[:limit or MAX_HITS])
 
     def similar(self, case_id: str, *, limit: int = 3) -> tuple[Hit, ...]:
         """Cases close to one case: its title, keywords and section as the question."""
@@ -593,6 +596,32 @@ class CaseIndex:
         bm25.add_columns(scores, self._about, tid, np.ones(len(tid)))
         scores[i] = 0.0
         return self._rank(scores, limit, exclude={i})
+
+
+def spread(order: list[int], areas: Sequence[str], page: int = PAGE) -> list[int]:
+    """``order`` with each page of ``page`` hits drawn from different areas where the list allows.
+
+    Staff ask how *other* areas handled something: three cards of three areas answer more than two
+    cards of one city (尾道 has two cases in the guide) and one of another.  A hit whose area is
+    already on its page moves to the next page, ahead of the hits below it; the order is otherwise
+    the ranking's."""
+    rest = list(order)
+    out: list[int] = []
+    while rest:
+        taken: list[int] = []
+        seen: set[str] = set()
+        for i in rest:
+            if len(taken) == page:
+                break
+            if areas[i] not in seen:
+                taken.append(i)
+                seen.add(areas[i])
+        if len(taken) < page:  # too few areas left: fill the page in ranking order
+            taken += [i for i in rest if i not in taken][:page - len(taken)]
+        out += taken
+        chosen = set(taken)
+        rest = [i for i in rest if i not in chosen]
+    return out
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

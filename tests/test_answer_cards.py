@@ -135,3 +135,17 @@ def test_population_is_not_said_twice_in_the_detail():
     from knowledge.cases import load_builtin
     for c in load_builtin():
         assert "人口：人口" not in detail_sections(c)[0], c.id
+
+
+def test_a_did_line_tells_what_was_done_not_a_problem(index):
+    """A sentence that states a problem (「連携が不足していることが課題として挙げられた」) matches a
+    question about that problem well, but the 取組 line is what the area did about it."""
+    from knowledge.answer import states_problem
+    assert states_problem("院内スタッフからは地域の相談支援事業所等との連携が不足していることが課題として挙げられた。")
+    assert states_problem("病院スタッフがいつまでこの支援ができるのか疑問であり、他サービスで対応できないか模索中である。")
+    assert not states_problem("病院内で地域移行に関する障害福祉サービス等についての勉強会を実施。")
+    assert not states_problem("支援体制の構築が重要である。")  # advice that names a difficulty is not a problem
+    for q in ("院内スタッフと相談支援事業所の連携が不足している", "病院スタッフの意識を変えたい"):
+        for h in index.search(q).hits[:3]:
+            c = card(h.case, 1, index.matches(q, h.case.id))
+            assert c.did and not any(states_problem(d) for d in c.did if d not in card(h.case, 1).did), (q, c.did)

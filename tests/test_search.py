@@ -185,3 +185,42 @@ def test_a_declined_question_gets_suggestions_and_is_logged_as_a_gap(app):
     assert isinstance(reply, Text) and reply.choices  # example questions to tap
     rows = list(app.db["gaps"].rows)
     assert [(r["question"], r["reason"]) for r in rows] == [("抗精神病薬の副作用と飲み合わせを教えて", "out_of_scope")]
+
+
+@pytest.mark.parametrize("q", ["うつ病と双極性障害の違い", "統合失調症の症状", "統合失調症とは", "パニック障害の原因は？",
+                               "アルコール依存症の治し方", "発達障害の特徴"])
+def test_a_question_about_what_an_illness_is_is_declined(index, q):
+    r = index.search(q)
+    assert r.hits == () and r.reason == "out_of_scope" and r.signals.illness, (q, r.signals)
+
+
+@pytest.mark.parametrize("q", ["統合失調症の人の退院支援", "認知症の人の見守り", "依存症の家族会", "精神障害者の地域移行",
+                               "症状が悪化した人への訪問", "ひきこもりとは"])
+def test_a_question_that_names_an_illness_and_asks_about_practice_is_answered(index, q):
+    from knowledge.scope import asks_what_illness_is
+    from knowledge.tokens import normalize
+    assert not asks_what_illness_is(normalize(q))
+    r = index.search(q)
+    assert r.hits and not r.signals.illness, (q, r.signals)
+
+
+def test_spread_puts_different_areas_on_each_page():
+    from knowledge.search import spread
+    areas = ["尾道", "尾道", "岡山", "和歌山", "八王子"]
+    assert spread([0, 1, 2, 3, 4], areas) == [0, 2, 3, 1, 4]   # the second 尾道 case opens page 2
+    assert spread([1, 0, 4], areas) == [1, 4, 0]
+    assert spread([0, 1], ["尾道", "尾道"]) == [0, 1]          # one area only: the ranking's order
+    assert spread([], areas) == []
+
+
+# Both of 尾道's cases rank in the first three for these (without the spread they share a page).
+@pytest.mark.parametrize("q", ["こころの相談", "多職種チームで訪問"])
+def test_a_page_of_answers_shows_different_areas(index, q):
+    hits = index.search(q).hits
+    areas = [h.case.area for h in hits]
+    assert len(set(areas)) >= 3, q
+    for start in range(0, len(areas) - 2, 3):
+        page = areas[start:start + 3]
+        remaining = set(areas[start:])
+        assert len(set(page)) == min(3, len(remaining)) or len(set(page)) == len(page), (q, page)
+    assert sorted(hits, key=lambda h: -h.score)[0] == hits[0]  # the best case still comes first

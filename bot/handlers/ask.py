@@ -10,7 +10,7 @@ import unicodedata
 from datetime import timedelta
 
 from knowledge.answer import card, detail_sections, pack
-from knowledge.search import SearchResult
+from knowledge.search import PAGE as SEARCH_PAGE, SearchResult
 from knowledge.tokens import normalize
 
 from .. import dialogs, messages, privacy
@@ -18,7 +18,7 @@ from ..core import Cards, Choice, Incoming, Reply, Text
 from ..routes import Conversation, Route, always, exact
 from .gaps import log_feedback, log_gap
 
-PAGE = 3
+PAGE = SEARCH_PAGE  # the search spreads each page over different areas
 MAX_QUESTION = 1000     # characters; a longer message is a pasted document, not a question
 DETAIL_CHARS = 2000     # one message of a detailed case, readable on a phone
 
