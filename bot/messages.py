@@ -90,10 +90,11 @@ def too_long(n: int, limit: int) -> str:
     return f"質問が長すぎます（{n:,}字）。{limit:,}字以内で、知りたいことを短く書いてください。"
 
 
-def no_match(filters: str | None = None) -> str:
+def no_match(filters: str | None = None, illness: bool = False) -> str:
     where = f"（条件：{filters}）" if filters else ""
+    about = "病気そのもの（症状・違い・原因など）の説明は、この事例集にはありません。\n" if illness else ""
     return (
-        f"該当する事例が見つかりませんでした{where}。\n"
+        f"該当する事例が見つかりませんでした{where}。\n" + about +
         "Nimo が答えられるのは、にも包括（精神障害にも対応した地域包括ケアシステム）の他地域の取組です。\n"
         "たとえば次のように聞いてください：\n" + "\n".join(f"・{e}" for e in EXAMPLES) +
         "\n\nこの質問は、事例集に足りない事例として記録しました。"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-K1, B = 1.5, 0.75  # chosen by cross-validation with the n-gram size (knowledge.search.Build, benchmarks/bench_quality.py)
+K1, B = 2.0, 0.9  # chosen by cross-validation with the n-gram size (knowledge.search.Build, benchmarks/bench_quality.py)
 
 
 @dataclass

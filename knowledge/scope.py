@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 MIN_COVERAGE = 0.2     # below it, most of what the question asks is unknown to the case base
 MIN_PASSAGE = 0.1      # the weakest best-passage strength an in-scope question needs
-MIN_PASSAGE_OFFDOMAIN = 0.85  # the same, for a question that uses a word of another trade
+MIN_PASSAGE_OFFDOMAIN = 0.9   # the same, for a question that uses a word of another trade
 
 # Words of other trades, by kind: each asks for something a case of community care does not hold.
 # Words that are also the field's own, or that a question about a case may well use (様式 and シート

@@ -6,11 +6,11 @@ Three views of every text (see knowledge.tokens.analyze), each scored with BM25 
 - each passage (a sentence or bullet, knowledge.passages), so that a question about one detail
   finds the paragraph that tells it instead of being drowned by the length of the rest of a case.
 The views are Sudachi's normalised terms, the SudachiDict synonym groups of the words (general
-Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character trigrams of the content
-words (robust where the two sides cut words differently).  Each is normalised by its best case and
-the views are added with weights (score fusion); a case's score is its whole-case part plus its best
-passage.  The weights, the BM25 constants and the n-gram size (:class:`Build`) were chosen by
-cross-validation over every question file
+Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character n-grams (bigrams) of the content
+words (robust where the two sides cut words differently).  The parts are fused by their ranks
+(reciprocal-rank fusion, :func:`reciprocal_rank`): every case's rank in each view at the whole-case
+level and by its best passage, each adding weight / (k + rank).  The weights, k, the BM25 constants
+and the n-gram size (:class:`Build`) were chosen by cross-validation over every question file
 (benchmarks/bench_quality.py prints the cross-validated figures beside the in-sample ones).
 
 The field's own words (GH → グループホーム, 宅建 → 住まい) come from ``synonyms.yaml``: each group is
@@ -61,14 +61,14 @@ class Params:
 
     terms: float = 1.0        # weight of the Sudachi-terms view
     senses: float = 0.25      # weight of the synonym-group view
-    grams: float = 0.5        # weight of the character-trigram view
-    about: float = 0.5        # weight of the about-fields score within the whole-case part
-    passage: float = 0.25     # share of the best passages in a case's score (the rest: the whole case)
-    second: float = 0.0       # weight of a case's second-best passage beside its best
-    coord: float = 0.0        # weight of the share of the question's terms (by idf) a case has at all
+    grams: float = 1.0        # weight of the character n-gram view
+    about: float = 1.0        # weight of the about-fields score within the whole-case part
+    passage: float = 0.5      # share of the best passages in a case's score (the rest: the whole case)
+    coord: float = 1.0        # weight of the share of the question's terms (by idf) a case has at all
     story: float = 0.5        # weight of a passage of a case's story (STORY_FIELDS)
-    comment: float = 0.5      # weight of a passage of commentary (COMMENT_FIELDS)
+    comment: float = 1.0      # weight of a passage of commentary (COMMENT_FIELDS)
     expansion: float = 1.0    # a synonym group the question names, against a word it wrote
+    rank_k: float = 2.0       # reciprocal-rank fusion: a part adds weight / (rank_k + its rank)
     min_coverage: float = MIN_COVERAGE                      # see knowledge.scope
     min_passage: float = MIN_PASSAGE
     min_passage_offdomain: float = MIN_PASSAGE_OFFDOMAIN
@@ -417,7 +417,7 @@ class CaseIndex:
             if not mask.any():
                 return SearchResult(question, (), filters, q.terms, "filtered_out", signals)
             scores = np.where(mask, scores, 0.0)
-        hits = self._rank(scores, limit)
+        hits = self._rank(scores, limit, relevance=self.relevance(f, mask))
         return SearchResult(question, hits, filters, q.terms, None if hits else "no_match", signals)
 
     def features(self, q: Query, mask: np.ndarray | None = None, *, every_view: bool = False) -> dict:
@@ -440,9 +440,8 @@ class CaseIndex:
         if total > 0:
             for t, wt in zip(tid, w):
                 out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
+        out["mask"] = mask
         whole = self._whole(out, p)
-        if mask is not None:
-            whole = np.where(mask, whole, 0.0)
         if n > CANDIDATES:
             cand = np.sort(np.argpartition(-whole, CANDIDATES - 1)[:CANDIDATES])
         else:
@@ -458,32 +457,55 @@ class CaseIndex:
         return out
 
     def _whole(self, f: dict, p: Params) -> np.ndarray:
-        s = p.terms * _unit(f["case"]["terms"]) + p.senses * _unit(f["case"]["senses"]) + p.grams * _unit(f["case"]["grams"])
-        return s + p.about * _unit(f["about"]) + p.coord * f["coord"]
+        """The whole-case part of every case's score: each part's reciprocal rank, weighted."""
+        parts = ((p.terms, f["case"]["terms"]), (p.senses, f["case"]["senses"]), (p.grams, f["case"]["grams"]),
+                 (p.about, f["about"]), (p.coord, f["coord"]))
+        out = np.zeros(len(self.cases))
+        for weight, x in parts:
+            if weight:
+                out += weight * reciprocal_rank(_allowed(x, f), p.rank_k)
+        return out
 
-    def _passage_scores(self, f: dict, p: Params) -> np.ndarray:
-        ps = f["passage"]
-        s = p.terms * _unit(ps["terms"]) + p.senses * _unit(ps["senses"]) + p.grams * _unit(ps["grams"])
-        return s * np.array([1.0, p.story, p.comment])[self._pclass[f["rows"]]]
+    def relevance(self, f: dict, mask: np.ndarray | None = None) -> np.ndarray:
+        """How much of the question each case holds, on one scale: its whole-case BM25 in each view,
+        each as a share of the best case's, weighted.  Ranks order the hits but cannot say that the
+        twentieth case shares only one common word with the question; this decides which cases
+        are listed at all (:data:`KEEP_RELATIVE`)."""
+        p = self.params
+        out = np.zeros(len(self.cases))
+        for v in VIEWS:
+            weight = getattr(p, v)
+            x = f["case"][v]
+            top = float(x.max()) if len(x) else 0.0
+            if weight and top > 0:
+                out += weight * x / top
+        return out if mask is None else np.where(mask, out, 0.0)
+
+    def _best_passages(self, f: dict, p: Params) -> dict:
+        """Per view, each candidate case's best passage (a story or commentary passage weighed down)."""
+        classes = np.array([1.0, p.story, p.comment])[self._pclass[f["rows"]]]
+        cases = self._pcase[f["rows"]]
+        out = {}
+        for v in VIEWS:
+            best = np.zeros(len(self.cases))
+            if len(f["rows"]) and getattr(p, v):
+                np.maximum.at(best, cases, f["passage"][v] * classes)
+            out[v] = best
+        return out
 
     def fuse(self, f: dict, params: Params | None = None) -> np.ndarray:
-        """Every case's score: its whole-case part and its best passages, each scaled to the best."""
+        """Every case's score: reciprocal-rank fusion of its whole-case parts and its best passage in
+        each view.  Ranks, not scores, are added: the parts' scores have different scales and tails
+        (one view's runner-up may sit at 0.9 of its best where another's sits at 0.3), and
+        cross-validation preferred the ranks (benchmarks/bench_quality.py)."""
         p = params or self.params
-        best = np.zeros(len(self.cases))
-        if len(f["rows"]):
-            s = self._passage_scores(f, p)
-            cases = self._pcase[f["rows"]]
-            np.maximum.at(best, cases, s)
-            if p.second:
-                # the second best: each case's best taken out once (ties keep the one best)
-                order = np.lexsort((-s, cases))
-                first = np.ones(len(order), dtype=bool)
-                first[1:] = cases[order][1:] != cases[order][:-1]
-                rest = order[~first]
-                second = np.zeros(len(self.cases))
-                np.maximum.at(second, cases[rest], s[rest])
-                best = best + p.second * second
-        return (1 - p.passage) * _unit(self._whole(f, p)) + p.passage * _unit(best)
+        best = self._best_passages(f, p)
+        passage = np.zeros(len(self.cases))
+        for v in VIEWS:
+            weight = getattr(p, v)
+            if weight:
+                passage += weight * reciprocal_rank(_allowed(best[v], f), p.rank_k)
+        return (1 - p.passage) * self._whole(f, p) + p.passage * passage
 
     def signals(self, q: Query, f: dict) -> Signals:
         """What the scope decision reads: how much of the question the case base knows, how well
@@ -571,11 +593,15 @@ class CaseIndex:
                 mask &= self._pop >= f.population_min
         return mask
 
-    def _rank(self, scores: np.ndarray, limit: int | None, exclude: set[int] = frozenset()) -> tuple[Hit, ...]:
+    def _rank(self, scores: np.ndarray, limit: int | None, exclude: set[int] = frozenset(),
+              relevance: np.ndarray | None = None) -> tuple[Hit, ...]:
+        """The hits by ``scores``, best first, without those whose ``relevance`` (by default the
+        scores themselves) is under :data:`KEEP_RELATIVE` of the best."""
         top = float(scores.max()) if len(scores) else 0.0
         if top <= 0:
             return ()
-        keep = np.flatnonzero(scores >= top * KEEP_RELATIVE)
+        relevance = scores if relevance is None else relevance
+        keep = np.flatnonzero((scores > 0) & (relevance >= float(relevance.max()) * KEEP_RELATIVE))
         k = (limit or MAX_HITS) + len(exclude)
         if len(keep) > k:  # only the best k need sorting
             keep = keep[np.argpartition(-scores[keep], k - 1)[:k]]
@@ -634,7 +660,27 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.arange(total) + offsets
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    """Scaled so the best is 1 (all zeros stay zeros)."""
-    top = float(x.max()) if len(x) else 0.0
-    return x / top if top > 0 else x
+def _allowed(x: np.ndarray, f: dict) -> np.ndarray:
+    """``x`` with the cases the question's conditions rule out at 0: they take no rank."""
+    mask = f.get("mask")
+    return x if mask is None else np.where(mask, x, 0.0)
+
+
+RANKED = 100  # a part's ranks are counted among its best this many cases; below them it adds nothing
+
+
+def reciprocal_rank(x: np.ndarray, k: float) -> np.ndarray:
+    """1 / (k + 1 + rank) for every positive entry of ``x`` among its :data:`RANKED` best, 0 elsewhere.
+
+    The rank is the number of entries strictly greater, so equal scores share a rank whatever the
+    order of the cases.  Only the best few are ranked (a partition, not a sort, of 10,000 cases): with
+    k of a few units, a part's hundredth case adds under 1 % of what its first adds."""
+    out = np.zeros(len(x))
+    top = np.flatnonzero(x > 0)
+    if len(top) > RANKED:
+        top = top[np.argpartition(-x[top], RANKED - 1)[:RANKED]]
+    if len(top):
+        values = x[top]
+        ranks = np.searchsorted(np.sort(-values), -values, side="left")
+        out[top] = 1.0 / (k + 1.0 + ranks)
+    return out

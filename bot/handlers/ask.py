@@ -70,7 +70,8 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
         said = result.filters.describe() or None
         if result.reason == "filtered_out":
             return result, [Text(messages.filtered_out(said))], result.reason
-        return result, [Text(messages.no_match(said), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
+        illness = bool(result.signals and result.signals.illness)
+        return result, [Text(messages.no_match(said, illness), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
     ids = [h.case.id for h in result.hits]
     said = result.filters.describe() or None
     count = min(len(ids), PAGE)
