@@ -6,7 +6,7 @@ Three views of every text (see knowledge.tokens.analyze), each scored with BM25 
 - each passage (a sentence or bullet, knowledge.passages), so that a question about one detail
   finds the paragraph that tells it instead of being drowned by the length of the rest of a case.
 The views are Sudachi's normalised terms, the SudachiDict synonym groups of the words (general
-Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character n-grams (bigrams) of the content
+Japanese synonyms: 大家 = 家主, やる気 = モチベーション) and the character n-grams (trigrams) of the content
 words (robust where the two sides cut words differently).  The parts are fused by their ranks
 (reciprocal-rank fusion, :func:`reciprocal_rank`): every case's rank in each view at the whole-case
 level and by its best passage, each adding weight / (k + rank).  The weights, k, the BM25 constants
@@ -61,12 +61,12 @@ class Params:
 
     terms: float = 1.0        # weight of the Sudachi-terms view
     senses: float = 0.25      # weight of the synonym-group view
-    grams: float = 1.0        # weight of the character n-gram view
-    about: float = 1.0        # weight of the about-fields score within the whole-case part
-    passage: float = 0.5      # share of the best passages in a case's score (the rest: the whole case)
-    coord: float = 1.0        # weight of the share of the question's terms (by idf) a case has at all
-    story: float = 0.5        # weight of a passage of a case's story (STORY_FIELDS)
-    comment: float = 1.0      # weight of a passage of commentary (COMMENT_FIELDS)
+    grams: float = 0.5        # weight of the character n-gram view
+    about: float = 0.5        # weight of the about-fields score within the whole-case part
+    passage: float = 0.25     # share of the best passages in a case's score (the rest: the whole case)
+    coord: float = 0.0        # weight of the share of the question's terms (by idf) a case has at all
+    story: float = 0.0        # weight of a passage of a case's story (STORY_FIELDS)
+    comment: float = 0.5      # weight of a passage of commentary (COMMENT_FIELDS)
     expansion: float = 1.0    # a synonym group the question names, against a word it wrote
     rank_k: float = 2.0       # reciprocal-rank fusion: a part adds weight / (rank_k + its rank)
     min_coverage: float = MIN_COVERAGE                      # see knowledge.scope

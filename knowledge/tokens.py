@@ -10,7 +10,7 @@ parts alone.
 :func:`analyze` gives three views of the same text from one pass of the tokenizer (the search
 fuses them, see knowledge.search): those terms; the SudachiDict synonym group ids of its words
 (大家 and 家主 share one), so a general synonym matches without a hand-written list; and the
-character n-grams (bigrams, GRAM) of its content spans (runs of content words with their suffixes), which match
+character n-grams (trigrams, GRAM) of its content spans (runs of content words with their suffixes), which match
 where the two sides are cut into words differently (形骸化 / 形骸, 救急隊 / 救急隊員) while the
 particles and the asking phrases (「〜を教えて」) stay out.
 """
@@ -42,7 +42,7 @@ STOPWORDS = frozenset("""
 _PUNCT = re.compile(r"^[\W_]+$")
 # The length of the character n-grams of the third view: 2 and 3 were compared by cross-validation
 # (benchmarks/bench_quality.py chooses it with the BM25 constants, knowledge.search.Build).
-GRAM = 2
+GRAM = 3
 _local = threading.local()
 
 
@@ -89,7 +89,7 @@ def terms(text: str) -> list[str]:
 class Analysis:
     terms: list[str]    # normalised content words, their compounds and longer units
     senses: list[str]   # SudachiDict synonym group ids of the content words, as "#123"
-    grams: list[str]    # character n-grams (bigrams: GRAM) of the content spans
+    grams: list[str]    # character n-grams (trigrams: GRAM) of the content spans
     words: list[str]    # the longest units (mode C) of the content words: what a question is about
 
 
@@ -142,8 +142,8 @@ _SPAN_POS = CONTENT_POS | {"接尾辞"}
 
 
 def _grams(ms, n: int = GRAM) -> list[str]:
-    """Character n-grams inside runs of content words (with their suffixes): as bigrams,
-    救急隊員が → 救急, 急隊, 隊員.  A run made only of stop words (事例, 教える) gives none."""
+    """Character n-grams inside runs of content words (with their suffixes): as trigrams,
+    救急隊員が → 救急隊, 急隊員.  A run made only of stop words (事例, 教える) gives none."""
     out: list[str] = []
     run: list = []
     for m in list(ms) + [None]:

@@ -42,7 +42,7 @@ def say(app, text, user="U-staff", direct=True):
 
 # -- conversations side by side ----------------------------------------------------------------
 def test_paging_an_answer_survives_a_reminder_waiting_for_yes(app):
-    first = say(app, "家族教室の運営")
+    first = say(app, "家族会との連携")
     assert "詳しく 1" in first
     assert "よろしいですか" in say(app, "リマインド 明日14時 家族会の準備")
     assert "4" in say(app, "次")                 # the answer is still there to page through
