@@ -256,6 +256,7 @@ class CaseIndex:
         self._queries: OrderedDict[str, Query] = OrderedDict()  # the last questions, analysed
         self._queries_lock = threading.Lock()
         self._shown: OrderedDict[int, list] = OrderedDict()  # the passages of the cases last shown
+        self._scored: OrderedDict[str, dict] = OrderedDict()  # the passage scores of the last searches
 
     def _finish(self) -> None:
         """What follows cheaply from the cases and the built parts, on both paths alike."""
@@ -327,6 +328,7 @@ class CaseIndex:
         other._queries = OrderedDict()
         other._queries_lock = threading.Lock()
         other._shown = OrderedDict()
+        other._scored = OrderedDict()
         return other
 
     # -- question analysis -------------------------------------------------------------------
@@ -408,6 +410,7 @@ class CaseIndex:
             hits = tuple(Hit(self.cases[i], 1.0) for i in np.flatnonzero(mask)[:limit or MAX_HITS])
             return SearchResult(question, hits, filters, (), None if hits else "filtered_out")
         f = self.features(q, mask)
+        self._keep_scored(question, f)
         scores = self.fuse(f)
         signals = self.signals(q, f)
         if not decide(signals, self.params):
@@ -425,21 +428,25 @@ class CaseIndex:
         n = len(self.cases)
         p = self.params
         views = [v for v in VIEWS if every_view or getattr(p, v) > 0 or v != "senses"]
-        out = {"case": {v: np.zeros(n) for v in VIEWS}, "about": np.zeros(n)}
+        out = {"case": {v: np.zeros(n) for v in VIEWS}}
         for v in views:
             tid, w = q.ids[v]
-            bm25.add_columns(out["case"][v], self._levels[v]["case"], tid, w)
+            out["case"][v] = bm25.column_sums(self._levels[v]["case"], tid, w, n)
         tid, w = q.ids["terms"]
-        bm25.add_columns(out["about"], self._about, tid, w)
+        out["about"] = bm25.column_sums(self._about, tid, w, n)
         # How much of the question a case has at all, each term by its idf (a coordination factor):
         # a case that says every part of the question beats one that says one part many times.
-        csc, idf = self._levels["terms"]["case"], self._levels["terms"]["idf"]
+        # A loop over the terms on every search; skipped while its weight is 0 (as shipped): zeros
+        # then add nothing to the whole-case score, exactly as 0 × the factor did.
         out["coord"] = np.zeros(n)
-        total = float((w * idf[tid]).sum())
-        if total > 0:
-            for t, wt in zip(tid, w):
-                out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
+        if every_view or p.coord:
+            csc, idf = self._levels["terms"]["case"], self._levels["terms"]["idf"]
+            total = float((w * idf[tid]).sum())
+            if total > 0:
+                for t, wt in zip(tid, w):
+                    out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
         whole = self._whole(out, p)
+        out["whole"] = (p, whole)  # fuse() with the same parameters reuses it
         if mask is not None:
             whole = np.where(mask, whole, 0.0)
         if n > CANDIDATES:
@@ -448,17 +455,29 @@ class CaseIndex:
             cand = np.arange(n)
         rows = _ranges(self._pstart[cand], self._pstart[cand + 1])
         out["rows"] = rows
+        out["cand"] = cand
         out["passage"] = {v: np.zeros(len(rows)) for v in VIEWS}
         for v in views:
             tid, w = q.ids[v]
-            qvec = np.zeros(len(self._vocab[v]))
-            qvec[tid] = w
-            out["passage"][v] = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+            if len(tid):  # a view the question has no term of scores zeros
+                out["passage"][v] = bm25.score_rows(self._levels[v]["passage"], rows, self._qvec(v, tid, w))
+        out["scored"] = tuple(views)
         return out
 
+    def _qvec(self, view: str, tid: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The question's weight per term id of ``view`` (what score_rows reads)."""
+        qvec = np.zeros(len(self._vocab[view]))
+        qvec[tid] = w
+        return qvec
+
     def _whole(self, f: dict, p: Params) -> np.ndarray:
+        kept = f.get("whole")
+        if kept is not None and kept[0] is p:  # computed by features() with these parameters
+            return kept[1]
         s = p.terms * _unit(f["case"]["terms"]) + p.senses * _unit(f["case"]["senses"]) + p.grams * _unit(f["case"]["grams"])
-        return s + p.about * _unit(f["about"]) + p.coord * f["coord"]
+        s = s + p.about * _unit(f["about"])
+        # 0 × the coordination factor adds exactly nothing (it is finite and not negative)
+        return s + p.coord * f["coord"] if p.coord else s
 
     def _passage_scores(self, f: dict, p: Params) -> np.ndarray:
         ps = f["passage"]
@@ -499,9 +518,7 @@ class CaseIndex:
                 same = self._same_query(q.ids[level], (tid, w))  # then the ranking's scores serve
                 scores = f["passage"][level] if same else None
                 if scores is None:
-                    qvec = np.zeros(len(self._vocab[level]))
-                    qvec[tid] = w
-                    scores = bm25.score_rows(self._levels[level]["passage"], f["rows"], qvec)
+                    scores = bm25.score_rows(self._levels[level]["passage"], f["rows"], self._qvec(level, tid, w))
                 best = float(scores.max())
             strength[level] = best / ideal if ideal > 0 else 0.0
         return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
@@ -515,6 +532,31 @@ class CaseIndex:
         if view == "terms":
             return sum(1 for t in q.terms if t not in self._ids["terms"] and t not in q.fixed)
         return sum(1 for g in dict.fromkeys(q.analysis.grams) if g not in self._ids["grams"])
+
+    def _keep_scored(self, question: str, f: dict) -> None:
+        """Keep the passage scores of this search's candidates: the cards of its answer score
+        the same passages of the same question (matches()), and a case's rows score alike
+        whichever other rows are scored with them."""
+        kept = {"cand": f["cand"], "start": np.concatenate([[0], np.cumsum(np.diff(self._pstart)[f["cand"]])]),
+                "passage": {v: f["passage"][v] for v in f["scored"]}}
+        with self._queries_lock:
+            self._scored[question] = kept
+            self._scored.move_to_end(question)
+            while len(self._scored) > 8:
+                self._scored.popitem(last=False)
+
+    def _scored_passages(self, question: str, i: int) -> dict:
+        """The raw passage scores per view of case ``i`` from the last search of ``question``,
+        if it was one of that search's candidates (else {}: matches() scores them itself)."""
+        with self._queries_lock:
+            kept = self._scored.get(question)
+        if kept is None:
+            return {}
+        k = int(np.searchsorted(kept["cand"], i))
+        if k == len(kept["cand"]) or kept["cand"][k] != i:
+            return {}
+        a, z = int(kept["start"][k]), int(kept["start"][k + 1])
+        return {v: s[a:z] for v, s in kept["passage"].items()}
 
     def matches(self, question: str, case_id: str) -> list[Match]:
         """The passages of one case, each scored against ``question`` as the search fuses them."""
@@ -537,13 +579,14 @@ class CaseIndex:
         total = np.zeros(len(rows))
         views = (("terms", p.terms), ("senses", p.senses), ("grams", p.grams))
         weights = sum(weight for _, weight in views) or 1.0
+        scored = self._scored_passages(question, i)
         for v, weight in views:
             if not weight:
                 continue
             tid, w = q.ids[v]
-            qvec = np.zeros(len(self._vocab[v]))
-            qvec[tid] = w
-            s = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+            s = scored.get(v)
+            if s is None:
+                s = bm25.score_rows(self._levels[v]["passage"], rows, self._qvec(v, tid, w))
             # Scaled by the view's ideal score, so that passages of different cases compare alike.
             idf = self._levels[v]["idf"]
             ideal = float((w * idf[tid]).sum())
