@@ -71,3 +71,16 @@ def test_a_question_without_terms_of_a_view_scores_zeros_there(index):
     assert len(q.ids["senses"][0]) == 0 and len(q.ids["terms"][0]) > 0
     f = index.features(q)
     assert not f["passage"]["senses"].any() and f["passage"]["terms"].any()
+
+
+def test_a_match_built_by_the_fast_path_is_the_dataclass_itself(index):
+    import dataclasses
+
+    from knowledge.passages import passages
+    from knowledge.search import Match, _match
+    pa = passages(index.cases[index.by_id["c14"]])[3]
+    fast, slow = _match(pa, 0.5, 3), Match(pa.field, pa.item, pa.text, pa.heading, pa.group, 0.5, 3)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert set(vars(fast)) == {f.name for f in dataclasses.fields(Match)}  # a new field must be set here too
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.score = 1.0
