@@ -559,7 +559,9 @@ class CaseIndex:
         return {v: s[a:z] for v, s in kept["passage"].items()}
 
     def matches(self, question: str, case_id: str) -> list[Match]:
-        """The passages of one case, each scored against ``question`` as the search fuses them."""
+        """The passages of one case, each scored against ``question`` as the search fuses them.
+        A case the last search of ``question`` took as a candidate has its passages scored
+        already (an answer's cards always are): those scores serve, the same bits."""
         i = self.by_id[case_id]
         with self._queries_lock:
             ps = self._shown.get(i)
