@@ -150,13 +150,28 @@ def _lent(matches) -> list[tuple[float, object]]:
 
 def _shown(m) -> bool:
     """Can this passage stand on a card as a line of its own?"""
-    if m.heading or len(_strip_mark(m.text)) < 8 or BRACKETED.match(_strip_mark(m.text)):
+    if m.heading:
+        return False
+    text = _strip_mark(m.text)
+    if len(text) < 8 or BRACKETED.match(text):
         return False
     if m.field == "key_points" and not _arrow(m.text):
         return False  # a problem, not what was done
     if m.field == "stages" and _STORY_STAGE.search(m.group):
         return False
     return True
+
+
+def _best_shown(scored) -> float:
+    """The best score of a passage that is a heading or can stand as a line (the reference for the
+    floor): the check runs only on a passage that would raise the best so far, not on every one."""
+    top = None
+    for s, m in scored:
+        if (top is None or s > top) and (m.heading or _shown(m)):
+            top = s
+    if top is None:
+        raise ValueError("no passage of the case can stand on a card")
+    return top
 
 
 def _pick(scored, fields: tuple[str, ...], n: int, taken: set[str], floor: float) -> list[str]:
@@ -177,10 +192,10 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
     result_items = _items(case, res_f)
     did = did_items[:2]
     result = result_items[:1]
-    tip = _tip(case, tip_f)
+    tip = None  # the first advice of the tip fields, looked for only when no matched line gives one
     if any(m.score > MATCH_MIN for m in matches):
         scored = _lent(matches)
-        floor = max(MATCH_MIN, MATCH_SHARE * max(s for s, m in scored if _shown(m) or m.heading))
+        floor = max(MATCH_MIN, MATCH_SHARE * _best_shown(scored))
         m_did, m_res, m_tip = MATCH_FIELDS.get(part, MATCH_FIELDS[1])
         taken: set[str] = set()
         found = _pick([(x, m) for x, m in scored if not states_problem(_strip_mark(m.text))], m_did, 2, taken, floor)
@@ -188,8 +203,11 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         taken |= set(found)
         result = _pick(scored, m_res, 1, taken, floor) or result
         taken |= set(result)
-        tip = _pick([(x, m) for x, m in scored if m.field in m_tip and advises(m.field, m.text)], m_tip, 1, taken,
-                    floor) or tip
+        # (_pick keeps only lines above the floor: the advice check runs on those alone)
+        tip = _pick([(x, m) for x, m in scored if x > floor and m.field in m_tip and advises(m.field, m.text)],
+                    m_tip, 1, taken, floor) or None
+    if tip is None:
+        tip = _tip(case, tip_f)
     return CaseCard(
         number=number, case_id=case.id, area=case.area, population=population_label(case),
         title=case.title, did=tuple(cut(_strip_mark(x)) for x in did),

@@ -55,19 +55,55 @@ def add_columns(out: np.ndarray, csc: dict, term_ids, weights) -> None:
             out[indices[a:z]] += w * data[a:z]
 
 
+def column_sums(csc: dict, term_ids, weights, n: int) -> np.ndarray:
+    """A new array of ``n`` rows holding what :func:`add_columns` adds into zeros, bit for bit.
+
+    One gather of every term's postings (contiguous slices, copied whole) and one ``bincount``
+    instead of a fancy-indexed add per term: at 10,000 cases a question's terms have tens of
+    thousands of postings and the per-term adds cost more than the arithmetic.  ``bincount``
+    adds the entries in the order given, term after term, so each row sums its terms in the
+    order the loop does.
+    """
+    indptr, indices, data = csc["indptr"], csc["indices"], csc["data"]
+    term_ids = np.asarray(term_ids, dtype=np.int64)
+    # numpy float64 weights, not Python floats: a Python float times float32 data stays float32
+    spans = [(wt, a, z) for wt, a, z in zip(np.asarray(weights, dtype=np.float64),
+                                            indptr[term_ids].tolist(), indptr[term_ids + 1].tolist()) if z > a]
+    if not spans:
+        return np.zeros(n)
+    rows = np.concatenate([indices[a:z] for _, a, z in spans])
+    vals = np.concatenate([wt * data[a:z] for wt, a, z in spans])  # float64, as the loop's products
+    return np.bincount(rows, weights=vals, minlength=n)
+
+
 def score_rows(csr: dict, rows: np.ndarray, qvec: np.ndarray) -> np.ndarray:
-    """The question's score in each of ``rows`` (CSR rows), ``qvec`` holding a weight per term id."""
+    """The question's score in each of ``rows`` (CSR rows), ``qvec`` holding a weight per term id.
+
+    ``rows`` are mostly runs of consecutive rows (the passages of a few cases), whose entries are
+    contiguous: they are copied as slices, one per run, rather than gathered entry by entry.
+    """
     indptr, indices, data = csr["indptr"], csr["indices"], csr["data"]
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.zeros(len(rows))
+    if not len(rows):
+        return out
     starts, ends = indptr[rows], indptr[rows + 1]
     counts = ends - starts
-    total = int(counts.sum())
-    out = np.zeros(len(rows))
-    if not total:
+    if not counts.any():
         return out
-    # One gather over the rows' entries: positions start..end of every row, concatenated.
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-    pos = np.arange(total) + offsets
-    vals = qvec[indices[pos]] * data[pos]
+    # runs of consecutive rows: a run's entries are one slice of indices and data
+    brk = np.flatnonzero(rows[1:] != rows[:-1] + 1) + 1
+    first = np.concatenate([[0], brk])
+    last = np.concatenate([brk, [len(rows)]]) - 1
+    spans = list(zip(starts[first].tolist(), ends[last].tolist()))
+    if len(spans) == 1:
+        (a, z), = spans
+        term, weight = indices[a:z], data[a:z]
+    else:
+        term = np.concatenate([indices[a:z] for a, z in spans])
+        weight = np.concatenate([data[a:z] for a, z in spans])
+    vals = np.take(qvec, term) * weight  # take: the same gather as qvec[term], in half the time
     nonempty = counts > 0
-    out[nonempty] = np.add.reduceat(vals, np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out[nonempty] = np.add.reduceat(vals, offsets[nonempty])
     return out

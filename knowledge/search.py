@@ -257,6 +257,7 @@ class CaseIndex:
         self._queries: OrderedDict[str, Query] = OrderedDict()  # the last questions, analysed
         self._queries_lock = threading.Lock()
         self._shown: OrderedDict[int, list] = OrderedDict()  # the passages of the cases last shown
+        self._scored: OrderedDict[str, dict] = OrderedDict()  # the passage scores of the last searches
 
     def _finish(self) -> None:
         """What follows cheaply from the cases and the built parts, on both paths alike."""
@@ -328,6 +329,7 @@ class CaseIndex:
         other._queries = OrderedDict()
         other._queries_lock = threading.Lock()
         other._shown = OrderedDict()
+        other._scored = OrderedDict()
         return other
 
     # -- question analysis -------------------------------------------------------------------
@@ -409,6 +411,7 @@ class CaseIndex:
             hits = tuple(Hit(self.cases[i], 1.0) for i in np.flatnonzero(mask)[:limit or MAX_HITS])
             return SearchResult(question, hits, filters, (), None if hits else "filtered_out")
         f = self.features(q, mask)
+        self._keep_scored(question, f)
         scores = self.fuse(f)
         signals = self.signals(q, f)
         if not decide(signals, self.params):
@@ -426,38 +429,52 @@ class CaseIndex:
         n = len(self.cases)
         p = self.params
         views = [v for v in VIEWS if every_view or getattr(p, v) > 0 or v != "senses"]
-        out = {"case": {v: np.zeros(n) for v in VIEWS}, "about": np.zeros(n)}
+        out = {"case": {v: np.zeros(n) for v in VIEWS}}
         for v in views:
             tid, w = q.ids[v]
-            bm25.add_columns(out["case"][v], self._levels[v]["case"], tid, w)
+            out["case"][v] = bm25.column_sums(self._levels[v]["case"], tid, w, n)
         tid, w = q.ids["terms"]
-        bm25.add_columns(out["about"], self._about, tid, w)
+        out["about"] = bm25.column_sums(self._about, tid, w, n)
         # How much of the question a case has at all, each term by its idf (a coordination factor):
         # a case that says every part of the question beats one that says one part many times.
-        csc, idf = self._levels["terms"]["case"], self._levels["terms"]["idf"]
+        # A loop over the terms on every search; skipped while its weight is 0 (as shipped): zeros
+        # then add nothing to the whole-case score, exactly as 0 × the factor did.
         out["coord"] = np.zeros(n)
-        total = float((w * idf[tid]).sum())
-        if total > 0:
-            for t, wt in zip(tid, w):
-                out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
+        if every_view or p.coord:
+            csc, idf = self._levels["terms"]["case"], self._levels["terms"]["idf"]
+            total = float((w * idf[tid]).sum())
+            if total > 0:
+                for t, wt in zip(tid, w):
+                    out["coord"][csc["indices"][csc["indptr"][t]:csc["indptr"][t + 1]]] += wt * idf[t] / total
         out["mask"] = mask
-        whole = self._whole(out, p)
+        whole = self._whole(out, p)  # the cases the conditions rule out are 0 (they take no rank)
+        out["whole"] = (p, whole)  # fuse() with the same parameters reuses it
         if n > CANDIDATES:
             cand = np.sort(np.argpartition(-whole, CANDIDATES - 1)[:CANDIDATES])
         else:
             cand = np.arange(n)
         rows = _ranges(self._pstart[cand], self._pstart[cand + 1])
         out["rows"] = rows
+        out["cand"] = cand
         out["passage"] = {v: np.zeros(len(rows)) for v in VIEWS}
         for v in views:
             tid, w = q.ids[v]
-            qvec = np.zeros(len(self._vocab[v]))
-            qvec[tid] = w
-            out["passage"][v] = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+            if len(tid):  # a view the question has no term of scores zeros
+                out["passage"][v] = bm25.score_rows(self._levels[v]["passage"], rows, self._qvec(v, tid, w))
+        out["scored"] = tuple(views)
         return out
+
+    def _qvec(self, view: str, tid: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The question's weight per term id of ``view`` (what score_rows reads)."""
+        qvec = np.zeros(len(self._vocab[view]))
+        qvec[tid] = w
+        return qvec
 
     def _whole(self, f: dict, p: Params) -> np.ndarray:
         """The whole-case part of every case's score: each part's reciprocal rank, weighted."""
+        kept = f.get("whole")
+        if kept is not None and kept[0] is p:  # computed by features() with these parameters
+            return kept[1]
         parts = ((p.terms, f["case"]["terms"]), (p.senses, f["case"]["senses"]), (p.grams, f["case"]["grams"]),
                  (p.about, f["about"]), (p.coord, f["coord"]))
         out = np.zeros(len(self.cases))
@@ -522,9 +539,7 @@ class CaseIndex:
                 same = self._same_query(q.ids[level], (tid, w))  # then the ranking's scores serve
                 scores = f["passage"][level] if same else None
                 if scores is None:
-                    qvec = np.zeros(len(self._vocab[level]))
-                    qvec[tid] = w
-                    scores = bm25.score_rows(self._levels[level]["passage"], f["rows"], qvec)
+                    scores = bm25.score_rows(self._levels[level]["passage"], f["rows"], self._qvec(level, tid, w))
                 best = float(scores.max())
             strength[level] = best / ideal if ideal > 0 else 0.0
         return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
@@ -540,8 +555,35 @@ class CaseIndex:
             return sum(1 for t in q.terms if t not in self._ids["terms"] and t not in q.fixed)
         return sum(1 for g in dict.fromkeys(q.analysis.grams) if g not in self._ids["grams"])
 
+    def _keep_scored(self, question: str, f: dict) -> None:
+        """Keep the passage scores of this search's candidates: the cards of its answer score
+        the same passages of the same question (matches()), and a case's rows score alike
+        whichever other rows are scored with them."""
+        kept = {"cand": f["cand"], "start": np.concatenate([[0], np.cumsum(np.diff(self._pstart)[f["cand"]])]),
+                "passage": {v: f["passage"][v] for v in f["scored"]}}
+        with self._queries_lock:
+            self._scored[question] = kept
+            self._scored.move_to_end(question)
+            while len(self._scored) > 8:
+                self._scored.popitem(last=False)
+
+    def _scored_passages(self, question: str, i: int) -> dict:
+        """The raw passage scores per view of case ``i`` from the last search of ``question``,
+        if it was one of that search's candidates (else {}: matches() scores them itself)."""
+        with self._queries_lock:
+            kept = self._scored.get(question)
+        if kept is None:
+            return {}
+        k = int(np.searchsorted(kept["cand"], i))
+        if k == len(kept["cand"]) or kept["cand"][k] != i:
+            return {}
+        a, z = int(kept["start"][k]), int(kept["start"][k + 1])
+        return {v: s[a:z] for v, s in kept["passage"].items()}
+
     def matches(self, question: str, case_id: str) -> list[Match]:
-        """The passages of one case, each scored against ``question`` as the search fuses them."""
+        """The passages of one case, each scored against ``question`` as the search fuses them.
+        A case the last search of ``question`` took as a candidate has its passages scored
+        already (an answer's cards always are): those scores serve, the same bits."""
         i = self.by_id[case_id]
         with self._queries_lock:
             ps = self._shown.get(i)
@@ -561,20 +603,20 @@ class CaseIndex:
         total = np.zeros(len(rows))
         views = (("terms", p.terms), ("senses", p.senses), ("grams", p.grams))
         weights = sum(weight for _, weight in views) or 1.0
+        scored = self._scored_passages(question, i)
         for v, weight in views:
             if not weight:
                 continue
             tid, w = q.ids[v]
-            qvec = np.zeros(len(self._vocab[v]))
-            qvec[tid] = w
-            s = bm25.score_rows(self._levels[v]["passage"], rows, qvec)
+            s = scored.get(v)
+            if s is None:
+                s = bm25.score_rows(self._levels[v]["passage"], rows, self._qvec(v, tid, w))
             # Scaled by the view's ideal score, so that passages of different cases compare alike.
             idf = self._levels[v]["idf"]
             ideal = float((w * idf[tid]).sum())
             if ideal > 0:  # averaged over the views: the card's thresholds do not move with the weights
                 total += weight * s / ideal / weights
-        return [Match(pa.field, pa.item, pa.text, pa.heading, pa.group, score, k)
-                for k, (pa, score) in enumerate(zip(ps, total.tolist()))]
+        return [_match(pa, score, k) for k, (pa, score) in enumerate(zip(ps, total.tolist()))]
 
     def _mask(self, f: Filters) -> np.ndarray:
         mask = np.ones(len(self.cases), dtype=bool)
@@ -684,3 +726,14 @@ def reciprocal_rank(x: np.ndarray, k: float) -> np.ndarray:
         ranks = np.searchsorted(np.sort(-values), -values, side="left")
         out[top] = 1.0 / (k + 1.0 + ranks)
     return out
+
+
+def _match(pa, score: float, order: int) -> Match:
+    """``Match(pa.field, pa.item, pa.text, pa.heading, pa.group, score, order)``, built at half the
+    cost: a card scores every passage of its case (over a hundred in the long ones, three cards an
+    answer), and a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``.
+    The fields are set at once instead; the object is the same (equal, hashable, frozen)."""
+    m = object.__new__(Match)
+    m.__dict__.update(field=pa.field, item=pa.item, text=pa.text, heading=pa.heading, group=pa.group,
+                      score=score, order=order)
+    return m
