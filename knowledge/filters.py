@@ -78,15 +78,20 @@ def area_names(areas: list[str]) -> list[str]:
     return sorted(cores, key=len, reverse=True)
 
 
+# Each prefecture as a user writes it (千葉 or 千葉県), compiled once: a question is read against
+# all 47 before it is searched.
+_PREFECTURE_PATTERNS = [(pref, re.compile(re.escape(pref if pref == "北海道" else pref[:-1]) + "(県|都|府)?"))
+                        for pref in PREFECTURES]
+
+
 def read_filters(question: str, names: list[str]) -> tuple[Filters, str]:
     """The conditions in ``question`` and the question with their words taken out.
     ``names`` are the area names of the case base, from :func:`area_names`."""
     q = normalize(question)
     said: list[str] = []
     places: list[str] = []
-    for pref in PREFECTURES:
-        stem = pref if pref == "北海道" else pref[:-1]
-        m = re.search(re.escape(stem) + "(県|都|府)?", q)
+    for pref, pattern in _PREFECTURE_PATTERNS:
+        m = pattern.search(q)
         if m and not (pref == "京都府" and "東京都" in q):
             places.append(pref)
             said.append(m.group(0))

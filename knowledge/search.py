@@ -126,8 +126,18 @@ class Synonyms:
 
 @dataclass(frozen=True)
 class Hit:
-    case: Case
+    """One case found, with its score.  ``id`` comes from the index's columns; the record itself
+    (``case``) is read when first asked for: a search lists up to 30 hits, a phone shows three,
+    and a saved index reads each record from disk (knowledge.index_store)."""
+
+    id: str
     score: float
+    _cases: Sequence[Case] = field(repr=False, compare=False)
+    _at: int = field(repr=False, compare=False)
+
+    @property
+    def case(self) -> Case:
+        return self._cases[self._at]
 
 
 @dataclass(frozen=True)
@@ -408,7 +418,7 @@ class CaseIndex:
         if not q.analysis.words and not q.terms:  # only conditions: list the cases that meet them
             if not filters:
                 return SearchResult(question, (), filters, (), "out_of_scope")
-            hits = tuple(Hit(self.cases[i], 1.0) for i in np.flatnonzero(mask)[:limit or MAX_HITS])
+            hits = tuple(self._hit(int(i), 1.0) for i in np.flatnonzero(mask)[:limit or MAX_HITS])
             return SearchResult(question, hits, filters, (), None if hits else "filtered_out")
         f = self.features(q, mask)
         self._keep_scored(question, f)
@@ -484,18 +494,19 @@ class CaseIndex:
         return out
 
     def relevance(self, f: dict, mask: np.ndarray | None = None) -> np.ndarray:
-        """How much of the question each case holds, on one scale: its whole-case BM25 in each view,
-        each as a share of the best case's, weighted.  Ranks order the hits but cannot say that the
-        twentieth case shares only one common word with the question; this decides which cases
-        are listed at all (:data:`KEEP_RELATIVE`)."""
+        """How much of the question each case holds, on one scale: each part's score as a share of
+        its best case's, weighted and added (score fusion), the best passage as one more part.
+        Ranks order the hits but cannot say that the twentieth case shares only one common word
+        with the question; this decides which cases are listed at all (:data:`KEEP_RELATIVE`)."""
         p = self.params
-        out = np.zeros(len(self.cases))
-        for v in VIEWS:
-            weight = getattr(p, v)
-            x = f["case"][v]
-            top = float(x.max()) if len(x) else 0.0
-            if weight and top > 0:
-                out += weight * x / top
+        whole = (p.terms * _unit(f["case"]["terms"]) + p.senses * _unit(f["case"]["senses"])
+                 + p.grams * _unit(f["case"]["grams"]) + p.about * _unit(f["about"]) + p.coord * f["coord"])
+        best = np.zeros(len(self.cases))
+        if len(f["rows"]):
+            ps = f["passage"]
+            s = p.terms * _unit(ps["terms"]) + p.senses * _unit(ps["senses"]) + p.grams * _unit(ps["grams"])
+            np.maximum.at(best, self._pcase[f["rows"]], s * np.array([1.0, p.story, p.comment])[self._pclass[f["rows"]]])
+        out = (1 - p.passage) * _unit(whole) + p.passage * _unit(best)
         return out if mask is None else np.where(mask, out, 0.0)
 
     def _best_passages(self, f: dict, p: Params) -> dict:
@@ -650,7 +661,10 @@ class CaseIndex:
         order = keep[np.lexsort((keep, -scores[keep]))]  # by score, ties in case order
         order = [int(i) for i in order if i not in exclude]
         order = spread(order, self._columns["area"])
-        return tuple(Hit(self.cases[i], round(float(scores[i]), 4)) for i in order[:limit or MAX_HITS])
+        return tuple(self._hit(i, round(float(scores[i]), 4)) for i in order[:limit or MAX_HITS])
+
+    def _hit(self, i: int, score: float) -> Hit:
+        return Hit(self._columns["id"][i], score, self.cases, i)
 
     def similar(self, case_id: str, *, limit: int = 3) -> tuple[Hit, ...]:
         """Cases close to one case: its title, keywords and section as the question."""
@@ -700,6 +714,12 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     return np.arange(total) + offsets
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Scaled so the best is 1 (all zeros stay zeros)."""
+    top = float(x.max()) if len(x) else 0.0
+    return x / top if top > 0 else x
 
 
 def _allowed(x: np.ndarray, f: dict) -> np.ndarray:

@@ -72,7 +72,7 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
             return result, [Text(messages.filtered_out(said))], result.reason
         illness = bool(result.signals and result.signals.illness)
         return result, [Text(messages.no_match(said, illness), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
-    ids = [h.case.id for h in result.hits]
+    ids = [h.id for h in result.hits]
     said = result.filters.describe() or None
     count = min(len(ids), PAGE)
     if result.terms:
@@ -92,7 +92,7 @@ def ask(app, msg: Incoming) -> list[Reply]:
         secret = [f.text for f in found]
         words = [privacy.NAME_MASK if any(p in x for p in w.split("+") for x in secret) else w for w in result.terms]
         app.dialogs.set(msg.platform, msg.user, ANSWER, {
-            "question": privacy.mask(clean(msg.text), found), "ids": [h.case.id for h in result.hits],
+            "question": privacy.mask(clean(msg.text), found), "ids": [h.id for h in result.hits],
             "shown": min(PAGE, len(result.hits)), "page_start": 0, "words": words, "masked": bool(found)}, app.clock())
     return replies
 
@@ -157,7 +157,7 @@ def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
     hits = app.index.similar(base.id, limit=10)
     if not hits:
         return [Text(messages.NEXT_NONE)]
-    ids = [h.case.id for h in hits]
+    ids = [h.id for h in hits]
     app.dialogs.set(msg.platform, msg.user, ANSWER, {
         "question": f"似た事例: {base.area}", "ids": ids, "shown": min(PAGE, len(ids)), "page_start": 0,
         "words": []}, app.clock())
