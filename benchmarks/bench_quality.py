@@ -20,8 +20,8 @@ knowledge/bm25.py) and **SQLite FTS5 trigram** (the
 question's trigrams OR-ed, ranked by bm25()).  Baselines show each case's first lines as cards.
 
 Cross-validation: all distinct questions of all files together, in ``--folds`` stratified folds.
-For each fold, every parameter (view weights, about weight, passage share, synonym weight, and the
-scope thresholds) is chosen on the other folds by grid search, and the held-out fold is answered
+For each fold, every parameter (view weights, about weight, passage share, synonym weight, the
+rank constant of the reciprocal-rank fusion, and the scope thresholds) is chosen on the other folds by grid search, and the held-out fold is answered
 with those values.  "CV" rows give each question the answer of the fold that held it out;
 "in-sample" rows use parameters chosen on all questions (which are the shipped ones when
 ``knowledge/search.py`` and ``knowledge/scope.py`` hold what ``--tune`` printed).
