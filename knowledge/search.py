@@ -161,6 +161,7 @@ class Query:
     analysis: Analysis = field(repr=False)
     known: tuple[bool, ...] = ()           # per word of analysis.words: does the case base have it?
     fixed: tuple[str, ...] = ()            # typo corrections
+    illness: bool = False                  # asks what an illness is (knowledge.scope)
 
 
 @dataclass(frozen=True)
@@ -382,7 +383,10 @@ class CaseIndex:
         own = [self._ids["terms"][t] for t in dict.fromkeys(qterms + fixed + concepts) if t in self._ids["terms"]]
         ids["own"] = (np.array(own, dtype=np.int64), np.ones(len(own)))
         known = tuple(self._known(w, a, fixed) for w in a.words)
-        return Query(question, filters, tuple(qterms), ids, a, known, tuple(fixed))
+        # Read once with the rest of the analysis: it tokenises again, and a question is searched
+        # again for every page and card of its answer.
+        illness = asks_what_illness_is(normalize(question))
+        return Query(question, filters, tuple(qterms), ids, a, known, tuple(fixed), illness)
 
     def _known(self, word: str, a: Analysis, fixed) -> bool:
         """Does the case base have this word of the question: itself, all its parts, a word of
@@ -555,7 +559,7 @@ class CaseIndex:
             strength[level] = best / ideal if ideal > 0 else 0.0
         return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
                        offdomain=offdomain_words(words, q.analysis.terms),
-                       illness=asks_what_illness_is(normalize(q.text)))
+                       illness=q.illness)
 
     @staticmethod
     def _same_query(a, b) -> bool:
