@@ -47,6 +47,8 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from .workdays import is_business_day
+
 __all__ = ["TZ", "Recurrence", "When", "TimeError", "parse_when", "parse_date", "readback", "fmt_date", "nfkc",
            "long_mark_run", "MARK_RUN_MAX"]
 
@@ -78,8 +80,9 @@ KINDS = ("weekly", "biweekly", "monthly_nth", "weekdays", "daily", "monthly_day"
 
 @dataclass(frozen=True)
 class Recurrence:
-    """A repeating reminder. Occurrences are computed on the Tokyo wall clock; holidays are *not*
-    skipped here (the engine decides what to do on a holiday)."""
+    """A repeating reminder. Occurrences are computed on the Tokyo wall clock. 「平日」 means the days
+    the offices work (scheduler.workdays): staff who ask for a reminder 「平日9時」 are off on a national
+    holiday and over 年末年始, and a reminder then would wait unread until the next working day."""
 
     kind: str  # "weekly", "biweekly", "monthly_nth", "weekdays", "daily", "monthly_day", "monthly_last"
     hour: int
@@ -124,9 +127,10 @@ class Recurrence:
         """The first occurrence strictly after ``t`` (any tz-aware datetime), in Asia/Tokyo."""
         t = _local(t)
         if self.kind in ("daily", "weekdays", "weekly"):
-            for i in range(8):
+            # 16 days: the longest run of days off (年末年始 with weekends and holidays) is shorter
+            for i in range(16):
                 d = t.date() + timedelta(days=i)
-                if self.kind == "weekdays" and d.weekday() >= 5:
+                if self.kind == "weekdays" and not is_business_day(d):
                     continue
                 if self.kind == "weekly" and d.weekday() != self.weekday:
                     continue
@@ -899,4 +903,6 @@ def readback(when: When, now: datetime | None = None) -> str:
     first = _fmt_dt(when.at, now)
     if when.recurrence is None:
         return first
+    if when.recurrence.kind == "weekdays":
+        return f"{when.recurrence.describe()}（祝日・年末年始は休み。初回 {first}）"
     return f"{when.recurrence.describe()}（初回 {first}）"

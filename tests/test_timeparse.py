@@ -128,7 +128,7 @@ RECURRING = [
     ("毎月第5金曜10時", Recurrence("monthly_nth", 10, 0, weekday=4, nth=5), at(2027, 1, 29, 10, 0)),
     ("平日毎朝9時", Recurrence("weekdays", 9, 0), at(2026, 11, 24, 9, 0)),
     ("平日9時", Recurrence("weekdays", 9, 0), at(2026, 11, 24, 9, 0)),
-    ("平日の10時", Recurrence("weekdays", 10, 0), at(2026, 11, 23, 10, 0)),  # holidays: the engine's job
+    ("平日の10時", Recurrence("weekdays", 10, 0), at(2026, 11, 24, 10, 0)),  # 11/23 is 勤労感謝の日
     ("毎朝9時", Recurrence("daily", 9, 0), at(2026, 11, 24, 9, 0)),
     ("毎日7時", Recurrence("daily", 7, 0), at(2026, 11, 24, 7, 0)),
     ("毎晩9時", Recurrence("daily", 21, 0), at(2026, 11, 23, 21, 0)),
@@ -162,11 +162,14 @@ NEXT_AFTER = [
     (Recurrence("daily", 9, 0), at(2026, 11, 23, 9, 0), at(2026, 11, 24, 9, 0)),
     (Recurrence("daily", 9, 0), at(2026, 11, 23, 8, 59), at(2026, 11, 23, 9, 0)),
     (Recurrence("daily", 7, 0), at(2026, 12, 31, 8, 0), at(2027, 1, 1, 7, 0)),
-    # weekdays skip Saturday and Sunday (but not holidays: 2026-11-23 is one)
+    # weekdays are the offices' working days: no Saturday, Sunday, national holiday nor 年末年始
     (Recurrence("weekdays", 9, 0), at(2026, 11, 27, 10, 0), at(2026, 11, 30, 9, 0)),
     (Recurrence("weekdays", 9, 0), at(2026, 11, 28, 10, 0), at(2026, 11, 30, 9, 0)),
-    (Recurrence("weekdays", 9, 0), at(2026, 11, 23, 8, 0), at(2026, 11, 23, 9, 0)),
+    (Recurrence("weekdays", 9, 0), at(2026, 11, 23, 8, 0), at(2026, 11, 24, 9, 0)),   # 勤労感謝の日
+    (Recurrence("weekdays", 9, 0), at(2026, 11, 20, 10, 0), at(2026, 11, 24, 9, 0)),  # Fri → over the 3-day weekend
+    (Recurrence("weekdays", 9, 0), at(2026, 12, 28, 10, 0), at(2027, 1, 4, 9, 0)),    # 12/29–1/3 closed
     (Recurrence("weekdays", 9, 0), at(2027, 1, 1, 10, 0), at(2027, 1, 4, 9, 0)),
+    (Recurrence("weekdays", 9, 0), at(2027, 5, 1, 10, 0), at(2027, 5, 6, 9, 0)),      # Golden Week
     (Recurrence("weekly", 16, 0, weekday=4), at(2026, 11, 27, 16, 0), at(2026, 12, 4, 16, 0)),
     (Recurrence("weekly", 16, 0, weekday=4), at(2026, 12, 30, 0, 0), at(2027, 1, 1, 16, 0)),
     # monthly_nth over a year end, and skipping months without a 5th such weekday
@@ -382,6 +385,9 @@ def test_readback_one_off():
 def test_readback_recurring():
     when, _ = parse_when("毎週金曜16時", NOW)
     assert readback(when, now=NOW) == "毎週金曜 16:00（初回 11月27日(金) 16:00）"
+    # 平日 says what it leaves out, so nobody waits for a reminder on a holiday
+    when = parse_when("平日9時", NOW)[0]
+    assert readback(when, now=NOW) == "平日 9:00（祝日・年末年始は休み。初回 11月24日(火) 9:00）"
 
 
 def test_readback_shows_year_only_when_it_differs():
