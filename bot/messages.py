@@ -28,7 +28,7 @@ HELP_TOPICS = {
         "・ピアサポーターの活用\n"
         "・千葉県の事例／人口10万人以下の市町村／県の取組\n"
         "■ 答えのあとで\n"
-        "・詳しく 1 … 1番の事例の全文\n"
+        "・詳しく 1 … 1番の事例の全文（「1」だけでも）\n"
         "・次 … 続きの3件\n"
         "・似た事例 … 近い取組\n"
         "・👍／👎 … 役に立ったかどうか\n"
@@ -146,6 +146,18 @@ GREETING = (
 )
 GROUP_HINT = "グループでは「Nimo」への@メンションか、文頭に「にも」を付けて質問してください。例：にも 家族教室"
 NON_TEXT = "Nimo は文字の質問にお答えします。知りたいことを言葉で送ってください。"
+# A greeting or a thank-you sent on its own (bot/handlers/greet.py): answered as a person would,
+# not searched as a question nor logged as a gap in the case base.
+SMALLTALK_INTRO = (
+    "Nimo（にも）です。他の地域の取組事例を探すほか、リマインドや活動の報告ができます。\n"
+    "例：「家族教室を始めたい」「リマインド 明日14時 ケース会議」「報告」"
+)
+THANKS_REPLY = "どういたしまして。ほかにも聞きたいことがあれば、そのまま送ってください。"
+ACK_REPLY = "はい。ほかにもあれば、そのまま送ってください。"
+
+
+def hello(opening: str) -> str:
+    return f"{opening}{SMALLTALK_INTRO}"
 
 
 def registered(area: str, role: str) -> str:

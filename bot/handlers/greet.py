@@ -1,11 +1,17 @@
 """What Nimo says to chat events that are not a question, the same on every platform: being added
 as a friend (a LINE follow, LINE WORKS' start button), being added to a group, and a sticker or
-other message it cannot read.  Adapters only say which kind of event came (``Incoming.kind``)."""
+other message it cannot read.  Adapters only say which kind of event came (``Incoming.kind``).
+
+Also a greeting or a thank-you typed on its own (「お疲れ様です！」「ありがとうございました」): staff
+write them as they would to a colleague, and searching them as questions answered 「該当する事例が
+見つかりませんでした」 and logged them in the gaps list that curators read."""
 from __future__ import annotations
+
+import re
 
 from .. import messages
 from ..access import get_user
-from ..core import Incoming, Reply, Text
+from ..core import Choice, Incoming, Reply, Text
 from ..routes import Route, always
 
 GROUP_HINTS = {"lineworks": messages.LINEWORKS_GROUP_HINT}
@@ -20,7 +26,46 @@ def join(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.GREETING + "\n" + GROUP_HINTS.get(msg.platform, messages.GROUP_HINT))]
 
 
+# What a greeting is answered with, by the greeting (after NFKC, lower case, and without spaces,
+# punctuation, 〜 or emoji: 「こんにちは！」「おはようございます😊」).
+HELLO = {
+    **dict.fromkeys(("こんにちは", "こんにちわ", "もしもし", "hello", "hi", "ハロー"), "こんにちは。"),
+    **dict.fromkeys(("こんばんは", "こんばんわ"), "こんばんは。"),
+    **dict.fromkeys(("おはよう", "おはようございます", "おはよございます"), "おはようございます。"),
+    **dict.fromkeys(("おつかれさまです", "お疲れ様です", "お疲れさまです", "おつかれさま", "お疲れ様", "お疲れさま",
+                     "おつかれ", "お疲れ", "おつかれさまでした", "お疲れ様でした", "お疲れさまでした"), "お疲れさまです。"),
+    **dict.fromkeys(("はじめまして", "初めまして"), "はじめまして。"),
+    **dict.fromkeys(("よろしく", "よろしくお願いします", "よろしくおねがいします", "よろしくお願いいたします",
+                     "よろしくお願い致します"), "よろしくお願いします。"),
+}
+THANKS = frozenset(("ありがとう", "ありがとうございます", "ありがとうございました", "どうも", "どうもありがとう",
+                    "どうもありがとうございます", "どうもありがとうございました", "助かりました", "助かります",
+                    "たすかりました", "たすかります", "サンキュー", "thanks", "thankyou", "thx", "感謝します", "感謝です"))
+ACK = frozenset(("了解", "了解です", "了解しました", "りょうかい", "りょうかいです", "わかりました", "分かりました",
+                 "承知しました", "承知です", "かしこまりました"))
+_NOISE = re.compile(r"[\W_]+")
+SMALLTALK_CHOICES = (Choice("家族教室を始めたい", "家族教室を始めたい"), Choice("ヘルプ", "ヘルプ"))
+
+
+def _bare(words) -> str:
+    return _NOISE.sub("", words.norm).lower()
+
+
+def _hello(app, msg, words):
+    return HELLO.get(_bare(words))
+
+
+def hello(app, msg: Incoming, opening: str) -> list[Reply]:
+    """A greeting, returned in kind, with what Nimo does.  Not a public route: someone not yet
+    registered gets the registration prompt, and a dialog waiting for its next step (a report's
+    date) takes the message first, as it takes any other."""
+    return [Text(messages.hello(opening), SMALLTALK_CHOICES)]
+
+
 ROUTES = (
+    Route(_hello, hello, "hello"),
+    Route(lambda app, msg, w: _bare(w) in THANKS, lambda app, msg, m: [Text(messages.THANKS_REPLY)], "thanks"),
+    Route(lambda app, msg, w: _bare(w) in ACK, lambda app, msg, m: [Text(messages.ACK_REPLY)], "ack"),
     Route(always, follow, "follow", kind="follow", public=True),
     Route(always, join, "join", kind="join", public=True),
     Route(always, lambda app, msg, m: [Text(messages.NON_TEXT)], "non_text", kind="non_text"),
