@@ -112,6 +112,15 @@ def test_closing_a_plan_with_its_reason_reads_it_back_and_ends_it(app):
     assert say(app, "予定 K-012") == messages.case_visits_none("K-012")
 
 
+def test_a_case_code_asked_the_ways_people_type_it_shows_its_visits(app):
+    expected = say(app, "予定 K-012")
+    assert "1週間後（予定）" in expected
+    for text in ("K-012", "訪問 K-012", "k012の予定", "K-012 訪問予定", "計画 K-012", "Ｋ－０１２"):
+        assert say(app, text) == expected, text
+    assert say(app, "K-012の計画を終了").startswith("K-012 の訪問計画を終了する理由")  # still its own command
+    assert say(app, "訪問 K-012 本人と面談した") != expected  # more than a code: not this command
+
+
 def test_closing_without_a_reason_asks_for_one_with_buttons(app):
     replies = ask(app, "K-012の計画を終了")
     assert "理由を選んでください" in render(replies)

@@ -231,6 +231,75 @@ def test_backup_while_writing(tmp_path):
     assert c.execute("SELECT COUNT(*) FROM gaps").fetchone()[0] > 0
 
 
+# --- a step answered with the rest of the report --------------------------------------------------
+# Asked one thing, a busy person types everything: the step's answer first, then the report.  It is
+# read as a one-line report with what the steps before gave (nothing refused, nothing cut off).
+
+@pytest.mark.parametrize("steps, last, want", [
+    (("訪問", "昨日"), "K-012 自宅訪問。服薬できている。次回12/10",
+     {"type": "訪問", "date": "2026-11-23", "case_code": "K-012", "summary": "自宅訪問。服薬できている。",
+      "next_date": "2026-12-10"}),
+    (("電話",), "今日 K-014 本人から電話、眠れないとのこと",
+     {"type": "電話", "date": "2026-11-24", "case_code": "K-014", "summary": "本人から電話、眠れないとのこと",
+      "next_date": None}),
+    (("電話",), "11/20 K-014 家族から相談。次回12/1",
+     {"type": "電話", "date": "2026-11-20", "case_code": "K-014", "summary": "家族から相談。", "next_date": "2026-12-01"}),
+    ((), "同行受診 K-015 主治医と面談",
+     {"type": "同行受診", "date": "2026-11-24", "case_code": "K-015", "summary": "主治医と面談", "next_date": None}),
+])
+def test_a_step_answered_with_the_whole_report_goes_to_the_review(rapp, steps, last, want):
+    say(rapp, "報告")
+    for s in steps:
+        say(rapp, s)
+    out = say(rapp, last)
+    assert out.startswith("この内容で保存しますか？"), out
+    assert want["summary"] in out
+    assert "保存しました" in say(rapp, "確定")
+    [row] = reports(rapp)
+    assert {k: row[k] for k in want} == want
+
+
+def test_a_step_answered_alone_still_goes_step_by_step(rapp):
+    say(rapp, "報告")
+    say(rapp, "訪問")
+    assert "ケースコード" in say(rapp, "昨日")
+    assert "地域" in say(rapp, "K-012")  # the next step, as before
+    assert reports(rapp) == []
+
+
+def test_nashi_at_the_area_step_means_no_area(rapp):
+    for text in ("報告", "訪問", "昨日", "K-012"):
+        say(rapp, text)
+    say(rapp, "なし")  # the area
+    say(rapp, "自宅訪問した")
+    assert "地域：—" in say(rapp, "なし")  # no next visit: the review
+    say(rapp, "確定")
+    assert reports(rapp)[0]["area"] == ""
+
+
+def test_a_whole_report_at_a_step_with_an_unreadable_next_date_asks_for_it(rapp):
+    say(rapp, "報告")
+    say(rapp, "訪問")
+    say(rapp, "昨日")
+    out = say(rapp, "K-012 自宅訪問した。次回そのうち")
+    assert "そのうち" in out and "保存しますか" not in out
+    assert "この内容で保存しますか" in say(rapp, "なし")
+    assert "保存しました" in say(rapp, "確定")
+    assert reports(rapp)[0]["summary"] == "自宅訪問した。" and reports(rapp)[0]["date"] == "2026-11-23"
+
+
+def test_photos_sent_before_a_whole_report_at_a_step_stay_with_it(rapp):
+    say(rapp, "報告")
+    say(rapp, "訪問")
+    assert "写真を受け取りました" in send_photo(rapp, jpeg_with_metadata())
+    out = say(rapp, "今日 K-012 玄関前の様子")
+    assert "この内容で保存しますか" in out
+    assert "保存しました" in say(rapp, "確定")
+    [row] = reports(rapp)
+    assert len(photo_rows(rapp)) == 1 and photo_rows(rapp)[0][0] == row["id"]
+    assert len(photo_files(rapp)) == 1
+
+
 # --- photos live and die with their draft or report ----------------------------------------------
 
 def send_photo(app, data, platform="terminal", user="terminal"):

@@ -471,6 +471,11 @@ def _act(app, msg: Incoming, m) -> list[Reply] | None:
 
 
 CASE_VISITS = re.compile(rf"^予定\s*+({CODE})$")
+# The ways people ask the same on a phone: 「K-012」「訪問 K-012」「K-012の予定」 (searched as
+# questions before, which answered with unrelated cases).  A route of its own, because a report
+# asking for its case code takes a bare 「K-012」 as the answer (bot/handlers/report.py).
+_VISIT_WORD = r"(?:予定|訪問|訪問予定|計画|訪問計画)"
+CASE_VISITS_ASKED = re.compile(rf"^{_VISIT_WORD}?\s*+({CODE})\s*(?:の\s*)?{_VISIT_WORD}?$")
 
 
 def case_visits(app, msg: Incoming, m) -> list[Reply]:
@@ -497,6 +502,8 @@ ROUTES = (
           "reminder"),
     Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing"),
     Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY, roles=STAFF_ROLES,
+          refused=messages.PEER_NO_PLANS),
+    Route(CASE_VISITS_ASKED, case_visits, "case_visits_asked", direct_only=messages.DIRECT_ONLY, roles=STAFF_ROLES,
           refused=messages.PEER_NO_PLANS),
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),

@@ -28,6 +28,7 @@ from ..core import Choice, Incoming, Reply, Text
 from ..routes import STOP_WORDS, Conversation, Route, Words, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
+NONE_WORDS = ("なし", "無し", "ない")
 REVIEW = "report_review"
 STEP = "report_step"
 FIX = "report_fix"
@@ -145,7 +146,6 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
     """「報告」 alone starts the steps (or offers the draft set aside); 「報告 訪問 K-012 …」 goes
     straight to the review, or to the one step it could not read."""
     area = _area(app, msg)
-    types = _types(app, msg)
     if not rest.strip():
         aside = app.dialogs.get(msg.platform, msg.user, app.clock(), ASIDE)
         if aside is not None:
@@ -154,15 +154,25 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
             return [_resume_ask(aside)]
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(reports.Draft(area=area))}, app.clock())
         return [_ask("type", reports.Draft(area=area), _type_choices(app, msg))]
+    return _from_line(app, msg, rest, area)
+
+
+def _from_line(app, msg: Incoming, line: str, area: str, was: reports.Draft | None = None) -> list[Reply]:
+    """A report written on one line: to the review, or to the one step it could not read.  ``was``
+    is the draft the steps had built so far: its photos (and the report it edits) stay with it."""
+    types = _types(app, msg)
+    kept = {"photos": was.photos, "report_id": was.report_id} if was is not None else {}
     try:
-        d = reports.parse_one_line(rest, app.clock(), area, default_type=types[0] if len(types) == 1 else "訪問")
+        d = replace(reports.parse_one_line(line, app.clock(), area, default_type=types[0] if len(types) == 1 else "訪問"),
+                    **kept)
     except reports.NextUnread as e:
-        if e.draft.type not in types:
+        draft = replace(e.draft, **kept)
+        if draft.type not in types:
             return [Text(messages.PEER_REPORT_TYPES)]
-        step = "summary" if not e.draft.summary else "next"
-        app.dialogs.set(msg.platform, msg.user, STEP, {"step": step, "draft": _dump(e.draft)}, app.clock())
+        step = "summary" if not draft.summary else "next"
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": step, "draft": _dump(draft)}, app.clock())
         if step == "summary":
-            return [_ask("summary", e.draft)]
+            return [_ask("summary", draft)]
         return [_prompt(messages.report_next_missing(e.unread, str(e)), (Choice("なし", "なし"),))]
     if d.type not in types:
         return [Text(messages.PEER_REPORT_TYPES)]
@@ -170,6 +180,31 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
         app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(d)}, app.clock())
         return [_ask("summary", d)]
     return _review(app, msg, d)
+
+
+def _whole_line(app, msg: Incoming, step: str, d: reports.Draft, t: str) -> list[Reply] | None:
+    """A step answered with the rest of the report at once: asked for the case code, a busy person
+    types 「K-012 自宅訪問。服薬できている。次回12/10」.  When the message starts with this step's
+    answer and goes on, it is read as a one-line report (「報告 訪問 K-012 …」) with what the steps
+    before gave, instead of being refused (the case code) or cut to its first word (the date).
+    None when the message is this step's answer alone, or does not start with one."""
+    words = t.split()
+    if len(words) < 2:
+        return None
+    first = words[0]
+    if step == "type":
+        answered = reports.type_of(first) is not None
+    elif step == "date":
+        try:
+            answered = not parse_date(first, app.clock())[1].strip()
+        except TimeError:
+            answered = False
+    else:
+        answered = reports.case_code(first) is not None
+    if not answered:
+        return None
+    known = {"type": [], "date": [d.type], "case_code": [d.type, d.date]}[step]
+    return _from_line(app, msg, " ".join([w for w in known if w] + [t]), d.area, was=d)
 
 
 def _resume_ask(aside) -> Text:
@@ -217,7 +252,8 @@ def _again(app, msg: Incoming) -> list[Reply]:
 # routes that are, unless the step would take the text as its answer (「リマインド 明日10時 …」).
 ALWAYS_ANOTHER = ("help", "help_topic", "ask_prompt", "listing", "listing_area", "case_visits", "report_list",
                   "report_list_area", "report_list_case", "console_link", "proposal_start", "rsvp")
-UNLESS_AN_ANSWER = ("reminder", "event", "plan", "report_start")  # 「報告 電話 K-1 …」: another report
+# 「報告 電話 K-1 …」: another report; 「K-012」: the case's visits, unless the step asks for a case code
+UNLESS_AN_ANSWER = ("reminder", "event", "plan", "report_start", "case_visits_asked")
 
 
 def _commands(app, msg: Incoming, words: Words, always_only: bool) -> bool:
@@ -239,7 +275,7 @@ def _plausible(app, st, t: str) -> bool:
         if step == "date":
             return not parse_date(t, app.clock())[1].strip()
         if step == "case_code":
-            return t in ("なし", "無し", "ない") or reports.case_code(t) is not None
+            return t in NONE_WORDS or reports.case_code(t) is not None
         if step == "next":
             reports.parse_next(t, app.clock())
             return True
@@ -334,6 +370,9 @@ def _ask(step: str, d: reports.Draft, types: tuple[Choice, ...] = TYPE_CHOICES) 
 
 
 def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool = False) -> list[Reply]:
+    if not fixing and step in ("type", "date", "case_code"):
+        if (whole := _whole_line(app, msg, step, d, t)) is not None:
+            return whole
     if step == "type":
         rtype = reports.type_of(t)
         types = _types(app, msg)
@@ -348,7 +387,7 @@ def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool 
             return [_prompt(str(e))]
         d = replace(d, date=day.isoformat())
     elif step == "case_code":
-        if t in ("なし", "無し", "ない"):
+        if t in NONE_WORDS:
             d = replace(d, case_code=None)
         elif reports.case_code(t):
             d = replace(d, case_code=reports.case_code(t))
@@ -357,7 +396,7 @@ def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool 
     elif step == "area":
         if not t:
             return [_ask("area", d)]
-        d = replace(d, area=t)
+        d = replace(d, area="" if t in NONE_WORDS else t)  # 「なし」 is no area called なし
     elif step == "summary":
         if not t:
             return [_prompt(messages.REPORT_EMPTY)]
