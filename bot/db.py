@@ -161,7 +161,7 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         reminder_id INTEGER, visit_id INTEGER,
         platform TEXT NOT NULL, user TEXT NOT NULL,
-        action TEXT NOT NULL,          -- done, unmet, postpone, later, snooze, cancel, change
+        action TEXT NOT NULL,          -- done, unmet, postpone, later, snooze, cancel, restore, change
         detail TEXT,
         created_at TEXT NOT NULL
     );

@@ -263,6 +263,18 @@ def done_action(action: str, title: str) -> str:
             "cancel": f"「{title}」を取り消しました。"}[action]
 
 
+UNDO_NOTHING = "元に戻せる取り消しはありません。「予定」で登録中の予定を表示します。"
+UNDO_EVENT = "イベントの取り消しは戻せません。もう一度「イベント …」で登録してください。"
+
+
+def undo_past(title: str, when: str) -> str:
+    return f"「{title}」の時刻（{when}）を過ぎているため戻せません。もう一度「リマインド …」で登録してください。"
+
+
+def undone(title: str, when: str) -> str:
+    return f"「{title}」を元に戻しました（{when}）。"
+
+
 def postponed(title: str, when: str) -> str:
     return f"「{title}」を {when} に延期しました。"
 

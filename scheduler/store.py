@@ -366,6 +366,13 @@ def last_sent_to(db, platform: str, user: str, conversation: str) -> int | None:
     return row[0] if row else None
 
 
+def last_cancelled_by(db, platform: str, user: str) -> int | None:
+    """The reminder this user cancelled last (what 「元に戻す」 without a number means)."""
+    row = db.execute("SELECT reminder_id FROM reminder_actions WHERE platform = ? AND user = ? AND action = 'cancel' "
+                     "AND reminder_id IS NOT NULL ORDER BY id DESC LIMIT 1", [platform, user]).fetchone()
+    return row[0] if row else None
+
+
 def plan_notices(db, plan_id: int) -> list[tuple[str, datetime | None]]:
     """Each visit of a plan with the time it will be announced (None: not announced), in order."""
     return [(label, from_utc(due) if due else None) for label, due in db.execute(

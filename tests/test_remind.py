@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot import reminder_texts
+from bot import messages, reminder_texts
 from bot.access import add_user
 from bot.adapters.terminal import incoming, render
 from bot.app import build_app
@@ -141,6 +141,45 @@ def test_cancel_and_change_by_number(japp):
     assert store.get(japp.db, r.id).due_at == at(2026, 11, 26, 10)
     assert "取り消しました" in say(japp, f"取消 {r.id}")
     assert store.active(japp.db) == []
+
+
+def test_a_cancel_is_undone_with_one_tap_at_its_own_time(japp):
+    say(japp, "リマインド 明日14時 A")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    out = say(japp, f"取消 {r.id}")
+    assert out == f"「A」を取り消しました。\n→ 「元に戻す #{r.id}」"
+    assert say(japp, f"元に戻す #{r.id}") == "「A」を元に戻しました（11月25日(水) 14:00）。"
+    assert [x.id for x in store.active(japp.db)] == [r.id] and store.get(japp.db, r.id).due_at == at(2026, 11, 25, 14)
+    assert say(japp, f"元に戻す #{r.id}") == messages.UNDO_NOTHING  # active: nothing to undo
+    say(japp, f"取消 {r.id}")
+    assert "元に戻しました" in say(japp, "元に戻す")  # without a number: the last one I cancelled
+
+
+def test_a_cancelled_reminder_whose_time_passed_is_not_brought_back_to_fire_late(japp):
+    say(japp, "リマインド 今日15時 A")
+    say(japp, "はい")
+    say(japp, "リマインド 毎週水曜10時 B")
+    say(japp, "はい")
+    a, b = sorted(store.active(japp.db), key=lambda x: x.title)
+    say(japp, f"取消 {a.id}")
+    say(japp, f"取消 {b.id}")
+    japp.clock.now = at(2026, 11, 25, 16, 0)  # both times have passed
+    assert say(japp, f"元に戻す #{a.id}") == messages.undo_past("A", "11月24日(火) 15:00")
+    assert store.get(japp.db, a.id).status == "cancelled"
+    assert "元に戻しました（毎週水曜 10:00）" in say(japp, f"元に戻す #{b.id}")
+    assert store.get(japp.db, b.id).due_at == at(2026, 12, 2, 10)  # its next time from now, not the one passed
+
+
+def test_someone_elses_cancelled_reminder_cannot_be_restored(japp):
+    add_user(japp.db, "line", "Ua", "staff", "千葉市", japp.clock())
+    add_user(japp.db, "line", "Ub", "staff", "千葉市", japp.clock())
+    say(japp, "リマインド 明日14時 A", "line", "Ua")
+    say(japp, "はい", "line", "Ua")
+    [r] = store.active(japp.db)
+    say(japp, f"取消 {r.id}", "line", "Ua")
+    assert say(japp, f"元に戻す #{r.id}", "line", "Ub") == messages.UNDO_NOTHING
+    assert store.get(japp.db, r.id).status == "cancelled"
 
 
 def test_rsvp_counts_for_the_coordinator(japp):

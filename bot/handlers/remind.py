@@ -320,7 +320,33 @@ def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -
             store.set_status(app.db, r.id, "done", now)
     elif action == "unmet" and r.visit_id:
         store.set_visit(app.db, r.visit_id, "unmet", now, reason=detail or None)
+    if action == "cancel":  # at once, without a 「はい」; a slip of the number is mended with one tap
+        return [Text(messages.done_action(action, r.title), (Choice("元に戻す", f"元に戻す #{r.id}"),))]
     return [Text(messages.done_action(action, r.title))]
+
+
+def undo_cancel(app, msg: Incoming, number: str | None) -> list[Reply]:
+    """「元に戻す #3」: a cancelled reminder active again, at its time (a repeating one at its next time
+    from now); one whose time has passed is not brought back to fire late."""
+    if number is None:
+        rid = store.last_cancelled_by(app.db, msg.platform, msg.user)
+        number = str(rid) if rid is not None else None
+    r = _target(app, msg, number) if number and as_id(number) is not None else None
+    if r is None or r.status != "cancelled":
+        return [Text(messages.UNDO_NOTHING)]
+    if r.kind == "event":
+        return [Text(messages.UNDO_EVENT)]
+    now = app.clock()
+    due = r.due_at
+    if due <= now:
+        if r.recurrence is None:
+            return [Text(messages.undo_past(r.title, messages.fmt_when(due.astimezone(TZ))))]
+        due = r.recurrence.next_after(now)
+    store.reschedule(app.db, r.id, due, now)
+    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                        action="restore", detail=None, now=now)
+    said = r.recurrence.describe() if r.recurrence else messages.fmt_when(due.astimezone(TZ))
+    return [Text(messages.undone(r.title, said))]
 
 
 def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
@@ -416,7 +442,8 @@ NO_WORDS = ("いいえ", "いいえ。", "やめる", "やめます", "キャン
 # Possessive (*+, ++): white space, digits and the rest never overlap, so giving characters back
 # could not help a match, and greedy runs side by side cost the cube of a run of spaces.
 ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*+(?:#?([0-9]++))?\s*+(.*+)$")
-CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")  # on the text as typed: full-width digits too
+CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")
+UNDO = re.compile(r"^(?:元に戻す|もとに戻す|もとにもどす|取消を戻す|取り消しを戻す)\s*+(?:#?([0-9]++))?$")  # on the text as typed: full-width digits too
 RSVP = re.compile(r"^(参加|不参加)\s*+#e([0-9]++)$")
 DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2})(?:[:：]([0-9]{2})|時(半)?|時([0-9]{1,2})分)$")
 ACTIONS = {"完了": "done", "会えなかった": "unmet", "あとで記録": "later", "取消": "cancel", "取り消し": "cancel",
@@ -516,4 +543,5 @@ ROUTES = (
     Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
     Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
     Route(ACT, _act, "act"),
+    Route(UNDO, lambda app, msg, m: undo_cancel(app, msg, m.group(1)), "undo_cancel"),
 )
