@@ -90,6 +90,12 @@ def test_a_number_on_its_own_after_a_list_shows_that_case(app, typed):
     assert "■" in say(app, typed)
 
 
+@pytest.mark.parametrize("topic", ["8050", "630"])
+def test_a_number_that_is_a_topic_is_still_searched(app, topic):
+    say(app, "家族会との連携")
+    assert "近い事例" in say(app, topic)
+
+
 def test_a_number_not_on_the_list_is_refused_with_the_range(app):
     say(app, "家族会との連携")
     assert say(app, "9") == messages.bad_number("9", 3)

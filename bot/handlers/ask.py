@@ -195,8 +195,9 @@ ROUTES = (
           "detail"),
     # A number on its own (「2」「②」「2番」) after a list is what 「詳しく 2」 does: on a phone people
     # answer a numbered list with the number.  With no list shown it says so, instead of being
-    # searched as a question and logged as a gap.
-    Route(re.compile(r"^([0-9]{1,6})\s*(番目?|件目)?$"), lambda app, msg, m: detail(app, msg, m.group(1)), "detail_number"),
+    # searched as a question and logged as a gap.  Two digits at most: 「8050」 and 「630」 are topics
+    # (8050問題, 630調査), searched as before.
+    Route(re.compile(r"^([0-9]{1,2})\s*(番目?|件目)?$"), lambda app, msg, m: detail(app, msg, m.group(1)), "detail_number"),
     Route(re.compile(r"^(次|つぎ|次へ|続き|つづき|もっと|他には|ほかには)$"), lambda app, msg, m: more(app, msg), "more"),
     Route(re.compile(r"^(似た事例|にた事例|似てる事例|類似事例)\s*(\S*)$"),
           lambda app, msg, m: similar(app, msg, m.group(2) or None), "similar"),
