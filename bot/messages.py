@@ -156,8 +156,13 @@ THANKS_REPLY = "どういたしまして。ほかにも聞きたいことがあ�
 ACK_REPLY = "はい。ほかにもあれば、そのまま送ってください。"
 
 
-def hello(opening: str) -> str:
-    return f"{opening}{SMALLTALK_INTRO}"
+GREET_BACK = {"day": "こんにちは。", "evening": "こんばんは。", "morning": "おはようございます。",
+              "work": "お疲れさまです。", "first": "はじめまして。", "regards": "よろしくお願いします。"}
+
+
+def hello(kind: str) -> str:
+    """The answer to a greeting of ``kind`` (bot/handlers/greet.py: HELLO)."""
+    return f"{GREET_BACK[kind]}{SMALLTALK_INTRO}"
 
 
 def registered(area: str, role: str) -> str:

@@ -26,17 +26,17 @@ def join(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.GREETING + "\n" + GROUP_HINTS.get(msg.platform, messages.GROUP_HINT))]
 
 
-# What a greeting is answered with, by the greeting (after NFKC, lower case, and without spaces,
-# punctuation, 〜 or emoji: 「こんにちは！」「おはようございます😊」).
+# Which greeting each is (after NFKC, lower case, and without spaces, punctuation, 〜 or emoji:
+# 「こんにちは！」「おはようございます😊」); messages.GREET_BACK says what each is answered with.
 HELLO = {
-    **dict.fromkeys(("こんにちは", "こんにちわ", "もしもし", "hello", "hi", "ハロー"), "こんにちは。"),
-    **dict.fromkeys(("こんばんは", "こんばんわ"), "こんばんは。"),
-    **dict.fromkeys(("おはよう", "おはようございます", "おはよございます"), "おはようございます。"),
+    **dict.fromkeys(("こんにちは", "こんにちわ", "もしもし", "hello", "hi", "ハロー"), "day"),
+    **dict.fromkeys(("こんばんは", "こんばんわ"), "evening"),
+    **dict.fromkeys(("おはよう", "おはようございます", "おはよございます"), "morning"),
     **dict.fromkeys(("おつかれさまです", "お疲れ様です", "お疲れさまです", "おつかれさま", "お疲れ様", "お疲れさま",
-                     "おつかれ", "お疲れ", "おつかれさまでした", "お疲れ様でした", "お疲れさまでした"), "お疲れさまです。"),
-    **dict.fromkeys(("はじめまして", "初めまして"), "はじめまして。"),
+                     "おつかれ", "お疲れ", "おつかれさまでした", "お疲れ様でした", "お疲れさまでした"), "work"),
+    **dict.fromkeys(("はじめまして", "初めまして"), "first"),
     **dict.fromkeys(("よろしく", "よろしくお願いします", "よろしくおねがいします", "よろしくお願いいたします",
-                     "よろしくお願い致します"), "よろしくお願いします。"),
+                     "よろしくお願い致します"), "regards"),
 }
 THANKS = frozenset(("ありがとう", "ありがとうございます", "ありがとうございました", "どうも", "どうもありがとう",
                     "どうもありがとうございます", "どうもありがとうございました", "助かりました", "助かります",
@@ -55,11 +55,11 @@ def _hello(app, msg, words):
     return HELLO.get(_bare(words))
 
 
-def hello(app, msg: Incoming, opening: str) -> list[Reply]:
+def hello(app, msg: Incoming, kind: str) -> list[Reply]:
     """A greeting, returned in kind, with what Nimo does.  Not a public route: someone not yet
     registered gets the registration prompt, and a dialog waiting for its next step (a report's
     date) takes the message first, as it takes any other."""
-    return [Text(messages.hello(opening), SMALLTALK_CHOICES)]
+    return [Text(messages.hello(kind), SMALLTALK_CHOICES)]
 
 
 ROUTES = (
