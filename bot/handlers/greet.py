@@ -26,9 +26,10 @@ def join(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.GREETING + "\n" + GROUP_HINTS.get(msg.platform, messages.GROUP_HINT))]
 
 
-# Which greeting each is (after NFKC, lower case, and without spaces, punctuation, 〜 or emoji:
-# 「こんにちは！」「おはようございます😊」); messages.GREET_BACK says what each is answered with.
-HELLO = {
+# What each short message is (after NFKC, lower case, and without spaces, punctuation, 〜 or emoji:
+# 「こんにちは！」「おはようございます😊」): a greeting by its kind (messages.GREET_BACK says what each
+# is answered with), a thank-you, or an acknowledgement.
+SMALLTALK = {
     **dict.fromkeys(("こんにちは", "こんにちわ", "もしもし", "hello", "hi", "ハロー"), "day"),
     **dict.fromkeys(("こんばんは", "こんばんわ"), "evening"),
     **dict.fromkeys(("おはよう", "おはようございます", "おはよございます"), "morning"),
@@ -37,35 +38,39 @@ HELLO = {
     **dict.fromkeys(("はじめまして", "初めまして"), "first"),
     **dict.fromkeys(("よろしく", "よろしくお願いします", "よろしくおねがいします", "よろしくお願いいたします",
                      "よろしくお願い致します"), "regards"),
+    **dict.fromkeys(("ありがとう", "ありがとうございます", "ありがとうございました", "どうも", "どうもありがとう",
+                     "どうもありがとうございます", "どうもありがとうございました", "助かりました", "助かります",
+                     "たすかりました", "たすかります", "サンキュー", "thanks", "thankyou", "thx", "感謝します", "感謝です"),
+                    "thanks"),
+    **dict.fromkeys(("了解", "了解です", "了解しました", "りょうかい", "りょうかいです", "わかりました", "分かりました",
+                     "承知しました", "承知です", "かしこまりました"), "ack"),
 }
-THANKS = frozenset(("ありがとう", "ありがとうございます", "ありがとうございました", "どうも", "どうもありがとう",
-                    "どうもありがとうございます", "どうもありがとうございました", "助かりました", "助かります",
-                    "たすかりました", "たすかります", "サンキュー", "thanks", "thankyou", "thx", "感謝します", "感謝です"))
-ACK = frozenset(("了解", "了解です", "了解しました", "りょうかい", "りょうかいです", "わかりました", "分かりました",
-                 "承知しました", "承知です", "かしこまりました"))
+# Longer than any of them with a few marks and emoji: every message passes here first, and a long
+# one is not scanned to find out it is no greeting.
+_LONGEST = max(map(len, SMALLTALK)) + 8
 _NOISE = re.compile(r"[\W_]+")
 SMALLTALK_CHOICES = (Choice("家族教室を始めたい", "家族教室を始めたい"), Choice("ヘルプ", "ヘルプ"))
 
 
-def _bare(words) -> str:
-    return _NOISE.sub("", words.norm).lower()
+def _smalltalk(app, msg, words) -> str | None:
+    if len(words.norm) > _LONGEST:
+        return None
+    return SMALLTALK.get(_NOISE.sub("", words.norm).lower())
 
 
-def _hello(app, msg, words):
-    return HELLO.get(_bare(words))
-
-
-def hello(app, msg: Incoming, kind: str) -> list[Reply]:
-    """A greeting, returned in kind, with what Nimo does.  Not a public route: someone not yet
-    registered gets the registration prompt, and a dialog waiting for its next step (a report's
-    date) takes the message first, as it takes any other."""
+def smalltalk(app, msg: Incoming, kind: str) -> list[Reply]:
+    """A greeting returned in kind, with what Nimo does; a thank-you or an acknowledgement, one short
+    line.  Not a public route: someone not yet registered gets the registration prompt, and a dialog
+    waiting for its next step (a report's date) takes the message first, as it takes any other."""
+    if kind == "thanks":
+        return [Text(messages.THANKS_REPLY)]
+    if kind == "ack":
+        return [Text(messages.ACK_REPLY)]
     return [Text(messages.hello(kind), SMALLTALK_CHOICES)]
 
 
 ROUTES = (
-    Route(_hello, hello, "hello"),
-    Route(lambda app, msg, w: _bare(w) in THANKS, lambda app, msg, m: [Text(messages.THANKS_REPLY)], "thanks"),
-    Route(lambda app, msg, w: _bare(w) in ACK, lambda app, msg, m: [Text(messages.ACK_REPLY)], "ack"),
+    Route(_smalltalk, smalltalk, "smalltalk"),
     Route(always, follow, "follow", kind="follow", public=True),
     Route(always, join, "join", kind="join", public=True),
     Route(always, lambda app, msg, m: [Text(messages.NON_TEXT)], "non_text", kind="non_text"),
