@@ -235,9 +235,13 @@ def test_the_checks_read_every_block_of_the_files(pristine, tmp_path, monkeypatc
     """The entry checks read the files in blocks (not through the map): each block counts."""
     monkeypatch.setattr(index_store._Scan, "BLOCK", 5)
     k, folder, want = pristine
-    for damage, loads in ((lambda p: None, True), (_passage_offsets_going_back, False),
-                          (_indices_outside_the_cases, False), (_terms_outside_the_vocabulary, False)):
-        db = open_db(tmp_path / f"{len(list(tmp_path.iterdir()))}.db")
+    # Each case its own numbered file: a name counted from the folder's entries could repeat an
+    # earlier one once the garbage collector closes an earlier database (its -wal and -shm go),
+    # which depends on what other threads allocate, and so on the machine's load.
+    for n, (damage, loads) in enumerate(((lambda p: None, True), (_passage_offsets_going_back, False),
+                                         (_indices_outside_the_cases, False),
+                                         (_terms_outside_the_vocabulary, False))):
+        db = open_db(tmp_path / f"{n}.db")
         import_local(db, local_case(tmp_path, "chiba-local-1", "夜間の電話相談の試行",
                                     "夜間に保健師が電話相談に応じる体制を試行した。"), now=NOW)
         shutil.copytree(folder, index_store.folder(db) / k)
