@@ -360,8 +360,40 @@ def test_views_downloads_and_changes_are_logged_and_the_log_cannot_be_edited(con
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con.db.execute("DELETE FROM access_log")
     body = page(a.get("/access"))
-    assert "view_report" in body and "download_csv" in body
+    assert "報告を開いた" in body and "CSV に書き出した" in body
     assert con.client(user="Usv").get("/access").status_code == 403
+
+
+def test_the_access_log_reads_as_names_and_japanese_not_ids_and_codes(con, many):
+    """An admin reads who did what in words: a name (or role and area), a Japanese action, details
+    without ``key=value`` or a first page; the stored rows stay terse for scripts."""
+    from bot.access import set_display_name
+    set_display_name(con.db, "line", "Usv", "田中（保健所）")
+    c = con.client(user="Usv")
+    c.get("/reports?area=千葉市&type=訪問")
+    a = con.client(user="Uadmin")
+    a.post("/users", data={"csrf": con.csrf(a), "op": "update", "platform": "line", "user_id": "Ustaff",
+                           "role": "supervisor", "area": "船橋市", "display_name": ""})
+    body = page(a.get("/access"))
+    assert "田中（保健所）" in body and "報告一覧を見た" in body and "地域：千葉市" in body and "種類：訪問" in body
+    assert "利用者の設定を変えた" in body and "権限：スーパーバイザー" in body and "地域：船橋市" in body
+    assert "スーパーバイザー・船橋市（LINE）" in body  # the changed user, named by role and area
+    for raw in ("line:U", "view_reports", "user_update", "page=1", "area=", "role="):
+        assert raw not in body
+    stored = con.db.execute("SELECT who, action, detail FROM access_log WHERE action = 'view_reports'").fetchone()
+    assert stored[0] == "line:Usv" and "area=千葉市" in stored[2]
+
+
+def test_every_action_the_console_records_has_a_japanese_label():
+    """A new ``ctx.log("…")`` without a label would show its code to the admin."""
+    import re
+    from bot.console import text
+    from tests.conftest import ROOT
+    used = set()
+    for path in (ROOT / "bot" / "console").glob("*.py"):
+        used |= set(re.findall(r'ctx\.log\(f?"([a-z_{}]+)"', path.read_text(encoding="utf-8")))
+    used = {u for u in used if "{" not in u} | {"download_csv", "download_xlsx", "login"}
+    assert used and used <= set(text.ACTION_LABELS), used - set(text.ACTION_LABELS)
 
 
 # -- roles on every page -------------------------------------------------------------------------
