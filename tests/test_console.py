@@ -763,3 +763,37 @@ def test_notices_are_pushed_once_through_line(con, clock):
     assert sender.send_due() == 1 and sender.send_due() == 0
     assert [(p.target, p.text) for p in pusher.sent] == [("Ustaff", "ご提案は見送りになりました")] and pusher.errors == []
     assert con.db.execute("SELECT sent_at IS NOT NULL FROM chat_notices").fetchone() == (1,)
+
+
+# -- following one case, and counts under the filters ---------------------------------------------
+def test_a_supervisor_follows_one_case_code_however_it_is_typed(con):
+    k34 = report(con.db, "Ustaff", "千葉市", "2026-11-20", summary="K-034 の訪問")
+    con.db.execute("UPDATE reports SET case_code = 'K-034' WHERE id = ?", [k34])
+    other = report(con.db, "Ustaff", "千葉市", "2026-11-21", summary="別のケース")
+    con.db.execute("UPDATE reports SET case_code = 'K-035' WHERE id = ?", [other])
+    c = con.client(user="Usv")
+    for typed in ("K-034", "k034", "Ｋ－０３４", "K‐034"):
+        body = page(c.get("/reports", query_string={"case": typed}))
+        assert numbers(body) == {rp.number(k34)}, typed
+    body = page(c.get("/reports", query_string={"case": "山田"}))
+    assert "ケースコードの形ではありません" in body and not numbers(body)
+    listed = page(c.get("/reports"))
+    assert re.search(r'href="/reports\?[^"]*case=K-034"', listed)  # each row's code opens that case's history
+
+
+def test_the_summary_and_chart_follow_the_filters(con):
+    for i, area in enumerate(("花見川区", "中央区", "中央区", "中央区")):
+        report(con.db, "Ustaff", area, (FIXED_NOW.date() - timedelta(days=7 + i % 2)).isoformat(), rtype="訪問",
+               key=f"filtered{i}")
+    a = con.client(user="Uadmin")
+    all_areas = page(a.get("/reports"))
+    assert "中央区 3件" in all_areas
+    one = page(a.get("/reports?area=花見川区"))
+    assert "花見川区 1件" in one and "中央区" not in one.split("直近8週")[0]
+    monday = FIXED_NOW.date() - timedelta(days=FIXED_NOW.date().weekday())
+    report(con.db, "Ustaff", "中央区", monday.isoformat(), rtype="電話", key="this-week")
+    week = page(a.get(f"/reports?since={monday}&until={monday + timedelta(days=6)}"))
+    assert "この条件のまとめ" in week and "1件" in week.split("この条件のまとめ")[1][:80]
+    chart_all = a.get("/reports/chart.png").data
+    chart_one = a.get("/reports/chart.png?area=花見川区").data
+    assert chart_all.startswith(b"\x89PNG") and chart_one.startswith(b"\x89PNG") and chart_all != chart_one
