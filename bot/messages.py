@@ -773,3 +773,8 @@ def handover_notice(code: str, previous: str) -> str:
 
 def handover_notice_previous(code: str, by: str, to: str) -> str:
     return f"{code} の訪問計画を{by}さんが{to}さんに引き継ぎました。これからのお知らせは{to}さんに届きます。"
+
+
+# -- a visit report that says the person was not met ------------------------------------------------
+def visit_not_met(label: str) -> str:
+    return f"会えなかった訪問として記録しました。訪問計画の「{label}」は未完了のままです（期間内にもう一度どうぞ）。"

@@ -23,6 +23,7 @@ from scheduler.timeparse import TimeError, parse_date
 from scheduler.transactions import immediate
 from scheduler.workdays import TZ
 
+from . import messages
 from .report_types import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
 
 TYPE_WORDS = {  # what staff type → the stored type
@@ -44,6 +45,9 @@ TYPE_WORDS.update({"ほうもん": "訪問", "でんわ": "電話", "架電": "�
 # which the summaries, charts and exports already count (a type of its own would split one kind).
 PEER_TYPES = ("ピア活動",)
 EDIT_HOURS = 24
+# A visit report that says the person was not met (「不在。置き手紙を残した。」) does not complete the
+# planned visit: it is still owed within its window, and the attempt is recorded beside it.
+NOT_MET = re.compile(r"不在|留守|会え(?:ず|な[いかくけ])|面会(?:でき)?ず|応答(?:が)?な[しい]|置き?手紙|置いて帰")
 
 
 @dataclass(frozen=True)
@@ -253,7 +257,11 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
     said = []
     if r["type"] == "訪問" and r["case_code"]:
         v = rstore.visit_in_window(db, r["case_code"], platform, r["date"])
-        if v:
+        if v and NOT_MET.search(r["summary"]):
+            rstore.record_action(db, reminder_id=None, visit_id=v["id"], platform=platform, user=author,
+                                 action="absent", detail=number(report_id), now=now)
+            said.append(messages.visit_not_met(v["label"]))
+        elif v:
             rstore.finish_visit(db, v["id"], now)
             said.append(f"訪問計画の「{v['label']}」を完了にしました。")
     if r["next_date"]:

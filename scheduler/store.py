@@ -278,7 +278,9 @@ def finish_visit(db, visit_id: int, now: datetime) -> None:
 _SCOPED_VISITS = (
     "SELECT v.*, p.case_code, p.plan, p.area, p.platform, p.owner, p.status AS plan_status, u.display_name, "
     "(SELECT detail FROM reminder_actions a WHERE a.visit_id = v.id AND a.action = 'postpone' "
-    " ORDER BY a.id DESC LIMIT 1) AS postponed_to "
+    " ORDER BY a.id DESC LIMIT 1) AS postponed_to, "
+    "(SELECT created_at FROM reminder_actions a WHERE a.visit_id = v.id AND a.action = 'absent' "
+    " ORDER BY a.id DESC LIMIT 1) AS absent_at "
     "FROM visits v JOIN plans p ON p.id = v.plan_id "
     "LEFT JOIN users u ON u.platform = p.platform AND u.user_id = p.owner "
     "WHERE p.status IN ({plans}) AND {scope} ")

@@ -360,8 +360,40 @@ def test_views_downloads_and_changes_are_logged_and_the_log_cannot_be_edited(con
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con.db.execute("DELETE FROM access_log")
     body = page(a.get("/access"))
-    assert "view_report" in body and "download_csv" in body
+    assert "報告を開いた" in body and "CSV に書き出した" in body
     assert con.client(user="Usv").get("/access").status_code == 403
+
+
+def test_the_access_log_reads_as_names_and_japanese_not_ids_and_codes(con, many):
+    """An admin reads who did what in words: a name (or role and area), a Japanese action, details
+    without ``key=value`` or a first page; the stored rows stay terse for scripts."""
+    from bot.access import set_display_name
+    set_display_name(con.db, "line", "Usv", "田中（保健所）")
+    c = con.client(user="Usv")
+    c.get("/reports?area=千葉市&type=訪問")
+    a = con.client(user="Uadmin")
+    a.post("/users", data={"csrf": con.csrf(a), "op": "update", "platform": "line", "user_id": "Ustaff",
+                           "role": "supervisor", "area": "船橋市", "display_name": ""})
+    body = page(a.get("/access"))
+    assert "田中（保健所）" in body and "報告一覧を見た" in body and "地域：千葉市" in body and "種類：訪問" in body
+    assert "利用者の設定を変えた" in body and "権限：スーパーバイザー" in body and "地域：船橋市" in body
+    assert "スーパーバイザー・船橋市（LINE）" in body  # the changed user, named by role and area
+    for raw in ("line:U", "view_reports", "user_update", "page=1", "area=", "role="):
+        assert raw not in body
+    stored = con.db.execute("SELECT who, action, detail FROM access_log WHERE action = 'view_reports'").fetchone()
+    assert stored[0] == "line:Usv" and "area=千葉市" in stored[2]
+
+
+def test_every_action_the_console_records_has_a_japanese_label():
+    """A new ``ctx.log("…")`` without a label would show its code to the admin."""
+    import re
+    from bot.console import text
+    from tests.conftest import ROOT
+    used = set()
+    for path in (ROOT / "bot" / "console").glob("*.py"):
+        used |= set(re.findall(r'ctx\.log\(f?"([a-z_{}]+)"', path.read_text(encoding="utf-8")))
+    used = {u for u in used if "{" not in u} | {"download_csv", "download_xlsx", "login"}
+    assert used and used <= set(text.ACTION_LABELS), used - set(text.ACTION_LABELS)
 
 
 # -- roles on every page -------------------------------------------------------------------------
@@ -731,3 +763,37 @@ def test_notices_are_pushed_once_through_line(con, clock):
     assert sender.send_due() == 1 and sender.send_due() == 0
     assert [(p.target, p.text) for p in pusher.sent] == [("Ustaff", "ご提案は見送りになりました")] and pusher.errors == []
     assert con.db.execute("SELECT sent_at IS NOT NULL FROM chat_notices").fetchone() == (1,)
+
+
+# -- following one case, and counts under the filters ---------------------------------------------
+def test_a_supervisor_follows_one_case_code_however_it_is_typed(con):
+    k34 = report(con.db, "Ustaff", "千葉市", "2026-11-20", summary="K-034 の訪問")
+    con.db.execute("UPDATE reports SET case_code = 'K-034' WHERE id = ?", [k34])
+    other = report(con.db, "Ustaff", "千葉市", "2026-11-21", summary="別のケース")
+    con.db.execute("UPDATE reports SET case_code = 'K-035' WHERE id = ?", [other])
+    c = con.client(user="Usv")
+    for typed in ("K-034", "k034", "Ｋ－０３４", "K‐034"):
+        body = page(c.get("/reports", query_string={"case": typed}))
+        assert numbers(body) == {rp.number(k34)}, typed
+    body = page(c.get("/reports", query_string={"case": "山田"}))
+    assert "ケースコードの形ではありません" in body and not numbers(body)
+    listed = page(c.get("/reports"))
+    assert re.search(r'href="/reports\?[^"]*case=K-034"', listed)  # each row's code opens that case's history
+
+
+def test_the_summary_and_chart_follow_the_filters(con):
+    for i, area in enumerate(("花見川区", "中央区", "中央区", "中央区")):
+        report(con.db, "Ustaff", area, (FIXED_NOW.date() - timedelta(days=7 + i % 2)).isoformat(), rtype="訪問",
+               key=f"filtered{i}")
+    a = con.client(user="Uadmin")
+    all_areas = page(a.get("/reports"))
+    assert "中央区 3件" in all_areas
+    one = page(a.get("/reports?area=花見川区"))
+    assert "花見川区 1件" in one and "中央区" not in one.split("直近8週")[0]
+    monday = FIXED_NOW.date() - timedelta(days=FIXED_NOW.date().weekday())
+    report(con.db, "Ustaff", "中央区", monday.isoformat(), rtype="電話", key="this-week")
+    week = page(a.get(f"/reports?since={monday}&until={monday + timedelta(days=6)}"))
+    assert "この条件のまとめ" in week and "1件" in week.split("この条件のまとめ")[1][:80]
+    chart_all = a.get("/reports/chart.png").data
+    chart_one = a.get("/reports/chart.png?area=花見川区").data
+    assert chart_all.startswith(b"\x89PNG") and chart_one.startswith(b"\x89PNG") and chart_all != chart_one

@@ -283,3 +283,53 @@ def test_without_chromium_the_browser_tests_skip_unless_ci_requires_them(monkeyp
     monkeypatch.setenv("NIMO_REQUIRE_BROWSER", "1")
     with pytest.raises(Failed, match="NIMO_REQUIRE_BROWSER=1"):
         me._browser_or_skip()
+
+
+def test_an_admin_reads_the_access_log_on_a_phone(stack, browser):
+    """At 390×844 the log is one card a row that fits the screen, in names and Japanese."""
+    db = stack.app.db
+    seed(db)
+    add_user(db, "line", "Uadmin", "admin", "千葉市", FIXED_NOW)
+    set_display_name(db, "line", "Uadmin", "山本（管理者）")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(link_from_chat(stack, "Uadmin"))
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r".*/reports$"))
+    page.goto(page.url.replace("/reports", "/reports?area=千葉市&type=訪問"))
+    page.goto(page.url.split("/reports")[0] + "/access")
+    main = page.inner_text("main")
+    assert "山本（管理者）" in main and "ログイン" in main and "報告一覧を見た" in main and "地域：千葉市" in main
+    assert "line:U" not in main and "view_reports" not in main and "page=1" not in main
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "access-phone.png"), full_page=True)
+
+
+def test_on_a_phone_the_reports_start_on_the_first_screen_and_this_week_filters_the_counts(stack, browser):
+    """At 390×844 the filters and then the list come first (the week's counts after them), and
+    「今週」 changes what the counts say; at 1280×800 the chart sits beside the counts."""
+    db = stack.app.db
+    seed(db)
+    add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
+    url = link_from_chat(stack, "Usv")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(re.compile(r".*/reports$"))
+    first_row = page.locator("table.cards tbody tr").first
+    assert first_row.bounding_box()["y"] + 40 < 844
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "reports-phone.png"))
+    before = page.inner_text("section.summary")
+    page.get_by_role("link", name="今週").click()
+    page.wait_for_url(re.compile(r".*since=.*"))
+    after = page.inner_text("section.summary")
+    assert "この条件のまとめ" in after and after != before
+    page.get_by_role("link", name="K-010").first.click()
+    page.wait_for_url(re.compile(r".*case=K-010.*"))
+    assert page.locator("table.cards tbody tr").count() >= 1
+    assert all("K-010" in t for t in page.locator("table.cards tbody td[data-label='ケース']").all_inner_texts())
+    wide = browser.new_page(viewport={"width": 1280, "height": 800})
+    wide.context.add_cookies(page.context.cookies())
+    wide.goto(page.url.split("/reports")[0] + "/reports")
+    assert wide.locator("img.chart").is_visible()
+    wide.screenshot(path=str(SHOTS / "reports-wide.png"))

@@ -193,6 +193,21 @@ def test_a_lower_case_code_resolves_the_plans_visit(rapp):
     assert rapp.db.execute("SELECT status FROM visits WHERE seq = 1").fetchone()[0] == "done"
 
 
+def test_a_visit_report_that_did_not_meet_the_person_keeps_the_visit_owed(rapp):
+    """「不在。置き手紙を残した。」 is not a visit done: met and not met must not look the same."""
+    store.add_plan(rapp.db, platform="line", owner="U-staff", target="U-staff", area="北区", case_code="K-034",
+                   plan_key="discharge", anchor=date(2026, 11, 17), digest_time=store.digest_time(rapp.db, "line", "U-staff"),
+                   now=NOW - timedelta(days=7))
+    say(rapp, "報告 訪問 K-034 不在。置き手紙を残した。")
+    out = say(rapp, "確定")
+    assert "会えなかった訪問として記録しました" in out and "未完了のまま" in out and "完了にしました" not in out
+    assert rapp.db.execute("SELECT status FROM visits WHERE seq = 1").fetchone()[0] == "open"
+    assert rapp.db.execute("SELECT action FROM reminder_actions WHERE visit_id IS NOT NULL").fetchall() == [("absent",)]
+    say(rapp, "報告 訪問 K-034 会えた。服薬確認できた。")
+    assert "1週間後" in say(rapp, "確定")
+    assert rapp.db.execute("SELECT status FROM visits WHERE seq = 1").fetchone()[0] == "done"
+
+
 def test_the_time_of_the_next_visit_is_its_time_not_its_action(rapp):
     out = say(rapp, "報告 訪問 K-012 服薬確認できた 次回12/10 14時")
     assert "次回：12月10日(木) 14:00 次回訪問" in out

@@ -9,11 +9,13 @@ the page, and a filter with a mistake is not run.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ..access import OVERSEEING, User
-from ..reports import TYPES
+from ..reports import CASE_CODE, TYPES
 from . import text
 
 PAGE_SIZE = 50
@@ -33,13 +35,14 @@ class Filters:
     since: str = ""
     until: str = ""
     author: str = ""          # an author_key
+    case: str = ""            # a case code as stored (K-034), to follow one person's history
     page: int = 1
     errors: list[str] = field(default_factory=list)
     author_id: tuple[str, str] | None = None   # (platform, user_id) once the key is resolved
 
     def query(self, **change) -> dict:
         """The filters as query-string arguments (for links to other pages and downloads)."""
-        out = {k: getattr(self, k) for k in ("area", "type", "since", "until", "author") if getattr(self, k)}
+        out = {k: getattr(self, k) for k in ("area", "type", "since", "until", "author", "case") if getattr(self, k)}
         out.update({k: v for k, v in change.items() if v})
         return out
 
@@ -70,7 +73,7 @@ def _date(value: str, label: str, errors: list[str]) -> str:
 def read_filters(args, viewer: User, db) -> Filters:
     f = Filters()
     errors = f.errors
-    for name in ("area", "type", "since", "until", "author", "page"):
+    for name in ("area", "type", "since", "until", "author", "case", "page"):
         if len(args.get(name, "")) > MAX_FILTER:
             errors.append(text.TOO_LONG_FILTER)
             return f
@@ -96,8 +99,14 @@ def read_filters(args, viewer: User, db) -> Filters:
             f.author_id = match[0]
     elif viewer.role not in OVERSEEING:  # staff and peers see their own only
         f.author = ""
+    case = unicodedata.normalize("NFKC", args.get("case", "")).strip().upper()
+    case = re.sub(r"(?<=[A-Z])[\u2010-\u2015\u2212\u30fc]", "-", case)  # ‐ – ― − ー as people type them
+    if case and not CASE_CODE.match(case):
+        errors.append(text.BAD_CASE_CODE)
+    else:
+        f.case = case
     page = args.get("page", "1").strip() or "1"
-    if not page.isdigit() or int(page) < 1:
+    if not page.isdigit() or int(page) < 1 or len(page) > 9:
         errors.append(text.BAD_PAGE)
     else:
         f.page = int(page)
@@ -144,6 +153,9 @@ def report_where(viewer: User, f: Filters) -> tuple[str, list]:
     if f.author_id:
         where.append("r.platform = ? AND r.author = ?")
         params += list(f.author_id)
+    if f.case:  # K-034 and K034 are one person's code, as the visit plans read it
+        where.append("replace(upper(r.case_code), '-', '') = replace(?, '-', '')")
+        params.append(f.case)
     return " AND ".join(where), params
 
 
@@ -198,18 +210,21 @@ def week_start(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def counts(db, viewer: User, start: date, end: date, column: str) -> dict[str, int]:
+def counts(db, viewer: User, start: date, end: date, column: str, f: Filters | None = None) -> dict[str, int]:
+    """Active reports in [start, end) by ``column``, in the viewer's scope and, given ``f``, under its
+    area, type, author and case filters (its dates are replaced by the range asked for)."""
     assert column in ("type", "area")
-    cond, params = scope(viewer)
-    return dict(db.execute(f"SELECT {column}, COUNT(*) FROM reports WHERE status = 'active' AND date >= ? AND date < ? "
-                           f"AND {cond} GROUP BY {column} ORDER BY COUNT(*) DESC",
-                           [start.isoformat(), end.isoformat()] + params).fetchall())
+    where, params = report_where(viewer, Filters(**{k: getattr(f, k) for k in ("area", "type", "author", "case")},
+                                                 author_id=f.author_id) if f else Filters())
+    return dict(db.execute(f"SELECT r.{column}, COUNT(*) FROM reports r WHERE {where} AND r.date >= ? AND r.date < ? "
+                           f"GROUP BY r.{column} ORDER BY COUNT(*) DESC",
+                           params + [start.isoformat(), end.isoformat()]).fetchall())
 
 
-def weeks(db, viewer: User, today: date, n: int = 8) -> list[tuple[str, dict[str, int]]]:
+def weeks(db, viewer: User, today: date, n: int = 8, f: Filters | None = None) -> list[tuple[str, dict[str, int]]]:
     this = week_start(today)
     out = []
     for k in range(n, 0, -1):
         s = this - timedelta(weeks=k)
-        out.append((f"{s.month}/{s.day}", counts(db, viewer, s, s + timedelta(days=7), "type")))
+        out.append((f"{s.month}/{s.day}", counts(db, viewer, s, s + timedelta(days=7), "type", f)))
     return out

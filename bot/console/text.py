@@ -23,6 +23,7 @@ BAD_TYPE = "種類は一覧から選んでください。"
 DATES_REVERSED = "「いつから」が「いつまで」より後になっています。日付を入れ替えてください。"
 BAD_AUTHOR = "その報告者は選べません。一覧から選んでください。"
 BAD_PAGE = "ページ番号は1以上の数字で指定してください。"
+BAD_CASE_CODE = "ケースコードの形ではありません。K-034 のように入れてください。"
 
 
 def bad_date(label: str) -> str:
@@ -68,3 +69,29 @@ REASON_NEEDED = "見送る理由を書いてください（提案した人にそ
 REASON_TOO_LONG = "理由は500字以内にしてください。"
 PROPOSAL_DONE = {"published": "公開しました。提案した人にチャットで知らせます。",
                  "declined": "見送りました。理由を提案した人にチャットで知らせます。"}
+
+# the access log, read by an admin: what each recorded action means, and the names of its details
+ACTION_LABELS = {
+    "login": "ログイン",
+    "view_reports": "報告一覧を見た",
+    "view_report": "報告を開いた",
+    "view_photo": "写真を見た",
+    "download_csv": "CSV に書き出した",
+    "download_xlsx": "Excel に書き出した",
+    "view_visits": "訪問予定を見た",
+    "user_remove": "利用者の登録を消した",
+    "user_update": "利用者の設定を変えた",
+    "invite_create": "招待コードを作った",
+    "invite_revoke": "招待コードを無効にした",
+    "gap_handled": "未回答を対応済みにした",
+    "add_case": "事例を追加した",
+    "withdraw_case": "事例を取り下げた",
+    "decline_proposal": "事例提案を見送った",
+    "publish_proposal": "事例提案を公開した",
+}
+DETAIL_LABELS = {"area": "地域", "type": "種類", "since": "いつから", "until": "いつまで", "author": "報告者",
+                 "page": "ページ", "rows": "件数", "role": "権限", "days": "日数", "case": "事例", "photo": "写真"}
+DETAIL_WORDS = {"all": "条件なし", "form": "フォームから", "yaml": "YAML ファイルから",
+                "gap": "答えられなかった質問", "down": "👎 の質問"}
+PLATFORM_LABELS = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
+WHO_UNKNOWN = "{platform} の利用者（登録なし）"

@@ -45,7 +45,8 @@ def register(app, ctx: Ctx) -> None:
             error = text.page_out_of_range(int(page), last)
             total, rows = audit.page(db, limit=LOG_PAGE, offset=0)
             page = "1"
-        return render_template("access.html", rows=rows, page=int(page), last=last, total=total, error=error)
+        return render_template("access.html", rows=audit.readable(db, rows), page=int(page), last=last,
+                               total=total, error=error)
 
 
 def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:

@@ -35,7 +35,8 @@ def register(app, ctx: Ctx) -> None:
             ctx.log("view_reports", None, f"{f.describe()} page={f.page}")
         return render_template("reports.html", f=f, rows=rows, total=total, last=last, errors=errors,
                                types=TYPES, areas=queries.areas(db) if g.user.role == "admin" else [],
-                               authors=queries.author_choices(db, g.user, f), summary=_summary(ctx),
+                               authors=queries.author_choices(db, g.user, f),
+                               summary=_summary(ctx, f) if not errors else None,
                                quick=_quick(ctx), number=number, person=queries.person,
                                page_size=queries.PAGE_SIZE)
 
@@ -83,20 +84,33 @@ def register(app, ctx: Ctx) -> None:
     @app.get("/reports/chart.png")
     def chart():
         from ..charts import weekly_bars
-        png = weekly_bars(queries.weeks(db, g.user, ctx.today()))
+        f = queries.read_filters(request.args, g.user, db)
+        png = weekly_bars(queries.weeks(db, g.user, ctx.today(), f=None if f.errors else f))
         return Response(png, mimetype="image/png")
 
 
-def _summary(ctx: Ctx) -> dict:
+def _summary(ctx: Ctx, f: queries.Filters) -> dict:
+    """The counts above the list, under the same filters as the list: for the period asked for
+    (「今週」, 「今月」, dates typed), else last week; and the last 8 weeks for the chart."""
+    from datetime import date
     from ..summary import legend
-    start = queries.week_start(ctx.today()) - timedelta(weeks=1)
-    end = start + timedelta(days=7)
-    by_type = queries.counts(ctx.db, g.user, start, end, "type")
-    by_area = queries.counts(ctx.db, g.user, start, end, "area")
-    this_week = sum(queries.counts(ctx.db, g.user, end, end + timedelta(days=7), "type").values())
-    return {"start": start.isoformat(), "end": (end - timedelta(days=1)).isoformat(), "total": sum(by_type.values()),
-            "by_type": [(t, by_type[t]) for t in TYPES if by_type.get(t)], "by_area": list(by_area.items())[:10],
-            "this_week": this_week, "legend": legend()}
+    today = ctx.today()
+    if f.since or f.until:
+        end = date.fromisoformat(f.until) + timedelta(days=1) if f.until else today + timedelta(days=1)
+        start = date.fromisoformat(f.since) if f.since else end - timedelta(days=28)
+        this_week = None
+    else:
+        start = queries.week_start(today) - timedelta(weeks=1)
+        end = start + timedelta(days=7)
+        this_week = sum(queries.counts(ctx.db, g.user, end, end + timedelta(days=7), "type", f).values())
+    by_type = queries.counts(ctx.db, g.user, start, end, "type", f)
+    by_area = queries.counts(ctx.db, g.user, start, end, "area", f)
+    weeks = queries.weeks(ctx.db, g.user, today, f=f)
+    return {"period": bool(f.since or f.until), "start": start.isoformat(), "end": (end - timedelta(days=1)).isoformat(),
+            "total": sum(by_type.values()), "by_type": [(t, by_type[t]) for t in TYPES if by_type.get(t)],
+            "by_area": list(by_area.items())[:10], "this_week": this_week, "legend": legend(),
+            "weeks": [(label, [c.get(t, 0) for t in TYPES]) for label, c in weeks], "types": TYPES,
+            "filtered": bool(f.type or f.author or f.case or (f.area and g.user.role == "admin"))}
 
 
 def _quick(ctx: Ctx) -> list[tuple[str, dict]]:
