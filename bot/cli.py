@@ -298,6 +298,7 @@ def worker(parent_pid: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する（/readyz と同じ）")
 @with_db
 def status(db, as_json: bool) -> None:
+    from . import messages
     from .app import utc_now
     from .status import readiness
     r = readiness(db, utc_now)
@@ -312,7 +313,7 @@ def status(db, as_json: bool) -> None:
         click.echo(f"スケジューラー　　{'動いている（' + sched['holder'] + '）' if sched and sched['expires_in_s'] > 0 else '止まっている'}")
         click.echo(f"未処理のイベント　{r.get('inbox_backlog', '?')}件（失敗 {r.get('inbox_failed', '?')}件）")
         fail = r.get("last_delivery_failure")
-        click.echo(f"最後の送信失敗　　{fail['platform'] + ' ' + fail['at'][:19] if fail else 'なし'}")
+        click.echo(f"最後の送信失敗　　{messages.delivery_failure(fail)}")
         for name, p in (r.get("platforms") or {}).items():
             click.echo(f"{name}　{'つながる' if p['ok'] else 'つながらない（' + (p['detail'] or '') + '）'}")
     sys.exit(0 if r["ready"] else 1)

@@ -54,7 +54,7 @@ class Stack:
         self.thread = threading.Thread(target=self.http.run, daemon=True)
         self.thread.start()
 
-    def stop(self):
+    def stop(self, timeout: float = 5.0):
         # Empty waitress's socket map first so its loop ends by itself, then close the sockets:
         # closing under a select() that is still waiting makes the loop thread fail.
         channels = list(self.http._map.values())
@@ -63,7 +63,7 @@ class Stack:
         for ch in channels:
             ch.close()
         self.http.task_dispatcher.shutdown()
-        self.server.stop()
+        self.server.stop(timeout)
 
     def wait(self):
         if self.working:
@@ -322,6 +322,67 @@ def test_an_event_acknowledged_before_a_crash_is_answered_after_restart(stack):
     stack.stop()
     stack.start()
     assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+
+
+def test_a_reply_that_went_out_before_the_worker_died_is_not_sent_again(stack):
+    register(stack)
+    ev = text_event("家族教室")
+    # LINE accepts the reply and shows it, but its answer never reaches the worker: the worker is
+    # stopped while it waits (its thread stays blocked, as in a process killed at that moment),
+    # so the inbox row is left 'working' and nothing records that the reply went out.
+    stack.line.fail_next("/v2/bot/message/reply", None, delay=60, deliver=True)
+    body = json.dumps({"destination": "Ubot", "events": [ev]}, ensure_ascii=False).encode()
+    assert stack.request("/line/webhook", body, {"Content-Type": "application/json",
+                                                 "X-Line-Signature": line_signature(body, LINE_SECRET)}) == 200
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+    stack.stop(timeout=0.2)
+    assert stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "working"
+    stack.clock.now += timedelta(minutes=6)  # the dead worker's claim and heartbeat have lapsed
+    stack.start()
+    stack.wait()
+    assert stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+    # the token is spent (by our own first attempt): the retry must not push the answer again
+    assert [d["kind"] for d in stack.line.delivered] == ["reply"]
+    assert any(r["path"] == "/v2/bot/message/reply" and r["status"] == 400 for r in stack.line.rejections)
+
+
+def test_a_reply_never_tried_before_still_falls_back_to_push_after_a_restart(stack):
+    register(stack)
+    stack.stop()
+    stack.start(workers=False)  # acknowledged, never answered
+    ev = text_event("家族教室")
+    assert stack.line_post([ev]) == 200
+    stack.line.expire_token(ev["replyToken"])  # too late for the reply token
+    stack.stop()
+    stack.start()
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+    stack.wait()
+    assert [d["kind"] for d in stack.line.delivered] == ["push"]
+    assert stack.app.db.execute("SELECT status FROM deliveries WHERE key LIKE 'reply:%'").fetchone()[0] == "sent"
+
+
+def test_a_failed_delivery_is_logged_and_shown_with_where_and_what(stack, caplog, nimo):
+    import logging
+    register(stack)
+    stack.line.fail_next("/v2/bot/message/reply", 500, times=4)
+    stack.line.fail_next("/v2/bot/message/push", 500, times=4)
+    ev = text_event("家族教室で山田さんが困っている")
+    with caplog.at_level(logging.WARNING):
+        stack.line_post([ev])
+    assert stack.line.delivered == []
+    lines = [r.getMessage() for r in caplog.records]
+    assert "delivery failed: line /v2/bot/message/reply status=500 ServiceException attempt=1 will retry" in lines
+    assert "delivery failed: line /v2/bot/message/push status=500 ServiceException attempt=4 gave up" in lines
+    # the inbox's line about the event says the same, not only the kind of exception
+    assert any(l.endswith("failed: line /v2/bot/message/push status=500 ServiceException attempt=4 gave up")
+               for l in lines if l.startswith("event "))
+    for l in lines:
+        assert "山田" not in l and "Ustaff" not in l and ev["replyToken"] not in l and "test-line-token" not in l
+    out = nimo("status", check=False).stdout
+    assert "line /v2/bot/message/push HTTP 500（ServiceException、4回目、再試行しません）" in out
+    fail = json.loads(nimo("status", "--json", check=False).stdout)["last_delivery_failure"]
+    assert {k: fail[k] for k in ("platform", "endpoint", "status", "attempt", "retried")} == {
+        "platform": "line", "endpoint": "/v2/bot/message/push", "status": 500, "attempt": 4, "retried": False}
 
 
 # -- Slack --------------------------------------------------------------------------------------
