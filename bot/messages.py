@@ -824,3 +824,14 @@ def delivery_failure(fail: dict | None) -> str:
     again = "再試行します" if fail["retried"] else "再試行しません"
     return (f"{fail['platform']} {fail['endpoint']} HTTP {status}（{fail['error']}、{fail['attempt']}回目、"
             f"{again}） {fail['at'][:19]}")
+HANDOVER_CHOOSE = "残っている計画・リマインダーを引き継ぐ人を選ぶか、「取り消す」を選んでください。"
+
+
+def removal_summary(name: str, work: dict) -> str:
+    """The console's confirmation before a person is deactivated."""
+    if any(work.values()):
+        return (f"{name}さんには、訪問計画{work['plans']}件（残りの訪問{work['visits']}回）とリマインダー"
+                f"{work['reminders']}件が残っています。同じ地域の人に引き継ぐか、取り消すかを選んでください。"
+                "これまでの報告は名前のまま残り、あとで元に戻せます。")
+    return f"{name}さんの登録を解除します。これまでの報告は名前のまま残り、あとで元に戻せます。"
+REMOVED_MARK = "解除済み"
