@@ -385,6 +385,19 @@ def test_a_failed_delivery_is_logged_and_shown_with_where_and_what(stack, caplog
         "platform": "line", "endpoint": "/v2/bot/message/push", "status": 500, "attempt": 4, "retried": False}
 
 
+def test_a_refused_slack_post_is_logged_with_its_method_status_and_error_code(stack, caplog):
+    import logging
+    from bot.adapters.slack import SlackPusher, web_client
+    from bot.core import Text
+    pusher = SlackPusher(web_client(stack.slack.bot_token, stack.slack.url + "/api/"))
+    stack.slack.fail_next("chat.postMessage", 500, body={"ok": False, "error": "internal_error"})
+    with caplog.at_level(logging.WARNING):
+        assert pusher.push("C0SECRET", [Text("山田さんの訪問")], "k1") is False
+    lines = [r.getMessage() for r in caplog.records]
+    assert "delivery failed: slack /api/chat.postMessage status=500 internal_error attempt=1 gave up" in lines
+    assert not any("C0SECRET" in l or "山田" in l for l in lines)
+
+
 # -- Slack --------------------------------------------------------------------------------------
 def slack_event(event, event_id="Ev001"):
     return {"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
