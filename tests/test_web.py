@@ -515,6 +515,45 @@ def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
         assert line.errors == []
 
 
+def test_a_worker_killed_after_line_took_the_reply_does_not_send_it_again(tmp_path):
+    """The crash point for real: LINE has taken the reply (the stand-in holds its answer back),
+    the `nimo worker` process is SIGKILLed, `nimo serve` starts a new one, which redoes the event
+    once the dead worker's heartbeat has lapsed; the spent reply token must not turn into a push."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from .procs import Nimo, wait_for
+    with LineStandIn() as line:
+        db = tmp_path / "n.db"
+        env = dict(os.environ, NIMO_DB=str(db), LINE_CHANNEL_SECRET=LINE_SECRET,
+                   LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url)
+        env.pop("SLACK_BOT_TOKEN", None)
+        uproc = "U" + "0d0d0d0d" * 4
+        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", uproc,
+                        "--area", "千葉市"], env=env, check=True, capture_output=True)
+        line.fail_next("/v2/bot/message/reply", None, delay=120, deliver=True)  # taken, answer held back
+        with Nimo(env) as nimo:
+            first = nimo.worker()
+            body = json.dumps({"destination": "U", "events": [text_event("家族教室", user=uproc)]},
+                              ensure_ascii=False).encode()
+            c = http.client.HTTPConnection("127.0.0.1", nimo.port, timeout=5)
+            c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, LINE_SECRET)})
+            assert c.getresponse().status == 200
+            assert line.wait_for(lambda l: len(l.delivered) == 1, timeout=30)
+            os.kill(first, signal.SIGKILL)
+
+            def status():
+                with sqlite3.connect(db) as conn:
+                    return conn.execute("SELECT status FROM inbox").fetchone()[0]
+            assert wait_for(lambda: nimo.worker() not in (None, first), timeout=30)
+            assert wait_for(lambda: status() == "done", timeout=60)  # redone by the new worker
+        assert [d["kind"] for d in line.delivered] == ["reply"]
+        assert [r["path"] for r in line.rejections] == ["/v2/bot/message/reply"]  # the spent token
+        assert line.errors == []
+
+
 def test_slack_date_picker_on_a_reminder_postpones_it(stack):
     from scheduler import store as rstore
     register(stack, "slack", "Uslack")
