@@ -153,6 +153,9 @@ def test_console_asks_first_offers_colleagues_then_deactivates_and_can_undo(worl
     # past reports keep the name: list, filter and CSV
     reports = c.get("/reports").get_data(as_text=True)
     assert "佐藤" in reports and "line:U5a70" not in reports
+    rid = world.db.execute("SELECT id FROM reports").fetchone()[0]
+    assert "佐藤" in c.get(f"/reports/{rid}").get_data(as_text=True)
+    assert re.search(r"<option[^>]*>佐藤</option>", reports)  # still in the 報告者 filter
     csv_text = c.get("/reports/export.csv").get_data(as_text=True)
     assert "佐藤" in csv_text and SATO not in csv_text
     page = c.post("/users", data={"csrf": csrf, "op": "restore", "platform": "line", "user_id": SATO}).get_data(as_text=True)

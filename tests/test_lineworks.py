@@ -441,6 +441,8 @@ def test_a_send_failing_with_503_is_logged_with_its_endpoint_status_and_attempt(
     path = "/bots/{botId}/users/{userId}/messages"
     assert f"delivery failed: lineworks {path} status=503 HTTPError attempt=1 will retry" in lines
     assert f"delivery failed: lineworks {path} status=503 HTTPError attempt=4 gave up" in lines
+    assert any(l.startswith("event ") and l.endswith(f"failed: lineworks {path} status=503 HTTPError attempt=4 gave up")
+               for l in lines)  # the inbox's line says the same, not only 'RuntimeError'
     assert not any(USER in l or "山田" in l for l in lines)
     fail = readiness(stack.app.db, stack.clock)["last_delivery_failure"]
     assert (fail["platform"], fail["endpoint"], fail["status"], fail["attempt"], fail["retried"]) == (

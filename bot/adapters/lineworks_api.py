@@ -205,6 +205,7 @@ class WorksApi:
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
+        self.failures = threading.local()  # this thread's last failed delivery attempt (``last_failure``)
 
     # -- requests ---------------------------------------------------------------------------
     def _failed(self, what: str | None, status: int | None, error: str, attempt: int, retried: bool) -> None:
@@ -212,6 +213,7 @@ class WorksApi:
         if what is None:
             return
         f = DeliveryFailed("lineworks", what, status, error, attempt, retried)
+        self.failures.last = f
         log.warning("delivery failed: %s", f)
         if self.db is not None:
             try:
@@ -291,9 +293,14 @@ class WorksApi:
             return "unsent"
         raise WorksError("message refused", r.status)
 
+    def last_failure(self) -> DeliveryFailed | None:
+        """The last failed delivery attempt of this thread (what ``deliver`` returning False meant)."""
+        return getattr(self.failures, "last", None)
+
     def deliver(self, contents: list[dict], *, to: str, key: str) -> bool:
         """Every message of one delivery, each at most once; False when one could not be sent
         now (what was sent stays sent; a later try sends the rest)."""
+        self.failures.last = None
         for i, content in enumerate(contents):
             part = f"lineworks:{key}:{i}"
             if not self._claim(part, to):
