@@ -75,7 +75,8 @@ class ReplyClaims:
         row = self.db.execute("SELECT status FROM deliveries WHERE key = ?", [claim]).fetchone()
         if row is not None and row[0] == "sent":
             return "sent"
-        if row is not None and row[0] == "failed":  # known not to have gone out: a fresh try
+        if row is not None and row[0] == "failed":  # every attempt gave up (the inbox row is 'failed'):
+            # only an operator's retry comes here, and it is tried as the first time was
             self.db.execute("UPDATE deliveries SET status = 'claimed' WHERE key = ?", [claim])
             return "new"
         return "tried"
