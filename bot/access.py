@@ -33,11 +33,22 @@ class User:
     area: str
     # How a person is named where shown (bot/people.py); not part of who they are.
     display_name: str | None = field(default=None, compare=False)
+    # When the person was deactivated (bot/departures.py); None while they use Nimo.
+    removed_at: str | None = field(default=None, compare=False)
 
 
 def get_user(db, platform: str, user_id: str) -> User | None:
-    row = db.execute("SELECT platform, user_id, role, area, display_name FROM users WHERE platform = ? AND user_id = ?",
-                     [platform, user_id]).fetchone()
+    """The registered user, or None: also for a person who was deactivated (they left), so every
+    "is this user registered?" check treats them as a stranger."""
+    row = db.execute("SELECT platform, user_id, role, area, display_name FROM users WHERE platform = ? AND user_id = ? "
+                     "AND removed_at IS NULL", [platform, user_id]).fetchone()
+    return User(*row) if row else None
+
+
+def find_user(db, platform: str, user_id: str) -> User | None:
+    """The user's row whether active or deactivated (for admins: removing, reactivating)."""
+    row = db.execute("SELECT platform, user_id, role, area, display_name, removed_at FROM users "
+                     "WHERE platform = ? AND user_id = ?", [platform, user_id]).fetchone()
     return User(*row) if row else None
 
 
@@ -48,19 +59,20 @@ def add_user(db, platform: str, user_id: str, role: str, area: str, now: datetim
         raise AccessError(f"role は {' / '.join(ROLES)} のいずれかです")
     if not user_id.strip() or not area.strip():
         raise AccessError("ユーザーID と地域（area）を指定してください")
+    # Registering someone who was deactivated makes them active again (their history is theirs).
     db.execute("INSERT INTO users (platform, user_id, role, area, created_at) VALUES (?, ?, ?, ?, ?) "
-               "ON CONFLICT (platform, user_id) DO UPDATE SET role = excluded.role, area = excluded.area",
+               "ON CONFLICT (platform, user_id) DO UPDATE SET role = excluded.role, area = excluded.area, "
+               "removed_at = NULL, removed_by = NULL",
                [platform, user_id.strip(), role, area.strip(), now.isoformat()])
     return User(platform, user_id.strip(), role, area.strip())
 
 
-def remove_user(db, platform: str, user_id: str) -> bool:
-    return db.execute("DELETE FROM users WHERE platform = ? AND user_id = ?", [platform, user_id]).rowcount > 0
-
-
-def list_users(db) -> list[User]:
+def list_users(db, *, include_removed: bool = False) -> list[User]:
+    """Active users; with ``include_removed``, also those deactivated (``removed_at`` set)."""
+    where = "" if include_removed else " WHERE removed_at IS NULL"
     return [User(*r) for r in db.execute(
-        "SELECT platform, user_id, role, area, display_name FROM users ORDER BY platform, area, user_id").fetchall()]
+        f"SELECT platform, user_id, role, area, display_name, removed_at FROM users{where} "
+        "ORDER BY platform, area, user_id").fetchall()]
 
 
 def create_invite(db, role: str, area: str, now: datetime, *, days: int = INVITE_DAYS) -> str:

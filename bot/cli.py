@@ -298,6 +298,7 @@ def worker(parent_pid: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する（/readyz と同じ）")
 @with_db
 def status(db, as_json: bool) -> None:
+    from . import messages
     from .app import utc_now
     from .status import readiness
     r = readiness(db, utc_now)
@@ -312,7 +313,7 @@ def status(db, as_json: bool) -> None:
         click.echo(f"スケジューラー　　{'動いている（' + sched['holder'] + '）' if sched and sched['expires_in_s'] > 0 else '止まっている'}")
         click.echo(f"未処理のイベント　{r.get('inbox_backlog', '?')}件（失敗 {r.get('inbox_failed', '?')}件）")
         fail = r.get("last_delivery_failure")
-        click.echo(f"最後の送信失敗　　{fail['platform'] + ' ' + fail['at'][:19] if fail else 'なし'}")
+        click.echo(f"最後の送信失敗　　{messages.delivery_failure(fail)}")
         for name, p in (r.get("platforms") or {}).items():
             click.echo(f"{name}　{'つながる' if p['ok'] else 'つながらない（' + (p['detail'] or '') + '）'}")
     sys.exit(0 if r["ready"] else 1)
@@ -362,14 +363,16 @@ def _check_name(name: str) -> None:
 
 
 @users.command("list", help="登録されている利用者（名前・種類・ID・役割・地域）")
+@click.option("--all", "everyone", is_flag=True, help="登録を解除した人も出す（最後の列に解除した日時）")
 @with_db
-def users_list(db) -> None:
+def users_list(db, everyone: bool) -> None:
     from . import messages
     from .access import list_users
-    rows = list_users(db)
+    rows = list_users(db, include_removed=everyone)
     click.echo(messages.USERS_HEADER)
     for u in rows:
-        click.echo(f"{u.display_name or messages.NAME_UNSET}\t{u.platform}\t{u.user_id}\t{u.role}\t{u.area}")
+        gone = f"\t{messages.REMOVED_MARK} {u.removed_at[:16]}" if u.removed_at else ""
+        click.echo(f"{u.display_name or messages.NAME_UNSET}\t{u.platform}\t{u.user_id}\t{u.role}\t{u.area}{gone}")
     click.echo(f"全{len(rows)}人")
 
 
@@ -388,15 +391,41 @@ def users_rename(db, platform: str, user_id: str, name: str) -> None:
     click.echo(messages.renamed(platform, user_id, clean_name(name)))
 
 
-@users.command("remove", help="利用者の登録を消す")
+@users.command("remove", help="利用者の登録を解除する（報告は名前のまま残る）。残っている計画・リマインダーは"
+               "--to で引き継ぐか --cancel で取り消す")
+@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--id", "user_id", required=True)
+@click.option("--to", "to", default=None, help="引き継ぐ人（PLATFORM:ID、同じ地域の登録中の人）")
+@click.option("--cancel", is_flag=True, help="残っている訪問計画・訪問・リマインダーを取り消す（記録に残る）")
+@with_db
+def users_remove(db, platform: str, user_id: str, to: str | None, cancel: bool) -> None:
+    from . import messages
+    from .access import AccessError
+    from .app import utc_now
+    from .departures import deactivate, name_of
+    if to and cancel:
+        raise click.ClickException(messages.REMOVE_CANCEL_AND_TO)
+    try:
+        gone = deactivate(db, platform, user_id, by="cli", now=utc_now(), to=to, cancel=cancel)
+    except AccessError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.user_removed(name_of(gone.user), gone.work,
+                                     name_of(gone.to) if gone.to is not None else None))
+
+
+@users.command("restore", help="登録を解除した利用者を元に戻す")
 @click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
 @click.option("--id", "user_id", required=True)
 @with_db
-def users_remove(db, platform: str, user_id: str) -> None:
-    from .access import remove_user
-    if not remove_user(db, platform, user_id):
-        raise click.ClickException(f"{platform} の {user_id} は登録されていません")
-    click.echo(f"削除しました：{platform} {user_id}")
+def users_restore(db, platform: str, user_id: str) -> None:
+    from . import messages
+    from .access import AccessError
+    from .departures import name_of, reactivate
+    try:
+        user = reactivate(db, platform, user_id)
+    except AccessError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.user_reactivated(name_of(user)))
 
 
 @main.group(help="招待コード（管理者用）")

@@ -382,6 +382,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE invites_new RENAME TO invites;
     ALTER TABLE reports ADD COLUMN next_time TEXT;  -- HH:MM in Japan time, or NULL: a day only
     """,
+    # 11 (delivery branch): a person who leaves is deactivated, never deleted, so their past reports
+    # keep their name; and the platform API failures an operator reads in ``nimo status`` (where and
+    # what, never a target or a message)
+    """
+    ALTER TABLE users ADD COLUMN removed_at TEXT;   -- UTC ISO 8601; NULL while the person uses Nimo
+    ALTER TABLE users ADD COLUMN removed_by TEXT;   -- 'cli' or 'platform:user_id' of the admin
+    CREATE TABLE delivery_failures (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,              -- UTC ISO 8601
+        platform TEXT NOT NULL,        -- 'line', 'slack', 'lineworks'
+        endpoint TEXT NOT NULL,        -- the API path only, e.g. '/v2/bot/message/reply'
+        status INTEGER,                -- the HTTP status, NULL when no answer came (a timeout)
+        error TEXT NOT NULL,           -- the kind of failure, e.g. 'ApiException'
+        attempt INTEGER NOT NULL,
+        retried INTEGER NOT NULL       -- 1: it will be tried again; 0: given up
+    );
+    """,
 )
 
 

@@ -246,7 +246,10 @@ class Workers:
         try:
             self.handle(platform, payload, row_id)
         except Exception as e:  # never the message text: only where and what kind
-            log.error("event %s failed: %s", row_id, type(e).__name__)
+            # A platform API's failure describes itself safely (platform, path, status, attempt);
+            # any other exception may carry text from the message, so only its kind is logged.
+            from .delivery import DeliveryFailed
+            log.error("event %s failed: %s", row_id, e if isinstance(e, DeliveryFailed) else type(e).__name__)
             status = "failed"
         try:
             self.inbox.finish(row_id, status)

@@ -778,3 +778,63 @@ def handover_notice_previous(code: str, by: str, to: str) -> str:
 # -- a visit report that says the person was not met ------------------------------------------------
 def visit_not_met(label: str) -> str:
     return f"会えなかった訪問として記録しました。訪問計画の「{label}」は未完了のままです（期間内にもう一度どうぞ）。"
+# -- 退職・異動した人の登録解除と引き継ぎ、送信失敗の表示（delivery） --
+SUCCESSOR_SELF = "引き継ぐ人には、登録を解除する本人以外を選んでください。"
+REMOVE_CANCEL_AND_TO = "--to と --cancel はどちらか一方だけを指定してください。"
+
+
+def successor_unknown(to: str) -> str:
+    return f"引き継ぐ人（{to}）は登録されていません。nimo users list で確かめてください。"
+
+
+def successor_other_platform(name: str, platform: str) -> str:
+    return f"{name}さんは別の種類（{platform} 以外）の登録なので、引き継げません。同じ {platform} の人を選んでください。"
+
+
+def open_work(name: str, work: dict) -> str:
+    return (f"{name}さんには、訪問計画{work['plans']}件（残りの訪問{work['visits']}回）と"
+            f"リマインダー{work['reminders']}件が残っています。登録を解除する前に、同じ地域の人に引き継ぐか、"
+            "取り消すかを選んでください。\n"
+            "・引き継ぐ：--to line:利用者ID\n"
+            "・取り消す（記録に残ります）：--cancel")
+
+
+def user_removed(name: str, work: dict, to: str | None) -> str:
+    if to:
+        return (f"{name}さんの登録を解除しました。訪問計画{work['plans']}件・リマインダー{work['reminders']}件を"
+                f"{to}さんに引き継ぎました。")
+    if any(work.values()):
+        return (f"{name}さんの登録を解除しました。訪問計画{work['plans']}件・リマインダー{work['reminders']}件を"
+                "取り消しました（記録に残っています）。")
+    return f"{name}さんの登録を解除しました。これまでの報告は{name}さんの名前のまま残ります。"
+
+
+def already_active(name: str) -> str:
+    return f"{name}さんは登録中です（解除されていません）。"
+
+
+def user_reactivated(name: str) -> str:
+    return f"{name}さんの登録を元に戻しました。引き継いだ計画は、引き継いだ人の担当のままです。"
+
+
+def delivery_failure(fail: dict | None) -> str:
+    """``nimo status``'s line about the last failed delivery: where, what, and whether it goes on."""
+    if not fail:
+        return "なし"
+    if "endpoint" not in fail:
+        return f"{fail['platform']} {fail['at'][:19]}"
+    status = fail["status"] if fail["status"] is not None else "応答なし"
+    again = "再試行します" if fail["retried"] else "再試行しません"
+    return (f"{fail['platform']} {fail['endpoint']} HTTP {status}（{fail['error']}、{fail['attempt']}回目、"
+            f"{again}） {fail['at'][:19]}")
+HANDOVER_CHOOSE = "残っている計画・リマインダーを引き継ぐ人を選ぶか、「取り消す」を選んでください。"
+
+
+def removal_summary(name: str, work: dict) -> str:
+    """The console's confirmation before a person is deactivated."""
+    if any(work.values()):
+        return (f"{name}さんには、訪問計画{work['plans']}件（残りの訪問{work['visits']}回）とリマインダー"
+                f"{work['reminders']}件が残っています。同じ地域の人に引き継ぐか、取り消すかを選んでください。"
+                "これまでの報告は名前のまま残り、あとで元に戻せます。")
+    return f"{name}さんの登録を解除します。これまでの報告は名前のまま残り、あとで元に戻せます。"
+REMOVED_MARK = "解除済み"

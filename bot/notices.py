@@ -37,8 +37,11 @@ class NoticeSender:
     def send_due(self) -> int:
         """Send every unsent notice whose platform is reachable; how many were sent."""
         sent = 0
-        rows = self.db.execute("SELECT id, platform, user_id, text FROM chat_notices WHERE sent_at IS NULL "
-                               "AND attempts < ? ORDER BY id LIMIT 100", [MAX_ATTEMPTS]).fetchall()
+        # never to a person who was deactivated (they left): their notices stay unsent
+        rows = self.db.execute("SELECT id, platform, user_id, text FROM chat_notices n WHERE sent_at IS NULL "
+                               "AND attempts < ? AND NOT EXISTS (SELECT 1 FROM users u WHERE u.platform = n.platform "
+                               "AND u.user_id = n.user_id AND u.removed_at IS NOT NULL) ORDER BY id LIMIT 100",
+                               [MAX_ATTEMPTS]).fetchall()
         for nid, platform, user, text in rows:
             pusher = self.pushers.get(platform)
             if pusher is None:

@@ -46,6 +46,10 @@ def readiness(db, clock: Callable[[], datetime]) -> dict:
     failed = db.execute("SELECT platform, created_at FROM deliveries WHERE status = 'failed' "
                         "ORDER BY created_at DESC LIMIT 1").fetchone()
     out["last_delivery_failure"] = {"platform": failed[0], "at": failed[1]} if failed else None
+    from .delivery import last_failure  # what a platform's API answered: platform, path, status, attempt
+    api_failure = last_failure(db)
+    if api_failure is not None and (failed is None or api_failure["at"] >= failed[1]):
+        out["last_delivery_failure"] = api_failure
     out["platforms"] = {name: {"ok": bool(ok), "detail": detail, "checked_at": at}
                         for name, ok, detail, at in db.execute("SELECT name, ok, detail, checked_at FROM health")}
     out["ready"] = out["worker_heartbeat_age_s"] is not None and out["worker_heartbeat_age_s"] <= STALE_HEARTBEAT_S

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from . import status
 from .adapters import line as line_adapter
+from .delivery import DeliveryFailed, ReplyClaims, record_failure
 from .inbox import Inbox, Workers
 from .platform import Event, answer
 from .logs import quiet_libraries
@@ -50,9 +51,20 @@ class LineAnswers:
         return line_adapter.render(replies)
 
     def deliver(self, rendered: list[dict], event: Event) -> None:
+        """Claimed before it is sent, marked after: an event redone after a crash whose answer may
+        already have gone out is not pushed again (see :class:`~bot.delivery.ReplyClaims`)."""
         token, to = event.reply_to
-        if self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key) == "unsent":
-            raise RuntimeError("LINE could not be reached")
+        claims = ReplyClaims(self.app.db, self.app.clock)
+        state = claims.begin("line", event.key)
+        if state == "sent":
+            return
+        try:
+            self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key,
+                                   tried_before=state == "tried")
+        except DeliveryFailed:
+            claims.end(event.key, sent=False)
+            raise
+        claims.end(event.key, sent=True)
 
     def pusher(self) -> line_adapter.LinePusher:
         return line_adapter.LinePusher(self.messenger)
@@ -90,6 +102,7 @@ class Answerer:
                 access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
                 base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
                 data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
+            messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
             self.line = LineAnswers(app, messenger)
         if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
             from .adapters.slack import build_bolt
@@ -171,6 +184,7 @@ class Answerer:
         while not self.stopping.is_set():
             try:
                 self.inbox.purge()
+                ReplyClaims(self.app.db, self.app.clock).forget_old()
                 sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE)
             except Exception as e:  # a locked database now and then: the next hour will do
                 log.warning("housekeeping: %s", type(e).__name__)

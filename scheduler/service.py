@@ -290,6 +290,12 @@ class ReminderService:
                 lateness = now - r.due_at
                 if row["d_status"] == "sent":  # delivered, but the process died before moving it on
                     repairs.extend(self._advance(db, r, now))
+                elif not r.is_group and store.target_removed(db, r.platform, r.target):
+                    # the person left and their work was not handed over: never push to them
+                    store.set_status(db, r.id, "cancelled", now)
+                    store.record_action(db, reminder_id=r.id, visit_id=r.visit_id, platform=r.platform,
+                                        user="nimo", action="cancel", detail="target removed", now=now)
+                    log.warning("reminder %s cancelled: its 1:1 target is no longer an active user", r.id)
                 elif row["d_status"] == "claimed" and store.from_utc(row["d_created"]) > now - STALE:
                     waiting = True  # being sent right now by another thread or process
                 elif lateness > TOO_LATE:
@@ -389,7 +395,7 @@ class ReminderService:
         now = self.clock().astimezone(TZ)
         if not is_business_day(now.date()):
             return
-        users = self.db.execute("SELECT platform, user_id FROM users").fetchall()
+        users = self.db.execute("SELECT platform, user_id FROM users WHERE removed_at IS NULL").fetchall()
         for platform, user in users:
             t = store.digest_time(self.db, platform, user)
             start = datetime.combine(now.date(), t, tzinfo=TZ)

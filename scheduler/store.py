@@ -504,3 +504,74 @@ def hand_over_plans(db, plan_ids: list[int], new_owner: str, now: datetime, *,
                f"(SELECT id FROM visits WHERE plan_id IN ({marks}) AND status = 'open')",
                [new_owner, *keep, new_owner, utc(now), *live])
     return db.execute(f"UPDATE plans SET owner = ? WHERE id IN ({marks})", [new_owner, *live]).rowcount
+
+
+# -- delivery branch: a person who leaves hands over their work, or it is cancelled with a record --
+# The caller opens the transaction (``immediate``), so the person's deactivation and what happens to
+# their work are written together or not at all.
+
+def owner_work(db, platform: str, user: str) -> dict[str, int]:
+    """What ``user`` still holds: active visit plans, their open visits, and active (or missed, for
+    the digest) reminders they own, whatever they are for."""
+    plans, visits = db.execute(
+        "SELECT COUNT(*), (SELECT COUNT(*) FROM visits v JOIN plans q ON q.id = v.plan_id WHERE q.platform = ? "
+        "AND q.owner = ? AND q.status = 'active' AND v.status = 'open') FROM plans p WHERE p.platform = ? "
+        "AND p.owner = ? AND p.status = 'active'", [platform, user, platform, user]).fetchone()
+    reminders = db.execute("SELECT COUNT(*) FROM reminders WHERE platform = ? AND owner = ? "
+                           "AND status IN ('active', 'missed')", [platform, user]).fetchone()[0]
+    return {"plans": plans, "visits": visits, "reminders": reminders}
+
+
+def _owned_plan_ids(db, platform: str, user: str) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM plans WHERE platform = ? AND owner = ? AND status = 'active'",
+                                     [platform, user]).fetchall()]
+
+
+def hand_over_all(db, platform: str, user: str, new_owner: str, by: str, now: datetime) -> dict[str, int]:
+    """Everything ``user`` holds goes to ``new_owner`` (same platform): plans and their visits'
+    reminders, their own reminders and events.  A reminder to a group stays in the group; one to
+    the person's 1:1 chat goes to the new owner's.  Each moved reminder gets a 'hand_over' record."""
+    work = owner_work(db, platform, user)
+    groups = tuple(r[0] for r in db.execute(
+        "SELECT DISTINCT target FROM reminders WHERE platform = ? AND owner = ? AND is_group = 1",
+        [platform, user]).fetchall())
+    moved = [r[0] for r in db.execute(
+        "SELECT id FROM reminders WHERE platform = ? AND owner = ? AND status IN ('active', 'missed')",
+        [platform, user]).fetchall()]
+    hand_over_plans(db, _owned_plan_ids(db, platform, user), new_owner, now, keep_targets=groups)
+    db.execute("UPDATE reminders SET owner = ?, target = CASE WHEN is_group = 0 AND target = ? THEN ? ELSE target END, "
+               "updated_at = ? WHERE platform = ? AND owner = ? AND status IN ('active', 'missed')",
+               [new_owner, user, new_owner, utc(now), platform, user])
+    db.execute("UPDATE events SET owner = ? WHERE platform = ? AND owner = ? AND status = 'active'",
+               [new_owner, platform, user])
+    for rid in moved:
+        record_action(db, reminder_id=rid, visit_id=None, platform=platform, user=by, action="hand_over",
+                      detail=f"{user}->{new_owner} (removed)", now=now)
+    return work
+
+
+def cancel_all(db, platform: str, user: str, by: str, reason: str, now: datetime) -> dict[str, int]:
+    """Everything ``user`` holds is cancelled with ``reason``: plans (status 'cancelled'), their open
+    visits, their reminders; each cancelled reminder gets a 'cancel' record naming the reason."""
+    work = owner_work(db, platform, user)
+    plan_ids = _owned_plan_ids(db, platform, user)
+    cancelled = [r[0] for r in db.execute(
+        "SELECT id FROM reminders WHERE status IN ('active', 'missed') AND ((platform = ? AND owner = ?) OR "
+        "visit_id IN (SELECT v.id FROM visits v JOIN plans p ON p.id = v.plan_id WHERE p.platform = ? "
+        "AND p.owner = ? AND p.status = 'active' AND v.status = 'open'))", [platform, user, platform, user]).fetchall()]
+    close_plans(db, plan_ids, reason, now)
+    if plan_ids:
+        db.execute(f"UPDATE plans SET status = 'cancelled' WHERE id IN ({','.join('?' * len(plan_ids))})", plan_ids)
+    if cancelled:
+        db.execute(f"UPDATE reminders SET status = 'cancelled', updated_at = ? WHERE id IN "
+                   f"({','.join('?' * len(cancelled))})", [utc(now), *cancelled])
+    for rid in cancelled:
+        record_action(db, reminder_id=rid, visit_id=None, platform=platform, user=by, action="cancel",
+                      detail=reason, now=now)
+    return work
+
+
+def target_removed(db, platform: str, target: str) -> bool:
+    """The 1:1 chat ``target`` belongs to a person who was deactivated: nothing may be pushed there."""
+    return db.execute("SELECT 1 FROM users WHERE platform = ? AND user_id = ? AND removed_at IS NOT NULL",
+                      [platform, target]).fetchone() is not None

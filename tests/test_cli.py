@@ -96,7 +96,7 @@ def test_users_and_invites(nimo):
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     code = nimo("invite", "create", "--role", "staff", "--area", "船橋市").stdout.strip()
     assert len(code) == 8 and code.isalnum()
-    assert "削除しました" in nimo("users", "remove", "--platform", "line", "--id", U123).stdout
+    assert "登録を解除しました" in nimo("users", "remove", "--platform", "line", "--id", U123).stdout
     gone = nimo("users", "remove", "--platform", "line", "--id", U123, check=False)
     assert gone.returncode != 0 and "登録されていません" in gone.stderr
 

@@ -432,7 +432,10 @@ def test_admin_changes_role_area_and_name_and_removes(con):
         "line", "Ustaff", "supervisor", "船橋市")
     assert "佐藤（保健師）" in page(c.get("/users"))
     r = c.post("/users", data={"csrf": t, "op": "remove", "platform": "line", "user_id": "Ustaff"})
-    assert "消しました" in page(r) and get_user(con.db, "line", "Ustaff") is None
+    assert "登録の解除" in page(r) and get_user(con.db, "line", "Ustaff") is not None  # asked first
+    r = c.post("/users", data={"csrf": t, "op": "remove", "confirm": "yes", "handover": "none", "platform": "line",
+                               "user_id": "Ustaff"})
+    assert "登録を解除しました" in page(r) and get_user(con.db, "line", "Ustaff") is None
 
 
 @pytest.mark.parametrize("form, said", [

@@ -429,6 +429,26 @@ def test_an_answer_cut_by_500s_is_finished_later_without_repeating_what_was_sent
     assert [c["type"] for c in works.contents()] == ["text", "flex"]
 
 
+def test_a_send_failing_with_503_is_logged_with_its_endpoint_status_and_attempt(stack, works, caplog):
+    import logging
+    from bot.status import readiness
+    register(stack)
+    works.fail_next("/messages", 503, times=8)
+    with caplog.at_level(logging.WARNING):
+        stack.callback(text_event("8050問題で山田さんが"))
+        assert wait_for(lambda: stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "failed", timeout=10)
+    lines = [r.getMessage() for r in caplog.records]
+    path = "/bots/{botId}/users/{userId}/messages"
+    assert f"delivery failed: lineworks {path} status=503 HTTPError attempt=1 will retry" in lines
+    assert f"delivery failed: lineworks {path} status=503 HTTPError attempt=4 gave up" in lines
+    assert any(l.startswith("event ") and l.endswith(f"failed: lineworks {path} status=503 HTTPError attempt=4 gave up")
+               for l in lines)  # the inbox's line says the same, not only 'RuntimeError'
+    assert not any(USER in l or "山田" in l for l in lines)
+    fail = readiness(stack.app.db, stack.clock)["last_delivery_failure"]
+    assert (fail["platform"], fail["endpoint"], fail["status"], fail["attempt"], fail["retried"]) == (
+        "lineworks", path, 503, 4, False)
+
+
 def test_a_message_whose_answer_was_lost_is_not_sent_again(stack, works):
     register(stack)
     stack.server.answerer.lineworks.api.timeout = 0.5

@@ -54,7 +54,7 @@ class Stack:
         self.thread = threading.Thread(target=self.http.run, daemon=True)
         self.thread.start()
 
-    def stop(self):
+    def stop(self, timeout: float = 5.0):
         # Empty waitress's socket map first so its loop ends by itself, then close the sockets:
         # closing under a select() that is still waiting makes the loop thread fail.
         channels = list(self.http._map.values())
@@ -63,7 +63,7 @@ class Stack:
         for ch in channels:
             ch.close()
         self.http.task_dispatcher.shutdown()
-        self.server.stop()
+        self.server.stop(timeout)
 
     def wait(self):
         if self.working:
@@ -324,6 +324,80 @@ def test_an_event_acknowledged_before_a_crash_is_answered_after_restart(stack):
     assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
 
 
+def test_a_reply_that_went_out_before_the_worker_died_is_not_sent_again(stack):
+    register(stack)
+    ev = text_event("家族教室")
+    # LINE accepts the reply and shows it, but its answer never reaches the worker: the worker is
+    # stopped while it waits (its thread stays blocked, as in a process killed at that moment),
+    # so the inbox row is left 'working' and nothing records that the reply went out.
+    stack.line.fail_next("/v2/bot/message/reply", None, delay=60, deliver=True)
+    body = json.dumps({"destination": "Ubot", "events": [ev]}, ensure_ascii=False).encode()
+    assert stack.request("/line/webhook", body, {"Content-Type": "application/json",
+                                                 "X-Line-Signature": line_signature(body, LINE_SECRET)}) == 200
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+    stack.stop(timeout=0.2)
+    assert stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "working"
+    stack.clock.now += timedelta(minutes=6)  # the dead worker's claim and heartbeat have lapsed
+    stack.start()
+    stack.wait()
+    assert stack.app.db.execute("SELECT status FROM inbox").fetchone()[0] == "done"
+    # the token is spent (by our own first attempt): the retry must not push the answer again
+    assert [d["kind"] for d in stack.line.delivered] == ["reply"]
+    assert any(r["path"] == "/v2/bot/message/reply" and r["status"] == 400 for r in stack.line.rejections)
+
+
+def test_a_reply_never_tried_before_still_falls_back_to_push_after_a_restart(stack):
+    register(stack)
+    stack.stop()
+    stack.start(workers=False)  # acknowledged, never answered
+    ev = text_event("家族教室")
+    assert stack.line_post([ev]) == 200
+    stack.line.expire_token(ev["replyToken"])  # too late for the reply token
+    stack.stop()
+    stack.start()
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+    stack.wait()
+    assert [d["kind"] for d in stack.line.delivered] == ["push"]
+    assert stack.app.db.execute("SELECT status FROM deliveries WHERE key LIKE 'reply:%'").fetchone()[0] == "sent"
+
+
+def test_a_failed_delivery_is_logged_and_shown_with_where_and_what(stack, caplog, nimo):
+    import logging
+    register(stack)
+    stack.line.fail_next("/v2/bot/message/reply", 500, times=4)
+    stack.line.fail_next("/v2/bot/message/push", 500, times=4)
+    ev = text_event("家族教室で山田さんが困っている")
+    with caplog.at_level(logging.WARNING):
+        stack.line_post([ev])
+    assert stack.line.delivered == []
+    lines = [r.getMessage() for r in caplog.records]
+    assert "delivery failed: line /v2/bot/message/reply status=500 ServiceException attempt=1 will retry" in lines
+    assert "delivery failed: line /v2/bot/message/push status=500 ServiceException attempt=4 gave up" in lines
+    # the inbox's line about the event says the same, not only the kind of exception
+    assert any(l.endswith("failed: line /v2/bot/message/push status=500 ServiceException attempt=4 gave up")
+               for l in lines if l.startswith("event "))
+    for l in lines:
+        assert "山田" not in l and "Ustaff" not in l and ev["replyToken"] not in l and "test-line-token" not in l
+    out = nimo("status", check=False).stdout
+    assert "line /v2/bot/message/push HTTP 500（ServiceException、4回目、再試行しません）" in out
+    fail = json.loads(nimo("status", "--json", check=False).stdout)["last_delivery_failure"]
+    assert {k: fail[k] for k in ("platform", "endpoint", "status", "attempt", "retried")} == {
+        "platform": "line", "endpoint": "/v2/bot/message/push", "status": 500, "attempt": 4, "retried": False}
+
+
+def test_a_refused_slack_post_is_logged_with_its_method_status_and_error_code(stack, caplog):
+    import logging
+    from bot.adapters.slack import SlackPusher, web_client
+    from bot.core import Text
+    pusher = SlackPusher(web_client(stack.slack.bot_token, stack.slack.url + "/api/"))
+    stack.slack.fail_next("chat.postMessage", 500, body={"ok": False, "error": "internal_error"})
+    with caplog.at_level(logging.WARNING):
+        assert pusher.push("C0SECRET", [Text("山田さんの訪問")], "k1") is False
+    lines = [r.getMessage() for r in caplog.records]
+    assert "delivery failed: slack /api/chat.postMessage status=500 internal_error attempt=1 gave up" in lines
+    assert not any("C0SECRET" in l or "山田" in l for l in lines)
+
+
 # -- Slack --------------------------------------------------------------------------------------
 def slack_event(event, event_id="Ev001"):
     return {"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
@@ -438,6 +512,45 @@ def test_nimo_serve_and_its_worker_process_answer_for_real(tmp_path):
             os.kill(nimo.proc.pid, signal.SIGTERM)
             _, err = nimo.proc.communicate(timeout=20)
         assert "家族教室" not in err.decode("utf-8", "replace")  # the logs never carry message text
+        assert line.errors == []
+
+
+def test_a_worker_killed_after_line_took_the_reply_does_not_send_it_again(tmp_path):
+    """The crash point for real: LINE has taken the reply (the stand-in holds its answer back),
+    the `nimo worker` process is SIGKILLed, `nimo serve` starts a new one, which redoes the event
+    once the dead worker's heartbeat has lapsed; the spent reply token must not turn into a push."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from .procs import Nimo, wait_for
+    with LineStandIn() as line:
+        db = tmp_path / "n.db"
+        env = dict(os.environ, NIMO_DB=str(db), LINE_CHANNEL_SECRET=LINE_SECRET,
+                   LINE_CHANNEL_ACCESS_TOKEN=line.access_token, LINE_API_BASE_URL=line.url)
+        env.pop("SLACK_BOT_TOKEN", None)
+        uproc = "U" + "0d0d0d0d" * 4
+        subprocess.run([sys.executable, "-m", "bot", "users", "add", "--platform", "line", "--id", uproc,
+                        "--area", "千葉市"], env=env, check=True, capture_output=True)
+        line.fail_next("/v2/bot/message/reply", None, delay=120, deliver=True)  # taken, answer held back
+        with Nimo(env) as nimo:
+            first = nimo.worker()
+            body = json.dumps({"destination": "U", "events": [text_event("家族教室", user=uproc)]},
+                              ensure_ascii=False).encode()
+            c = http.client.HTTPConnection("127.0.0.1", nimo.port, timeout=5)
+            c.request("POST", "/line/webhook", body=body, headers={"X-Line-Signature": line_signature(body, LINE_SECRET)})
+            assert c.getresponse().status == 200
+            assert line.wait_for(lambda l: len(l.delivered) == 1, timeout=30)
+            os.kill(first, signal.SIGKILL)
+
+            def status():
+                with sqlite3.connect(db) as conn:
+                    return conn.execute("SELECT status FROM inbox").fetchone()[0]
+            assert wait_for(lambda: nimo.worker() not in (None, first), timeout=30)
+            assert wait_for(lambda: status() == "done", timeout=60)  # redone by the new worker
+        assert [d["kind"] for d in line.delivered] == ["reply"]
+        assert [r["path"] for r in line.rejections] == ["/v2/bot/message/reply"]  # the spent token
         assert line.errors == []
 
 

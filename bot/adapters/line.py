@@ -29,6 +29,7 @@ from linebot.v3.webhooks import (
 )
 
 from ..core import CaseCard, Choice, Incoming, Reply
+from ..delivery import DeliveryFailed
 from . import line_family
 from .line_family import sequence
 
@@ -42,6 +43,8 @@ BUTTON_LABEL_MAX = 40
 RETRY_NAMESPACE = uuid.UUID("6f1c5a52-2d0e-4d4e-9a57-6e696d6f6c6e")
 GROUP_PREFIXES = ("にも", "nimo", "ニモ")
 PROFILE_TIMEOUT = 5.0      # seconds for a profile lookup at registration
+REPLY_PATH = "/v2/bot/message/reply"
+PUSH_PATH = "/v2/bot/message/push"
 
 
 def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
@@ -186,6 +189,7 @@ class LineMessenger:
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
+        self.on_failure: Callable[[DeliveryFailed], None] | None = None  # the worker records them
 
     def content(self, message_id: str) -> bytes:
         """An image the user sent, downloaded at once: LINE keeps content only for a while."""
@@ -213,36 +217,60 @@ class LineMessenger:
                 retry_after = None
         self.sleep(min(retry_after if retry_after is not None else 0.5 * 2 ** attempt, 30.0))
 
-    def deliver(self, messages_: list[dict], *, reply_token: str | None, to: str | None, key: str) -> str:
-        """Deliver once: 'reply', 'push', or 'unsent' when LINE could not be reached in time.
+    def _failed(self, endpoint: str, e: Exception, attempt: int, retried: bool) -> DeliveryFailed:
+        """One failed request, described for an operator (path, status, attempt), logged and handed
+        to ``on_failure``; never the token, the target or the messages."""
+        f = DeliveryFailed("line", endpoint, getattr(e, "status", None), type(e).__name__, attempt + 1, retried)
+        log.warning("delivery failed: %s", f)
+        if self.on_failure is not None:
+            try:
+                self.on_failure(f)
+            except Exception as err:  # a locked database must not stop the delivery itself
+                log.warning("delivery failure not recorded: %s", type(err).__name__)
+        return f
+
+    def deliver(self, messages_: list[dict], *, reply_token: str | None, to: str | None, key: str,
+                tried_before: bool = False) -> str:
+        """Deliver once: 'reply' or 'push'; raises :class:`DeliveryFailed` (the last failure) when
+        LINE refused or could not be reached in time.
 
         A reply whose request timed out may still have been delivered; if the token is then
         reported as used, it was used by us, and pushing again would show the answer twice.
+        ``tried_before``: an earlier attempt of this delivery may have gone out (its worker died
+        before it could record the outcome); a refused token then means the same, and no push
+        follows.  A push carries ``X-Line-Retry-Key`` made from ``key``, so LINE itself drops a
+        repeated push (409 counts as delivered).
         """
         msgs = [_Prepared(m) for m in messages_]
         timed_out = False
+        last: DeliveryFailed | None = None
         if reply_token:
             for attempt in range(self.attempts):
+                again = attempt + 1 < self.attempts
                 try:
                     self.api.reply_message(ReplyMessageRequest.construct(replyToken=reply_token, messages=msgs),
                                            _request_timeout=self.timeout)
                     return "reply"
                 except ApiException as e:
                     if e.status == 400 and "reply token" in (e.body or "").lower():
-                        if timed_out:
+                        if timed_out or tried_before:
+                            log.info("reply token already used by an earlier attempt: not pushed again")
                             return "reply"
                         break  # expired or already used elsewhere: push instead
                     if e.status == 429 or e.status >= 500:
+                        last = self._failed(REPLY_PATH, e, attempt, again or bool(to))
                         self._wait(e, attempt)
                         continue
-                    raise
-                except urllib3.exceptions.HTTPError:
+                    raise self._failed(REPLY_PATH, e, attempt, False) from e
+                except urllib3.exceptions.HTTPError as e:
                     timed_out = True
+                    last = self._failed(REPLY_PATH, e, attempt, again or bool(to))
                     self._wait(None, attempt)
         if not to:
-            return "unsent"
+            raise last or DeliveryFailed("line", REPLY_PATH, None, "NoTarget", 0, False)
         retry_key = str(uuid.uuid5(RETRY_NAMESPACE, key))
         for attempt in range(self.attempts):
+            again = attempt + 1 < self.attempts
             try:
                 self.api.push_message(PushMessageRequest.construct(to=to, messages=msgs), x_line_retry_key=retry_key,
                                       _request_timeout=self.timeout)
@@ -251,12 +279,16 @@ class LineMessenger:
                 if e.status == 409:  # this retry key was accepted before: it is delivered
                     return "push"
                 if e.status == 429 or e.status >= 500:
-                    self._wait(e, attempt)
+                    last = self._failed(PUSH_PATH, e, attempt, again)
+                    if again:
+                        self._wait(e, attempt)
                     continue
-                raise
-            except urllib3.exceptions.HTTPError:
-                self._wait(None, attempt)
-        return "unsent"
+                raise self._failed(PUSH_PATH, e, attempt, False) from e
+            except urllib3.exceptions.HTTPError as e:
+                last = self._failed(PUSH_PATH, e, attempt, again)
+                if again:
+                    self._wait(None, attempt)
+        raise last
 
 
 class LinePusher:
@@ -266,7 +298,13 @@ class LinePusher:
         self.messenger = messenger
 
     def push(self, target: str, replies: list[Reply], key: str) -> bool:
-        return self.messenger.deliver(render(replies), reply_token=None, to=target, key=key) != "unsent"
+        """True when delivered; False when LINE refused or was not reached (each failed attempt was
+        logged and recorded by the messenger)."""
+        try:
+            self.messenger.deliver(render(replies), reply_token=None, to=target, key=key)
+        except DeliveryFailed:
+            return False
+        return True
 
     def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
         return self.push(user, replies, key)

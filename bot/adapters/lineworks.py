@@ -184,7 +184,8 @@ class LineWorksAnswers:
 
     def deliver(self, rendered: list[dict], event: Event) -> None:
         if not self.api.deliver(rendered, to=event.reply_to, key=event.key):
-            raise RuntimeError("LINE WORKS could not be reached")
+            # the inbox logs it: where and what failed (DeliveryFailed is safe to log)
+            raise self.api.last_failure() or RuntimeError("LINE WORKS could not be reached")
 
     def _photo(self, ev: WorksEvent) -> bytes | None:
         try:

@@ -30,6 +30,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from ..delivery import DeliveryFailed, record_failure
+
 log = logging.getLogger("nimo.lineworks")
 
 SCOPE = "bot"                  # messages, attachments and the persistent menu all need only this
@@ -203,13 +205,28 @@ class WorksApi:
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
+        self.failures = threading.local()  # this thread's last failed delivery attempt (``last_failure``)
 
     # -- requests ---------------------------------------------------------------------------
+    def _failed(self, what: str | None, status: int | None, error: str, attempt: int, retried: bool) -> None:
+        """A failed delivery attempt, for an operator: ``what`` is the path with its ids left out."""
+        if what is None:
+            return
+        f = DeliveryFailed("lineworks", what, status, error, attempt, retried)
+        self.failures.last = f
+        log.warning("delivery failed: %s", f)
+        if self.db is not None:
+            try:
+                record_failure(self.db, f, self.clock())
+            except Exception as e:  # a locked database must not stop the delivery itself
+                log.warning("delivery failure not recorded: %s", type(e).__name__)
+
     def request(self, method: str, path: str, *, obj: dict | None = None, idempotent: bool = True,
-                limit: int | None = None) -> Response:
+                limit: int | None = None, what: str | None = None) -> Response:
         """One API call.  401: a new token and once more.  429 and 5xx: wait and try again, up to
         ``attempts`` times; the last answer is returned.  ``idempotent=False`` (sending) never
-        repeats a request whose answer was lost."""
+        repeats a request whose answer was lost.  ``what``: the endpoint as logged when an attempt
+        fails (a delivery's), without the ids in ``path``."""
         url = path if path.startswith(("http://", "https://")) else self.base + path
         body = json.dumps(obj, ensure_ascii=False).encode("utf-8") if obj is not None else None
         renewed = False
@@ -223,19 +240,25 @@ class WorksApi:
                 r = _http(method, url, headers=headers, body=body, timeout=self.timeout, limit=limit)
             except urllib.error.URLError as e:  # the request did not get through
                 err: Exception = _Unreached(type(e).__name__)
+                self._failed(what, None, type(e).__name__, attempt + 1, attempt + 1 < self.attempts)
             except (OSError, http.client.HTTPException) as e:  # it went out; the answer was lost
                 if not idempotent:
+                    self._failed(what, None, type(e).__name__, attempt + 1, False)
                     raise _Uncertain(type(e).__name__) from None
                 err = _Unreached(type(e).__name__)
+                self._failed(what, None, type(e).__name__, attempt + 1, attempt + 1 < self.attempts)
             else:
                 if r.status == 401 and not renewed:
                     self.tokens.renew(token)
                     renewed = True
                     continue
-                if (r.status == 429 or r.status >= 500) and attempt + 1 < self.attempts:
-                    self.sleep(_retry_after(r, attempt))
-                    attempt += 1
-                    continue
+                if r.status >= 400:
+                    again = (r.status == 429 or r.status >= 500) and attempt + 1 < self.attempts
+                    self._failed(what, r.status, "HTTPError", attempt + 1, again)
+                    if again:
+                        self.sleep(_retry_after(r, attempt))
+                        attempt += 1
+                        continue
                 return r
             if attempt + 1 >= self.attempts:
                 raise err
@@ -251,10 +274,12 @@ class WorksApi:
         LINE WORKS refuses it for good (a 4xx other than 401 and 429)."""
         if to.startswith(CHANNEL):
             path = self.bot_path(f"/channels/{quote(to[len(CHANNEL):], safe='')}/messages")
+            what = "/bots/{botId}/channels/{channelId}/messages"
         else:
             path = self.bot_path(f"/users/{quote(to, safe='@')}/messages")
+            what = "/bots/{botId}/users/{userId}/messages"
         try:
-            r = self.request("POST", path, obj={"content": content}, idempotent=False)
+            r = self.request("POST", path, obj={"content": content}, idempotent=False, what=what)
         except _Uncertain as e:
             log.warning("lineworks send: no answer (%s); not sent again, it may have arrived", e)
             return "uncertain"
@@ -268,9 +293,14 @@ class WorksApi:
             return "unsent"
         raise WorksError("message refused", r.status)
 
+    def last_failure(self) -> DeliveryFailed | None:
+        """The last failed delivery attempt of this thread (what ``deliver`` returning False meant)."""
+        return getattr(self.failures, "last", None)
+
     def deliver(self, contents: list[dict], *, to: str, key: str) -> bool:
         """Every message of one delivery, each at most once; False when one could not be sent
         now (what was sent stays sent; a later try sends the rest)."""
+        self.failures.last = None
         for i, content in enumerate(contents):
             part = f"lineworks:{key}:{i}"
             if not self._claim(part, to):

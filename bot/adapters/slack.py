@@ -163,8 +163,13 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
 
     @bolt.error
     def on_error(error, body):
-        """Bolt's own handler logs the exception's text; ours logs only its kind."""
-        log.error("slack listener failed: %s", type(error).__name__)
+        """Bolt's own handler logs the exception's text; ours logs only its kind, or for a Web
+        API refusal which method, its status and Slack's error code."""
+        from slack_sdk.errors import SlackApiError
+        if isinstance(error, SlackApiError):
+            log.error("slack listener failed: %s", slack_failure(error, None))
+        else:
+            log.error("slack listener failed: %s", type(error).__name__)
 
     def answer(incoming: Incoming) -> tuple[str, list[dict]]:
         return render(app.handle(incoming))
@@ -274,6 +279,20 @@ def dispatch(bolt: BoltApp, payload: dict) -> None:
         raise RuntimeError(f"slack listener answered {resp.status}")
 
 
+def slack_failure(e, method: str | None) -> str:
+    """A Web API refusal described for an operator: platform, method, HTTP status, Slack's error
+    code (``channel_not_found``, ``ratelimited``…), never the channel or the text.  Slack's client
+    retries only 429s (after Retry-After), so what reaches here is not tried again."""
+    from ..delivery import describe
+    resp = getattr(e, "response", None)
+    status = getattr(resp, "status_code", None)
+    if method is None:  # which method failed, from the request's URL path
+        url = getattr(resp, "api_url", "") or ""
+        method = url.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+    code = (resp.get("error") if resp is not None else None) or type(e).__name__
+    return describe("slack", f"/api/{method}", status, str(code)[:60], 1, False)
+
+
 class SlackPusher:
     """Reminders and digests through chat.postMessage; 429s are retried after Retry-After by the
     client's RateLimitErrorRetryHandler.  A digest goes to the user's DM, opened on demand."""
@@ -286,8 +305,8 @@ class SlackPusher:
         text, blocks = render(replies)
         try:
             self.client.chat_postMessage(channel=target, text=text, blocks=blocks)
-        except SlackApiError as e:
-            log.error("slack push failed: %s", e.response.get("error") if e.response else type(e).__name__)
+        except SlackApiError as e:  # 429s were already retried by the client
+            log.error("delivery failed: %s", slack_failure(e, "chat.postMessage"))
             return False
         return True
 

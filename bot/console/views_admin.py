@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import g, render_template, request
 
-from .. import access
+from .. import access, departures, messages
 from . import audit, queries, text
 from .site import Ctx, need
 
@@ -19,18 +19,23 @@ def register(app, ctx: Ctx) -> None:
     @app.route("/users", methods=["GET", "POST"])
     @need("admin")
     def users():
-        notice, error = None, None
+        notice, error, confirm = None, None, None
         if request.method == "POST":
-            notice, error = _change(ctx, request.form)
+            if request.form.get("op") == "remove" and request.form.get("confirm") != "yes":
+                confirm, error = _removal_question(ctx, request.form)
+            else:
+                notice, error = _change(ctx, request.form)
         rows = list(db.query("SELECT platform, user_id, role, area, display_name, created_at FROM users "
-                             "ORDER BY area, role, user_id"))
+                             "WHERE removed_at IS NULL ORDER BY area, role, user_id"))
+        removed = list(db.query("SELECT platform, user_id, role, area, display_name, removed_at FROM users "
+                                "WHERE removed_at IS NOT NULL ORDER BY removed_at DESC LIMIT 200"))
         now = ctx.now().isoformat()
         invites = list(db.query("SELECT code, role, area, created_at, expires_at FROM invites WHERE used_by IS NULL "
                                 "AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200"))
         for i in invites:
             i["live"] = _utc(i["expires_at"]) > _utc(now)
         return render_template("users.html", rows=rows, invites=invites, notice=notice, error=error,
-                               roles=access.ROLES)
+                               roles=access.ROLES, confirm=confirm, removed=removed)
 
     @app.get("/access")
     @need("admin")
@@ -61,10 +66,18 @@ def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:
         label = queries.author_key(platform, user_id)
         if (platform, user_id) == (g.user.platform, g.user.user_id) and (op == "remove" or form.get("role") != "admin"):
             return None, text.NOT_YOURSELF
-        if op == "remove":
-            access.remove_user(db, platform, user_id)
-            ctx.log("user_remove", label)
-            return text.USER_REMOVED, None
+        if op == "remove":  # confirmed (see _removal_question): deactivated, work handed over or cancelled
+            choice = form.get("handover", "")
+            if choice not in ("cancel", "none") and not choice.startswith(f"{platform}:"):
+                return None, messages.HANDOVER_CHOOSE
+            try:
+                gone = departures.deactivate(db, platform, user_id, by=label_of_admin(), now=now,
+                                             to=choice if ":" in choice else None, cancel=choice == "cancel")
+            except access.AccessError as e:
+                return None, str(e)
+            ctx.log("user_remove", label, f"handover={'cancel' if gone.to is None else 'colleague'}")
+            return messages.user_removed(departures.name_of(gone.user), gone.work,
+                                         departures.name_of(gone.to) if gone.to is not None else None), None
         role, area, name = form.get("role", ""), form.get("area", "").strip(), form.get("display_name", "").strip()
         error = _check(role, area) or (text.NAME_TOO_LONG if len(name) > 50 else None)
         if error:
@@ -73,6 +86,14 @@ def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:
         access.set_display_name(db, platform, user_id, name)
         ctx.log("user_update", label, f"role={role} area={area}")
         return text.USER_SAVED, None
+    if op == "restore":
+        platform, user_id = form.get("platform", ""), form.get("user_id", "")
+        try:
+            back = departures.reactivate(db, platform, user_id)
+        except access.AccessError as e:
+            return None, str(e)
+        ctx.log("user_restore", queries.author_key(platform, user_id))
+        return messages.user_reactivated(departures.name_of(back)), None
     if op == "invite":
         role, area, days = form.get("role", ""), form.get("area", "").strip(), form.get("days", "7").strip()
         error = _check(role, area) or (None if days.isdigit() and 1 <= int(days) <= 90 else text.BAD_DAYS)
@@ -88,6 +109,29 @@ def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:
             return text.INVITE_REVOKED, None
         return None, text.INVITE_NOT_REVOKED
     return None, text.CSRF_BAD
+
+
+def label_of_admin() -> str:
+    return f"{g.user.platform}:{g.user.user_id}"
+
+
+def _removal_question(ctx: Ctx, form) -> tuple[dict | None, str | None]:
+    """The confirmation step of 「登録を解除」: what the person still holds, and whom it may go to
+    (active colleagues of the same platform and area; plans only to those who may hold them)."""
+    db = ctx.db
+    platform, user_id = form.get("platform", ""), form.get("user_id", "")
+    target = access.get_user(db, platform, user_id)
+    if target is None:
+        return None, text.USER_NOT_FOUND
+    if (platform, user_id) == (g.user.platform, g.user.user_id):
+        return None, text.NOT_YOURSELF
+    work = departures.open_work(db, platform, user_id)
+    colleagues = [(f"{u.platform}:{u.user_id}", departures.name_of(u)) for u in access.list_users(db)
+                  if u.platform == platform and u.area == target.area and u.user_id != user_id
+                  and (not work["plans"] or u.role in access.STAFF_ROLES)]
+    return {"platform": platform, "user_id": user_id, "name": departures.name_of(target), "work": work,
+            "has_work": departures.has_work(work), "colleagues": colleagues,
+            "summary": messages.removal_summary(departures.name_of(target), work)}, None
 
 
 def _check(role: str, area: str) -> str | None:
