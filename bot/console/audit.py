@@ -58,6 +58,6 @@ def _detail(detail: str | None, people: dict, keys: dict) -> str:
         elif key == "author":
             parts.append(f"{text.DETAIL_LABELS['author']}：{_person(keys[value], people) if value in keys else '—'}")
         else:
-            shown = ROLE_LABELS.get(value, value) if key == "role" else value
+            shown = ROLE_LABELS.get(value, value) if key == "role" else text.DETAIL_WORDS.get(value, value)
             parts.append(f"{text.DETAIL_LABELS.get(key, key)}：{shown}")
     return "　".join(parts)

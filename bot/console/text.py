@@ -79,7 +79,8 @@ ACTION_LABELS = {
     "download_csv": "CSV に書き出した",
     "download_xlsx": "Excel に書き出した",
     "view_visits": "訪問予定を見た",
-    "user_remove": "利用者の登録を消した",
+    "user_remove": "利用者の登録を解除した",
+    "user_restore": "利用者の登録を元に戻した",
     "user_update": "利用者の設定を変えた",
     "invite_create": "招待コードを作った",
     "invite_revoke": "招待コードを無効にした",
@@ -90,8 +91,10 @@ ACTION_LABELS = {
     "publish_proposal": "事例提案を公開した",
 }
 DETAIL_LABELS = {"area": "地域", "type": "種類", "since": "いつから", "until": "いつまで", "author": "報告者",
-                 "page": "ページ", "rows": "件数", "role": "権限", "days": "日数", "case": "事例", "photo": "写真"}
+                 "page": "ページ", "rows": "件数", "role": "権限", "days": "日数", "case": "事例", "photo": "写真",
+                 "handover": "担当の仕事"}
 DETAIL_WORDS = {"all": "条件なし", "form": "フォームから", "yaml": "YAML ファイルから",
-                "gap": "答えられなかった質問", "down": "👎 の質問"}
+                "gap": "答えられなかった質問", "down": "👎 の質問", "cancel": "取り消した",
+                "colleague": "同僚に引き継いだ"}
 PLATFORM_LABELS = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
 WHO_UNKNOWN = "{platform} の利用者（登録なし）"
