@@ -413,7 +413,7 @@ def invite_create(db, role: str, area: str, days: int) -> None:
     from .access import AccessError, create_invite
     from .app import utc_now
     try:
-        code = create_invite(db, role, area, utc_now(), days=days)
+        code = create_invite(db, role, area, utc_now(), days=days, created_by="cli")
     except AccessError as e:
         raise click.ClickException(str(e))
     click.echo(code)
@@ -430,12 +430,15 @@ def console() -> None:
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
 @with_db
 def console_link(db, platform: str, user_id: str) -> None:
+    from . import messages
     from .access import get_user
     from .app import utc_now
     from .console import auth
     user = get_user(db, platform, user_id)
     if user is None:
         raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
+    if not auth.may_sign_in(user):
+        raise click.ClickException(messages.CONSOLE_LINK_PEER)
     base = config.get("NIMO_PUBLIC_URL")
     if not base:
         base = f"http://localhost:{config.get('PORT')}"
