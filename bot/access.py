@@ -2,7 +2,10 @@
 
 Nimo's answers are harmless, but reports and reminders (their own issues) carry personal data of
 people with mental illness, so every chat user is registered by an admin or through a one-time
-invite code, and an unregistered user gets nothing but the registration prompt.
+invite code, and an unregistered user gets nothing but the registration prompt.  A code is shown
+once and stored only as its SHA-256; wrong codes are held after a few tries; a code seen in a group
+is revoked.  The checks of who may touch an object (an event, an area's things in the console) are
+here too, so that chat and console apply the same rule.
 """
 from __future__ import annotations
 
@@ -139,20 +142,22 @@ def revoke_seen(db, code: str, *, platform: str, seen_by: str, now: datetime) ->
     """A live code seen in a group chat stops working at once: everyone there could use it.  The
     revocation goes to the access log, and its creator, when a chat user, gets a chat notice.
     The invite's role and area, or None when the code was no live invite."""
+    from scheduler.transactions import immediate
+
     from . import messages
     from .console import audit
-    h = code_hash(code)
-    row = db.execute("SELECT role, area, created_by, hint FROM invites WHERE code_hash = ? AND used_by IS NULL "
-                     "AND revoked_at IS NULL AND expires_at > ?", [h, _utc(now)]).fetchone()
-    if row is None or not revoke_invite(db, code, now):
-        return None
-    role, area, created_by, hint = row
-    audit.record(db, f"{platform}:{seen_by}", "invite_revoked_in_group", hint, f"role={role} area={area}", now=now)
-    creator_platform, _, creator = (created_by or "").partition(":")
-    if creator_platform in PLATFORMS and creator:
-        db.execute("INSERT INTO chat_notices (platform, user_id, text, created_at) VALUES (?, ?, ?, ?)",
-                   [creator_platform, creator, messages.invite_revoked_notice(hint, ROLE_LABELS[role], area),
-                    _utc(now)])
+    with immediate(db.conn):  # revoked, logged and the creator's notice queued: all or nothing
+        row = db.execute("SELECT role, area, created_by, hint FROM invites WHERE code_hash = ? AND used_by IS NULL "
+                         "AND revoked_at IS NULL AND expires_at > ?", [code_hash(code), _utc(now)]).fetchone()
+        if row is None or not revoke_invite(db, code, now):
+            return None
+        role, area, created_by, hint = row
+        audit.record(db, f"{platform}:{seen_by}", "invite_revoked_in_group", hint, f"role={role} area={area}", now=now)
+        creator_platform, _, creator = (created_by or "").partition(":")
+        if creator_platform in PLATFORMS and creator:
+            db.execute("INSERT INTO chat_notices (platform, user_id, text, created_at) VALUES (?, ?, ?, ?)",
+                       [creator_platform, creator, messages.invite_revoked_notice(hint, ROLE_LABELS[role], area),
+                        _utc(now)])
     return {"role": role, "area": area}
 
 

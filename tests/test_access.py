@@ -78,9 +78,10 @@ def test_group_event_is_answered_from_its_group_only(people):
     assert "不参加と記録しました" in say(app, f"不参加 #E{eid}", "Ufuna")  # who answered there may change it
 
 
-def test_an_event_joined_across_areas_before_is_not_shown_in_the_console(people):
+def test_an_event_joined_across_areas_before_is_not_shown_in_chat_or_the_console(people):
     eid = one_to_one_event(people)
     store.rsvp(people.db, eid, "line", "Ufuna", "yes", FIXED_NOW)  # answered when nothing was checked
+    assert "家族面談" not in say(people, "予定", "Ufuna")
     con = create_app(people.db, people.clock, {"NIMO_PUBLIC_URL": PUBLIC})
     c = con.test_client()
     assert sign_in(c, auth.new_link(people.db, "line", "Ufuna", people.clock())).status_code == 303
@@ -286,3 +287,17 @@ def test_supervisor_cannot_withdraw_another_areas_local_case(people, con):
     assert db.execute("SELECT area FROM local_cases WHERE id = 'funa-01'").fetchall() == [(FUNA,)]
     assert funa.post("/cases/c/funa-01/withdraw", data={"csrf": t}).status_code == 303
     assert db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+
+
+def test_the_console_lists_invites_by_hint_and_revokes_them_without_their_code(people, con):
+    code = create_invite(people.db, "admin", "千葉県", people.clock(), created_by="line:Uadmin")
+    c = con.test_client()
+    assert sign_in(c, auth.new_link(people.db, "line", "Uadmin", people.clock())).status_code == 303
+    body = c.get("/users").get_data(as_text=True)
+    assert code not in body and f"{code[:2]}…" in body
+    invite = re.search(r'name="invite" value="(\d+)"', body).group(1)
+    token = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
+    assert "無効にしました" in c.post("/users", data={"csrf": token, "op": "revoke", "invite": invite}).get_data(as_text=True)
+    assert say(people, f"登録 {code}", "Unew") == messages.REGISTER_BAD
+    [(hint,)] = people.db.execute("SELECT detail FROM access_log WHERE action = 'invite_revoke'").fetchall()
+    assert hint == f"{code[:2]}…"

@@ -324,6 +324,11 @@ def test_login_from_another_site_is_refused_in_the_browser(stack, browser):
         page.goto(f"http://127.0.0.1:{stack.port}/console/reports")
         assert page.url.endswith("/signin")
         victim.close()
+        own = browser.new_page()  # the link's owner, on our page: the form works as before
+        own.goto(url)
+        own.get_by_role("button", name="ログイン").click()
+        own.wait_for_url(re.compile(r".*/reports$"))
+        assert "nimo_console" in {c["name"] for c in own.context.cookies()}
     finally:
         evil.shutdown()
         evil.server_close()

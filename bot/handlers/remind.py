@@ -254,7 +254,9 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         return [Text(messages.area_visits(area, lines))]
     # An event is one entry, at its own time: its notices are its business, not separate 予定.
     rows = [r for r in store.mine(app.db, msg.platform, msg.user) if r.kind != "event" or not r.event_id]
-    events = store.my_events(app.db, msg.platform, msg.user, app.clock())
+    # A 1:1 event answered across areas before answers were checked is not listed either.
+    events = [e for e in store.my_events(app.db, msg.platform, msg.user, app.clock())
+              if may_see_event(app.db, e, msg.platform, msg.user, msg.conversation)]
     if not rows and not events:
         return [Text(messages.NO_PLANS)]
     entries = []
