@@ -417,7 +417,8 @@ def invite_create(db, role: str, area: str, days: int) -> None:
     except AccessError as e:
         raise click.ClickException(str(e))
     click.echo(code)
-    click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください）", err=True)
+    click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください。"
+               "コードは今だけ表示されます。グループに貼られたコードは無効になります）", err=True)
 
 
 @main.group(help="管理画面（ブラウザ）")
