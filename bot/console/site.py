@@ -10,7 +10,6 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
-
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
