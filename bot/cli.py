@@ -442,11 +442,12 @@ def invite_create(db, role: str, area: str, days: int) -> None:
     from .access import AccessError, create_invite
     from .app import utc_now
     try:
-        code = create_invite(db, role, area, utc_now(), days=days)
+        code = create_invite(db, role, area, utc_now(), days=days, created_by="cli")
     except AccessError as e:
         raise click.ClickException(str(e))
     click.echo(code)
-    click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください）", err=True)
+    click.echo(f"（{area}・{role}、{days}日間有効、1回限り。「登録 {code}」と送ってもらってください。"
+               "コードは今だけ表示されます。グループに貼られたコードは無効になります）", err=True)
 
 
 @main.group(help="管理画面（ブラウザ）")
@@ -459,12 +460,15 @@ def console() -> None:
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
 @with_db
 def console_link(db, platform: str, user_id: str) -> None:
+    from . import messages
     from .access import get_user
     from .app import utc_now
     from .console import auth
     user = get_user(db, platform, user_id)
     if user is None:
         raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
+    if not auth.may_sign_in(user):
+        raise click.ClickException(messages.CONSOLE_LINK_PEER)
     base = config.get("NIMO_PUBLIC_URL")
     if not base:
         base = f"http://localhost:{config.get('PORT')}"

@@ -399,13 +399,65 @@ MIGRATIONS: tuple[str, ...] = (
         retried INTEGER NOT NULL       -- 1: it will be tried again; 0: given up
     );
     """,
+    # 12 (access branch): invite codes kept only as their SHA-256 (the code is shown once, when made;
+    # existing rows are hashed here), with a hint to tell them apart, who made each (told when it is
+    # seen in a group), times in UTC; the failed tries of codes (to hold guessing); the area a local
+    # case was added for (a supervisor withdraws their own area's only); the area of the one who
+    # asked a question that found no case (a supervisor reads their own area's).
+    """
+    CREATE TABLE invites_new (
+        id INTEGER PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,  -- sha256 of the code as typed (upper case, no dashes or spaces)
+        hint TEXT NOT NULL,            -- the first two characters and …: enough to tell codes apart
+        role TEXT NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin', 'peer')),
+        area TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,      -- UTC ISO 8601
+        used_by TEXT,
+        used_at TEXT,
+        revoked_at TEXT,               -- revoking also moves expires_at to that moment
+        created_by TEXT                -- 'platform:user_id' of a chat user, 'cli', or NULL (made before this)
+    );
+    INSERT INTO invites_new (code_hash, hint, role, area, created_at, expires_at, used_by, used_at, revoked_at)
+        SELECT nimo_sha256(code), substr(code, 1, 2) || '…', role, area, created_at, nimo_utc(expires_at),
+               used_by, used_at, revoked_at FROM invites;
+    DROP TABLE invites;
+    ALTER TABLE invites_new RENAME TO invites;
+    CREATE TABLE invite_attempts (     -- one row a failed 「登録 CODE」
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, user_id TEXT NOT NULL,
+        code_hash TEXT NOT NULL,       -- of the code tried, never the code
+        at TEXT NOT NULL               -- UTC ISO 8601
+    );
+    CREATE INDEX invite_attempts_user ON invite_attempts(platform, user_id, at);
+    CREATE INDEX invite_attempts_code ON invite_attempts(code_hash, at);
+    ALTER TABLE local_cases ADD COLUMN area TEXT;      -- the area of the curator who added it; NULL: an admin's
+    ALTER TABLE withdrawn_cases ADD COLUMN area TEXT;
+    ALTER TABLE gaps ADD COLUMN area TEXT;             -- the asker's area; NULL: the terminal, the CLI, before this
+    """,
 )
+
+
+def _sql_functions(conn: sqlite3.Connection) -> None:
+    """Functions migrations use: SQLite has no SHA-256, and old rows hold times in any zone."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    def utc(iso):
+        if iso is None:
+            return None
+        t = datetime.fromisoformat(iso)
+        return t.astimezone(timezone.utc).isoformat() if t.tzinfo else iso
+    conn.create_function("nimo_sha256", 1, lambda s: None if s is None else hashlib.sha256(
+        str(s).strip().upper().replace("-", "").replace(" ", "").encode("utf-8")).hexdigest(), deterministic=True)
+    conn.create_function("nimo_utc", 1, utc, deterministic=True)
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations not yet applied; return the version reached."""
     conn = db.conn
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    _sql_functions(conn)
     for number, sql in enumerate(MIGRATIONS, start=1):
         if number <= version:
             continue

@@ -838,3 +838,26 @@ def removal_summary(name: str, work: dict) -> str:
                 "これまでの報告は名前のまま残り、あとで元に戻せます。")
     return f"{name}さんの登録を解除します。これまでの報告は名前のまま残り、あとで元に戻せます。"
 REMOVED_MARK = "解除済み"
+# -- access: invite codes, who may see an event or file a report for an area ----------------------
+INVITE_SEEN_IN_GROUP = ("この招待コードは無効にしました。グループに貼ったコードは、だれでも使えてしまいます。"
+                        "新しいコードを管理者からもらい、Nimo との1対1のトークで送ってください。")
+
+
+def invite_revoked_notice(hint: str, role: str, area: str) -> str:
+    return (f"招待コード {hint}（{area}・{role}）がグループに貼られたため、無効にしました。"
+            "登録する人には、新しいコードを1対1で渡してください。")
+
+
+def register_locked(until) -> str:
+    return (f"招待コードの間違いが続いたため、しばらく受け付けません。{until.month}月{until.day}日 {until:%H:%M} "
+            "以降にもう一度送ってください。")
+
+
+def report_area_own(area: str) -> str:
+    return f"報告の地域は、登録された地域（{area}）になります。ほかの地域の報告は、その地域の人に書いてもらってください。"
+
+
+CONSOLE_LINK_PEER = "ピアサポーターには管理画面のリンクを作れません（管理画面はスタッフ・スーパーバイザー・管理者用です）。"
+# the console's sign-in (bot/console/site.py)
+LOGIN_ELSEWHERE = "このログインは受け付けられません。Nimo から届いたリンクを開き、そのページの「ログイン」を押してください。"
+LOGIN_PRESS_AGAIN = "ページの有効期限が切れました。もう一度「ログイン」を押してください。"

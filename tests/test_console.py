@@ -22,6 +22,7 @@ from bot.core import Incoming
 from bot.db import MIGRATIONS, migrate, open_db
 
 from .conftest import FIXED_NOW, ROOT
+from .console_signin import sign_in
 
 PUBLIC = "https://nimo.example.jp"
 
@@ -37,7 +38,7 @@ class Console:
         c = self.app.test_client()
         if user:
             token = auth.new_link(self.db, platform, user, self.clock())
-            r = c.post(f"/login/{token}")
+            r = sign_in(c, token)
             assert r.status_code == 303, r.data
         return c
 
@@ -95,14 +96,14 @@ def test_opening_a_link_spends_nothing_until_the_button(con):
     c = con.app.test_client()
     for _ in range(2):  # a link preview fetching it does not use it up
         assert c.get(f"/login/{token}").status_code == 200
-    r = c.post(f"/login/{token}")
+    r = sign_in(c, token)
     assert r.status_code == 303 and r.headers["Location"].endswith("/reports")
     assert c.get("/reports").status_code == 200
 
 
 def test_used_expired_and_forged_links_get_a_japanese_page_and_no_session(con):
     used = auth.new_link(con.db, "line", "Usv", con.clock())
-    con.app.test_client().post(f"/login/{used}")
+    sign_in(con.app.test_client(), used)
     old = auth.new_link(con.db, "line", "Usv", con.clock())
     con.clock.now = FIXED_NOW + timedelta(minutes=10, seconds=1)
     for token, said in ((used, "もう使われています"), (old, "有効期限"), ("x" * 43, "使えません"),
@@ -122,11 +123,16 @@ def test_a_link_of_a_removed_user_does_not_work(con):
 
 def test_session_cookie_is_httponly_lax_secure_for_https_and_lasts_eight_hours(con, clock):
     token = auth.new_link(con.db, "line", "Usv", clock())
-    cookie = con.app.test_client().post(f"/login/{token}").headers["Set-Cookie"]
+    cookie = session_cookie(sign_in(con.app.test_client(), token))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie and "Max-Age=28800" in cookie
     plain = Console(con.db, clock, public="http://localhost:8000")
     token = auth.new_link(con.db, "line", "Usv", clock())
-    assert "Secure" not in plain.app.test_client().post(f"/login/{token}").headers["Set-Cookie"]
+    assert "Secure" not in session_cookie(sign_in(plain.app.test_client(), token, origin="http://localhost:8000"))
+
+
+def session_cookie(r) -> str:
+    [cookie] = [c for c in r.headers.getlist("Set-Cookie") if c.startswith("nimo_console=")]
+    return cookie
 
 
 def test_a_session_ends_after_eight_hours_and_on_logout(con):
@@ -180,7 +186,7 @@ def test_forms_without_the_csrf_token_change_nothing(con):
 
 
 def test_another_sessions_csrf_token_is_refused(con):
-    a, b = con.client(user="Uadmin"), con.client(user="Uadmin")
+    a, b = con.client(user="Uadmin"), con.client(user="Usv")  # one user has one session (signing in ends the other)
     r = a.post("/users", data={"csrf": con.csrf(b), "op": "remove", "platform": "line", "user_id": "Ustaff"})
     assert r.status_code == 400 and get_user(con.db, "line", "Ustaff") is not None
 
@@ -599,7 +605,7 @@ def test_case_list_search_and_page(con):
 def test_gaps_grouped_counted_newest_first_with_the_answer_of_a_thumbs_down(con, clock):
     db = con.db
     for i, (q, at) in enumerate((("猫の飼い方", 1), ("猫の飼い方", 3), ("宇宙旅行", 2))):
-        db["gaps"].insert({"question": q, "key": q, "reason": "no_match", "platform": "line",
+        db["gaps"].insert({"question": q, "key": q, "reason": "no_match", "platform": "line", "area": "千葉市",
                            "created_at": (FIXED_NOW + timedelta(minutes=at)).isoformat()})
     db["feedback"].insert({"platform": "line", "user": "Ustaff", "question": "家族教室", "case_ids": json.dumps(["c01"]),
                            "vote": -1, "created_at": (FIXED_NOW + timedelta(minutes=5)).isoformat()})
@@ -612,7 +618,7 @@ def test_gaps_grouped_counted_newest_first_with_the_answer_of_a_thumbs_down(con,
     r = c.post("/gaps", data={"csrf": con.csrf(c, "/gaps"), "kind": "gap", "key": "猫の飼い方"})
     assert "対応済み」にしました" in page(r)
     assert "猫の飼い方" not in page(c.get("/gaps")) and "猫の飼い方" in page(c.get("/gaps?all=1"))
-    db["gaps"].insert({"question": "猫の飼い方", "key": "猫の飼い方", "reason": "no_match", "platform": "line",
+    db["gaps"].insert({"question": "猫の飼い方", "key": "猫の飼い方", "reason": "no_match", "platform": "line", "area": "千葉市",
                        "created_at": (FIXED_NOW + timedelta(days=1)).isoformat()})
     assert "猫の飼い方" in page(c.get("/gaps"))  # asked again after it was handled: open again
 

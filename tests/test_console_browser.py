@@ -333,3 +333,51 @@ def test_on_a_phone_the_reports_start_on_the_first_screen_and_this_week_filters_
     wide.goto(page.url.split("/reports")[0] + "/reports")
     assert wide.locator("img.chart").is_visible()
     wide.screenshot(path=str(SHOTS / "reports-wide.png"))
+def test_login_from_another_site_is_refused_in_the_browser(stack, browser):
+    """A page on another site posts the attacker's own link from the victim's browser (login CSRF):
+    refused, no session in that browser, and the link still the attacker's unspent one."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from bot import messages
+    from bot.console import auth
+    db = stack.app.db
+    add_user(db, "line", "Uattacker", "staff", "船橋市", FIXED_NOW)
+    url = link_from_chat(stack, "Uattacker")
+    token = url.rsplit("/", 1)[1]
+    trap = (f'<!doctype html><form id="f" method="post" action="{url}"><input type="hidden" name="form" value="x">'
+            '</form><script>document.getElementById("f").submit()</script>').encode()
+
+    class Trap(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(trap)))
+            self.end_headers()
+            self.wfile.write(trap)
+
+        def log_message(self, *a):
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", 0), Trap)
+    thread = threading.Thread(target=evil.serve_forever, daemon=True)
+    thread.start()
+    try:
+        victim = browser.new_context()
+        page = victim.new_page()
+        page.goto(f"http://localhost:{evil.server_address[1]}/")  # another site
+        page.wait_for_url(re.compile(r".*/console/login/.*"))
+        assert messages.LOGIN_ELSEWHERE in page.inner_text("main")
+        assert "nimo_console" not in {c["name"] for c in victim.cookies()}
+        assert auth.check_link(db, token, stack.clock()) == "ok"
+        page.goto(f"http://127.0.0.1:{stack.port}/console/reports")
+        assert page.url.endswith("/signin")
+        victim.close()
+        own = browser.new_page()  # the link's owner, on our page: the form works as before
+        own.goto(url)
+        own.get_by_role("button", name="ログイン").click()
+        own.wait_for_url(re.compile(r".*/reports$"))
+        assert "nimo_console" in {c["name"] for c in own.context.cookies()}
+    finally:
+        evil.shutdown()
+        evil.server_close()
+        thread.join(timeout=10)

@@ -283,7 +283,7 @@ def test_a_peer_never_sees_visit_plans(papp):
 def test_a_peer_answers_an_event(papp):
     eid, _ = store.add_event(papp.db, platform="line", owner="U-staff", target="G1", is_group=True,
                              title="ピア交流会", starts=NOW + timedelta(days=2), now=NOW)
-    assert "参加と記録しました" in say(papp, f"参加 #e{eid}", "U-peer")
+    assert "参加と記録しました" in say(papp, f"参加 #e{eid}", "U-peer", direct=False)  # in the group, where its buttons are
     assert store.rsvp_counts(papp.db, eid)["yes"] == 1
 
 

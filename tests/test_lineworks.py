@@ -186,12 +186,16 @@ def test_registration_by_invite_code_in_1to1_only(stack, works):
     code = create_invite(stack.app.db, "staff", "船橋市", stack.clock())
     stack.callback(text_event(f"にも 登録 {code}", user=OTHER, room=ROOM))
     assert works.wait_for(lambda w: len(w.delivered) == 1)
-    assert "1対1" in works.texts()[0] and works.delivered[0] == {
+    assert "1対1" in works.texts()[0] and "無効にしました" in works.texts()[0] and works.delivered[0] == {
         "kind": "channel", "to": ROOM, "content": works.delivered[0]["content"]}
     assert get_user(stack.app.db, "lineworks", OTHER) is None
-    stack.callback(text_event(f"登録 {code}", user=OTHER))
+    stack.callback(text_event(f"登録 {code}", user=OTHER))  # seen in the room: revoked
     assert works.wait_for(lambda w: len(w.delivered) == 2)
-    assert "登録しました" in works.texts()[1]
+    assert "使えません" in works.texts()[1] and get_user(stack.app.db, "lineworks", OTHER) is None
+    fresh = create_invite(stack.app.db, "staff", "船橋市", stack.clock())
+    stack.callback(text_event(f"登録 {fresh}", user=OTHER))
+    assert works.wait_for(lambda w: len(w.delivered) == 3)
+    assert "登録しました" in works.texts()[2]
     assert get_user(stack.app.db, "lineworks", OTHER).area == "船橋市"
 
 

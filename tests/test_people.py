@@ -178,7 +178,8 @@ def test_console_downloads_name_authors_and_use_japan_time(reported, tmp_path):
     add_user(db, "line", SV, "supervisor", "千葉市", FIXED_NOW)
     console = create_app(db, Clock(), {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
     c = console.test_client()
-    assert c.post(f"/login/{auth.new_link(db, 'line', SV, FIXED_NOW)}").status_code == 303
+    from .console_signin import sign_in
+    assert sign_in(c, auth.new_link(db, 'line', SV, FIXED_NOW)).status_code == 303
     table = list(csv.reader(io.StringIO(c.get("/reports/export.csv").data.decode("utf-8-sig"))))
     head = table[0]
     assert {r[head.index("報告者")] for r in table[1:]} == {"佐藤（保健師）", f"line:{SUZUKI[:9]}…"}

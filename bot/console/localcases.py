@@ -68,25 +68,32 @@ def check(db, data: dict) -> dict[str, list[str]]:
     return problems
 
 
-def add(db, data: dict, *, now: datetime) -> Case:
-    """Validate and store; CaseRejected (and nothing stored) when anything is wrong."""
+def add(db, data: dict, *, now: datetime, area: str | None = None) -> Case:
+    """Validate and store; CaseRejected (and nothing stored) when anything is wrong.  ``area``: the
+    area of the curator adding it, whose supervisors may withdraw it (None: admins only)."""
     problems = check(db, data)
     if problems:
         raise CaseRejected(problems)
     ordered = {k: data[k] for k in FIELDS if k in data and data[k] is not None}
     text = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000)
-    db.execute("INSERT INTO local_cases (id, yaml, imported_at) VALUES (?, ?, ?)",
-               [ordered["id"], text, now.astimezone(timezone.utc).isoformat()])
+    db.execute("INSERT INTO local_cases (id, yaml, imported_at, area) VALUES (?, ?, ?, ?)",
+               [ordered["id"], text, now.astimezone(timezone.utc).isoformat(), area])
     return Case(ordered["id"], ordered, local=True)
+
+
+def area_of(db, case_id: str) -> tuple[bool, str | None]:
+    """(whether ``case_id`` is a local case, the area it was added for)."""
+    row = db.execute("SELECT area FROM local_cases WHERE id = ?", [case_id]).fetchone()
+    return (row is not None, row[0] if row else None)
 
 
 def withdraw(db, case_id: str, *, by: str, now: datetime) -> bool:
     """Take a local case out of the answers, keeping its text in ``withdrawn_cases``."""
     with immediate(db.conn) as conn:
-        row = conn.execute("SELECT id, yaml, imported_at FROM local_cases WHERE id = ?", [case_id]).fetchone()
+        row = conn.execute("SELECT id, yaml, imported_at, area FROM local_cases WHERE id = ?", [case_id]).fetchone()
         if row is None:  # nothing written: leaving the block commits nothing
             return False
-        conn.execute("INSERT INTO withdrawn_cases (id, yaml, imported_at, withdrawn_at, withdrawn_by) "
-                     "VALUES (?, ?, ?, ?, ?)", [*row, now.astimezone(timezone.utc).isoformat(), by])
+        conn.execute("INSERT INTO withdrawn_cases (id, yaml, imported_at, area, withdrawn_at, withdrawn_by) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [*row, now.astimezone(timezone.utc).isoformat(), by])
         conn.execute("DELETE FROM local_cases WHERE id = ?", [case_id])
     return True

@@ -10,18 +10,27 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from scheduler.workdays import TZ
 
-from .. import config
+from .. import config, messages
 from ..access import ROLE_LABELS
 from . import MAX_REQUEST, audit, auth, text  # MAX_REQUEST: an upload over 1 MB still gets its page
 
 COOKIE = "nimo_console"
+LOGIN_COOKIE = "nimo_login"  # the login page's own cookie (auth.form_token); SameSite=Strict
 OPEN = {"signin", "login", "login_post", "static"}
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in every console URL: at most 18 digits, so an id too large for SQLite (2**63)
+    is a page not found, never an error inside a query."""
+    regex = r"\d{1,18}"
 
 
 @dataclass
@@ -55,6 +64,7 @@ def who() -> str:
 
 def build(db, clock, settings: dict) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedInt
     public = settings.get("NIMO_PUBLIC_URL") or config.get("NIMO_PUBLIC_URL") or ""
     ctx = Ctx(db, clock, secure=public.lower().startswith("https://"))
     app.extensions["nimo"] = ctx
@@ -106,27 +116,55 @@ def build(db, clock, settings: dict) -> Flask:
     def signin():
         return render_template("signin.html", message=text.SESSION_NEEDED, again=text.LINK_AGAIN)
 
+    def _origins() -> set[str]:
+        """Where a sign-in may be posted from: the public address when one is set (behind a proxy
+        the request's own scheme may differ), else the address the request was sent to."""
+        if public:
+            u = urlsplit(public)
+            return {f"{u.scheme}://{u.netloc}".lower()}
+        return {request.host_url.rstrip("/").lower()}
+
+    def _login_page(token: str, notice: str | None = None, status: int = 200):
+        nonce = auth.new_nonce()
+        resp = app.make_response((render_template("login.html", token=token, form=auth.form_token(nonce, token),
+                                                  notice=notice), status))
+        resp.set_cookie(LOGIN_COOKIE, nonce, max_age=auth.LINK_MINUTES * 60, path=request.script_root + "/login/",
+                        httponly=True, samesite="Strict", secure=ctx.secure)
+        return resp
+
     @app.get("/login/<token>")
     def login(token: str):
         """Shows a button, and spends nothing: link previews (LINE, Slack) fetch URLs on their own."""
         state = auth.check_link(db, token, ctx.now())
         if state != "ok":
             return _bad_link(state)
-        return render_template("login.html", token=token)
+        return _login_page(token)
 
     @app.post("/login/<token>")
     def login_post(token: str):
+        """Spends the link, only when pressed on our page in this browser (see bot/console/auth.py)."""
+        state = auth.check_link(db, token, ctx.now())
+        if state != "ok":
+            return _bad_link(state)
+        if not auth.same_origin(request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), _origins()):
+            return render_template("signin.html", message=messages.LOGIN_ELSEWHERE, again=text.LINK_AGAIN), 403
+        if not auth.form_ok(request.cookies.get(LOGIN_COOKIE), token, request.form.get("form")):
+            return _login_page(token, messages.LOGIN_PRESS_AGAIN, 400)  # nothing spent: the button again
         state, user = auth.use_link(db, token, ctx.now())
         if state != "ok":
             return _bad_link(state)
         sid = auth.start_session(db, user, ctx.now())
         audit.record(db, f"{user.platform}:{user.user_id}", "login", None, None, now=ctx.now())
         resp = redirect(url_for("reports"), code=303)
+        resp.delete_cookie(LOGIN_COOKIE, path=request.script_root + "/login/", httponly=True, samesite="Strict",
+                           secure=ctx.secure)
         resp.set_cookie(COOKIE, sid, max_age=auth.SESSION_HOURS * 3600, path=request.script_root + "/",
                         httponly=True, samesite="Lax", secure=ctx.secure)
         return resp
 
     def _bad_link(state: str):
+        if state == "refused":
+            return render_template("signin.html", message=messages.PEER_NO_CONSOLE, again=""), 403
         message = {"used": text.LINK_USED, "expired": text.LINK_EXPIRED}.get(state, text.LINK_UNKNOWN)
         return render_template("signin.html", message=message, again=text.LINK_AGAIN), 410 if state != "unknown" else 404
 

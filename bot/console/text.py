@@ -61,7 +61,7 @@ INVITE_NOT_REVOKED = "その招待コードは無効にできません（使用�
 
 
 def invite_made(code: str, area: str, role: str, days: int) -> str:
-    return f"招待コード {code} を作りました（{area}・{role}、{days}日間有効、1回限り）。「登録 {code}」と送ってもらってください。"
+    return f"招待コード {code} を作りました（{area}・{role}、{days}日間有効、1回限り）。「登録 {code}」と送ってもらってください。コードはこの画面にしか表示されません（保存していません）。"
 
 # case proposals
 PROPOSAL_DECIDED = "この提案はもう公開または見送り済みです。"

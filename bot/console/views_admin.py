@@ -30,7 +30,7 @@ def register(app, ctx: Ctx) -> None:
         removed = list(db.query("SELECT platform, user_id, role, area, display_name, removed_at FROM users "
                                 "WHERE removed_at IS NOT NULL ORDER BY removed_at DESC LIMIT 200"))
         now = ctx.now().isoformat()
-        invites = list(db.query("SELECT code, role, area, created_at, expires_at FROM invites WHERE used_by IS NULL "
+        invites = list(db.query("SELECT id, hint, role, area, created_at, expires_at FROM invites WHERE used_by IS NULL "
                                 "AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200"))
         for i in invites:
             i["live"] = _utc(i["expires_at"]) > _utc(now)
@@ -99,13 +99,18 @@ def _change(ctx: Ctx, form) -> tuple[str | None, str | None]:
         error = _check(role, area) or (None if days.isdigit() and 1 <= int(days) <= 90 else text.BAD_DAYS)
         if error:
             return None, error
-        code = access.create_invite(db, role, area, now, days=int(days))
+        code = access.create_invite(db, role, area, now, days=int(days), created_by=f"{g.user.platform}:{g.user.user_id}")
         ctx.log("invite_create", None, f"role={role} area={area} days={days}")
         return text.invite_made(code, area, access.ROLE_LABELS[role], int(days)), None
     if op == "revoke":
-        code = form.get("code", "")[:20]
-        if access.revoke_invite(db, code, now):
-            ctx.log("invite_revoke", None, code[:2] + "…")
+        code, row = form.get("code", "")[:20], form.get("invite", "")  # the list has rows, never codes
+        if row.isdigit() and len(row) <= 18:
+            hint = db.execute("SELECT hint FROM invites WHERE id = ?", [int(row)]).fetchone()
+            done = access.revoke_invite(db, None, now, invite_id=int(row))
+        else:
+            hint, done = [code[:2] + "…"], bool(code) and access.revoke_invite(db, code, now)
+        if done:
+            ctx.log("invite_revoke", None, hint[0] if hint else None)
             return text.INVITE_REVOKED, None
         return None, text.INVITE_NOT_REVOKED
     return None, text.CSRF_BAD

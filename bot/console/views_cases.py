@@ -8,6 +8,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from knowledge.cases import load_all
 from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
 
+from ..access import acts_on_area
 from ..handlers.gaps import gap_groups, mark_handled
 from . import localcases, text
 from .site import Ctx, need, who
@@ -43,11 +44,11 @@ def register(app, ctx: Ctx) -> None:
         notice = None
         if request.method == "POST":
             kind, key = request.form.get("kind", ""), request.form.get("key", "")
-            if len(key) <= 2000 and mark_handled(db, kind, key, by=who(), now=ctx.now()):
+            if len(key) <= 2000 and mark_handled(db, kind, key, by=who(), now=ctx.now(), area=_gap_area()):
                 ctx.log("gap_handled", kind)
                 notice = text.GAP_HANDLED
         show_all = request.args.get("all") == "1"
-        rows = gap_groups(db, include_handled=show_all)
+        rows = gap_groups(db, include_handled=show_all, area=_gap_area())
         titles = {c.id: f"{c.area}：{c.title}" for c in load_all(db)}
         return render_template("gaps.html", rows=rows, titles=titles, reasons=REASONS, notice=notice, show_all=show_all)
 
@@ -72,9 +73,10 @@ def register(app, ctx: Ctx) -> None:
         found = [c for c in load_all(db) if c.id == case_id]
         if not found:
             abort(404)
-        row = db.execute("SELECT imported_at FROM local_cases WHERE id = ?", [case_id]).fetchone()
+        row = db.execute("SELECT imported_at, area FROM local_cases WHERE id = ?", [case_id]).fetchone()
         return render_template("case.html", c=found[0], fields=FIELDS, forum_fields=FORUM_FIELDS,
-                               imported_at=row[0] if row else None, can_edit=g.user.role in CURATORS)
+                               imported_at=row[0] if row else None,
+                               can_edit=row is not None and acts_on_area(g.user, row[1]))
 
     @app.route("/cases/new", methods=["GET", "POST"])
     @need(*CURATORS)
@@ -88,7 +90,7 @@ def register(app, ctx: Ctx) -> None:
                 problems.setdefault(field, said)
             if not problems:
                 try:
-                    added = localcases.add(db, data, now=ctx.now())
+                    added = localcases.add(db, data, now=ctx.now(), area=g.user.area)
                 except localcases.CaseRejected as e:
                     problems = e.problems
                 else:
@@ -105,7 +107,7 @@ def register(app, ctx: Ctx) -> None:
             return _form({n: "" for n, _, _ in FORM}, {}, upload_problems={"-": [text.NO_FILE]})
         try:
             data = localcases.parse_upload(raw)
-            added = localcases.add(db, data, now=ctx.now())
+            added = localcases.add(db, data, now=ctx.now(), area=g.user.area)
         except localcases.CaseRejected as e:
             return _form({n: "" for n, _, _ in FORM}, {}, upload_problems=e.problems)
         ctx.log("add_case", added.id, "yaml")
@@ -114,11 +116,20 @@ def register(app, ctx: Ctx) -> None:
     @app.post("/cases/c/<case_id>/withdraw")
     @need(*CURATORS)
     def case_withdraw(case_id: str):
+        local, area = localcases.area_of(db, case_id)
+        if local and not acts_on_area(g.user, area):  # another area's case: its own curators decide
+            abort(403)
         if not localcases.withdraw(db, case_id, by=who(), now=ctx.now()):
             return render_template("message.html", title="取り下げられません", message=text.CASE_NOT_LOCAL,
                                    back=url_for("cases")), 400
         ctx.log("withdraw_case", case_id)
         return redirect(url_for("cases", withdrawn=case_id), code=303)
+
+
+def _gap_area() -> str | None:
+    """Whose questions a curator reads: an admin every area's, a supervisor their own area's (a
+    question can name a person or a place only its own area should see)."""
+    return None if g.user.role == "admin" else g.user.area
 
 
 def _form(values: dict, problems: dict, *, upload_problems: dict | None = None):

@@ -9,6 +9,7 @@ from flask import g, render_template, request
 from scheduler import store
 from scheduler.workdays import TZ
 
+from ..access import may_see_event
 from . import queries
 from .site import Ctx
 
@@ -53,7 +54,10 @@ def _events(ctx: Ctx) -> list[dict]:
     elif g.user.role == "supervisor":
         rows = store.events_since(db, since, LIMIT, area=g.user.area)
     else:
-        rows = store.events_since(db, since, LIMIT, member=(g.user.platform, g.user.user_id))
+        # A 1:1 event answered before answers were checked stays hidden from other areas (a group
+        # event is answered from its group only, and being there is being a member).
+        rows = [e for e in store.events_since(db, since, LIMIT, member=(g.user.platform, g.user.user_id))
+                if e["is_group"] or may_see_event(db, e, g.user.platform, g.user.user_id, "")]
     for e in rows:
         e["yes"], e["no"] = [], []
         for a in store.event_answers(db, e["id"]):

@@ -84,7 +84,7 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
 
 def ask(app, msg: Incoming) -> list[Reply]:
     result, replies, gap = search(app, msg.text)
-    if gap and log_gap(app, msg.platform, msg.text, gap):
+    if gap and log_gap(app, msg.platform, msg.text, gap, user=msg.user):
         replies = _noticed(replies)
     if result is not None and result.hits:
         # kept for a day, and for 👍 / 👎: masked, also the words read from it (田中, 花子 → 〇〇)

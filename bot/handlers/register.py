@@ -1,5 +1,9 @@
-"""「登録 CODE」: a user registers themselves with an admin's invite code, in a 1:1 chat only
-(a code sent in a group would be seen, and could be used, by everyone in it).
+"""「登録 CODE」: a user registers themselves with an admin's invite code, in a 1:1 chat only.
+
+A code sent in a group has been seen by everyone in it, and any of them could use it: it is revoked
+at once, the group is told so, and whoever made it gets a notice (``access.revoke_seen``).  Wrong
+codes are held after five in a quarter of an hour, per user and per code (``access.locked_until``),
+so codes cannot be guessed by trying.
 
 Once registered, the user's name is taken from their platform profile (``people.fetch_name``),
 so that lists, exports and the console name them rather than show an id.  Only after the code
@@ -10,17 +14,26 @@ from __future__ import annotations
 
 import re
 
+from scheduler.workdays import TZ
+
 from .. import messages
-from ..access import get_user, redeem, set_display_name
+from ..access import get_user, locked_until, redeem, revoke_seen, set_display_name
 from ..core import Incoming, Reply, Text
 from ..people import fetch_name
 from ..routes import Route
 
 
 def register(app, msg: Incoming, code: str) -> list[Reply]:
+    now = app.clock()
+    if not msg.direct:
+        if revoke_seen(app.db, code, platform=msg.platform, seen_by=msg.user, now=now):
+            return [Text(messages.INVITE_SEEN_IN_GROUP)]
+        return [Text(messages.REGISTER_DIRECT_ONLY)]
     if get_user(app.db, msg.platform, msg.user):
         return [Text(messages.ALREADY_REGISTERED)]
-    user = redeem(app.db, msg.platform, msg.user, code, app.clock())
+    if (until := locked_until(app.db, msg.platform, msg.user, code, now)) is not None:
+        return [Text(messages.register_locked(until.astimezone(TZ)))]
+    user = redeem(app.db, msg.platform, msg.user, code, now)
     if user is None:
         return [Text(messages.REGISTER_BAD)]
     said = messages.registered(user.area, user.role)
@@ -32,7 +45,6 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
 
 
 # Before the registration check (it is how one registers); not on the terminal, whose user is the
-# local staff member and needs no registration.
+# local staff member and needs no registration.  Also in groups: a code seen there is revoked.
 ROUTES = (Route(lambda app, msg, w: msg.platform != "terminal" and re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
-                lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True,
-                direct_only=messages.REGISTER_DIRECT_ONLY),)
+                lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True),)

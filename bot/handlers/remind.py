@@ -20,7 +20,7 @@ from scheduler.timeparse import Recurrence, TimeError, When, parse_date, parse_w
 from scheduler.workdays import TZ, is_night
 
 from .. import dialogs, messages
-from ..access import OVERSEEING, STAFF_ROLES, get_user
+from ..access import OVERSEEING, STAFF_ROLES, get_user, may_see_event
 from ..core import Choice, Incoming, Reply, Text
 from ..reports import CASE_CODE, CODE, case_code
 from ..routes import Conversation, Route, exact
@@ -254,7 +254,9 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         return [Text(messages.area_visits(area, lines))]
     # An event is one entry, at its own time: its notices are its business, not separate 予定.
     rows = [r for r in store.mine(app.db, msg.platform, msg.user) if r.kind != "event" or not r.event_id]
-    events = store.my_events(app.db, msg.platform, msg.user, app.clock())
+    # A 1:1 event answered across areas before answers were checked is not listed either.
+    events = [e for e in store.my_events(app.db, msg.platform, msg.user, app.clock())
+              if may_see_event(app.db, e, msg.platform, msg.user, msg.conversation)]
     if not rows and not events:
         return [Text(messages.NO_PLANS)]
     entries = []
@@ -399,8 +401,8 @@ def answer_event(app, msg: Incoming, answer: str, event_id: str) -> list[Reply]:
     if eid is None:
         return [Text(messages.no_such_event(event_id))]
     ev = store.active_event(app.db, eid)
-    if ev is None or ev["platform"] != msg.platform:
-        return [Text(messages.EVENT_NOT_FOUND)]
+    if ev is None or not may_see_event(app.db, ev, msg.platform, msg.user, msg.conversation):
+        return [Text(messages.EVENT_NOT_FOUND)]  # the same words: whether it exists is not for them to learn
     counts = store.rsvp(app.db, eid, msg.platform, msg.user, answer, app.clock())
     text = messages.rsvp_counts(ev["title"], answer, counts["yes"], counts["no"])
     return [Text(text + messages.RSVP_LISTED if answer == "yes" else text)]
@@ -410,7 +412,7 @@ def cancel_event(app, msg: Incoming, event_id: str) -> list[Reply]:
     """「取消 E3」: the event and all its notices, by the one who set it up (or in its group)."""
     eid = as_id(event_id)
     ev = store.active_event(app.db, eid) if eid is not None else None
-    if ev is None or ev["platform"] != msg.platform:
+    if ev is None or not may_see_event(app.db, ev, msg.platform, msg.user, msg.conversation):
         return [Text(messages.no_such_event(event_id))]
     if not (ev["owner"] == msg.user or ev["target"] == msg.conversation):
         return [Text(messages.event_owner_only(eid))]

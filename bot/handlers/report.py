@@ -43,6 +43,15 @@ def _area(app, msg: Incoming) -> str:
     return user.area if user else ""
 
 
+def _own_area(app, msg: Incoming) -> str | None:
+    """The area every report of this user is filed under: their registered one, whatever was typed
+    (who reads a report goes by its area: a report filed under another area would hide it from the
+    author's supervisor and show it to another's).  None for the terminal's local user, who has no
+    registered area and names the area themselves."""
+    user = get_user(app.db, msg.platform, msg.user)
+    return user.area if user else None
+
+
 def _types(app, msg: Incoming) -> tuple[str, ...]:
     """The report types this user may write (a peer supporter: activity reports only)."""
     user = get_user(app.db, msg.platform, msg.user)
@@ -136,9 +145,13 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
 
 
 def review_draft(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
-    """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one."""
+    """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one,
+    under the author's own area (a form's other area is said and set right)."""
     if d.type not in _types(app, msg):
         return [Text(messages.PEER_REPORT_TYPES)]
+    own = _own_area(app, msg)
+    if own is not None and d.area != own:
+        return [Text(messages.report_area_own(own))] + _review(app, msg, replace(d, area=own))
     return _review(app, msg, d)
 
 
@@ -396,7 +409,10 @@ def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool 
     elif step == "area":
         if not t:
             return [_ask("area", d)]
-        d = replace(d, area="" if t in NONE_WORDS else t)  # 「なし」 is no area called なし
+        own = _own_area(app, msg)
+        if own is not None and t != own:  # said, and the report stays in the author's area
+            return [Text(messages.report_area_own(own))] + _next_step(app, msg, step, replace(d, area=own), fixing)
+        d = replace(d, area=own if own is not None else "" if t in NONE_WORDS else t)  # 「なし」 is no area called なし
     elif step == "summary":
         if not t:
             return [_prompt(messages.REPORT_EMPTY)]
@@ -425,6 +441,8 @@ def _commit(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     by = f"{msg.platform}:{msg.user}"
     if d.type not in _types(app, msg):  # a draft from elsewhere (an edit, a form): the same rule as typed ones
         return [Text(messages.PEER_REPORT_TYPES)]
+    if (own := _own_area(app, msg)) is not None:  # whatever a stored draft says (one from before this rule)
+        d = replace(d, area=own)
     if d.report_id:
         row = reports.get(app.db, d.report_id)
         if row is None or not reports.editable(row, msg.platform, msg.user, now):
