@@ -25,6 +25,7 @@ from scheduler import store
 from scheduler.service import ReminderService
 
 from .conftest import FIXED_NOW, Clock, RunningClock
+from .console_signin import sign_in
 from .fakes import LineStandIn
 
 SATO = "U" + "5a70" * 8     # leaves
@@ -133,7 +134,7 @@ def test_to_and_cancel_together_are_refused(world):
 def console(world):
     app = create_app(world.db, world.clock, {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
     c = app.test_client()
-    assert c.post(f"/login/{auth.new_link(world.db, 'line', ADMIN, world.clock())}").status_code == 303
+    assert sign_in(c, auth.new_link(world.db, 'line', ADMIN, world.clock())).status_code == 303
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/users").get_data(as_text=True)).group(1)
     return c, csrf
 
