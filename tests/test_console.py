@@ -610,7 +610,7 @@ def test_gaps_grouped_counted_newest_first_with_the_answer_of_a_thumbs_down(con,
     db["feedback"].insert({"platform": "line", "user": "Ustaff", "question": "家族教室", "case_ids": json.dumps(["c01"]),
                            "vote": -1, "created_at": (FIXED_NOW + timedelta(minutes=5)).isoformat()})
     c = con.client(user="Usv")
-    body = page(c.get("/gaps"))
+    body = page(c.get("/gaps?sort=new"))
     assert body.index("家族教室") < body.index("猫の飼い方") < body.index("宇宙旅行")
     assert re.search(r"回数\">2</td>\s*<td[^>]*>[^<]*</td>\s*<td class=\"text lead\">猫の飼い方", body)
     assert "千葉県千葉市：千葉市精神障害にも対応した地域包括ケア構築推進事業" in body  # the answer that got 👎
@@ -621,6 +621,35 @@ def test_gaps_grouped_counted_newest_first_with_the_answer_of_a_thumbs_down(con,
     db["gaps"].insert({"question": "猫の飼い方", "key": "猫の飼い方", "reason": "no_match", "platform": "line", "area": "千葉市",
                        "created_at": (FIXED_NOW + timedelta(days=1)).isoformat()})
     assert "猫の飼い方" in page(c.get("/gaps"))  # asked again after it was handled: open again
+
+
+def test_gaps_read_in_japanese_most_asked_first_and_filter_no_case_from_thumbs_down(con, clock):
+    """未回答 says why in Japanese (never a code such as out_of_scope), lists what is asked most first
+    as `nimo gaps` does, and shows the questions with no case apart from the 👎 answers."""
+    db = con.db
+    for q, reason, at in (("今日の天気", "out_of_scope", 1), ("グループホームの夜間体制", "no_match", 2),
+                          ("グループホームの夜間体制", "no_match", 3), ("グループホームの夜間体制", "no_match", 4)):
+        db["gaps"].insert({"question": q, "key": q, "reason": reason, "platform": "line", "area": "千葉市",
+                           "created_at": (FIXED_NOW + timedelta(minutes=at)).isoformat()})
+    db["feedback"].insert({"platform": "line", "user": "Ustaff", "question": "家族教室", "case_ids": json.dumps(["c01"]),
+                           "vote": -1, "created_at": (FIXED_NOW + timedelta(minutes=9)).isoformat()})
+    c = con.client(user="Usv")
+    body = page(c.get("/gaps"))
+    assert "out_of_scope" not in body and "事例集の範囲外" in body
+    assert body.index("グループホームの夜間体制") < body.index("家族教室")  # 3 times before once, however recent
+    only_gaps = page(c.get("/gaps?kind=gap"))
+    assert "グループホームの夜間体制" in only_gaps and "今日の天気" in only_gaps and "家族教室" not in only_gaps
+    only_down = page(c.get("/gaps?kind=down"))
+    assert "家族教室" in only_down and "今日の天気" not in only_down
+    assert "今日の天気" in page(c.get("/gaps?kind=nonsense"))  # an unknown filter shows everything
+
+
+def test_every_reason_a_question_goes_unanswered_has_a_label():
+    import re as _re
+    from bot.console.views_cases import REASONS
+    from tests.conftest import ROOT
+    said = set(_re.findall(r'SearchResult\([^)]*"([a-z_]+)"', (ROOT / "knowledge" / "search.py").read_text(encoding="utf-8")))
+    assert said and said <= set(REASONS), said - set(REASONS)
 
 
 # -- visits and events -------------------------------------------------------------------------------

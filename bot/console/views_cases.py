@@ -21,7 +21,10 @@ FORM = (("id", "line", 40), ("part", "part", 1), ("section", "line", 200), ("tit
         ("actions", "lines", 8000), ("innovations", "lines", 8000), ("outcomes", "lines", 4000),
         ("points", "lines", 4000), ("source", "line", 200))
 REASONS = {"no_match": "該当なし", "filtered_out": "条件に合う事例なし", "too_long": "長すぎる質問",
-           "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった"}
+           "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった",
+           "out_of_scope": "事例集の範囲外"}
+GAP_KINDS = {"gap": "答えられなかった質問", "down": "👎 合わなかった答え"}
+SORTS = {"count": "多い順", "new": "新しい順"}
 
 
 LABELS = {"level": "自治体の種類", "id": "識別子"}  # where the schema's heading is a list of values, not a name
@@ -48,9 +51,16 @@ def register(app, ctx: Ctx) -> None:
                 ctx.log("gap_handled", kind)
                 notice = text.GAP_HANDLED
         show_all = request.args.get("all") == "1"
-        rows = gap_groups(db, include_handled=show_all, area=_gap_area())
+        kind = request.args.get("kind", "") if request.args.get("kind") in GAP_KINDS else ""
+        sort = request.args.get("sort", "count") if request.args.get("sort") in SORTS else "count"
+        rows = gap_groups(db, include_handled=show_all, area=_gap_area())  # newest first
+        if kind:
+            rows = [r for r in rows if r["kind"] == kind]
+        if sort == "count":  # as `nimo gaps` lists them: what comes up most is worth a case first
+            rows.sort(key=lambda r: -r["count"])
         titles = {c.id: f"{c.area}：{c.title}" for c in load_all(db)}
-        return render_template("gaps.html", rows=rows, titles=titles, reasons=REASONS, notice=notice, show_all=show_all)
+        return render_template("gaps.html", rows=rows, titles=titles, reasons=REASONS, notice=notice, show_all=show_all,
+                               kind=kind, sort=sort, kinds=GAP_KINDS, sorts=SORTS)
 
     # -- 事例 ---------------------------------------------------------------------------------------
     @app.get("/cases")
