@@ -70,6 +70,22 @@ def test_a_redelivered_event_is_still_known_once_scrubbed(stack):
     assert stack.count("inbox") == 1 and len(stack.line.delivered) == 1
 
 
+def test_a_draft_waiting_for_the_privacy_choice_holds_no_unmasked_text(stack):
+    register(stack)
+    stack.line_post([text_event(REPORT)])
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 1)
+    review = _said(stack)[0]
+    assert NAME in review and PHONE in review and "伏せて確定" in json.dumps(stack.line.delivered, ensure_ascii=False)
+    assert stack.server.workers.wait_settled(15)
+    assert _found(stack) == []
+    key = stack.db_path.parent / (stack.db_path.name + ".key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    stack.line_post([text_event("そのまま確定")])  # the user's choice: the words as typed
+    assert stack.line.wait_for(lambda l: len(l.delivered) == 2)
+    summary = stack.app.db.execute("SELECT summary FROM reports").fetchone()[0]
+    assert NAME in summary and PHONE in summary
+
+
 def test_a_failed_event_is_scrubbed_too(tmp_path):
     from bot.db import open_db
     from .conftest import Clock
@@ -82,3 +98,54 @@ def test_a_failed_event_is_scrubbed_too(tmp_path):
     payload = db.execute("SELECT payload FROM inbox").fetchone()[0]
     assert NAME not in payload and json.loads(payload)["type"] == "message.text"
     assert not any(form in (tmp_path / "n.db").read_bytes() for s in SECRETS for form in _forms(s))
+
+
+# -- the dialog state, through the router (in-memory database, fixed clock) ----------------------
+def _say(app, text, user="Ustaff"):
+    from bot.adapters.terminal import render
+    from bot.core import Incoming
+    return render(app.handle(Incoming("line", user, user, text)))
+
+
+def _dialog_text(app) -> str:
+    return " ".join(r[0] for r in app.db.execute("SELECT data FROM dialog_state").fetchall())
+
+
+def _staff(app):
+    from bot.access import add_user
+    from .conftest import FIXED_NOW
+    add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
+
+
+def test_a_proposal_waiting_for_the_privacy_choice_holds_no_unmasked_text(app):
+    _staff(app)
+    _say(app, "事例提案")
+    for answer in ("千葉市", f"{NAME}さんが退院先に困った", f"{PHONE} に電話した", "住めた", "保健所"):
+        _say(app, answer)
+        assert not [s for s in SECRETS if s in _dialog_text(app)]
+    assert "伏せて確定" in _say(app, "確定")  # the review still names what it found
+    _say(app, "そのまま確定")
+    problem, action = app.db.execute("SELECT problem, action FROM case_proposals").fetchone()
+    assert NAME in problem and PHONE in action  # what the proposer chose, as typed
+
+
+def test_a_question_set_aside_during_a_report_is_kept_sealed(app):
+    _staff(app)
+    _say(app, "報告")
+    asked = _say(app, f"{NAME}さんの退院後の住まいはどうしたらいい？")
+    assert "中断" in asked
+    assert not [s for s in SECRETS if s in _dialog_text(app)]
+    answered = _say(app, "中断する")
+    assert "報告" in answered and len(answered) > len(asked)  # the question waiting is answered now
+
+
+def test_a_draft_whose_seal_cannot_be_opened_is_kept_masked(app):
+    from bot.dialogs import Dialogs
+    _staff(app)
+    assert NAME in _say(app, REPORT)
+    app.dialogs = Dialogs(app.db)  # a new process without the key: the seal no longer opens
+    review = _say(app, "報告")
+    assert NAME not in review and "〇〇さん" in review and "***-****-****" in review
+    _say(app, "確定")
+    summary = app.db.execute("SELECT summary FROM reports").fetchone()[0]
+    assert NAME not in summary and "〇〇さん" in summary
