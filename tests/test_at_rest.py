@@ -149,3 +149,16 @@ def test_a_draft_whose_seal_cannot_be_opened_is_kept_masked(app):
     _say(app, "確定")
     summary = app.db.execute("SELECT summary FROM reports").fetchone()[0]
     assert NAME not in summary and "〇〇さん" in summary
+
+
+def test_a_reason_typed_after_a_reminder_is_kept_masked(app):
+    from bot import messages
+    _staff(app)
+    _say(app, "リマインド 明日10時 家庭訪問")
+    _say(app, "はい")
+    out = _say(app, f"会えなかった #1 {NAME}さん入院中 {PHONE}")
+    assert messages.MASKED_NOTICE in out
+    [detail] = [r[0] for r in app.db.execute("SELECT detail FROM reminder_actions WHERE action = 'unmet'")]
+    assert "入院中" in detail and "〇〇さん" in detail and not [s for s in SECRETS if s in detail]
+    assert messages.MASKED_NOTICE not in _say(app, "完了 #1 面談できた")  # nothing to mask: kept as typed
+    assert [r[0] for r in app.db.execute("SELECT detail FROM reminder_actions WHERE action = 'done'")] == ["面談できた"]
