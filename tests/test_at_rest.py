@@ -9,6 +9,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from bot import inbox as inbox_mod
 
 from .test_web import register, stack, text_event  # noqa: F401  (fixture)
@@ -43,9 +45,10 @@ def _said(stack) -> list[str]:
     return [m["text"] for d in stack.line.delivered for m in d["messages"] if m["type"] == "text"]
 
 
-def test_raw_webhook_text_is_gone_once_answered(stack):
+@pytest.mark.parametrize("padding", [0, 600], ids=["short", "spilling_to_overflow_pages"])
+def test_raw_webhook_text_is_gone_once_answered(stack, padding):
     register(stack)
-    stack.line_post([text_event(REPORT)])
+    stack.line_post([text_event(REPORT + "表情は明るい。" * padding)])
     stack.line_post([text_event("伏せて確定")])
     assert stack.line.wait_for(lambda l: len(l.delivered) == 2)
     assert "保存しました（R-000001）" in _said(stack)[1]
