@@ -165,3 +165,26 @@ def test_a_reason_typed_after_a_reminder_is_kept_masked(app):
     assert "入院中" in detail and "〇〇さん" in detail and not [s for s in SECRETS if s in detail]
     assert messages.MASKED_NOTICE not in _say(app, "完了 #1 面談できた")  # nothing to mask: kept as typed
     assert [r[0] for r in app.db.execute("SELECT detail FROM reminder_actions WHERE action = 'done'")] == ["面談できた"]
+
+
+def test_raw_webhook_text_is_gone_from_the_files_of_a_running_nimo_serve(tmp_path):
+    """The deployment's own shape: ``nimo serve`` and its ``nimo worker`` as processes, the files
+    read while both run (the worker truncates the WAL within seconds of answering)."""
+    from .fakes import LineStandIn, line_signature
+    from .procs import Nimo, wait_for
+    from .test_process import LINE_SECRET, _env, _line_event, _post, _register
+    _register(tmp_path, "line", "Ustaff")
+    base = str(tmp_path / "n.db")
+
+    def found() -> list[str]:
+        files = [open(p, "rb").read() for p in (base, base + "-wal", base + "-shm") if os.path.exists(p)]
+        return [s for data in files for s in SECRETS for form in _forms(s) if form in data]
+
+    with LineStandIn() as line, Nimo(_env(tmp_path, line)) as nimo:
+        for n, text in enumerate((REPORT, "伏せて確定"), start=1):
+            body = _line_event(text, "Ustaff", n)
+            assert _post(nimo.port, "/line/webhook", body, {"Content-Type": "application/json",
+                                                            "X-Line-Signature": line_signature(body, LINE_SECRET)}) == 200
+            assert line.wait_for(lambda l: len(l.delivered) == n)
+        assert "保存しました" in json.dumps(line.delivered, ensure_ascii=False)
+        assert wait_for(lambda: found() == [], timeout=30), found()
