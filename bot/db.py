@@ -479,6 +479,7 @@ def _connect(path: str) -> sqlite_utils.Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted or overwritten text is zeroed, not left in free space
     return sqlite_utils.Database(conn)
 
 

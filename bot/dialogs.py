@@ -13,10 +13,19 @@ A state can hold things outside this table (a report draft holds photo files), s
 a state may register what must happen when it ends (:func:`on_end`): the end is seen here, whether
 the state is cleared, replaced, found timed out when its user writes again (``pop_expired``), or
 swept long after its user has gone (``sweep``).
+
+What a user typed rests here only masked.  A conversation that must still offer the words as
+typed across turns (a report's 「そのまま確定」) stores them sealed (:meth:`Dialogs.seal`):
+encrypted with a key kept outside the database, in a file beside it readable by its owner only
+(``nimo.db.key``), so a copy of the database file (``nimo backup``) holds no readable draft.  An
+in-memory database gets a key that lives as long as the process.  A seal that cannot be opened
+(the key file was removed) is treated as absent: what is left is the masked text.
 """
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -53,6 +62,39 @@ def on_end(names, fn: Callable[[object, dict, dict | None], None]) -> None:
         _ON_END[name] = fn
 
 
+def key_path(db) -> str | None:
+    """Where the sealing key of ``db`` is kept: ``nimo.db.key`` beside ``nimo.db``; None in memory."""
+    rows = db.execute("PRAGMA database_list").fetchall()
+    path = next((r[2] for r in rows if r[1] == "main"), "")
+    return f"{path}.key" if path else None
+
+
+def _key_for(db) -> bytes:
+    """The key of ``db``'s seals, made on first use.  It is written to a file of its own (owner-only
+    from its first byte) and linked into place, so two processes starting at once never read a
+    half-written key: the first link wins, and both read that one."""
+    from cryptography.fernet import Fernet
+    path = key_path(db)
+    if path is None:
+        return Fernet.generate_key()
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.new"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+        finally:
+            os.unlink(tmp)
+    with open(path, "rb") as f:
+        return f.read().strip()
+
+
 def _timed_out(name: str, updated_at: str, now: datetime) -> bool:
     return now - datetime.fromisoformat(updated_at) > TIMEOUTS.get(name, DEFAULT_TIMEOUT)
 
@@ -68,6 +110,48 @@ class State:
 class Dialogs:
     def __init__(self, db):
         self.db = db
+        self._fernet = None
+        self._key_lock = threading.Lock()
+
+    def seal(self, value) -> str:
+        """``value`` (anything JSON can hold) as a token only this database's key opens."""
+        return self._cipher().encrypt(json.dumps(value, ensure_ascii=False).encode("utf-8")).decode("ascii")
+
+    def unseal(self, token):
+        """What ``seal`` sealed, or None when ``token`` is missing or cannot be opened."""
+        from cryptography.fernet import InvalidToken
+        if not isinstance(token, str):
+            return None
+        try:
+            return json.loads(self._cipher().decrypt(token.encode("ascii")))
+        except (InvalidToken, ValueError):
+            return None
+
+    def keep_masked(self, data: dict, keys) -> dict:
+        """``data`` as it may rest in the table: the text under ``keys`` masked by the privacy
+        guard, and the text that masking changed, as typed, sealed under ``"sealed"``."""
+        from .privacy import guard
+        typed = {k: data[k] for k in keys if isinstance(data.get(k), str) and guard(data[k])[1]}
+        if not typed:
+            return dict(data)
+        return {**data, **{k: guard(v)[0] for k, v in typed.items()}, "sealed": self.seal(typed)}
+
+    def as_typed(self, data: dict) -> dict:
+        """What ``keep_masked`` kept, with the text as typed when its seal opens (else masked)."""
+        data = dict(data)
+        typed = self.unseal(data.pop("sealed", None))
+        if isinstance(typed, dict):
+            data.update({k: v for k, v in typed.items() if k in data})
+        return data
+
+    def _cipher(self):
+        """The key is read (or made) on first use, so processes that never seal (the web
+        process) never touch it."""
+        with self._key_lock:
+            if self._fernet is None:
+                from cryptography.fernet import Fernet
+                self._fernet = Fernet(_key_for(self.db))
+            return self._fernet
 
     def get(self, platform: str, user: str, now: datetime, *names: str) -> State | None:
         """The live state among ``names`` (their conversations' slots); with no names, the one

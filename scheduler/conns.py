@@ -48,6 +48,7 @@ class ThreadConnections:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA secure_delete=ON")  # as bot/db.py: nothing deleted lingers in the file
             db = self._local.db = sqlite_utils.Database(conn)
             with self._lock:
                 self._all.append(conn)

@@ -3,8 +3,9 @@
 Area, the problem, what was done, what came of it and a contact role are asked one by one (the
 dialog state keeps them through a restart).  The report's privacy guard looks at the answers: what
 looks like personal data is named, and nothing is stored until the proposer chooses to mask it or
-keep it.  A supervisor or admin then publishes it as a local case or declines it in the console,
-and the proposer is told in chat (bot/notices.py).
+keep it; meanwhile the dialog state holds the answers masked, as typed only sealed (as a report's
+draft: bot/handlers/report.py).  A supervisor or admin then publishes it as a local case or
+declines it in the console, and the proposer is told in chat (bot/notices.py).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def start(app, msg: Incoming) -> list[Reply]:
 def handle(app, msg: Incoming, st, words) -> list[Reply]:
     """A message while a case is being proposed; ``st`` is its state, as the router read it."""
     t = words.typed.strip()
-    draft = dict(st.data["draft"])
+    draft = app.dialogs.as_typed(st.data["draft"])
     if st.name == STEP:
         step = st.data["step"]
         if not t:
@@ -46,7 +47,8 @@ def handle(app, msg: Incoming, st, words) -> list[Reply]:
         draft[step] = t
         i = STEPS.index(step) + 1
         if i < len(STEPS):
-            app.dialogs.set(msg.platform, msg.user, STEP, {"step": STEPS[i], "draft": draft}, app.clock())
+            app.dialogs.set(msg.platform, msg.user, STEP, {"step": STEPS[i], "draft": _at_rest(app, draft)},
+                            app.clock())
             return [Text(messages.PROPOSAL_ASK[STEPS[i]])]
         return _review(app, msg, draft)
     found = _findings(draft)
@@ -57,12 +59,16 @@ def handle(app, msg: Incoming, st, words) -> list[Reply]:
     return [Text(messages.PROPOSAL_PRIVACY_CHOOSE if found else messages.PROPOSAL_WAITING)]
 
 
+def _at_rest(app, draft: dict) -> dict:
+    return app.dialogs.keep_masked(draft, ("area",) + TEXT_FIELDS)
+
+
 def _findings(draft: dict) -> list[privacy.Finding]:
     return [f for k in TEXT_FIELDS for f in privacy.find(draft.get(k, ""))]
 
 
 def _review(app, msg: Incoming, draft: dict) -> list[Reply]:
-    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": draft}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": _at_rest(app, draft)}, app.clock())
     found = _findings(draft)
     lines = [f"{label}：{draft[k]}" for k, label in messages.PROPOSAL_FIELDS.items()]
     choices = ((Choice("伏せて確定", "伏せて確定"), Choice("そのまま確定", "そのまま確定")) if found

@@ -309,10 +309,11 @@ def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -
     if action == "unmet" and r.visit_id and not detail:  # ask why, with the reasons as buttons
         return [Text(messages.UNMET_WHY, tuple(Choice(x, f"会えなかった #{r.id} {x}") for x in UNMET_REASONS))]
     now = app.clock()
+    detail, hidden = guard(detail)  # 「会えなかった #3 田中さん入院」: the reason is kept, names and numbers not
     store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
                         action=action, detail=detail or None, now=now)
     if action == "cancel" and r.kind == "event" and r.event_id:  # a notice stands for its event: all of it ends
-        return _cancel_event(app, r.event_id)
+        return _told_masked(_cancel_event(app, r.event_id), hidden)
     if action == "cancel":
         store.set_status(app.db, r.id, "cancelled", now)
     elif action == "done":
@@ -323,8 +324,17 @@ def act(app, msg: Incoming, action: str, number: str | None, detail: str = "") -
     elif action == "unmet" and r.visit_id:
         store.set_visit(app.db, r.visit_id, "unmet", now, reason=detail or None)
     if action == "cancel":  # at once, without a 「はい」; a slip of the number is mended with one tap
-        return [Text(messages.done_action(action, r.title), (Choice("元に戻す", f"元に戻す #{r.id}"),))]
-    return [Text(messages.done_action(action, r.title))]
+        return _told_masked([Text(messages.done_action(action, r.title), (Choice("元に戻す", f"元に戻す #{r.id}"),))],
+                            hidden)
+    return _told_masked([Text(messages.done_action(action, r.title))], hidden)
+
+
+def _told_masked(replies: list[Reply], hidden: bool) -> list[Reply]:
+    """The replies, the last text saying that names and numbers were masked when they were."""
+    if not hidden or not replies or not isinstance(replies[-1], Text):
+        return replies
+    last = replies[-1]
+    return replies[:-1] + [Text(messages.with_notice(last.text, messages.MASKED_NOTICE), last.choices)]
 
 
 def undo_cancel(app, msg: Incoming, number: str | None) -> list[Reply]:

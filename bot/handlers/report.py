@@ -2,7 +2,9 @@
 
 The draft lives in the dialog state (SQLite), so it survives a restart and ends after 30 minutes.
 Personal data found in it is named and nothing is stored until the user chooses to mask it or
-keep it.  Reports are taken and shown in 1:1 chats only.
+keep it.  Until then the dialog state holds the draft's text masked, and the words as typed only
+sealed (``Dialogs.seal``: encrypted, its key outside the database), which is what lets
+「そのまま確定」 save them a turn later.  Reports are taken and shown in 1:1 chats only.
 
 While a report is written it takes the user's messages, but it does not trap them: every step says
 how to stop, and a message that is clearly another command (ヘルプ, 予定, a question ending in ？
@@ -85,7 +87,7 @@ def _findings(d: reports.Draft) -> list[privacy.Finding]:
 
 def _review(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     found = _findings(d)
-    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": _dump(d)}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, REVIEW, {"draft": _dump(app, d)}, app.clock())
     if found:
         choices = (Choice("伏せて確定", "伏せて確定"), Choice("そのまま確定", "そのまま確定"),
                    Choice("修正", "修正"), Choice("取消", "取消"))
@@ -95,11 +97,17 @@ def _review(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
     return [Text(messages.report_review(_lines(d), privacy.describe(found) if found else None, editing), choices)]
 
 
-def _dump(d: reports.Draft) -> dict:
-    return {**d.fields(), "report_id": d.report_id, "photos": list(d.photos)}
+TYPED = ("area", "summary", "next_action")  # a draft's free text: what may name a person
 
 
-def _load(data: dict) -> reports.Draft:
+def _dump(app, d: reports.Draft) -> dict:
+    """The draft as the dialog state keeps it: free text masked, the words as typed sealed."""
+    return app.dialogs.keep_masked({**d.fields(), "report_id": d.report_id, "photos": list(d.photos)}, TYPED)
+
+
+def _load(app, data: dict) -> reports.Draft:
+    """The draft back, as typed when its seal opens (else as masked: nothing unmasked was kept)."""
+    data = app.dialogs.as_typed(data)
     return reports.Draft(**{**data, "photos": tuple(data.get("photos", ()))})
 
 
@@ -138,9 +146,9 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
         path = photos.store(data, Path(base).parent / "photos", name_hint=f"{msg.platform}-{uuid.uuid4().hex[:8]}")
     except photos.PhotoError as e:
         return [Text(str(e))]
-    d = _load(st.data["draft"])
+    d = _load(app, st.data["draft"])
     d = replace(d, photos=d.photos + (str(path),))
-    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "draft": _dump(d)}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "draft": _dump(app, d)}, app.clock())
     return [Text(messages.photo_kept(len(d.photos)))]
 
 
@@ -162,10 +170,10 @@ def start(app, msg: Incoming, rest: str) -> list[Reply]:
     if not rest.strip():
         aside = app.dialogs.get(msg.platform, msg.user, app.clock(), ASIDE)
         if aside is not None:
-            app.dialogs.set(msg.platform, msg.user, STEP, {"step": "resume", "draft": _dump(reports.Draft(area=area))},
+            app.dialogs.set(msg.platform, msg.user, STEP, {"step": "resume", "draft": _dump(app, reports.Draft(area=area))},
                             app.clock())
-            return [_resume_ask(aside)]
-        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(reports.Draft(area=area))}, app.clock())
+            return [_resume_ask(app, aside)]
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "type", "draft": _dump(app, reports.Draft(area=area))}, app.clock())
         return [_ask("type", reports.Draft(area=area), _type_choices(app, msg))]
     return _from_line(app, msg, rest, area)
 
@@ -183,14 +191,14 @@ def _from_line(app, msg: Incoming, line: str, area: str, was: reports.Draft | No
         if draft.type not in types:
             return [Text(messages.PEER_REPORT_TYPES)]
         step = "summary" if not draft.summary else "next"
-        app.dialogs.set(msg.platform, msg.user, STEP, {"step": step, "draft": _dump(draft)}, app.clock())
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": step, "draft": _dump(app, draft)}, app.clock())
         if step == "summary":
             return [_ask("summary", draft)]
         return [_prompt(messages.report_next_missing(e.unread, str(e)), (Choice("なし", "なし"),))]
     if d.type not in types:
         return [Text(messages.PEER_REPORT_TYPES)]
     if not d.summary:
-        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(d)}, app.clock())
+        app.dialogs.set(msg.platform, msg.user, STEP, {"step": "summary", "draft": _dump(app, d)}, app.clock())
         return [_ask("summary", d)]
     return _review(app, msg, d)
 
@@ -220,8 +228,8 @@ def _whole_line(app, msg: Incoming, step: str, d: reports.Draft, t: str) -> list
     return _from_line(app, msg, " ".join([w for w in known if w] + [t]), d.area, was=d)
 
 
-def _resume_ask(aside) -> Text:
-    d = _load(aside.data["draft"])
+def _resume_ask(app, aside) -> Text:
+    d = _load(app, aside.data["draft"])
     what = " ".join(x for x in (d.type if aside.data.get("step") != "type" else "", d.case_code or "",
                                 d.summary[:20] + ("…" if len(d.summary) > 20 else "")) if x) or "種類の選択まで"
     return Text(messages.report_resume_ask(what), (Choice("続ける", "続ける"), Choice("新しく書く", "新しく書く")))
@@ -249,7 +257,7 @@ def _resume(app, msg: Incoming, t: str, words: Words) -> list[Reply]:
 def _again(app, msg: Incoming) -> list[Reply]:
     """What the report being written asks now (after 「報告を続ける」 or taking a draft back)."""
     st = app.dialogs.get(msg.platform, msg.user, app.clock(), *STATES)
-    d = _load(st.data["draft"])
+    d = _load(app, st.data["draft"])
     if st.name == REVIEW:
         return _review(app, msg, d)
     if st.name == FIX and st.data.get("field") is None:
@@ -309,7 +317,8 @@ def _another_command(app, msg: Incoming, st, t: str, words: Words) -> bool:
 
 
 def _ask_aside(app, msg: Incoming, st, t: str, words: Words) -> list[Reply]:
-    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "pending": t}, app.clock())
+    # sealed: the waiting command may be a question naming someone (「田中さんの件は？」)
+    app.dialogs.set(msg.platform, msg.user, st.name, {**st.data, "pending": app.dialogs.seal(t)}, app.clock())
     label = "質問" if t.endswith(("?", "？")) and len(t) > 3 else (t if len(t) <= 8 else "次の操作")
     return [Text(messages.REPORT_ASIDE_ASK, (Choice(f"中断して{label}", "中断する"),
                                              Choice(messages.REPORT_CONTINUE, messages.REPORT_CONTINUE)))]
@@ -317,7 +326,8 @@ def _ask_aside(app, msg: Incoming, st, t: str, words: Words) -> list[Reply]:
 
 def _set_aside(app, msg: Incoming, st) -> list[Reply]:
     """The draft moves, as it is, to the ASIDE slot; the command that was waiting is answered."""
-    pending = st.data.get("pending")
+    pending = app.dialogs.unseal(st.data.get("pending"))
+    pending = pending if isinstance(pending, str) else None
     data = {k: v for k, v in st.data.items() if k != "pending"}
     app.dialogs.set(msg.platform, msg.user, ASIDE, {**data, "was": st.name}, app.clock())
     app.dialogs.clear(msg.platform, msg.user, *STATES)
@@ -328,7 +338,7 @@ def _set_aside(app, msg: Incoming, st) -> list[Reply]:
 def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
     """A message while a report is being written; ``st`` is its state, as the router read it."""
     t = words.typed.strip()
-    d = _load(st.data["draft"])
+    d = _load(app, st.data["draft"])
     if st.name == STEP and st.data["step"] == "resume":
         return _resume(app, msg, t, words)
     if t in ASIDE_WORDS:
@@ -347,7 +357,7 @@ def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
         return _step(app, msg, st.data["field"], d, t, fixing=True)
     # REVIEW
     if t == "修正":
-        app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": None}, app.clock())
+        app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(app, d), "field": None}, app.clock())
         return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
     found = _findings(d)
     if t == "伏せて確定" and found:
@@ -367,7 +377,7 @@ def _next_step(app, msg: Incoming, step: str, d: reports.Draft, fixing: bool) ->
     if i >= len(STEPS):
         return _review(app, msg, d)
     nxt = STEPS[i]
-    app.dialogs.set(msg.platform, msg.user, STEP, {"step": nxt, "draft": _dump(d)}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": nxt, "draft": _dump(app, d)}, app.clock())
     return [_ask(nxt, d, _type_choices(app, msg))]
 
 
@@ -432,7 +442,7 @@ def _fix_choose(app, msg: Incoming, d: reports.Draft, t: str) -> list[Reply]:
     if field is None:
         return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
     step = "next" if field == "next" else field
-    app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": step}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(app, d), "field": step}, app.clock())
     return [_ask(step, d, _type_choices(app, msg))]
 
 
