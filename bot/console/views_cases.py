@@ -20,7 +20,8 @@ FORM = (("id", "line", 40), ("part", "part", 1), ("section", "line", 200), ("tit
         ("actions", "lines", 8000), ("innovations", "lines", 8000), ("outcomes", "lines", 4000),
         ("points", "lines", 4000), ("source", "line", 200))
 REASONS = {"no_match": "該当なし", "filtered_out": "条件に合う事例なし", "too_long": "長すぎる質問",
-           "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった"}
+           "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった", "out_of_scope": "範囲外",
+           "clinical": "医療の質問（主治医・薬剤師へ）"}
 
 
 LABELS = {"level": "自治体の種類", "id": "識別子"}  # where the schema's heading is a list of values, not a name
