@@ -378,8 +378,12 @@ class Pool:
                 best, chosen = cost, [values]
             elif abs(cost - best) < 1e-12:
                 chosen.append(values)
-        mid = chosen[len(chosen) // 2]  # of the equally good, the middle one
-        return replace(base, **{k: float(v) for k, v in zip(CLINICAL_GRID, mid)})
+        # Of the equally good values, the highest threshold (the one that declines least: a care
+        # question unlike those of the sets is then least likely declined), and the middle care
+        # weight of those that reach it.
+        top = max(c[1] for c in chosen)
+        cares = sorted(c[0] for c in chosen if c[1] == top)
+        return replace(base, clinical_care=float(cares[len(cares) // 2]), clinical_threshold=float(top))
 
     def tune_gate(self, rows, base):
         from knowledge.scope import decide
