@@ -76,8 +76,7 @@ def _katakana(text: str) -> str:
 
 def cues(text: str) -> tuple[tuple[str, ...], int]:
     """The clinical cues of ``text`` (their class names) and how many care cues it has."""
-    t = normalize(text).replace(" ", "").replace("?", "?")
-    t = re.sub(r"[？?]+", "?", t)
+    t = re.sub(r"\?+", "?", normalize(text).replace(" ", ""))  # NFKC has made ？ a ?
     k = _katakana(t)
     found = [name for name, rx in CUES.items() if rx.search(k if name == "drug" else t)]
     if _CONDITION.search(t) and _DIAGNOSE.search(t):
@@ -86,7 +85,7 @@ def cues(text: str) -> tuple[tuple[str, ...], int]:
 
 
 def counts(text: str) -> tuple[int, int]:
-    """(clinical cues, care cues) of ``text``: what :func:`knowledge.scope.decide` weighs.  A question
+    """(clinical cues, care cues) of ``text``: what :func:`is_clinical` weighs.  A question
     with no medicine, diagnosis or treatment cue counts 0 clinical cues whatever else it says."""
     found, ncare = cues(text)
     if not {"drug", "diagnosis", "treatment"} & set(found):
@@ -96,4 +95,5 @@ def counts(text: str) -> tuple[int, int]:
 
 def is_clinical(clinical: int, care: int, care_weight: float = CARE_WEIGHT,
                 threshold: float = CLINICAL_THRESHOLD) -> bool:
+    """Is a question with these counts one for a doctor or pharmacist?"""
     return clinical > 0 and clinical - care_weight * care >= threshold

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .clinical import CARE_WEIGHT, CLINICAL_THRESHOLD
+from .clinical import CARE_WEIGHT, CLINICAL_THRESHOLD, is_clinical
 
 MIN_COVERAGE = 0.2     # below it, most of what the question asks is unknown to the case base
 MIN_PASSAGE = 0.1      # the weakest best-passage strength an in-scope question needs
@@ -132,7 +132,7 @@ def decline_reason(s: Signals, t) -> str | None:
     """Why the question is declined: ``clinical`` (a question for a doctor or pharmacist),
     ``out_of_scope`` (the case base does not hold it), or None when the cases should be shown
     (``t``: the thresholds, knowledge.search.Params)."""
-    if s.illness or (s.clinical > 0 and s.clinical - t.clinical_care * s.care >= t.clinical_threshold):
+    if s.illness or is_clinical(s.clinical, s.care, t.clinical_care, t.clinical_threshold):
         return "clinical"
     if s.words == 0 or s.coverage < t.min_coverage:
         return "out_of_scope"
