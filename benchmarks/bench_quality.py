@@ -9,7 +9,10 @@ phrases of which one should appear in the answer text (the key fact).
 Figures, as ../shared/eval/score.py counts them: hit@1 (a gold case first), recall@3 (share of the
 gold cases, at most 3, in the top 3), MRR@10, off-topic questions declined, in-scope questions
 declined (these count as misses), and the share of expect entries whose key fact is in the answer
-text the user sees (the terminal rendering of the reply, all cards).
+text the user sees (the terminal rendering of the reply, all cards).  Questions of a ``kind``
+(tests/data/clinical_questions.jsonl: ``clinical``, tests/data/care_questions.jsonl: ``care``) also
+give the two rates of the clinical decision: clinical questions declined with the pointer to a
+doctor or pharmacist, care-organisation questions answered.
 
 Rows: **Nimo** (the shipped parameters, answered through the chat handler exactly as a user is
 answered); Nimo with **one view alone** (Sudachi terms, SudachiDict synonym groups, character
@@ -21,7 +24,7 @@ question's trigrams OR-ed, ranked by bm25()).  Baselines show each case's first 
 
 Cross-validation: all distinct questions of all files together, in ``--folds`` stratified folds.
 For each fold, every parameter (view weights, about weight, passage share, synonym weight, the
-rank constant of the reciprocal-rank fusion, and the scope thresholds) is chosen on the other folds by grid search, and the held-out fold is answered
+rank constant of the reciprocal-rank fusion, the clinical thresholds, then the scope thresholds) is chosen on the other folds by grid search, and the held-out fold is answered
 with those values.  "CV" rows give each question the answer of the fold that held it out;
 "in-sample" rows use parameters chosen on all questions (which are the shipped ones when
 ``knowledge/search.py`` and ``knowledge/scope.py`` hold what ``--tune`` printed).
@@ -63,6 +66,12 @@ GATE_GRID = {
     "min_coverage": (0.0, 0.2, 0.25, 0.34, 0.4, 0.5, 0.6, 0.67, 0.75),
     "min_passage": tuple(round(x, 2) for x in np.arange(0.0, 0.61, 0.02)),
     "min_passage_offdomain": tuple(round(x, 2) for x in np.arange(0.0, 1.01, 0.05)),
+}
+# The clinical decision (knowledge.clinical): what a care cue takes off the count of clinical cues,
+# and the count from which a question is declined with the pointer to a doctor or pharmacist.
+CLINICAL_GRID = {
+    "clinical_care": (0.5, 1.0, 1.5, 2.0, 3.0),
+    "clinical_threshold": (1.0, 2.0, 3.0, 4.0, 5.0),
 }
 BUILD_GRID = {"k1": (0.9, 1.2, 1.5, 2.0), "b": (0.5, 0.75, 0.9), "gram": (2, 3)}
 DECLINE_COST = 4.0  # an in-scope question declined costs this many off-topic questions answered
@@ -121,6 +130,7 @@ class Answer:
     ranked: list[set[str]]   # the refs of each hit, best first
     declined: bool
     text: str = ""            # what the user sees
+    reason: str | None = None  # why it was declined (knowledge.search.SearchResult.reason)
 
 
 def figures(questions: list[dict], answers: dict[str, Answer], expect: dict[str, list[str]]) -> dict:
@@ -161,9 +171,9 @@ def nimo_answers(index, texts: list[str]) -> dict[str, Answer]:
     app = build_app(db_path=":memory:", index=index)
     out = {}
     for t in texts:
-        result, replies, _ = search(app, t)
+        result, replies, why = search(app, t)
         hits = result.hits if result is not None else ()
-        out[t] = Answer([refs(h.case.area, h.case.title) for h in hits], not hits, render(replies))
+        out[t] = Answer([refs(h.case.area, h.case.title) for h in hits], not hits, render(replies), why)
     return out
 
 
@@ -351,6 +361,30 @@ class Pool:
                 best, best_p = v, p
         return best_p
 
+    def tune_clinical(self, rows, base):
+        """The clinical thresholds: a clinical question (``kind`` clinical) not declined as one costs
+        1, an in-scope question declined as one costs DECLINE_COST; other questions do not count."""
+        from knowledge.scope import decline_reason
+        sig = [(self.signals[r], self.qs[r].get("kind") == "clinical", bool(self.gold[r])) for r in rows
+               if self.signals[r] is not None]
+        best, chosen = None, []
+        for values in itertools.product(*CLINICAL_GRID.values()):
+            p = replace(base, **dict(zip(CLINICAL_GRID, values)))
+            cost = 0.0
+            for s, clinical, ins in sig:
+                declined = decline_reason(s, p) == "clinical"
+                cost += (not declined) if clinical else (DECLINE_COST * declined if ins else 0.0)
+            if best is None or cost < best - 1e-12:
+                best, chosen = cost, [values]
+            elif abs(cost - best) < 1e-12:
+                chosen.append(values)
+        # Of the equally good values, the highest threshold (the one that declines least: a care
+        # question unlike those of the sets is then least likely declined), and the middle care
+        # weight of those that reach it.
+        top = max(c[1] for c in chosen)
+        cares = sorted(c[0] for c in chosen if c[1] == top)
+        return replace(base, clinical_care=float(cares[len(cares) // 2]), clinical_threshold=float(top))
+
     def tune_gate(self, rows, base):
         from knowledge.scope import decide
         sig = [(self.signals[r], bool(self.gold[r])) for r in rows if self.signals[r] is not None]
@@ -405,6 +439,22 @@ HEADER = ("| system | hit@1 | recall@3 | MRR@10 | off-topic declined | in-scope 
           "|---|---:|---:|---:|---:|---:|---:|")
 
 
+def clinical_table(columns: list[tuple[str, dict[str, Answer]]], questions: list[dict]) -> str:
+    """The two rates of the clinical decision: clinical questions declined with the pointer to a
+    doctor or pharmacist (reason ``clinical``), and care-organisation questions still answered."""
+    sets = [("clinical questions declined with the pointer", "clinical", lambda a: a.reason == "clinical"),
+            ("care-organisation questions answered", "care", lambda a: not a.declined)]
+    lines = ["| set | " + " | ".join(name for name, _ in columns) + " |", "|---|" + "---:|" * len(columns)]
+    for title, kind, ok in sets:
+        qs = [q["q"] for q in questions if q.get("kind") == kind]
+        cells = []
+        for _, ans in columns:
+            n = sum(ok(ans[q]) for q in qs)
+            cells.append(f"{n}/{len(qs)} ({n / len(qs):.1%})" if qs else "—")
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--folds", type=int, default=5)
@@ -455,6 +505,7 @@ def main():
                 print(f"    {kind}: {q}")
         print()
 
+    print(clinical_table([("shipped", answers["Nimo"])], allq))
     if a.no_cv:
         return
     t0 = time.perf_counter()
@@ -484,7 +535,7 @@ def main():
     def choose(rows):
         b = choose_build(rows)
         pool = pool_of(b)
-        return b, pool.tune_gate(rows, pool.tune_ranking(rows, start))
+        return b, pool.tune_gate(rows, pool.tune_clinical(rows, pool.tune_ranking(rows, start)))
 
     tuned_build, tuned = choose(everything)
     print(f"In-sample build and parameters (chosen on all {len(allq)} distinct questions): {asdict(tuned_build)} "
@@ -519,6 +570,8 @@ def main():
     print(f"| all distinct questions ({len(allq)}) | {fmt(fi['hit1'])} | {fmt(fc['hit1'])} | {fmt(fi['recall3'])} "
           f"| {fmt(fc['recall3'])} | {fmt(fi['mrr10'])} | {fmt(fc['mrr10'])} | {fc['neg_ok']}/{fc['neg']} | "
           f"{fc['false_declines']} | {fc['keys_shown']}/{fc['keys']} |")
+    print()
+    print(clinical_table([("in-sample", insample), ("CV", cv_answers)], allq))
 
 
 if __name__ == "__main__":

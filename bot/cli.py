@@ -64,7 +64,7 @@ def ask(question: tuple[str, ...], as_json: bool) -> None:
         text = render(replies)
         if as_json:
             hits = result.hits if result is not None else ()
-            obj = {"question": q, "answered": bool(hits), "answer": text,
+            obj = {"question": q, "answered": bool(hits), "reason": None if hits else gap, "answer": text,
                    "results": [{"id": h.case.id, "area": h.case.area, "title": h.case.title,
                                 "section": h.case.section, "score": h.score} for h in hits]}
             click.echo(json.dumps(obj, ensure_ascii=False))

@@ -90,11 +90,10 @@ def too_long(n: int, limit: int) -> str:
     return f"質問が長すぎます（{n:,}字）。{limit:,}字以内で、知りたいことを短く書いてください。"
 
 
-def no_match(filters: str | None = None, illness: bool = False) -> str:
+def no_match(filters: str | None = None) -> str:
     where = f"（条件：{filters}）" if filters else ""
-    about = "病気そのもの（症状・違い・原因など）の説明は、この事例集にはありません。\n" if illness else ""
     return (
-        f"該当する事例が見つかりませんでした{where}。\n" + about +
+        f"該当する事例が見つかりませんでした{where}。\n" +
         "Nimo が答えられるのは、にも包括（精神障害にも対応した地域包括ケアシステム）の他地域の取組です。\n"
         "たとえば次のように聞いてください：\n" + "\n".join(f"・{e}" for e in EXAMPLES) +
         "\n\nこの質問は、事例集に足りない事例として記録しました。"
@@ -861,3 +860,15 @@ CONSOLE_LINK_PEER = "ピアサポーターには管理画面のリンクを作�
 # the console's sign-in (bot/console/site.py)
 LOGIN_ELSEWHERE = "このログインは受け付けられません。Nimo から届いたリンクを開き、そのページの「ログイン」を押してください。"
 LOGIN_PRESS_AGAIN = "ページの有効期限が切れました。もう一度「ログイン」を押してください。"
+# -- 医療の質問（薬・診断・治療・入院の判断）: Nimo gives no medical advice; it says so, says who
+# answers (the attending doctor, a pharmacist, the 精神保健福祉センター) and offers the questions
+# about organising care it can answer.
+CLINICAL_DECLINED = (
+    "薬・診断・治療・入院の判断についての助言は、Nimo ではお答えできません。\n"
+    "ご本人の主治医か薬剤師に相談してください。迷うときは精神保健福祉センターにも相談できます。\n"
+    "服薬支援や医療との連携など、地域での支え方の事例ならお答えできます。")
+CLINICAL_ILLNESS = (
+    "病気そのもの（症状・違い・原因・治し方など）の説明は、この事例集にはありません。\n"
+    "病気のことは主治医に、一般的な相談は精神保健福祉センターにどうぞ。\n"
+    "その病気のある人を地域でどう支えたかの事例ならお答えできます。")
+CLINICAL_CARE_EXAMPLES = ("服薬支援の仕組み", "治療中断を防ぐ連携", "退院後の通院継続の支え方")

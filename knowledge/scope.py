@@ -15,6 +15,12 @@ share a word with it (精神, 保健所, 申請).  Three signals, computed by kn
   is, and cases that name the condition would be a confident wrong answer, so such a question is
   declined whatever its match.  A question that also says what to do (「統合失調症の人の退院支援」)
   is not of this kind.
+- ``clinical``: the question asks for a clinical judgement about someone (their medicine, dose,
+  side effects, diagnosis, treatment or admission: 「山田さんのリスパダール増やしていい？」); counted
+  by knowledge.clinical as cues of the field less cues of organising care.  Nimo gives no medical
+  advice, so such a question is declined whatever its match, with its own reason (``clinical``)
+  and reply: the attending doctor or a pharmacist answers it.  A question about what an illness is
+  is a question for them too and gets the same reason.
 - ``offdomain``: words of other trades — prescribing and diagnosing, filling in forms, the text of
   laws, pay and leave, addresses and numbers, office equipment, dates, weather and leisure.  Such
   a word asks for something the case base does not hold (a case may mention a drug or a form in
@@ -28,6 +34,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from .clinical import CARE_WEIGHT, CLINICAL_THRESHOLD, is_clinical
 
 MIN_COVERAGE = 0.2     # below it, most of what the question asks is unknown to the case base
 MIN_PASSAGE = 0.1      # the weakest best-passage strength an in-scope question needs
@@ -63,9 +71,9 @@ OFFDOMAIN = {
 CONDITION = re.compile(r"(?:うつ|[一-龥ァ-ヴー]+)(?:症|病|障害|障がい)(?![一-龥ァ-ヴー])")
 # What a question asks about a condition when it asks what the condition is (the words as
 # knowledge.tokens.analyze gives them: 見分け方 → 見分ける, 治療法 → 治療 + 法).
-DEFINING = frozenset("""違い 症状 初期症状 原因 特徴 定義 意味 見分ける 診断 基準 診断基準 治療 法 治療法 経過 予後 種類
+DEFINING = frozenset("""病気 治す 治る 違い 症状 初期症状 原因 特徴 定義 意味 見分ける 診断 基準 診断基準 治療 法 治療法 経過 予後 種類
     遺伝 前兆 サイン 兆候 チェック 項目 チェック項目 なりやすい""".split())
-_DEFINING_FORM = re.compile("とは|って(?:何|なに)|治し方|なおし方")
+_DEFINING_FORM = re.compile("とは|って(?:何|なに|どんな|どういう|どうやって)|治し方|なおし方")
 _SUFFIX = re.compile(r".(剤|錠)$")  # a dosage form: 安定剤, 注射剤, 〜錠
 _forms: dict[str, str] | None = None
 
@@ -94,6 +102,8 @@ class Signals:
     grams: float               # the same, character n-gram view
     offdomain: tuple[str, ...] # words of other trades the case base does not use
     illness: bool = False      # asks what an illness is (see asks_what_illness_is)
+    clinical: int = 0          # clinical cues (knowledge.clinical.counts; 0 without a medicine,
+    care: int = 0              # diagnosis or treatment cue) and cues of organising care
 
 
 def offdomain_words(words, terms) -> tuple[str, ...]:
@@ -118,11 +128,19 @@ def asks_what_illness_is(text: str) -> bool:
     return set(words) <= DEFINING and bool(words or _DEFINING_FORM.search(rest))
 
 
-def decide(s: Signals, t) -> bool:
-    """True when the question is in scope and the cases should be shown (``t``: the thresholds,
-    knowledge.search.Params)."""
-    if s.words == 0 or s.illness or s.coverage < t.min_coverage:
-        return False
+def decline_reason(s: Signals, t) -> str | None:
+    """Why the question is declined: ``clinical`` (a question for a doctor or pharmacist),
+    ``out_of_scope`` (the case base does not hold it), or None when the cases should be shown
+    (``t``: the thresholds, knowledge.search.Params)."""
+    if s.illness or is_clinical(s.clinical, s.care, t.clinical_care, t.clinical_threshold):
+        return "clinical"
+    if s.words == 0 or s.coverage < t.min_coverage:
+        return "out_of_scope"
     if s.offdomain and s.passage < t.min_passage_offdomain:
-        return False
-    return s.passage >= t.min_passage
+        return "out_of_scope"
+    return None if s.passage >= t.min_passage else "out_of_scope"
+
+
+def decide(s: Signals, t) -> bool:
+    """True when the question is in scope and the cases should be shown."""
+    return decline_reason(s, t) is None

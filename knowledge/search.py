@@ -38,7 +38,9 @@ from . import bm25
 from .cases import Case
 from .filters import Filters, area_names, read_filters
 from .passages import TEXT_FIELDS, passages
-from .scope import MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals, asks_what_illness_is, decide, offdomain_words
+from .clinical import counts as clinical_counts
+from .scope import (CARE_WEIGHT, CLINICAL_THRESHOLD, MIN_COVERAGE, MIN_PASSAGE, MIN_PASSAGE_OFFDOMAIN, Signals,
+                    asks_what_illness_is, decline_reason, offdomain_words)
 from .tokens import GRAM, Analysis, analyze, normalize
 
 SYNONYMS_PATH = Path(__file__).parent / "synonyms.yaml"
@@ -72,6 +74,8 @@ class Params:
     min_coverage: float = MIN_COVERAGE                      # see knowledge.scope
     min_passage: float = MIN_PASSAGE
     min_passage_offdomain: float = MIN_PASSAGE_OFFDOMAIN
+    clinical_care: float = CARE_WEIGHT                     # see knowledge.clinical
+    clinical_threshold: float = CLINICAL_THRESHOLD
 
 
 PARAMS = Params()
@@ -146,7 +150,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     filters: Filters
     terms: tuple[str, ...]
-    reason: str | None = None   # why nothing was found: 'out_of_scope', 'no_match', 'filtered_out'
+    reason: str | None = None   # why nothing was found: 'clinical', 'out_of_scope', 'no_match', 'filtered_out'
     signals: Signals | None = None
 
 
@@ -162,6 +166,7 @@ class Query:
     known: tuple[bool, ...] = ()           # per word of analysis.words: does the case base have it?
     fixed: tuple[str, ...] = ()            # typo corrections
     illness: bool = False                  # asks what an illness is (knowledge.scope)
+    clinical: tuple[int, int] = (0, 0)     # clinical and care cues (knowledge.clinical)
 
 
 @dataclass(frozen=True)
@@ -386,7 +391,7 @@ class CaseIndex:
         # Read once with the rest of the analysis: it tokenises again, and a question is searched
         # again for every page and card of its answer.
         illness = asks_what_illness_is(normalize(question))
-        return Query(question, filters, tuple(qterms), ids, a, known, tuple(fixed), illness)
+        return Query(question, filters, tuple(qterms), ids, a, known, tuple(fixed), illness, clinical_counts(question))
 
     def _known(self, word: str, a: Analysis, fixed) -> bool:
         """Does the case base have this word of the question: itself, all its parts, a word of
@@ -428,8 +433,8 @@ class CaseIndex:
         self._keep_scored(question, f)
         scores = self.fuse(f)
         signals = self.signals(q, f)
-        if not decide(signals, self.params):
-            return SearchResult(question, (), filters, q.terms, "out_of_scope", signals)
+        if (why := decline_reason(signals, self.params)) is not None:
+            return SearchResult(question, (), filters, q.terms, why, signals)
         if mask is not None:
             if not mask.any():
                 return SearchResult(question, (), filters, q.terms, "filtered_out", signals)
@@ -559,7 +564,7 @@ class CaseIndex:
             strength[level] = best / ideal if ideal > 0 else 0.0
         return Signals(coverage=coverage, words=len(words), passage=strength["terms"], grams=strength["grams"],
                        offdomain=offdomain_words(words, q.analysis.terms),
-                       illness=q.illness)
+                       illness=q.illness, clinical=q.clinical[0], care=q.clinical[1])
 
     @staticmethod
     def _same_query(a, b) -> bool:

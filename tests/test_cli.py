@@ -9,8 +9,8 @@ import yaml
 
 def test_ask_json_contract(nimo):
     out = json.loads(nimo("ask", "--json", "住まいの確保").stdout)
-    assert set(out) == {"question", "answered", "answer", "results"}
-    assert out["answered"] is True and out["question"] == "住まいの確保"
+    assert set(out) == {"question", "answered", "reason", "answer", "results"}
+    assert out["answered"] is True and out["reason"] is None and out["question"] == "住まいの確保"
     assert len(out["results"]) >= 3
     assert set(out["results"][0]) == {"id", "area", "title", "section", "score"}
     assert out["results"][0]["title"] in out["answer"]

@@ -156,8 +156,10 @@ def test_8050_question_gets_a_carousel_naming_the_right_areas(stack, works):
     assert "8050" not in flex["altText"]  # the notification names areas, never the question
     buttons = [b["action"] for bub in flex["contents"]["contents"] for box in bub["footer"]["contents"]
                for b in box["contents"]]
-    assert {(a["type"], a["data"]) for a in buttons} >= {("postback", "詳しく 1"), ("postback", "似た事例 1"),
-                                                         ("postback", "👍"), ("postback", "👎")}
+    # message actions carrying postback data: the shape LINE WORKS documents for a flexible template
+    assert {(a["type"], a["text"], a["postback"]) for a in buttons} >= {
+        ("message", "詳しく 1", "詳しく 1"), ("message", "似た事例 1", "似た事例 1"), ("message", "👍", "👍"),
+        ("message", "👎", "👎")}
     assert sent[-1]["content"]["quickReply"]["items"]
     claims = works.assertions[0]  # the JWT the stand-in verified with the public key
     assert claims["iss"] == works.client_id and claims["sub"] == works.service_account
@@ -169,7 +171,8 @@ def test_detail_button_answers_with_the_full_case_in_messages_within_the_limit(s
     stack.callback(text_event("8050問題"))
     works.wait_for(lambda w: any(c["type"] == "flex" for c in w.contents()))
     before = len(works.delivered)
-    assert stack.callback(postback_event("詳しく 1")) == 200
+    # the card's 詳しく button as LINE WORKS sends its press: the words, marked by the postback
+    assert stack.callback(text_event("詳しく 1", postback="詳しく 1")) == 200
     assert works.wait_for(lambda w: len(w.delivered) > before)
     texts = works.texts()[-(len(works.delivered) - before):]
     assert "■" in "".join(texts) and "出典" in "".join(texts)
@@ -551,10 +554,52 @@ def test_render_keeps_every_message_within_the_limits():
     cards = lw.render([Cards("lead", tuple(card(i) for i in range(1, 13)), "footer",
                              tuple(Choice(f"ボタン{i}", f"ボタン{i}") for i in range(20)))])
     flex = cards[1]
-    assert len(flex["contents"]["contents"]) == 10 and json_bytes(flex["contents"]) <= 30 * 1024
+    assert 1 <= len(flex["contents"]["contents"]) <= 10 and json_bytes(flex["contents"]) <= 15 * 1024
     assert len(cards[-1]["quickReply"]["items"]) == 13
     big = lw.render([Cards("lead", tuple(card(i, size=6) for i in range(1, 11)), "footer")])[1]
     shown = len(big["contents"]["contents"])
-    assert 1 <= shown < 10 and json_bytes(big["contents"]) <= 30 * 1024 and big["altText"].startswith(f"事例{shown}件")
+    assert 1 <= shown < 10 and json_bytes(big["contents"]) <= 15 * 1024 and big["altText"].startswith(f"事例{shown}件")
     picked = lw.render([Text("⏰ 準備", (Choice("完了", "完了 #3"), Choice("延期（日付を選ぶ）", "延期 {date} #3", True)))])
     assert "「延期 12/10 #3」" in picked[-1]["text"] and quick_labels(picked[-1]) == ["完了"]
+
+
+# -- the stand-in refuses what LINE WORKS does not document ---------------------------------------
+def _api(works, key_pem, tmp_path):
+    from bot.adapters.lineworks_api import from_settings
+    key_path = tmp_path / "private.key"
+    key_path.write_bytes(key_pem)
+    return from_settings(lw_settings(works, key_path), sleep=lambda s: None)
+
+
+def _flex_of(bubbles: list[dict]) -> dict:
+    return {"type": "flex", "altText": "事例", "contents": {"type": "carousel", "contents": bubbles}}
+
+
+def test_the_stand_in_refuses_postback_buttons_and_carousels_over_15_kb(works, key_pair, tmp_path):
+    from bot.adapters.lineworks_api import WorksError
+    api = _api(works, key_pair[0], tmp_path)
+    ours = lw.bubble(card(1))
+    assert api.send(USER, _flex_of([ours])) == "sent"  # the card as Nimo renders it is accepted
+    postback = json.loads(json.dumps(ours))
+    postback["footer"]["contents"][0]["contents"][0]["action"] = {
+        "type": "postback", "label": "詳しく", "data": "詳しく 1", "displayText": "詳しく 1"}
+    with pytest.raises(WorksError) as refused:
+        api.send(USER, _flex_of([postback]))
+    assert refused.value.status == 400
+    big = [lw.bubble(card(i, size=3)) for i in range(1, 5)]
+    assert 15 * 1024 < json_bytes({"type": "carousel", "contents": big}) <= 30 * 1024
+    with pytest.raises(WorksError) as too_big:
+        api.send(USER, _flex_of(big))
+    assert too_big.value.status == 400
+    assert len(works.delivered) == 1
+    assert any("postback" in e for e in works.errors) and any("bytes" in e for e in works.errors)
+    works.errors.clear()  # refused on purpose: the fixture checks Nimo itself caused none
+
+
+def test_rendered_cards_of_every_size_are_accepted_by_the_stand_in(works, key_pair, tmp_path):
+    api = _api(works, key_pair[0], tmp_path)
+    for size in (1, 3, 6):
+        contents = lw.render([Cards("lead", tuple(card(i, size=size) for i in range(1, 11)), "footer",
+                                    (Choice("次", "次"), Choice("👍", "👍")))])
+        assert all(api.send(USER, c) == "sent" for c in contents), size
+    assert works.errors == []

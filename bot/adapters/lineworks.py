@@ -34,7 +34,9 @@ QUICK_REPLY_MAX = 13
 LABEL_MAX = 20
 ACTION_TEXT_MAX = 300      # postback data, displayText, a message action's text
 ALT_TEXT_MAX = 400
-FLEX_MAX_BYTES = 30 * 1024
+# A flexible-template carousel: LINE WORKS' Japanese page gives 15 KB where the English one gives
+# 30 KB; kept under the smaller, so that neither reading of the limit refuses an answer.
+FLEX_MAX_BYTES = 15 * 1024
 MAX_BUBBLES = 10
 PHOTO_LIMIT = 10 * 1024 * 1024
 DATE_EXAMPLE = "12/10"
@@ -105,22 +107,26 @@ def read_event(payload: dict) -> WorksEvent:
 
 
 # -- to LINE WORKS ------------------------------------------------------------------------------
-def _postback(label: str, data: str) -> dict:
+def _message_action(label: str, data: str) -> dict:
+    """A button's action in the shape LINE WORKS documents for a flexible template: a message
+    action (its words go into the chat as if typed) carrying ``postback``, which marks it as a
+    button press.  LINE WORKS documents postback actions only for carousels, image carousels, quick
+    replies and the rich menu, so a flexible template does not use them."""
     data = data[:ACTION_TEXT_MAX]
-    return {"type": "postback", "label": label[:LABEL_MAX], "data": data, "displayText": data}
+    return {"type": "message", "label": label[:LABEL_MAX], "text": data, "postback": data}
 
 
 def _button(label: str, data: str, style: str = "link") -> dict:
-    return {"type": "button", "style": style, "height": "sm", "action": _postback(label, data)}
+    return {"type": "button", "style": style, "height": "sm", "action": _message_action(label, data)}
 
 
 def bubble(c: CaseCard) -> dict:
-    """One case as a card, laid out as on LINE, with 詳しく / 似た事例 / 👍 / 👎 as postbacks."""
+    """One case as a card, laid out as on LINE, with 詳しく / 似た事例 / 👍 / 👎 as message actions."""
     return line_family.bubble(c, _button)
 
 
 def carousel(cards: tuple[CaseCard, ...]) -> dict:
-    """The cards as one flexible-template carousel, within its 10 bubbles and 30 KB."""
+    """The cards as one flexible-template carousel, within its 10 bubbles and 15 KB."""
     bubbles = [bubble(c) for c in cards[:MAX_BUBBLES]]
     while len(bubbles) > 1 and _size({"type": "carousel", "contents": bubbles}) > FLEX_MAX_BYTES:
         bubbles.pop()
@@ -136,8 +142,7 @@ def _size(obj: dict) -> int:
 def _quick_reply(choices: tuple[Choice, ...]) -> dict | None:
     """Choices as message actions: the words go into the chat as if typed, and ``postback`` marks
     them as a button press (so a room's RSVP needs no 「にも」)."""
-    items = [{"action": {"type": "message", "label": c.label[:LABEL_MAX], "text": c.text[:ACTION_TEXT_MAX],
-                         "postback": c.text[:ACTION_TEXT_MAX]}} for c in choices[:QUICK_REPLY_MAX]]
+    items = [{"action": _message_action(c.label, c.text)} for c in choices[:QUICK_REPLY_MAX]]
     return {"items": items} if items else None
 
 

@@ -22,7 +22,7 @@ FORM = (("id", "line", 40), ("part", "part", 1), ("section", "line", 200), ("tit
         ("points", "lines", 4000), ("source", "line", 200))
 REASONS = {"no_match": "該当なし", "filtered_out": "条件に合う事例なし", "too_long": "長すぎる質問",
            "no_text": "文字なし", "empty": "空", "thumbs_down": "👎 合わなかった",
-           "out_of_scope": "事例集の範囲外"}
+           "out_of_scope": "事例集の範囲外", "clinical": "医療の質問（主治医・薬剤師へ）"}
 GAP_KINDS = {"gap": "答えられなかった質問", "down": "👎 合わなかった答え"}
 SORTS = {"count": "多い順", "new": "新しい順"}
 

@@ -70,8 +70,12 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
         said = result.filters.describe() or None
         if result.reason == "filtered_out":
             return result, [Text(messages.filtered_out(said))], result.reason
-        illness = bool(result.signals and result.signals.illness)
-        return result, [Text(messages.no_match(said, illness), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
+        if result.reason == "clinical":
+            # No case, however close, is shown: it would look like advice on someone's treatment.
+            illness = bool(result.signals and result.signals.illness)
+            text = messages.CLINICAL_ILLNESS if illness else messages.CLINICAL_DECLINED
+            return result, [Text(text, tuple(Choice(e, e) for e in messages.CLINICAL_CARE_EXAMPLES))], "clinical"
+        return result, [Text(messages.no_match(said), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
     ids = [h.id for h in result.hits]
     said = result.filters.describe() or None
     count = min(len(ids), PAGE)

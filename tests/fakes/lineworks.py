@@ -5,8 +5,11 @@
   ``assertions`` keeps the claims.  As LINE WORKS does, ``expires_in`` is a string.
 * ``POST /v1.0/bots/{botId}/users/{userId}/messages`` and ``.../channels/{channelId}/messages``,
   with a token issued here and not expired (``expire_tokens()`` makes all those issued so far answer
-  401): one ``content``, text (≤ 2,000 characters) or a flexible template (≤ 10 bubbles, ≤ 30 KB)
-  with quick replies, checked with LINE's flex rules (tests/fakes/flex.py) and LINE WORKS' limits.
+  401): one ``content``, text (≤ 2,000 characters) or a flexible template (≤ 10 bubbles, ≤ 15 KB: the
+  Japanese page's limit, the English one says 30 KB) with quick replies, checked with LINE's flex
+  rules (tests/fakes/flex.py) and LINE WORKS' limits.  A button of a flexible template may carry a
+  message or uri action only: LINE WORKS documents postback actions for carousels, image carousels,
+  quick replies and the rich menu, not for flexible templates, so one there is refused with 400.
   ``delivered`` gets ``{"kind": "user"|"channel", "to", "content"}``.
 * ``POST /v1.0/bots/{botId}/persistentmenu`` (≤ 4 message buttons, kept in ``menu``), and
   ``GET .../attachments/{fileId}``: 302 to ``/files/{fileId}`` (token wanted too), from ``put_file``.
@@ -41,9 +44,19 @@ def lineworks_headers(body: bytes, bot_secret: str, bot_id: str) -> dict:
 
 class LineWorksStandIn(FlexRules, StandIn):
     MAX_TEXT, MAX_ALT_TEXT, MAX_MENU_BUTTONS, MAX_MENU_LABEL, MAX_JWT_SECONDS = 2000, 400, 4, 1000, 3600
-    MAX_BUBBLES, MAX_CAROUSEL_BYTES, MAX_BUBBLE_BYTES, MAX_LABEL = 10, 30 * 1024, 30 * 1024, 20
+    MAX_BUBBLES, MAX_CAROUSEL_BYTES, MAX_BUBBLE_BYTES, MAX_LABEL = 10, 15 * 1024, 15 * 1024, 20
     ACTIONS = {"postback": {"data": (300, True), "displayText": (300, False)},
-               "message": {"text": (300, False), "postback": (300, False)}}
+               "message": {"text": (300, False), "postback": (300, False)},
+               "uri": {"uri": (1000, True)}}
+    FLEX_ACTIONS = ("message", "uri")  # what a button of a flexible template may do
+
+    def _check_component(self, comp, where: str) -> list[str]:
+        if isinstance(comp, dict) and comp.get("type") == "button":
+            action = comp.get("action")
+            if isinstance(action, dict) and action.get("type") == "postback":
+                return [f"{where}.action.type: postback is not an action of a flexible template (message or uri)"]
+            return self._check_action(action, f"{where}.action", self.MAX_LABEL, self.FLEX_ACTIONS)
+        return super()._check_component(comp, where)
 
     def __init__(self, *, public_key, bot_id: str = "2000001", client_id: str = "client-id-for-tests",
                  client_secret: str = "client-secret-for-tests",
