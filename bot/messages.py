@@ -773,3 +773,12 @@ def handover_notice(code: str, previous: str) -> str:
 
 def handover_notice_previous(code: str, by: str, to: str) -> str:
     return f"{code} の訪問計画を{by}さんが{to}さんに引き継ぎました。これからのお知らせは{to}さんに届きます。"
+
+
+# -- uploads and the console's share of the web threads ---------------------------------------------
+CONSOLE_BUSY = "混み合っています。少し待ってからもう一度お試しください。"
+# A whole page, because the web process answers it before the console (Flask) is reached.
+CONSOLE_BUSY_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+                     '<meta name="viewport" content="width=device-width,initial-scale=1">'
+                     f"<title>混み合っています</title></head><body><p>{CONSOLE_BUSY}</p></body></html>")
+PHOTO_TOO_MANY_PIXELS = "写真の画素数が多すぎます（4000万画素まで）。小さくしてから送ってください。"
