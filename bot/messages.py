@@ -782,3 +782,4 @@ CONSOLE_BUSY_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8"
                      '<meta name="viewport" content="width=device-width,initial-scale=1">'
                      f"<title>混み合っています</title></head><body><p>{CONSOLE_BUSY}</p></body></html>")
 PHOTO_TOO_MANY_PIXELS = "写真の画素数が多すぎます（4000万画素まで）。小さくしてから送ってください。"
+CONSOLE_PHOTO_REFUSED = "この写真は確認できなかったため、表示しません（壊れているか、大きすぎます）。"
