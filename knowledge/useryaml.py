@@ -13,6 +13,8 @@ import ``bot``, so they live here, beside the validator's own).
 """
 from __future__ import annotations
 
+import os
+
 import yaml
 from yaml.composer import Composer
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
@@ -119,7 +121,6 @@ def read(path) -> bytes:
     with open(path, "rb") as f:
         raw = f.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
-        import os
         raise Refused(too_large(os.path.getsize(path)))
     return raw
 
