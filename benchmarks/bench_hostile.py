@@ -213,6 +213,8 @@ def _patterns(*modules) -> list[re.Pattern]:
                 walk(x, depth + 1)
         elif isinstance(getattr(obj, "pattern", None), re.Pattern):
             found.append(obj.pattern)
+        elif isinstance(getattr(obj, "match", None), re.Pattern):  # a Route of bot/routes.py
+            found.append(obj.match)
     for mod in modules:
         for value in vars(mod).values():
             walk(value)
@@ -245,7 +247,7 @@ def _quiet(f):
 
 
 def targets(only: str | None):
-    from bot import router
+    from bot import handlers, router
     from bot.handlers import report as rep_h
     rows = []
 
@@ -270,7 +272,8 @@ def targets(only: str | None):
     add("filters.read_filters", lambda s: filters.read_filters(s, ["船橋", "千葉"]), FILTER_WORST)
     add("ask.clean", ask_h.clean, {"escapes": fill("", "\x1b[", "x"), "escape+digits": fill("\x1b[", "0", "!")})
     add("remind.wants_reminder", rem.wants_reminder, {"spaces+リマインド": fill("a", " ", "リマインドx")})
-    add("patterns: router", Family(_patterns(router)), {**GENERIC, **ROUTER_WORST})
+    # The router's own patterns, and every route's: commands are matched by the ROUTES of bot/handlers
+    add("patterns: router", Family(_patterns(router, handlers)), {**GENERIC, **ROUTER_WORST})
     add("patterns: handlers", Family(_patterns(rem, rep_h, ask_h, rp)), {**GENERIC, **ROUTER_WORST,
                                                                                  **REPORT_WORST})
     add("patterns: timeparse", Family(_patterns(timeparse)), {**GENERIC, **TIME_WORST})
