@@ -25,6 +25,10 @@ log = logging.getLogger("nimo.web")
 # them, so a field worker's message is always acknowledged.  Beyond it the console answers 503 at
 # once rather than queue: a waiting request would hold a thread as surely as a working one.
 CONSOLE_SHARE = 3
+# The busy page is the console's too: the same rules as its other pages (bot/console/site.py).
+BUSY_PAGE_HEADERS = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+                     ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+                     ("Referrer-Policy", "no-referrer"))
 
 
 def _respond(start_response, status_line: str, body: bytes = b"", ctype: str = "text/plain; charset=utf-8"):
@@ -117,7 +121,7 @@ class WebApp:
             body = messages.CONSOLE_BUSY_PAGE.encode("utf-8")
             start_response("503 Service Unavailable", [("Content-Type", "text/html; charset=utf-8"),
                                                        ("Content-Length", str(len(body))), ("Retry-After", "5"),
-                                                       ("Cache-Control", "no-store")])
+                                                       ("Cache-Control", "no-store"), *BUSY_PAGE_HEADERS])
             return [body]
         with self._busy_lock:
             self._console_busy += 1

@@ -103,7 +103,7 @@ def test_console_requests_filling_the_pool_leave_webhooks_and_healthz_answered(s
 
         status, body503, headers = served.call("GET", "/console/signin")  # one more console request
         assert status == 503 and messages.CONSOLE_BUSY in body503.decode("utf-8")
-        assert headers.get("Retry-After") == "5"
+        assert headers.get("Retry-After") == "5" and headers.get("X-Frame-Options") == "DENY"
         assert web.console_busy == CONSOLE_SHARE  # still only the share is held
     finally:
         web._console_lock.release()
