@@ -118,3 +118,28 @@ def test_a_console_slot_is_given_back_when_its_answer_has_been_sent(served):
     for path in ["/console/signin", "/console/nope", "/console/reports"] * CONSOLE_SHARE:
         assert served.call("GET", path)[0] in (200, 302, 404)
         assert wait_for(lambda: served.web.console_busy == 0, timeout=10)
+
+
+def test_a_console_answer_holds_its_slot_until_the_server_closes_it(tmp_path):
+    """A streamed answer (a CSV download) works in its thread until its last byte is sent: the slot
+    is given back by close(), as PEP 3333 servers call it, not when the app returns."""
+    from io import BytesIO
+    web = WebApp(PerThreadDB(tmp_path / "n.db"), Clock(), {})
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/console/signin", "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": BytesIO(), "SERVER_PROTOCOL": "HTTP/1.1"}
+    said = []
+    bodies = [web(dict(environ), lambda status, headers, exc_info=None: said.append(status))
+              for _ in range(CONSOLE_SHARE)]
+    assert web.console_busy == CONSOLE_SHARE
+    extra = web(dict(environ), lambda status, headers, exc_info=None: said.append(status))
+    assert said[-1].startswith("503") and messages.CONSOLE_BUSY in b"".join(extra).decode("utf-8")
+    for body in bodies:
+        assert b"".join(body)  # the page is sent; the slot is still held until close()
+        assert web.console_busy > 0
+        body.close()
+        body.close()  # a second close gives nothing back twice (the semaphore would refuse it)
+    assert web.console_busy == 0
+    assert said[:CONSOLE_SHARE] == ["200 OK"] * CONSOLE_SHARE
+    again = web(dict(environ), lambda status, headers, exc_info=None: said.append(status))
+    assert said[-1] == "200 OK"
+    again.close()
