@@ -5,7 +5,8 @@
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
 process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
 acknowledgement stays fast, and this process never loads an SDK, the tokenizer or the case index.
-A platform whose settings are missing is switched off and its path answers 404.
+A platform whose settings are missing is switched off and its path answers 404.  The console
+may hold only ``CONSOLE_SHARE`` of the server's threads at once, so it can never delay a webhook.
 """
 from __future__ import annotations
 
