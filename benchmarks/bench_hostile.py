@@ -1,4 +1,5 @@
-"""Hostile text: how each pattern family and each parser grows with the length of its worst input.
+"""Hostile text: how each pattern family and each parser grows with the length of its worst input;
+hostile uploads: what a crafted local-case YAML file or photo costs and what is stored of it.
 
 A fuzzing pass (issue 14) found chat text that made patterns backtrack quadratically or worse, so
 one message could freeze the service.  This script times every parser the chat reaches (the router,
@@ -21,7 +22,15 @@ the ratio is not timer noise.  A row that is already over 2 s at a smaller size 
 larger ones (it would only hang) and counts as broken; so does a call that raises.  Never run as a
 test.
 
+A second table ("uploads") sends the attacks found on uploads through the real paths: the alias
+bomb of a local case (the console's upload and ``nimo cases import``), and photos with a colour
+profile carrying text or a header promising 30000×30000 pixels (``bot.photos.store``).  Each row
+gives the wall time (median of ``--repeat``), the outcome and the bytes stored; for comparison one
+row reads a smaller bomb the way the upload read it before (the safe loader, then dumped again).
+Floor: every attack refused or stripped, and none over 1 s.
+
     python benchmarks/bench_hostile.py [--sizes 1000,10000,40000] [--repeat 7] [--only privacy] [--wall]
+    python benchmarks/bench_hostile.py --only uploads
 """
 from __future__ import annotations
 
@@ -29,8 +38,11 @@ import argparse
 import random
 import re
 import statistics
+import struct
 import sys
+import tempfile
 import time
+import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -47,6 +59,7 @@ from bot.db import open_db  # noqa: E402
 from bot.handlers import ask as ask_h  # noqa: E402
 from bot.handlers import remind as rem  # noqa: E402
 from bot.router import route  # noqa: E402
+from bot.routes import Words  # noqa: E402
 from knowledge import filters  # noqa: E402
 from scheduler import timeparse  # noqa: E402
 
@@ -200,6 +213,8 @@ def _patterns(*modules) -> list[re.Pattern]:
                 walk(x, depth + 1)
         elif isinstance(getattr(obj, "pattern", None), re.Pattern):
             found.append(obj.pattern)
+        elif isinstance(getattr(obj, "match", None), re.Pattern):  # a Route of bot/routes.py
+            found.append(obj.match)
     for mod in modules:
         for value in vars(mod).values():
             walk(value)
@@ -232,7 +247,7 @@ def _quiet(f):
 
 
 def targets(only: str | None):
-    from bot import router
+    from bot import handlers, router
     from bot.handlers import report as rep_h
     rows = []
 
@@ -243,8 +258,10 @@ def targets(only: str | None):
             rows.append((name, label, fn, make))
 
     add("router route() [slack]", _router(), ROUTER_WORST)
-    add("router._postpone", router._postpone, {"延期+spaces+LF": fill("延期", " ", "\nx\ny"),
-                                                "延期+tabs+#": fill("延期", "\t", "#"), "延期 #digits": fill("延期 #", "9")})
+    # 「延期 …」 is read by the remind module's route predicate (it replaced router._postpone)
+    add("remind.postpone_words", lambda s: rem.postpone_words(None, None, Words(s, router.normalize(s))),
+        {"延期+spaces+LF": fill("延期", " ", "\nx\ny"), "延期+tabs+#": fill("延期", "\t", "#"),
+         "延期 #digits": fill("延期 #", "9")})
     add("router.refusal", lambda s: router.refusal(Incoming("slack", "U1", "U1", s, True)), {"zalgo": ZALGO,
                                                                                            "kana+marks": fill("", "ｶﾞ")})
     add("timeparse.parse_when", _quiet(lambda s: timeparse.parse_when(s, NOW)), TIME_WORST)
@@ -255,7 +272,8 @@ def targets(only: str | None):
     add("filters.read_filters", lambda s: filters.read_filters(s, ["船橋", "千葉"]), FILTER_WORST)
     add("ask.clean", ask_h.clean, {"escapes": fill("", "\x1b[", "x"), "escape+digits": fill("\x1b[", "0", "!")})
     add("remind.wants_reminder", rem.wants_reminder, {"spaces+リマインド": fill("a", " ", "リマインドx")})
-    add("patterns: router", Family(_patterns(router)), {**GENERIC, **ROUTER_WORST})
+    # The router's own patterns, and every route's: commands are matched by the ROUTES of bot/handlers
+    add("patterns: router", Family(_patterns(router, handlers)), {**GENERIC, **ROUTER_WORST})
     add("patterns: handlers", Family(_patterns(rem, rep_h, ask_h, rp)), {**GENERIC, **ROUTER_WORST,
                                                                                  **REPORT_WORST})
     add("patterns: timeparse", Family(_patterns(timeparse)), {**GENERIC, **TIME_WORST})
@@ -310,6 +328,148 @@ def measure_family(family: Family, make, sizes, repeat):
     return out
 
 
+# --- uploads ---------------------------------------------------------------------------------------
+
+UPLOAD_MAX = 1.0  # seconds: no upload attack may hold a thread longer than this
+_CASE = {"id": "chiba-01", "part": 2, "section": "2-(1) 住まいの確保", "area": "千葉県千葉市", "level": "政令市",
+         "source": "千葉市の取組（令和8年）", "keywords": ["住まい"]}
+
+
+def alias_bomb(aliases: int = 1000, length: int = 60_000) -> bytes:
+    """The attacker's file: one long string anchored in a valid field and a list of aliases to it
+    (65 KB at the defaults; expanded, 60 MB)."""
+    import yaml
+    head = yaml.safe_dump(_CASE, allow_unicode=True)
+    return (head + "title: &t " + "あ" * (length // 3) + "\nactions: [" + ", ".join(["*t"] * aliases) + "]\n").encode()
+
+
+def _seg(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _chunk(ctype: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", zlib.crc32(ctype + payload))
+
+
+SECRET = b"Tanaka Hanako, 1-2-3 Chiba"
+_ICC = struct.pack(">I", 128 + 40) + b"lcms" + bytes(120) + b"desc" + bytes(8) + SECRET + bytes(40 - 12 - len(SECRET))
+_JPEG_BODY = (_seg(0xDB, b"\x00" + bytes(range(1, 65))) + _seg(0xC0, b"\x08\x00\x10\x00\x10\x01\x01\x11\x00")
+              + _seg(0xC4, b"\x00\x01" + bytes(15) + b"\x00") + _seg(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+              + b"\x12\x34\xff\x00\x56" + b"\xff\xd9")
+_JFIF = _seg(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def jpeg_icc() -> bytes:
+    return b"\xff\xd8" + _JFIF + _seg(0xE2, b"ICC_PROFILE\x00\x01\x01" + _ICC) + _JPEG_BODY
+
+
+def png(width: int, height: int, iccp: bool = False) -> bytes:
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    icc = _chunk(b"iCCP", b"camera\x00\x00" + zlib.compress(_ICC)) if iccp else b""
+    return _PNG + ihdr + icc + _chunk(b"IDAT", zlib.compress(bytes(1 + 3 * width) * height if width * height <= 4
+                                                                else b"\x00")) + _chunk(b"IEND", b"")
+
+
+def jpeg_huge(width: int, height: int) -> bytes:
+    sof = _seg(0xC0, b"\x08" + struct.pack(">HH", height, width) + b"\x01\x01\x11\x00")
+    return b"\xff\xd8" + _JFIF + _JPEG_BODY.replace(_seg(0xC0, b"\x08\x00\x10\x00\x10\x01\x01\x11\x00"), sof)
+
+
+def upload_rows():
+    """(attack, file bytes, path, call, judged) where call() returns (outcome, stored bytes, seconds)."""
+    from bot import photos
+    from bot.console import localcases
+    from knowledge.cases import ImportError_, import_local
+
+    def stored(db) -> int:
+        return db.execute("SELECT COALESCE(SUM(LENGTH(CAST(yaml AS BLOB))), 0) FROM local_cases").fetchone()[0]
+
+    def console(raw: bytes):
+        def call():  # what the upload view does with the file's bytes (the database is made untimed)
+            db = open_db(":memory:")
+            t0 = time.perf_counter()
+            try:
+                localcases.add(db, localcases.parse_upload(raw), now=NOW)
+                outcome = "stored"
+            except localcases.CaseRejected as e:
+                outcome = "refused: " + e.problems["-"][0][:24]
+            return outcome, stored(db), time.perf_counter() - t0
+        return call
+
+    def cli(raw: bytes):
+        def call():
+            db = open_db(":memory:")
+            with tempfile.TemporaryDirectory() as d:
+                f = Path(d) / "case.yaml"
+                f.write_bytes(raw)
+                t0 = time.perf_counter()
+                try:
+                    import_local(db, f, now=NOW.isoformat())
+                    outcome = "stored"
+                except ImportError_ as e:
+                    outcome = "refused: " + e.problems[0].message[:24]
+                took = time.perf_counter() - t0
+            return outcome, stored(db), took
+        return call
+
+    def unguarded(raw: bytes):
+        def call():  # what the upload did before: the safe loader, then dumped again for storage
+            import yaml
+            t0 = time.perf_counter()
+            data = yaml.load(raw.decode(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+            return "would be stored", len(text.encode()), time.perf_counter() - t0
+        return call
+
+    def photo(raw: bytes):
+        def call():  # stripped, checked, written and fsynced, as a photo sent in a report is
+            with tempfile.TemporaryDirectory() as d:
+                t0 = time.perf_counter()
+                try:
+                    path = photos.store(raw, Path(d), name_hint="bench")
+                except photos.PhotoError as e:
+                    return "refused: " + str(e)[:24], 0, time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                kept = path.read_bytes()
+                said = "ICC/iCCP kept!" if SECRET in kept or b"iCCP" in kept or b"ICC_PROFILE" in kept else "stripped"
+                return said, len(kept), took
+        return call
+
+    bomb = alias_bomb()
+    small = alias_bomb(aliases=50)
+    return [
+        ("YAML alias bomb (60 KB string × 1000 aliases)", len(bomb), "console upload", console(bomb), True),
+        ("YAML alias bomb (60 KB string × 1000 aliases)", len(bomb), "nimo cases import", cli(bomb), True),
+        ("YAML alias bomb, 50 aliases", len(small), "before: safe_load + safe_dump", unguarded(small), False),
+        ("JPEG APP2 ICC_PROFILE with text", len(jpeg_icc()), "photos.store", photo(jpeg_icc()), True),
+        ("PNG iCCP with text", len(png(1, 1, iccp=True)), "photos.store", photo(png(1, 1, iccp=True)), True),
+        ("PNG IHDR 30000×30000", len(png(30000, 30000)), "photos.store", photo(png(30000, 30000)), True),
+        ("JPEG SOF0 30000×30000", len(jpeg_huge(30000, 30000)), "photos.store", photo(jpeg_huge(30000, 30000)), True),
+    ]
+
+
+def run_uploads(repeat: int) -> list[str]:
+    print("uploads: wall clock of the path named (a photo's includes writing and fsync)\n")
+    print("| upload attack | file (bytes) | path | p50 / max (ms) | outcome | stored (bytes) | ok |")
+    print("|---|---|---|---|---|---|---|")
+    broken = []
+    for attack, size, path, call, judged in upload_rows():
+        times = []
+        for _ in range(max(1, repeat)):
+            outcome, stored, took = call()
+            times.append(took)
+        ok = (outcome.startswith("refused") or outcome == "stripped") and max(times) <= UPLOAD_MAX
+        if judged and not ok:
+            broken.append(f"{attack} / {path}")
+        mark = ("yes" if ok else "**NO**") if judged else "(before)"
+        print(f"| {attack} | {size:,} | {path} | {statistics.median(times) * 1e3:.1f} / {max(times) * 1e3:.1f} | "
+              f"{outcome} | {stored:,} | {mark} |", flush=True)
+    print()
+    print(f"floor: every upload attack refused or stripped, none over {UPLOAD_MAX} s")
+    return broken
+
+
 def k(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
@@ -318,14 +478,19 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,40000")
     ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--only", default=None, help="only targets whose name contains this")
+    ap.add_argument("--only", default=None, help="only targets whose name contains this ('uploads': only those)")
     ap.add_argument("--wall", action="store_true", help="time the wall clock instead of this process's CPU")
     args = ap.parse_args()
     global CLOCK
     if args.wall:
         CLOCK = time.perf_counter
-    print(f"{'wall clock' if args.wall else 'CPU time of this process'}; load average before: "
-          f"{' '.join(Path('/proc/loadavg').read_text().split()[:3]) if Path('/proc/loadavg').exists() else '?'}\n")
+    load = ' '.join(Path('/proc/loadavg').read_text().split()[:3]) if Path('/proc/loadavg').exists() else '?'
+    if args.only == "uploads":
+        print(f"load average before: {load}\n")
+        broken = run_uploads(args.repeat)
+        print(f"BROKEN ({len(broken)}): " + "; ".join(broken) if broken else "all floors held")
+        return 1 if broken else 0
+    print(f"{'wall clock' if args.wall else 'CPU time of this process'}; load average before: {load}\n")
     sizes = [int(x) for x in args.sizes.split(",")]
     big, mid = sizes[-1], sizes[-2] if len(sizes) > 1 else sizes[-1]
 
@@ -359,6 +524,9 @@ def main() -> int:
     print()
     print(f"floors: every {k(big)}/{k(mid)} ratio <= {RATIO_MAX}, no call over {CALL_MAX} s at "
           f"{big:,} characters")
+    print()
+    if not args.only:
+        broken += run_uploads(args.repeat)
     if broken:
         print(f"BROKEN ({len(broken)}): " + "; ".join(broken))
         return 1

@@ -872,3 +872,11 @@ CLINICAL_ILLNESS = (
     "病気のことは主治医に、一般的な相談は精神保健福祉センターにどうぞ。\n"
     "その病気のある人を地域でどう支えたかの事例ならお答えできます。")
 CLINICAL_CARE_EXAMPLES = ("服薬支援の仕組み", "治療中断を防ぐ連携", "退院後の通院継続の支え方")
+# -- uploads and the console's share of the web threads ---------------------------------------------
+CONSOLE_BUSY = "混み合っています。少し待ってからもう一度お試しください。"
+# A whole page, because the web process answers it before the console (Flask) is reached.
+CONSOLE_BUSY_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+                     '<meta name="viewport" content="width=device-width,initial-scale=1">'
+                     f"<title>混み合っています</title></head><body><p>{CONSOLE_BUSY}</p></body></html>")
+PHOTO_TOO_MANY_PIXELS = "写真の画素数が多すぎます（4000万画素まで）。小さくしてから送ってください。"
+CONSOLE_PHOTO_REFUSED = "この写真は確認できなかったため、表示しません（壊れているか、大きすぎます）。"

@@ -6,14 +6,15 @@ a photo taken at a client's home therefore says where a person with mental illne
 is stored before :func:`strip_metadata` has removed every part of the file that is not needed to
 show the picture.  The parsers here walk the file structure only; they never decode pixels.
 
-JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF, APP2 ICC_PROFILE (colour),
-APP14 Adobe (needed to decode some CMYK/YCCK files), and the segments a decoder needs (DQT, DHT,
+JPEG: the marker segments are walked from SOI to EOI.  Kept: APP0 JFIF, APP14 Adobe (needed to decode some CMYK/YCCK files), and the segments a decoder needs (DQT, DHT,
 SOFn, DRI, SOS, DNL, DHP, EXP, DAC, JPEG-LS SOF55/LSE), each checked to have the exact shape the
 standard gives it (as libjpeg checks it), so no kept table can carry anything else.  The JFIF and
 Adobe segments are rewritten to their fixed fields only: a JFIF segment may carry an uncompressed
 thumbnail after them, and bytes after either are read by no decoder.  Dropped: APP0 JFXX (an extension whose thumbnail can be
 a whole JPEG with its own Exif and GPS) and every other APP0 payload, APP1 (Exif, XMP: where GPS
-lives), all other APPn including APP2 MPF (a second image) and APP13 Photoshop/IPTC (captions,
+lives), all other APPn including APP2 ICC_PROFILE (a colour profile is a file of its own, with
+free-text tags such as its description and copyright that can say anything) and APP2 MPF (a second
+image), APP13 Photoshop/IPTC (captions,
 names, places), COM and reserved markers.  Entropy-coded data after each SOS is copied byte
 for byte (stuffed ``FF 00`` and RSTn included), and the walk goes on after it, so a comment or APP
 segment between the scans of a progressive JPEG is dropped too.  Anything after EOI is dropped:
@@ -25,9 +26,17 @@ videos), each of which can carry GPS.
   pixels would need a JPEG decoder and re-encoder, which this module deliberately does not have.
 
 PNG: the signature and every chunk's CRC are checked.  Kept: the critical chunks (IHDR, PLTE,
-IDAT, IEND) and the rendering ancillaries tRNS, gAMA, cHRM, sRGB, iCCP, sBIT, pHYs, bKGD, the
+IDAT, IEND) and the rendering ancillaries tRNS, gAMA, cHRM, sRGB, sBIT, pHYs, bKGD, the
 fixed-size ones only at a size the specification allows; IEND is written empty.  Dropped:
-everything else (eXIf, tEXt, zTXt, iTXt, tIME, APNG frames, unknown chunks) and anything after IEND.
+everything else (iCCP, a compressed ICC profile that can carry text as APP2's can; eXIf, tEXt,
+zTXt, iTXt, tIME, APNG frames, unknown chunks) and anything after IEND.  Without its profile a
+picture is shown in sRGB, which is what phones take photos in.
+
+Pixels: a file's header says how large the picture is, and a 30000×30000 PNG is a few kilobytes
+that would take gigabytes to show.  Width and height are read from the JPEG frame header (SOFn,
+DNL) and the PNG IHDR, never by decoding, and a picture over ``MAX_PIXELS`` is refused.  The
+console re-checks a stored file with :func:`recheck` before it sends it, so nothing is served
+that these rules would not store today.
 
 Every refusal is a :class:`PhotoError`, whose text is a short Japanese sentence for the user.  The
 walk is linear in the file size (fill bytes and entropy-coded data are scanned by the regex engine,
@@ -46,12 +55,17 @@ import tempfile
 import zlib
 from pathlib import Path
 
-__all__ = ["MAX_BYTES", "PhotoError", "kind", "strip_metadata", "store"]
+from .messages import PHOTO_TOO_MANY_PIXELS
+
+__all__ = ["MAX_BYTES", "MAX_PIXELS", "PhotoError", "kind", "recheck", "strip_metadata", "store"]
 
 MAX_BYTES = 10 * 1024 * 1024  # a photo larger than this is refused
+MAX_PIXELS = 40_000_000  # width × height from the header; a phone's largest photos are about 50 MP at
+# full resolution but LINE and Slack hand Nimo reduced copies (LINE: at most 4096 px on a side)
 MAX_PARTS = 16_384  # JPEG segments (outside entropy-coded data) or PNG chunks; real files have far fewer
 
 TOO_LARGE = "写真が大きすぎます（最大10MB）。"
+TOO_MANY_PIXELS = PHOTO_TOO_MANY_PIXELS
 UNSUPPORTED = "この形式の画像は受け付けていません（JPEG・PNG のみ）。"
 CORRUPT = "画像が壊れているようです。"
 
@@ -61,7 +75,7 @@ _EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
 _PNG_KEEP = frozenset({
     b"IHDR", b"PLTE", b"IDAT", b"IEND",
-    b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD",
+    b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"pHYs", b"bKGD",
 })
 # The sizes the PNG specification allows; a kept ancillary chunk of another size is dropped (as a
 # decoder ignores it), so no kept chunk can carry more than its few fixed bytes.
@@ -75,12 +89,15 @@ _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _TEM = 0x01
 _RST0, _RST7 = 0xD0, 0xD7
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
-_APP0, _APP2, _APP14, _APP15 = 0xE0, 0xE2, 0xEE, 0xEF
+_APP0, _APP14, _APP15 = 0xE0, 0xEE, 0xEF
 _COM = 0xFE
 # Segments a decoder needs: SOF0-3/5-7/9-11/13-15, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP,
 # and JPEG-LS SOF55/LSE.  Reserved markers (JPG, JPGn, RES) are never needed and are dropped.
 _JPEG_KEEP = frozenset(
     {m for m in range(0xC0, 0xD0) if m != 0xC8} | {_SOS, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xF7, 0xF8})
+# Frame headers (SOFn, DHP, JPEG-LS SOF55): they give the picture's height and width.
+_FRAME = frozenset({m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)} | {0xDE, 0xF7})
+_DNL = 0xDC
 
 _FILL = re.compile(rb"\xff+")
 # The last 0xFF before a marker inside entropy-coded data: what follows it is neither a stuffed
@@ -133,6 +150,18 @@ def strip_metadata(data: bytes) -> bytes:
     if kind(data) == "jpeg":
         return _strip_jpeg(data)
     return _strip_png(data)
+
+
+def recheck(data: bytes) -> bytes:
+    """A stored photo as it may be sent: stripped again under today's rules (a file stored before a
+    rule was added, e.g. with a colour profile, loses what the rule removes) and refused with
+    :class:`PhotoError` when it breaks a cap (size, pixels) or is not a photo at all."""
+    return strip_metadata(data)
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise PhotoError(TOO_MANY_PIXELS, f"{width}x{height} pixels > {MAX_PIXELS}")
 
 
 def store(data: bytes, directory: Path, *, name_hint: str) -> Path:
@@ -203,12 +232,10 @@ def _kept_payload(marker: int, payload: bytes) -> bytes | None:
         if not payload.startswith(b"JFIF\x00") or len(payload) < _JFIF_FIXED:
             return None
         return payload[:_JFIF_FIXED - 2] + b"\x00\x00"
-    if marker == _APP2:
-        return payload if payload.startswith(b"ICC_PROFILE\x00") else None
     if marker == _APP14:
         return payload[:_ADOBE_FIXED] if payload.startswith(b"Adobe") and len(payload) >= _ADOBE_FIXED else None
     if _APP0 < marker <= _APP15 or marker == _COM:
-        return None  # APP1 Exif/XMP, APP2 MPF/FlashPix, APP13 Photoshop/IPTC, comments, ...
+        return None  # APP1 Exif/XMP, APP2 ICC/MPF/FlashPix, APP13 Photoshop/IPTC, comments, ...
     if marker not in _JPEG_KEEP:
         return None  # reserved and unknown markers are dropped too
     if not _valid_decoder_segment(marker, payload):
@@ -272,6 +299,7 @@ def _strip_jpeg(data: bytes) -> bytes:
     out = [b"\xff\xd8"]
     pos = 2
     seen_sos = False
+    width = 0  # of the last frame header, for a height given later by DNL
     for _ in range(MAX_PARTS):
         if pos >= n:
             raise _corrupt("file ends before EOI")
@@ -303,6 +331,13 @@ def _strip_jpeg(data: bytes) -> bytes:
         if end > n:
             raise _corrupt(f"segment {marker:#04x} truncated ({length} bytes declared)")
         payload = _kept_payload(marker, data[pos + 2:end])
+        if marker in _FRAME:  # validated by _kept_payload: precision, height (2), width (2), ...
+            width = int.from_bytes(payload[3:5], "big")
+            if width == 0:
+                raise _corrupt("frame header with width 0")
+            _check_pixels(width, int.from_bytes(payload[1:3], "big"))  # height 0: DNL gives it
+        elif marker == _DNL:
+            _check_pixels(width, int.from_bytes(payload, "big"))
         if payload is not None:
             out.append(bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big"))
             out.append(payload)
@@ -341,6 +376,11 @@ def _strip_png(data: bytes) -> bytes:
             raise _corrupt(f"bad CRC in chunk {ctype.decode('ascii')} at offset {pos}")
         if first != (ctype == b"IHDR") or (first and length != 13):
             raise _corrupt("the first chunk, and only it, must be a valid IHDR")
+        if first:  # width and height, before any pixel data is looked at
+            width, height = int.from_bytes(data[pos + 8:pos + 12], "big"), int.from_bytes(data[pos + 12:pos + 16], "big")
+            if not width or not height:
+                raise _corrupt(f"IHDR of {width}x{height} pixels")
+            _check_pixels(width, height)
         first = False
         if ctype == b"IDAT":
             seen_idat = True

@@ -5,7 +5,8 @@
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
 process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
 acknowledgement stays fast, and this process never loads an SDK, the tokenizer or the case index.
-A platform whose settings are missing is switched off and its path answers 404.
+A platform whose settings are missing is switched off and its path answers 404.  The console
+may hold only ``CONSOLE_SHARE`` of the server's threads at once, so it can never delay a webhook.
 """
 from __future__ import annotations
 
@@ -15,10 +16,20 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from . import status, webhooks
+from . import messages, status, webhooks
 from .inbox import Inbox
 
 log = logging.getLogger("nimo.web")
+
+# Console requests handled at once.  The console and the webhooks share one pool of waitress
+# threads (bot/process.py, 8); a supervisor's uploads and downloads may hold at most this many of
+# them, so a field worker's message is always acknowledged.  Beyond it the console answers 503 at
+# once rather than queue: a waiting request would hold a thread as surely as a working one.
+CONSOLE_SHARE = 3
+# The busy page is the console's too: the same rules as its other pages (bot/console/site.py).
+BUSY_PAGE_HEADERS = (("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+                     ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+                     ("Referrer-Policy", "no-referrer"))
 
 
 def _respond(start_response, status_line: str, body: bytes = b"", ctype: str = "text/plain; charset=utf-8"):
@@ -50,7 +61,7 @@ class WebApp:
     the same process can start at once; a separate worker process finds rows by polling."""
 
     def __init__(self, db, clock, settings: dict, *, on_stored: Callable[[int], None] | None = None,
-                 wall: Callable[[], float] = time.time):
+                 wall: Callable[[], float] = time.time, console_share: int = CONSOLE_SHARE):
         self.db = db
         self.clock = clock
         self.inbox = Inbox(db, clock)
@@ -59,6 +70,10 @@ class WebApp:
         self.settings = settings
         self._console = None
         self._console_lock = threading.Lock()
+        self.console_share = console_share
+        self._console_slots = threading.BoundedSemaphore(console_share)
+        self._console_busy = 0  # console requests holding a slot, for readers such as tests and logs
+        self._busy_lock = threading.Lock()
         self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
         self.slack_secret = settings.get("SLACK_SIGNING_SECRET") if settings.get("SLACK_BOT_TOKEN") else None
         self.lineworks_secret = settings.get("LINEWORKS_BOT_SECRET") if lineworks_on(settings) else None
@@ -93,7 +108,37 @@ class WebApp:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
 
+    @property
+    def console_busy(self) -> int:
+        """How many console requests hold a slot now (their answer not yet fully sent)."""
+        return self._console_busy
+
     def console(self, environ, start_response):
+        """The console, within its share of the threads (``console_share``): a slot is taken before
+        anything else and given back when the answer has been sent (a streamed download keeps it),
+        and without a free slot the answer is 503 with a short Japanese page, at once."""
+        if not self._console_slots.acquire(blocking=False):
+            log.warning("console busy: %d requests in flight, answering 503", self.console_share)
+            body = messages.CONSOLE_BUSY_PAGE.encode("utf-8")
+            start_response("503 Service Unavailable", [("Content-Type", "text/html; charset=utf-8"),
+                                                       ("Content-Length", str(len(body))), ("Retry-After", "5"),
+                                                       ("Cache-Control", "no-store"), *BUSY_PAGE_HEADERS])
+            return [body]
+        with self._busy_lock:
+            self._console_busy += 1
+        slot = _Slot(self._release_console)
+        try:
+            return slot.wrap(self._console_app(environ, start_response))
+        except BaseException:
+            slot.close()
+            raise
+
+    def _release_console(self) -> None:
+        with self._busy_lock:
+            self._console_busy -= 1
+        self._console_slots.release()
+
+    def _console_app(self, environ, start_response):
         """The Flask console, built on the first request, seeing ``/console`` as its root."""
         if self._console is None:
             with self._console_lock:
@@ -149,6 +194,34 @@ class WebApp:
         else:
             self.store("lineworks", [event])
         return _respond(start_response, "200 OK")
+
+
+class _Slot:
+    """A console answer's body, giving its slot back once, when the server closes it (PEP 3333:
+    the server calls ``close()`` after the last byte is sent, or when the client went away)."""
+
+    def __init__(self, release: Callable[[], None]):
+        self._release = release
+        self._inner = None
+        self._done = False
+
+    def wrap(self, inner: Iterable[bytes]) -> "_Slot":
+        self._inner = inner
+        return self
+
+    def __iter__(self):
+        return iter(self._inner)
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
 
 
 LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from . import useryaml
 from .validate import Problem, check_record
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -86,8 +87,11 @@ def import_local(db, path: Path, *, now: str) -> Case:
     """Validate a local case file and store it; nothing is stored when anything is wrong."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = _load_yaml(text)
+        raw = useryaml.read(path)
+        data = useryaml.load(raw)  # size first, then no anchors or aliases: nothing is expanded
+        text = raw.decode("utf-8-sig")
+    except useryaml.Refused as e:
+        raise ImportError_([Problem(name, "-", str(e))])
     except (OSError, UnicodeDecodeError):
         raise ImportError_([Problem(name, "-", "ファイルを UTF-8 のテキストとして読めません")])
     except yaml.YAMLError as e:

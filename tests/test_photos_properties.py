@@ -19,10 +19,9 @@ from .test_photos import (ADOBE, APP0, COM, DHT, DQT, DRI, ENTROPY, EOI, EXIF, I
 FAST = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Markers a stripped JPEG may hold outside its scans: SOI/EOI, RSTn/TEM, the decoder's segments,
-# APP0 (JFIF only), APP2 (ICC only), APP14 (Adobe only).
+# APP0 (JFIF only), APP14 (Adobe only).
 DECODER = {m for m in range(0xC0, 0xD0) if m != 0xC8} | {0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xF7, 0xF8}
-PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs",
-            b"bKGD"}
+PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"pHYs", b"bKGD"}
 
 JFIF_THUMB = seg(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x02\x01" + b"RGBRGB")  # a 2×1 thumbnail in JFIF
 SEEDS_JPEG = [
@@ -51,8 +50,6 @@ def check_jpeg(out: bytes) -> None:
         payload = out[pos + 2:pos + length]
         if marker == 0xE0:
             assert payload.startswith(b"JFIF\x00") and len(payload) == 14 and payload[12:] == b"\x00\x00"
-        elif marker == 0xE2:
-            assert payload.startswith(b"ICC_PROFILE\x00")
         elif marker == 0xEE:
             assert payload.startswith(b"Adobe") and len(payload) == 12
         else:

@@ -13,12 +13,13 @@ from datetime import datetime, timezone
 
 import yaml
 
-from knowledge.cases import Case, _load_yaml, load_all
+from knowledge import useryaml
+from knowledge.cases import Case, load_all
 from knowledge.schema import FIELDS
 from knowledge.validate import Problem, check_record
 from scheduler.transactions import immediate
 
-MAX_BYTES = 1024 * 1024
+MAX_BYTES = useryaml.MAX_BYTES
 ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -38,15 +39,14 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 
 
 def parse_upload(raw: bytes) -> dict:
-    """The bytes of an uploaded file as a record; CaseRejected when too large, not UTF-8 or not YAML."""
-    if len(raw) > MAX_BYTES:
-        raise CaseRejected({"-": [f"ファイルが大きすぎます（{len(raw) / 1024 / 1024:.1f}MB）。1MB までにしてください"]})
+    """The bytes of an uploaded file as a record; CaseRejected when too large, not UTF-8, not YAML, or
+    holding an anchor or alias (knowledge/useryaml.py)."""
     try:
-        text = raw.decode("utf-8-sig")
+        data = useryaml.load(raw)  # size first, then no anchors or aliases: nothing is expanded
+    except useryaml.Refused as e:
+        raise CaseRejected({"-": [str(e)]})
     except UnicodeDecodeError:
         raise CaseRejected({"-": ["ファイルを UTF-8 のテキストとして読めません（Excel などで保存し直すときは UTF-8 を選んでください）"]})
-    try:
-        data = _load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{mark.line + 1}行目" if mark else "どこか"
@@ -75,6 +75,10 @@ def add(db, data: dict, *, now: datetime, area: str | None = None) -> Case:
     if problems:
         raise CaseRejected(problems)
     ordered = {k: data[k] for k in FIELDS if k in data and data[k] is not None}
+    try:
+        useryaml.check_record_size(ordered)  # bounded before it is dumped, whatever built it
+    except useryaml.Refused as e:
+        raise CaseRejected({"-": [str(e)]})
     text = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000)
     db.execute("INSERT INTO local_cases (id, yaml, imported_at, area) VALUES (?, ?, ?, ?)",
                [ordered["id"], text, now.astimezone(timezone.utc).isoformat(), area])

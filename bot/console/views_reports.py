@@ -3,14 +3,18 @@ photos, and downloads (CSV with BOM, xlsx) of exactly the filtered rows, streame
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Response, abort, g, render_template, request, send_file, url_for
+from flask import Response, abort, g, render_template, request, url_for
 
+from .. import messages, photos
 from ..reports import TYPES, number
 from . import exports, queries, text
 from .site import Ctx
+
+log = logging.getLogger("nimo.console")
 
 AUDIT_ACTIONS = {"create": "作成", "edit": "修正", "withdraw": "取り下げ", "purge": "保存期間による削除"}
 FIELD_LABELS = {"type": "種類", "date": "日付", "case_code": "ケース", "area": "地域", "summary": "内容",
@@ -57,9 +61,16 @@ def register(app, ctx: Ctx) -> None:
         base = Path(getattr(db, "path", "") or ".").parent / "photos"
         if p is None or not path.is_file() or base.resolve() not in path.resolve().parents:
             abort(404)
+        try:  # what is sent is checked again now: a file stored under older rules is stripped anew
+            if path.stat().st_size > photos.MAX_BYTES:
+                raise photos.PhotoError(photos.TOO_LARGE, "stored file over the size cap")
+            data = photos.recheck(path.read_bytes())
+        except photos.PhotoError as e:
+            log.warning("photo %d not sent: %s", photo_id, e.detail)
+            return render_template("message.html", title="表示できません", message=messages.CONSOLE_PHOTO_REFUSED,
+                                   back=url_for("report", report_id=p["report_id"])), 404
         ctx.log("view_photo", number(p["report_id"]), f"photo={photo_id}")
-        mime = "image/png" if path.suffix == ".png" else "image/jpeg"
-        return send_file(path, mimetype=mime, max_age=0)
+        return Response(data, mimetype="image/png" if photos.kind(data) == "png" else "image/jpeg")
 
     @app.get("/reports/export.<fmt>")
     def export(fmt: str):
