@@ -773,3 +773,8 @@ def handover_notice(code: str, previous: str) -> str:
 
 def handover_notice_previous(code: str, by: str, to: str) -> str:
     return f"{code} の訪問計画を{by}さんが{to}さんに引き継ぎました。これからのお知らせは{to}さんに届きます。"
+
+
+# -- the service's state: /readyz and nimo status say why Nimo is not ready -----------------------
+STATUS_NO_WORKER = "worker が動いていません（応答の記録が古いか、ありません）。"
+STATUS_NO_SCHEDULER = "スケジューラーを動かしているプロセスがありません。リマインドが送られません。"

@@ -10,13 +10,14 @@ import logging
 import time
 from datetime import timedelta
 
-from bot import reminder_texts
+from bot import messages, reminder_texts
 from bot.db import open_db
+from bot.status import readiness
 from scheduler import store
 from scheduler.service import LEASE, ReminderService
 from scheduler.steps import StepWatch
 
-from .conftest import RunningClock
+from .conftest import Clock, RunningClock
 from .fakes import PushRecorder
 from .test_remind import TUESDAY, wait_until
 
@@ -203,3 +204,52 @@ def test_a_lease_written_before_the_clock_was_set_back_does_not_block_for_an_hou
         assert svc.start()
     finally:
         svc.stop()
+
+
+# -- /readyz and nimo status ------------------------------------------------------------------------
+def _beat(db, now):
+    from bot.inbox import ALIVE
+    db.execute("INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES ('worker:w1', 'w1', ?)",
+               [store.utc(now + ALIVE)])
+
+
+def test_readiness_wants_a_live_scheduler_lease_and_says_why_not(tmp_path):
+    clock = Clock(TUESDAY)
+    db = open_db(tmp_path / "n.db")
+    _beat(db, clock())
+    r = readiness(db, clock)
+    assert r["ready"] is False and r["scheduler_running"] is False
+    assert r["problem_keys"] == ["no_scheduler"] and r["problems"] == [messages.STATUS_NO_SCHEDULER]
+    db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', 'abcdef0123', ?)",
+               [store.utc(clock() + LEASE)])
+    r = readiness(db, clock)
+    assert r["ready"] is True and r["problems"] == [] and r["scheduler"]["holder"] == "abcdef01"
+    clock.now = TUESDAY + LEASE + timedelta(seconds=1)  # the holder died: its row ran out
+    _beat(db, clock())
+    r = readiness(db, clock)
+    assert r["ready"] is False and r["problem_keys"] == ["no_scheduler"] and r["scheduler"] is not None
+
+
+def test_readiness_without_a_worker_names_both(tmp_path):
+    db = open_db(tmp_path / "n.db")
+    r = readiness(db, Clock(TUESDAY))
+    assert r["ready"] is False and r["problem_keys"] == ["no_worker", "no_scheduler"]
+    assert r["problems"] == [messages.STATUS_NO_WORKER, messages.STATUS_NO_SCHEDULER]
+
+
+def test_nimo_status_exits_1_and_says_why_while_nobody_runs_the_scheduler(nimo):
+    from datetime import datetime, timezone
+    nimo("remind", "list")  # creates the database
+    db = open_db(nimo.db_path)
+    now = datetime.now(timezone.utc)  # the command reads the real clock; the rows are relative to it
+    _beat(db, now)
+    db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', 'abcdef0123', ?)",
+               [store.utc(now - timedelta(seconds=5))])
+    p = nimo("status", check=False)
+    assert p.returncode == 1
+    assert "スケジューラー　　止まっている" in p.stdout and messages.STATUS_NO_SCHEDULER in p.stdout
+    assert "worker　　　　　　動いている" in p.stdout and "Traceback" not in p.stderr
+    db.execute("UPDATE leases SET expires_at = ? WHERE name = 'scheduler'", [store.utc(now + timedelta(minutes=5))])
+    p = nimo("status", check=False)
+    assert p.returncode == 0, p.stdout
+    assert "スケジューラー　　動いている（abcdef01）" in p.stdout and messages.STATUS_NO_SCHEDULER not in p.stdout
