@@ -62,8 +62,8 @@ RETRY = timedelta(minutes=1)         # a push that could not be delivered is tri
 STALE = timedelta(minutes=2)         # a claim this old was left by a process that died mid-send
 SYNC_SECONDS = 5                     # the loop's turn: look for changed rows, renew or take the lease
 LEASE = timedelta(seconds=30)        # a dead holder's lease runs out this long after its last turn
-LEASE_SLACK = timedelta(seconds=5)
-HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the sync job moves it on
+LEASE_SLACK = timedelta(seconds=5)   # a lease running out later than LEASE + this was written before a clock set back
+HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the loop moves it on
 CHUNK = 50                           # reminders claimed per transaction before their pushes start
 WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (until quiet hours)
 
@@ -157,6 +157,8 @@ class ReminderService:
         except BaseException:  # no scheduler thread or lease left behind by a failed start
             self.stop()
             raise
+        if not self.holding:
+            log.info("another process runs the scheduler: this one takes over if it stops")
         self.loop = threading.Thread(target=self._run, name="nimo-scheduler-loop", daemon=True)
         self.loop.start()
         return self.holding
