@@ -71,16 +71,20 @@ def test_a_step_of_the_wall_clock_is_noticed_either_way_and_drift_is_not():
 def test_a_lease_left_by_a_dead_process_is_taken_over_and_its_reminder_sent_once(tmp_path):
     """A process died holding the lease (its row is still there): the engine starts without it,
     keeps trying, takes it once the row runs out and sends what is due, once."""
-    clock = RunningClock(TUESDAY)
+    clock = SteppableClock()
     path = tmp_path / "n.db"
     db = open_db(path)
     db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', 'dead-process', ?)",
-               [store.utc(clock() + timedelta(seconds=1))])
-    rid = _reminder(db, clock, clock() + timedelta(seconds=1))
+               [store.utc(clock() + LEASE)])
+    rid = _reminder(db, clock, clock() + LEASE + timedelta(seconds=1))
     pusher = PushRecorder()
-    svc = _service(path, clock, pusher)
+    svc = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock, every=TURN)
     try:
         assert not svc.start()  # the dead process's row has not run out yet
+        turns = svc.turns
+        assert wait_until(lambda: svc.turns >= turns + 3, timeout=30)
+        assert not svc.holding and pusher.sent == []
+        clock.offset = LEASE + timedelta(seconds=2)  # the time passes (the loop's wall clock is the real one)
         assert wait_until(lambda: pusher.sent, timeout=30)
         assert wait_until(lambda: store.get(db, rid).status == "done", timeout=30)
         assert svc.holding and _lease_row(db)[0] == svc.holder
