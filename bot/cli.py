@@ -307,15 +307,18 @@ def status(db, as_json: bool) -> None:
     else:
         age = r.get("worker_heartbeat_age_s")
         click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない'}")
-        click.echo(f"worker　　　　　　{'動いている' if r['ready'] else '止まっている'}"
+        worker_on = "no_worker" not in r.get("problem_keys", ["no_worker"])
+        click.echo(f"worker　　　　　　{'動いている' if worker_on else '止まっている'}"
                    + (f"（最後の応答 {age:.0f} 秒前）" if age is not None else "（応答の記録なし）"))
         sched = r.get("scheduler")
-        click.echo(f"スケジューラー　　{'動いている（' + sched['holder'] + '）' if sched and sched['expires_in_s'] > 0 else '止まっている'}")
+        click.echo(f"スケジューラー　　{'動いている（' + sched['holder'] + '）' if r.get('scheduler_running') else '止まっている'}")
         click.echo(f"未処理のイベント　{r.get('inbox_backlog', '?')}件（失敗 {r.get('inbox_failed', '?')}件）")
         fail = r.get("last_delivery_failure")
         click.echo(f"最後の送信失敗　　{messages.delivery_failure(fail)}")
         for name, p in (r.get("platforms") or {}).items():
             click.echo(f"{name}　{'つながる' if p['ok'] else 'つながらない（' + (p['detail'] or '') + '）'}")
+        for problem in r.get("problems", []):  # why it is not ready (and why the exit code is 1)
+            click.echo(problem)
     sys.exit(0 if r["ready"] else 1)
 
 

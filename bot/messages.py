@@ -880,3 +880,6 @@ CONSOLE_BUSY_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8"
                      f"<title>混み合っています</title></head><body><p>{CONSOLE_BUSY}</p></body></html>")
 PHOTO_TOO_MANY_PIXELS = "写真の画素数が多すぎます（4000万画素まで）。小さくしてから送ってください。"
 CONSOLE_PHOTO_REFUSED = "この写真は確認できなかったため、表示しません（壊れているか、大きすぎます）。"
+# -- the service's state: /readyz and nimo status say why Nimo is not ready -----------------------
+STATUS_NO_WORKER = "worker が動いていません（応答の記録が古いか、ありません）。"
+STATUS_NO_SCHEDULER = "スケジューラーを動かしているプロセスがありません。リマインドが送られません。"

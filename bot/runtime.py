@@ -27,7 +27,7 @@ class WorkerParts:
 
     def start(self) -> None:
         self.answerer.start()
-        self.reminders.start()  # only one process runs it: the others wait for the lease in SQLite
+        self.reminders.start()  # one process runs it; the others keep trying for the lease in SQLite
         self.notices.start()
 
     def stops(self) -> list:

@@ -1,8 +1,10 @@
 """How the service is doing, for ``/readyz`` and ``nimo status``: cheap reads, no personal data.
 
 ``/healthz`` only says the web process answers; this says whether answers will follow: the
-database takes writes, a worker's heartbeat is fresh, who holds the scheduler lease, how many
-events wait in the inbox, and the last failed delivery (its platform and time, never its target).
+database takes writes, a worker's heartbeat is fresh, a live process holds the scheduler lease
+(without one no reminder goes, so Nimo is not ready), how many events wait in the inbox, and the
+last failed delivery (its platform and time, never its target).  ``problems`` says in Japanese
+why it is not ready (``problem_keys``: the same as stable keys).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Callable
 
+from . import messages
 from .inbox import ALIVE
 
 STALE_HEARTBEAT_S = ALIVE.total_seconds()
@@ -41,6 +44,9 @@ def readiness(db, clock: Callable[[], datetime]) -> dict:
     out["worker_heartbeat_age_s"] = None if age is None else round(age + STALE_HEARTBEAT_S, 1)
     lease = db.execute("SELECT holder, expires_at FROM leases WHERE name = 'scheduler'").fetchone()
     out["scheduler"] = ({"holder": lease[0][:8], "expires_in_s": -_age(now, lease[1])} if lease else None)
+    # The lease is renewed every few seconds by the process that runs the reminders; a row that
+    # ran out was left by a process that died (or stopped) and nobody has taken it over yet.
+    out["scheduler_running"] = bool(out["scheduler"] and out["scheduler"]["expires_in_s"] > 0)
     out["inbox_backlog"] = db.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0]
     out["inbox_failed"] = db.execute("SELECT COUNT(*) FROM inbox WHERE status = 'failed'").fetchone()[0]
     failed = db.execute("SELECT platform, created_at FROM deliveries WHERE status = 'failed' "
@@ -52,7 +58,14 @@ def readiness(db, clock: Callable[[], datetime]) -> dict:
         out["last_delivery_failure"] = api_failure
     out["platforms"] = {name: {"ok": bool(ok), "detail": detail, "checked_at": at}
                         for name, ok, detail, at in db.execute("SELECT name, ok, detail, checked_at FROM health")}
-    out["ready"] = out["worker_heartbeat_age_s"] is not None and out["worker_heartbeat_age_s"] <= STALE_HEARTBEAT_S
+    worker_alive = out["worker_heartbeat_age_s"] is not None and out["worker_heartbeat_age_s"] <= STALE_HEARTBEAT_S
+    # why not ready: a stable key for scripts, and the words for the operator
+    why = [(key, text) for key, text, ok in (("no_worker", messages.STATUS_NO_WORKER, worker_alive),
+                                             ("no_scheduler", messages.STATUS_NO_SCHEDULER, out["scheduler_running"]))
+           if not ok]
+    out["problem_keys"] = [k for k, _ in why]
+    out["problems"] = [t for _, t in why]
+    out["ready"] = not why
     return out
 
 

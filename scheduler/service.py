@@ -1,7 +1,7 @@
 """The reminder engine: APScheduler wakes it at each due instant; the database says what to send.
 
 The database is the truth.  Every instant at which an active reminder falls due within the next ten
-minutes has a job (``due:<UTC time>``); every few seconds the sync job moves that horizon on and
+minutes has a job (``due:<UTC time>``); every few seconds the engine's loop moves that horizon on and
 picks up the rows changed since the last look (by a chat handler in another process, by ``nimo
 remind cancel``), so nothing needs to call the scheduler directly, and a start with 10,000 future
 reminders reads only the next minutes.  A job does not name reminders: it sends every active reminder
@@ -19,6 +19,13 @@ APScheduler only needs to wake the engine at the right moment, so a job's run da
 wall clock plus how far the instant is ahead on ``clock``": with the real clock that is the due
 time itself, and with a test's clock the engine still wakes after the right real delay.
 
+APScheduler keeps those run dates on the wall clock, so when the wall clock is set (by hand, by
+NTP after a suspend) they are wrong by the step.  The engine's loop (lease, new rows, the minute's
+tick) is therefore a thread of its own that waits on the monotonic clock; at every turn it compares
+how far the wall clock moved with how far the monotonic one did (:mod:`.steps`), and after a step
+it drops every job and schedules again from the database, so nothing due is skipped or waits for
+the old time; the claims make sure nothing goes twice.
+
 The engine never composes words: what a reminder, the digest and the weekly summary say comes from
 the ``compose`` the wiring hands in (bot/reminder_texts.py), and the replies it returns go to the
 pushers as they are, so this package needs nothing from ``bot`` (tests/test_layering.py).
@@ -32,6 +39,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time as _time
 import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -42,6 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import store
 from .conns import ThreadConnections, path_of
+from .steps import StepWatch
 from .transactions import immediate
 from .workdays import QUIET_START, TZ, end_of_quiet, in_quiet_hours, is_business_day, week_start
 
@@ -51,9 +60,10 @@ LATE_MARK = timedelta(minutes=1)     # later than this, the reminder says 遅延
 TOO_LATE = timedelta(hours=12)       # later than this, it goes into the digest instead
 RETRY = timedelta(minutes=1)         # a push that could not be delivered is tried again
 STALE = timedelta(minutes=2)         # a claim this old was left by a process that died mid-send
-SYNC_SECONDS = 5
-LEASE = timedelta(seconds=60)
-HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the sync job moves it on
+SYNC_SECONDS = 5                     # the loop's turn: look for changed rows, renew or take the lease
+LEASE = timedelta(seconds=30)        # a dead holder's lease runs out this long after its last turn
+LEASE_SLACK = timedelta(seconds=5)   # a lease running out later than LEASE + this was written before a clock set back
+HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the loop moves it on
 CHUNK = 50                           # reminders claimed per transaction before their pushes start
 WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (until quiet hours)
 
@@ -81,25 +91,6 @@ class Compose(Protocol):
                             key: str) -> bool: ...
 
 
-_SERVICE: "ReminderService | None" = None
-
-
-def due_job() -> None:
-    """Every instant's job calls this: APScheduler wants a module-level function as a job."""
-    if _SERVICE is not None:
-        _SERVICE.fire_due()
-
-
-def tick_job() -> None:
-    if _SERVICE is not None:
-        _SERVICE.tick()
-
-
-def sync_job() -> None:
-    if _SERVICE is not None:
-        _SERVICE.sync()
-
-
 _DUE_SQL = (
     "SELECT r.*, d.status AS d_status, d.created_at AS d_created, d.sent_at AS d_sent FROM reminders r "
     "LEFT JOIN deliveries d ON d.key = 'reminder:' || r.id || ':' || r.due_at "
@@ -114,11 +105,15 @@ _CLAIM_SQL = (
 
 class ReminderService:
     def __init__(self, db, pushers: dict[str, Pusher], compose: Compose, *, clock: Callable[[], datetime],
-                 threads: int = 20, summary_to: dict[str, str] | None = None):
+                 threads: int = 20, summary_to: dict[str, str] | None = None,
+                 wall: Callable[[], float] = _time.time, monotonic: Callable[[], float] = _time.monotonic,
+                 every: float = SYNC_SECONDS):
         """``db``: the database file, as a path or any open connection to it (only its path is
         used; an in-memory database is refused).  ``compose``: what reminders say (see
         :class:`Compose`).  ``summary_to``: where the weekly report summary goes, by platform
-        ({"slack": "C123"})."""
+        ({"slack": "C123"}).  ``wall`` and ``monotonic``: the clocks the loop compares to notice
+        that the wall clock was set (the real ones unless a test steps its own); ``every``: seconds
+        between the loop's turns."""
         self.conns = ThreadConnections(path_of(db))
         self.pushers = pushers
         self.compose = compose
@@ -134,6 +129,12 @@ class ReminderService:
         self.lock = threading.Lock()
         self.write_lock = threading.Lock()  # our threads queue here rather than in SQLite's busy sleeps
         self.stopping = threading.Event()
+        self.wall, self.monotonic, self.every = wall, monotonic, every
+        self.holding = False     # this process holds the lease: its jobs fire
+        self.ticked: datetime | None = None  # the minute (on ``clock``) of the last digest/summary tick
+        self.loop: threading.Thread | None = None
+        self.turns = 0           # turns of the loop so far, failed ones included
+        self.watch = StepWatch(monotonic=monotonic, wall=wall)
 
     @property
     def db(self):
@@ -141,43 +142,115 @@ class ReminderService:
         return self.conns.get()
 
     # -- life -------------------------------------------------------------------------------------
+    # One process among several runs the jobs: the one holding the lease (a row in ``leases``).
+    # Every process's loop keeps trying to take it, so when the holder dies (SIGKILL leaves its
+    # row behind) another takes over once the row runs out; a holder that finds the row taken (its
+    # renewal came too late, e.g. after the clock was set forward) drops its jobs and goes back to
+    # trying.  The loop is a thread of ours timed on the monotonic clock, not an APScheduler job:
+    # APScheduler's waits follow the wall clock, and a clock set back would stall the renewal.
     def start(self) -> bool:
-        """Start if this process holds the scheduler lease; False when another process runs it."""
-        global _SERVICE
-        if not self._lease():
-            log.info("another process runs the scheduler")
-            return False
-        _SERVICE = self
+        """Start the loop; True when this process took the lease at once (otherwise it keeps trying)."""
         try:
             self.sched.start()
-            self.restore()
-            self.sched.add_job(tick_job, "cron", second=5, id="tick", replace_existing=True)
-            self.sched.add_job(sync_job, "interval", seconds=SYNC_SECONDS, id="sync", replace_existing=True)
+            self.watch = StepWatch(monotonic=self.monotonic, wall=self.wall)
+            self._turn()
         except BaseException:  # no scheduler thread or lease left behind by a failed start
             self.stop()
             raise
-        return True
+        if not self.holding:
+            log.info("another process runs the scheduler: this one takes over if it stops")
+        self.loop = threading.Thread(target=self._run, name="nimo-scheduler-loop", daemon=True)
+        self.loop.start()
+        return self.holding
 
     def stop(self) -> None:
         """Stop waking; pushes not yet started give their claim back (the next start sends them)."""
-        global _SERVICE
         self.stopping.set()
+        if self.loop is not None and self.loop is not threading.current_thread():
+            self.loop.join()
         if self.sched.running:
+            # Paused first, then emptied (which waits for a round of job processing under way):
+            # APScheduler's thread dies with JobLookupError when shutdown marks it stopped while
+            # it is removing a job it has just run.
+            self.sched.pause()
+            self.sched.remove_all_jobs()
             self.sched.shutdown(wait=True)
         self.pool.shutdown(wait=True)
         self.db.execute("DELETE FROM leases WHERE name = 'scheduler' AND holder = ?", [self.holder])
-        if _SERVICE is self:
-            _SERVICE = None
+        self.holding = False
         self.conns.close_all()
 
+    def _run(self) -> None:
+        """The loop: a turn every ``every`` seconds until stopped; a failing turn is logged by its
+        kind and the next one comes as usual (a loop that died would stop every reminder)."""
+        while not self.stopping.wait(self.every):
+            try:
+                self._turn()
+            except Exception as e:
+                log.error("scheduler loop: %s", type(e).__name__)
+            self.turns += 1
+
+    def _turn(self) -> None:
+        """Take, keep or lose the lease; while holding it, look for changed rows (or start over
+        when the wall clock was set) and tick once a minute."""
+        step = self.watch.step()
+        held = self._lease()
+        if held and not self.holding:
+            log.info("this process runs the scheduler now")
+            self._take()
+        elif not held and self.holding:
+            log.warning("the scheduler lease was taken by another process: this one stops firing")
+            self._let_go()
+        elif not held:
+            return
+        elif step:
+            log.warning("the wall clock moved %+.0f s: scheduling again from the database", step)
+            self._take()
+        else:
+            self.sync()
+        minute = self.clock().replace(second=0, microsecond=0)
+        if minute != self.ticked:  # the morning digest and the weekly summary, in APScheduler's pool
+            self.ticked = minute
+            self.sched.add_job(self._tick_job, id="tick", replace_existing=True)
+
+    def _take(self) -> None:
+        """Jobs from the database, none kept from before (they may follow a wall clock since set)."""
+        self.sched.remove_all_jobs()
+        self.holding = True
+        self.restore()
+        self.sched.wakeup()
+
+    def _let_go(self) -> None:
+        self.holding = False
+        self.sched.remove_all_jobs()
+
+    def _due_job(self) -> None:
+        if self.holding:  # a job left over from before the lease was lost fires nothing
+            self._logged(self.fire_due)
+
+    def _tick_job(self) -> None:
+        if self.holding:
+            self._logged(self.tick)
+
+    @staticmethod
+    def _logged(job: Callable[[], object]) -> None:
+        """A job's failure by its kind only: APScheduler would log the whole traceback, and an
+        exception's text may quote what a user wrote.  The next job or turn tries again."""
+        try:
+            job()
+        except Exception as e:
+            log.error("scheduler job %s: %s", job.__name__, type(e).__name__)
+
     def _lease(self) -> bool:
-        """One scheduler among several processes: a row in SQLite, renewed by the sync job."""
+        """Take the lease if it is free or ran out, renew it if it is ours; whether we hold it now."""
         now = self.clock()
         cur = self.db.execute(
             "INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT (name) DO UPDATE "
             "SET holder = excluded.holder, expires_at = excluded.expires_at "
-            "WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-            [self.holder, store.utc(now + LEASE), store.utc(now)])
+            "WHERE leases.holder = excluded.holder OR leases.expires_at < ? OR leases.expires_at > ?",
+            # a row running out later than a fresh lease would was written before the clock was set
+            # back: its holder, if alive, renews it within a turn, and a dead one must not block an hour
+            [self.holder, store.utc(now + LEASE), store.utc(now), store.utc(now + LEASE + LEASE_SLACK)])
         return cur.rowcount == 1
 
     def restore(self) -> None:
@@ -194,8 +267,7 @@ class ReminderService:
 
     def sync(self) -> None:
         """Pick up rows other processes added or changed since the last look, and the instants that
-        came within the horizon; renew the lease."""
-        self._lease()
+        came within the horizon (the loop renews the lease)."""
         now = self.clock()
         with self.lock:
             since, self.synced_at = self.synced_at, store.utc(now - timedelta(seconds=1))
@@ -236,7 +308,7 @@ class ReminderService:
         """Run ``fire_due`` when ``clock`` reads ``at`` (right away if it already does)."""
         real = datetime.now(TZ)
         run = max(real, real + (at - self.clock()))
-        self.sched.add_job(due_job, "date", run_date=run, id=f"due:{store.utc(at)}", replace_existing=True)
+        self.sched.add_job(self._due_job, "date", run_date=run, id=f"due:{store.utc(at)}", replace_existing=True)
 
     @contextmanager
     def _tx(self):
