@@ -94,10 +94,15 @@ def type_of(word: str) -> str | None:
     return TYPE_WORDS.get(unicodedata.normalize("NFKC", word).strip().lower())
 
 
+# The dashes a phone or an IME puts between a code's letters and digits (長音 ー, full-width －, hyphen ‐,
+# minus −, en and em dash): read as the one 「-」, only there, so 「ー」 elsewhere in a word stays itself.
+CODE_DASHES = re.compile(r"(?<=[A-Za-z])[ー－‐‑−–—―](?=[0-9])")
+
+
 def case_code(word: str) -> str | None:
     """A case code as typed (「k012」「Ｋ－０１２」「K-012」) written one way, 「K-012」, or None when
     the word is not one: the same case is then the same code in reports, plans and lists."""
-    w = unicodedata.normalize("NFKC", word).strip().replace("−", "-").replace("ー", "-")
+    w = CODE_DASHES.sub("-", unicodedata.normalize("NFKC", word).strip())
     m = re.fullmatch(r"([A-Za-z]{1,4})-?([0-9]{1,6})", w)  # CODE, with its two parts
     return f"{m.group(1).upper()}-{m.group(2)}" if m else None
 

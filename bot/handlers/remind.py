@@ -22,7 +22,7 @@ from scheduler.workdays import TZ, is_night
 from .. import dialogs, messages
 from ..access import OVERSEEING, STAFF_ROLES, get_user
 from ..core import Choice, Incoming, Reply, Text
-from ..reports import CASE_CODE, CODE, case_code
+from ..reports import CODE, case_code
 from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
@@ -52,12 +52,23 @@ def _now(app) -> datetime:
     return app.clock().astimezone(TZ)
 
 
+# Half-width katakana and full-width Latin (「ﾘﾏｲﾝﾄﾞ」「ｒｅｍｉｎｄ」, as some phones and IMEs type them):
+# each run of the Halfwidth and Fullwidth Forms block, NFKC-normalised on its own, so the command word
+# is found and cut off where it was typed while the rest keeps its case and its other characters.
+WIDTH_FORMS = re.compile(r"[\uff01-\uffef]++")
+
+
+def fold_width(text: str) -> str:
+    return WIDTH_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
 def wants_reminder(text: str) -> bool:
+    text = fold_width(text)
     return bool(REMIND_PREFIX.match(text) or REMIND_SUFFIX.search(text))
 
 
 def reminder(app, msg: Incoming, text: str) -> list[Reply]:
-    body = REMIND_PREFIX.sub("", text, count=1)
+    body = REMIND_PREFIX.sub("", fold_width(text), count=1)
     try:
         when, title = parse_when(body, _now(app))
     except TimeError as e:
@@ -156,13 +167,14 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
     parts = rest.split(maxsplit=1)
     p = store.load_plans()[plan_key]
     if len(parts) < 2:
-        if parts and CASE_CODE.match(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
-            code, word = canonical_code(parts[0]), p["words"][0]
+        if parts and case_code(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
+            code, word = case_code(parts[0]), p["words"][0]
             return [Text(messages.plan_needs_date(code, word),
                          (Choice("今日", f"{word} {code} 今日"), Choice("昨日", f"{word} {code} 昨日")))]
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
-    code, when_text = parts
-    if NAME_MARK.search(rest) or not CASE_CODE.match(code):
+    typed_code, when_text = parts
+    code = case_code(typed_code)  # 「Ｋ－０１５」「K–015」 as a phone types them: 「K-015」
+    if NAME_MARK.search(rest) or code is None:
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
     try:
         anchor, _ = parse_date(when_text, _now(app))
@@ -181,9 +193,9 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
             v.moved_because and f"{messages.fmt_day(v.planned)}は{v.moved_because}",
             at and messages.fmt_when(at), at is not None and at.date() > v.due))
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "plan", "plan": plan_key, "code": canonical_code(code), "anchor": anchor.isoformat(),
+        "what": "plan", "plan": plan_key, "code": code, "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
-    return [Text(messages.confirm_plan(canonical_code(code), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
+    return [Text(messages.confirm_plan(code, p["label"], messages.fmt_day(anchor), visits), YES_NO)]
 
 
 def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
