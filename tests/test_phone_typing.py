@@ -57,3 +57,31 @@ def test_a_half_width_command_word_sets_the_reminder(japp, text, title):
     say(japp, "はい")
     [r] = store.active(japp.db)
     assert r.title == title and r.due_at == at(2026, 11, 25, 14)
+
+
+# -- greetings as typed between visits ----------------------------------------------------------
+def _gaps(app) -> int:
+    return app.db.execute("SELECT count(*) FROM gaps").fetchone()[0]
+
+
+@pytest.mark.parametrize("text,opening", [("おはよー", "おはようございます。"), ("おはようございまーす☀️", "おはようございます。"),
+                                          ("こんにちはー！", "こんにちは。"), ("おつかれさまでーす笑", "お疲れさまです。"),
+                                          ("よろしくでーす", "よろしくお願いします。")])
+def test_a_casual_greeting_is_returned_in_kind_and_not_logged_as_a_gap(japp, text, opening):
+    out = say(japp, text)
+    assert out.startswith(opening + "Nimo（にも）です。"), out
+    assert _gaps(japp) == 0
+
+
+@pytest.mark.parametrize("text,reply", [("ありがと😊", messages.THANKS_REPLY), ("ありがとーww", messages.THANKS_REPLY),
+                                        ("ありがとです", messages.THANKS_REPLY), ("どもです", messages.THANKS_REPLY),
+                                        ("了解でーす", messages.ACK_REPLY), ("りょーかい〜", messages.ACK_REPLY),
+                                        ("了解っす笑", messages.ACK_REPLY), ("わかりましたー", messages.ACK_REPLY)])
+def test_casual_thanks_and_acknowledgements_get_the_short_reply(japp, text, reply):
+    assert say(japp, text) == reply
+    assert _gaps(japp) == 0
+
+
+def test_a_question_that_only_starts_like_a_greeting_is_still_searched(japp):
+    out = say(japp, "おはようございます、家族教室について知りたい")
+    assert "近い事例" in out
