@@ -773,3 +773,11 @@ def handover_notice(code: str, previous: str) -> str:
 
 def handover_notice_previous(code: str, by: str, to: str) -> str:
     return f"{code} の訪問計画を{by}さんが{to}さんに引き継ぎました。これからのお知らせは{to}さんに届きます。"
+
+
+# -- the chat as busy people type it: a finished reminder, and what was meant ---------------------
+def postpone_closed(title: str, status: str, rid: int) -> str:
+    """延期 of a reminder already done or cancelled: it stays as it is."""
+    if status == "done":
+        return f"「{title}」は完了済みのため延期できません。また必要なら「リマインド …」で登録してください。"
+    return f"「{title}」は取り消し済みのため延期できません。戻すときは「元に戻す #{rid}」。"

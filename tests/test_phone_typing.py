@@ -85,3 +85,52 @@ def test_casual_thanks_and_acknowledgements_get_the_short_reply(japp, text, repl
 def test_a_question_that_only_starts_like_a_greeting_is_still_searched(japp):
     out = say(japp, "おはようございます、家族教室について知りたい")
     assert "近い事例" in out
+
+
+# -- postponing: never a finished reminder, never to a day before it --------------------------
+@pytest.fixture
+def saturday(index):
+    return build_app(db=open_db(":memory:"), clock=Clock(at(2026, 11, 28, 9, 30)), index=index)
+
+
+def _monday_reminder(app):
+    say(app, "リマインド 11/30 10時 資料")
+    say(app, "はい")
+    [r] = store.active(app.db)
+    return r
+
+
+def test_a_completed_reminder_is_not_brought_back_by_a_postpone(saturday):
+    r = _monday_reminder(saturday)
+    assert "完了" in say(saturday, f"完了 {r.id}")
+    out = say(saturday, f"延期 明日 {r.id}")
+    assert out == messages.postpone_closed("資料", "done", r.id) and "完了済み" in out
+    assert store.get(saturday.db, r.id).status == "done" and store.active(saturday.db) == []
+    assert "完了済み" in say(saturday, f"スヌーズ #{r.id}")
+    assert store.get(saturday.db, r.id).due_at == at(2026, 11, 30, 10)
+
+
+def test_a_cancelled_reminder_is_not_postponed_and_the_way_back_is_said(saturday):
+    r = _monday_reminder(saturday)
+    say(saturday, f"取消 {r.id}")
+    out = say(saturday, f"延期 来週 {r.id}")
+    assert "取り消し済み" in out and f"元に戻す #{r.id}" in out
+    assert store.get(saturday.db, r.id).status == "cancelled"
+
+
+@pytest.mark.parametrize("to,day", [("明日", date(2026, 12, 1)), ("来週", date(2026, 12, 7))])
+def test_a_postpone_of_a_reminder_still_ahead_counts_from_its_own_day(saturday, to, day):
+    r = _monday_reminder(saturday)
+    out = say(saturday, f"延期 {to} {r.id}")
+    new = store.get(saturday.db, r.id).due_at.astimezone(TZ)
+    assert (new.date(), new.hour) == (day, 10)
+    assert out == messages.postponed("資料", messages.fmt_when(new))
+
+
+def test_a_postpone_of_a_reminder_already_sent_counts_from_today(japp):
+    say(japp, "リマインド 今日9時45分 電話")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    japp.clock.now = at(2026, 11, 24, 10, 0)
+    say(japp, f"延期 明日 {r.id}")
+    assert store.get(japp.db, r.id).due_at == at(2026, 11, 25, 9, 45)

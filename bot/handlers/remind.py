@@ -367,12 +367,17 @@ def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
+    if r.status in ("done", "cancelled"):  # postponing would bring it back: it was finished on purpose
+        return [Text(messages.postpone_closed(r.title, r.status, r.id))]
     now = _now(app)
     base = r.due_at.astimezone(TZ)
+    # 「明日」「来週」 count from the reminder's own day once it has come; one still ahead (Monday's,
+    # postponed on Saturday) moves later, never to a day before it.
+    day = max(now.date(), base.date())
     if to in ("明日", "あした"):
-        new = datetime.combine(now.date() + timedelta(days=1), base.time(), tzinfo=TZ)
+        new = datetime.combine(day + timedelta(days=1), base.time(), tzinfo=TZ)
     elif to == "来週":
-        new = datetime.combine(now.date() + timedelta(days=7), base.time(), tzinfo=TZ)
+        new = datetime.combine(day + timedelta(days=7), base.time(), tzinfo=TZ)
     elif to in ("スヌーズ",):
         new = now + timedelta(minutes=messages.SNOOZE_MINUTES)
     else:
