@@ -382,6 +382,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE invites_new RENAME TO invites;
     ALTER TABLE reports ADD COLUMN next_time TEXT;  -- HH:MM in Japan time, or NULL: a day only
     """,
+    # (chat branch): which report's 「次回」 set a reminder, so that withdrawing the report cancels
+    # it and a correction of 「次回」 moves it.  No REFERENCES: the retention purge deletes reports,
+    # and the reminder, sent or not, stays in the reminders' own history.
+    """
+    ALTER TABLE reminders ADD COLUMN report_id INTEGER;
+    CREATE INDEX reminders_report ON reminders(report_id) WHERE report_id IS NOT NULL;
+    """,
 )
 
 

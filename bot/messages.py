@@ -781,3 +781,14 @@ def postpone_closed(title: str, status: str, rid: int) -> str:
     if status == "done":
         return f"「{title}」は完了済みのため延期できません。また必要なら「リマインド …」で登録してください。"
     return f"「{title}」は取り消し済みのため延期できません。戻すときは「元に戻す #{rid}」。"
+
+
+def next_reminders_cancelled(ids: list[int], withdrawn: bool = False) -> str:
+    """A report withdrawn, or its 「次回」 corrected: the reminder of the old 「次回」 is gone too."""
+    numbers = "・".join(map(str, ids))
+    return (f"次回のお知らせ（番号 {numbers}）も取り消しました。" if withdrawn
+            else f"前の次回のお知らせ（番号 {numbers}）は取り消しました。")
+
+
+def report_unchanged(num: str) -> str:
+    return f"変更はありませんでした。{num} はそのままです。"

@@ -235,11 +235,23 @@ def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
         _add_photos(conn, report_id, draft.photos, now)  # photos sent while editing join the report
 
 
-def withdraw(db, report_id: int, *, by: str, now: datetime) -> None:
+def withdraw(db, report_id: int, *, by: str, now: datetime) -> list[int]:
+    """The report withdrawn, and the reminder its 「次回」 set cancelled with it (a withdrawn report
+    has no next step); the ids of the reminders cancelled."""
     with immediate(db.conn) as conn:
         conn.execute("UPDATE reports SET status = 'withdrawn', updated_at = ? WHERE id = ?", [_utc(now), report_id])
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
                      "VALUES (?, 'withdraw', ?, NULL, NULL, ?)", [report_id, by, _utc(now)])
+        return rstore.cancel_report_reminders(db, report_id, now)
+
+
+def unchanged(row: dict, draft: Draft) -> bool:
+    """A correction confirmed as it was: the same fields and no photo added."""
+    return not draft.photos and _fields(row) == draft.fields()
+
+
+def next_changed(row: dict, draft: Draft) -> bool:
+    return any(row[k] != getattr(draft, k) for k in ("next_action", "next_date", "next_time"))
 
 
 def draft_of(row: dict) -> Draft:
@@ -261,17 +273,33 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
         if v:
             rstore.finish_visit(db, v["id"], now)
             said.append(f"訪問計画の「{v['label']}」を完了にしました。")
-    if r["next_date"]:
-        d = date.fromisoformat(r["next_date"])
-        at_time = time.fromisoformat(r["next_time"]) if r["next_time"] else rstore.digest_time(db, platform, author)
-        at = datetime.combine(d, at_time, tzinfo=TZ)
-        if at > now:
-            title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
-            rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
-                                      is_group=False, title=title, due=at, recurrence=None, asked=False, now=now)
-            when = f"{d.month}月{d.day}日 {r['next_time']}" if r["next_time"] else f"{d.month}月{d.day}日"
-            said.append(f"次回（{when}）の{'その時刻' if r['next_time'] else '朝'}にお知らせします（番号 {rid}）。")
-    return said
+    return said + next_reminder(db, r, platform=platform, author=author, target=target, now=now)
+
+
+def next_reminder(db, r: dict, *, platform: str, author: str, target: str, now: datetime) -> list[str]:
+    """The reminder of a report's 「次回」 (when its time is still ahead), tied to the report so that
+    withdrawing or correcting the report reaches it; the sentence that says so, or nothing."""
+    if not r["next_date"]:
+        return []
+    d = date.fromisoformat(r["next_date"])
+    at_time = time.fromisoformat(r["next_time"]) if r["next_time"] else rstore.digest_time(db, platform, author)
+    at = datetime.combine(d, at_time, tzinfo=TZ)
+    if at <= now:
+        return []
+    title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
+    rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
+                              is_group=False, title=title, due=at, recurrence=None, asked=False, now=now,
+                              report_id=r["id"])
+    when = f"{d.month}月{d.day}日 {r['next_time']}" if r["next_time"] else f"{d.month}月{d.day}日"
+    return [f"次回（{when}）の{'その時刻' if r['next_time'] else '朝'}にお知らせします（番号 {rid}）。"]
+
+
+def renew_next(db, report_id: int, *, platform: str, author: str, target: str,
+               now: datetime) -> tuple[list[int], list[str]]:
+    """After a correction of 「次回」: the reminder it had set cancelled, one for the new 「次回」 set;
+    (the ids cancelled, the sentence about the new one)."""
+    cancelled = rstore.cancel_report_reminders(db, report_id, now)
+    return cancelled, next_reminder(db, get(db, report_id), platform=platform, author=author, target=target, now=now)
 
 
 def recent(db, *, platform: str | None = None, author: str | None = None, area: str | None = None,

@@ -68,14 +68,24 @@ def active(db) -> list[Reminder]:
 
 def add_reminder(db, *, kind: str, platform: str, owner: str, target: str, is_group: bool, title: str,
                  due: datetime, recurrence: Recurrence | None, asked: bool, now: datetime,
-                 event_id: int | None = None, visit_id: int | None = None) -> int:
+                 event_id: int | None = None, visit_id: int | None = None, report_id: int | None = None) -> int:
     cur = db.execute(
         "INSERT INTO reminders (kind, platform, owner, target, is_group, title, due_at, recurrence, asked, "
-        "event_id, visit_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "event_id, visit_id, report_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [kind, platform, owner, target, int(is_group), title, utc(due),
-         json.dumps(asdict(recurrence)) if recurrence else None, int(asked), event_id, visit_id,
+         json.dumps(asdict(recurrence)) if recurrence else None, int(asked), event_id, visit_id, report_id,
          utc(now), utc(now)])
     return cur.lastrowid
+
+
+def cancel_report_reminders(db, report_id: int, now: datetime) -> list[int]:
+    """The reminders a report's 「次回」 set that have not fired yet, cancelled (the report withdrawn,
+    or its 「次回」 corrected); their ids."""
+    ids = [r["id"] for r in _rows(db, "SELECT id FROM reminders WHERE report_id = ? AND status = 'active'",
+                                  [report_id])]
+    for rid in ids:
+        set_status(db, rid, "cancelled", now)
+    return ids
 
 
 def event_notices(starts: datetime, now: datetime) -> list[datetime]:

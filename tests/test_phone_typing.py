@@ -134,3 +134,82 @@ def test_a_postpone_of_a_reminder_already_sent_counts_from_today(japp):
     japp.clock.now = at(2026, 11, 24, 10, 0)
     say(japp, f"延期 明日 {r.id}")
     assert store.get(japp.db, r.id).due_at == at(2026, 11, 25, 9, 45)
+
+
+# -- a report's 「次回」 and its reminder follow the report ------------------------------------
+REPORT = "報告 訪問 K-012 服薬確認できた。次回12/10"
+
+
+def _next_reminders(app):
+    return [r.due_at.astimezone(TZ).date() for r in store.active(app.db) if r.title.startswith("K-012")]
+
+
+def _saved(app):
+    say(app, REPORT)
+    out = say(app, "確定")
+    assert "次回（12月10日）の朝にお知らせします" in out
+    assert _next_reminders(app) == [date(2026, 12, 10)]
+    return store.active(app.db)[0].id
+
+
+def test_a_withdrawn_report_takes_its_next_reminder_with_it(japp):
+    rid = _saved(japp)
+    out = say(japp, "報告取消 R-000001")
+    assert "取り下げました" in out and f"次回のお知らせ（番号 {rid}）も取り消しました" in out
+    assert _next_reminders(japp) == [] and store.get(japp.db, rid).status == "cancelled"
+
+
+def test_a_corrected_next_moves_the_reminder(japp):
+    rid = _saved(japp)
+    say(japp, "報告修正 R-000001")
+    say(japp, "修正")
+    say(japp, "次回")
+    say(japp, "12/15 家庭訪問")
+    out = say(japp, "確定")
+    assert "直しました" in out and f"前の次回のお知らせ（番号 {rid}）は取り消しました" in out
+    assert "次回（12月15日）の朝にお知らせします" in out
+    assert _next_reminders(japp) == [date(2026, 12, 15)]
+    assert store.active(japp.db)[0].title == "K-012 家庭訪問"
+
+
+def test_a_next_added_by_a_correction_makes_a_reminder(japp):
+    say(japp, "報告 訪問 K-012 服薬確認できた。")
+    say(japp, "確定")
+    assert _next_reminders(japp) == []
+    say(japp, "報告修正 R-000001")
+    say(japp, "修正")
+    say(japp, "次回")
+    say(japp, "12/3")
+    assert "次回（12月3日）の朝にお知らせします" in say(japp, "確定")
+    assert _next_reminders(japp) == [date(2026, 12, 3)]
+
+
+def test_a_correction_that_removes_the_next_cancels_its_reminder(japp):
+    rid = _saved(japp)
+    say(japp, "報告修正 R-000001")
+    say(japp, "修正")
+    say(japp, "次回")
+    say(japp, "なし")
+    assert f"前の次回のお知らせ（番号 {rid}）は取り消しました" in say(japp, "確定")
+    assert _next_reminders(japp) == []
+
+
+def test_a_correction_of_the_summary_only_leaves_the_reminder(japp):
+    rid = _saved(japp)
+    say(japp, "報告修正 R-000001")
+    say(japp, "修正")
+    say(japp, "内容")
+    say(japp, "服薬確認できた。表情明るい。")
+    out = say(japp, "確定")
+    assert "直しました" in out and "お知らせ" not in out
+    assert [r.id for r in store.active(japp.db)] == [rid]
+
+
+# -- a correction confirmed without a change ----------------------------------------------------
+def test_a_correction_confirmed_without_a_change_says_nothing_changed(japp):
+    _saved(japp)
+    say(japp, "報告修正 R-000001")
+    out = say(japp, "確定")
+    assert out == messages.report_unchanged("R-000001") and "直しました" not in out
+    audit = [a for (a,) in japp.db.execute("SELECT action FROM report_audit ORDER BY id")]
+    assert audit == ["create"]

@@ -430,9 +430,19 @@ def _commit(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
         if row is None or not reports.editable(row, msg.platform, msg.user, now):
             app.dialogs.clear(msg.platform, msg.user, *STATES)
             return [Text(messages.REPORT_NOT_EDITABLE)]
+        num = reports.number(d.report_id)
+        if reports.unchanged(row, d):  # nothing was changed: say so, and write no audit of a non-change
+            app.dialogs.clear(msg.platform, msg.user, *STATES)
+            return [Text(messages.report_unchanged(num))]
         reports.update(app.db, d.report_id, d, by=by, now=now)
-        app.dialogs.clear(msg.platform, msg.user, *STATES)
-        return [Text(messages.report_updated(reports.number(d.report_id)))]
+        app.dialogs.clear(msg.platform, msg.user, *STATES)  # after the update: a draft's photos are now the report's
+        extra = []
+        if reports.next_changed(row, d):  # 「次回」 corrected: its reminder follows
+            cancelled, extra = reports.renew_next(app.db, d.report_id, platform=msg.platform, author=msg.user,
+                                                  target=msg.conversation, now=now)
+            if cancelled:
+                extra = [messages.next_reminders_cancelled(cancelled)] + extra
+        return [Text("\n".join([messages.report_updated(num)] + extra))]
     source = f"{msg.platform}:{msg.event_id}" if msg.event_id else f"{msg.platform}:local:{uuid.uuid4().hex}"
     rid, created = reports.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
     app.dialogs.clear(msg.platform, msg.user, *STATES)
@@ -459,8 +469,9 @@ def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
     row, refusal = _own_recent(app, msg, text)
     if refusal:
         return refusal
-    reports.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
-    return [Text(messages.report_withdrawn(reports.number(row["id"])))]
+    cancelled = reports.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
+    said = messages.report_withdrawn(reports.number(row["id"]))
+    return [Text("\n".join([said, messages.next_reminders_cancelled(cancelled, withdrawn=True)]) if cancelled else said)]
 
 
 def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
