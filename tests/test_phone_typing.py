@@ -213,3 +213,25 @@ def test_a_correction_confirmed_without_a_change_says_nothing_changed(japp):
     assert out == messages.report_unchanged("R-000001") and "直しました" not in out
     audit = [a for (a,) in japp.db.execute("SELECT action FROM report_audit ORDER BY id")]
     assert audit == ["create"]
+
+
+@pytest.mark.parametrize("before", [[], ["修正"]])
+def test_a_field_named_with_its_new_value_is_taken_as_its_edit(japp, before):
+    _saved(japp)
+    say(japp, "報告修正 R-000001")
+    for t in before:
+        say(japp, t)
+    out = say(japp, "内容 服薬確認できた。表情明るい。")
+    assert "内容：服薬確認できた。表情明るい。" in out and "R-000001 をこの内容に直しますか" in out
+    out = say(japp, "次回：12/15 家庭訪問")
+    assert "次回：12月15日(火) 家庭訪問" in out
+    assert "直しました" in say(japp, "確定")
+    row = japp.db.execute("SELECT summary, next_date FROM reports").fetchone()
+    assert tuple(row) == ("服薬確認できた。表情明るい。", "2026-12-15")
+
+
+def test_a_field_edit_with_an_unreadable_value_asks_for_that_field_again(japp):
+    say(japp, REPORT)
+    out = say(japp, "ケース 田中")
+    assert out.startswith(messages.REPORT_BAD_CASE)
+    assert "ケース：K-099" in say(japp, "K-099")

@@ -36,6 +36,10 @@ ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that tak
 ASIDE_WORDS = {"中断", "中断する", "中断します"}
 RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
 TYPE_CHOICES = tuple(Choice(t, t) for t in reports.TYPES)
+# 「内容 服薬確認できた。」「次回12/15」 at the review or at 「どこを直しますか？」: the field named and its
+# new value in one message, as people correct a form on a phone; taken as that field's edit.
+FIELD_EDIT = re.compile(r"^(種類|日付|ケース(?:コード)?|地域|内容|次回)\s*+[:：]?\s*+(\S.*)$", re.S)
+FIELD_OF = {**{v: k for k, v in messages.REPORT_FIELDS.items()}, "ケースコード": "case_code"}
 
 
 def _area(app, msg: Incoming) -> str:
@@ -330,9 +334,11 @@ def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
         return _step(app, msg, st.data["step"], d, t)
     if st.name == FIX:
         if st.data.get("field") is None:
-            return _fix_choose(app, msg, d, t)
+            return _field_edit(app, msg, st, d, t) or _fix_choose(app, msg, d, t)
         return _step(app, msg, st.data["field"], d, t, fixing=True)
     # REVIEW
+    if edited := _field_edit(app, msg, st, d, t):
+        return edited
     if t == "修正":
         app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": None}, app.clock())
         return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
@@ -408,6 +414,17 @@ def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool 
             return [_prompt(f"{e}\n{messages.REPORT_NEXT_EXAMPLE}")]
         d = replace(d, next_action=action, next_date=when, next_time=at)
     return _next_step(app, msg, step, d, fixing)
+
+
+def _field_edit(app, msg: Incoming, st, d: reports.Draft, t: str) -> list[Reply] | None:
+    """「内容 …」: that field set to what follows, then the review again (or that field asked for
+    again, with the reason, when the value cannot be read); None when ``t`` names no field."""
+    m = FIELD_EDIT.match(t)
+    if m is None:
+        return None
+    step = FIELD_OF[m.group(1)]
+    app.dialogs.set(msg.platform, msg.user, FIX, {**st.data, "draft": _dump(d), "field": step}, app.clock())
+    return _step(app, msg, step, d, m.group(2).strip(), fixing=True)
 
 
 def _fix_choose(app, msg: Incoming, d: reports.Draft, t: str) -> list[Reply]:
