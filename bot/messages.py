@@ -792,3 +792,8 @@ def next_reminders_cancelled(ids: list[int], withdrawn: bool = False) -> str:
 
 def report_unchanged(num: str) -> str:
     return f"変更はありませんでした。{num} はそのままです。"
+
+
+def month_end_once(month: int) -> str:
+    """「月末」 read as the coming month-end only; the button 「毎月末にする」 makes it repeat."""
+    return f"{month}月末の1回だけです。毎月なら「毎月末にする」。"

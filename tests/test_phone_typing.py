@@ -235,3 +235,39 @@ def test_a_field_edit_with_an_unreadable_value_asks_for_that_field_again(japp):
     out = say(japp, "ケース 田中")
     assert out.startswith(messages.REPORT_BAD_CASE)
     assert "ケース：K-099" in say(japp, "K-099")
+
+
+# -- the weekend, the month-end, and recurrence words in a reminder -----------------------------
+def test_this_weekend_is_read_back_as_its_saturday(japp):
+    out = say(japp, "リマインド 今週末10時 報告書")
+    assert out.startswith("11月28日(土) 10:00 に「報告書」をリマインドします。"), out
+    assert "今週」だけ" not in out
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert (r.title, r.due_at, r.recurrence) == ("報告書", at(2026, 11, 28, 10), None)
+
+
+def test_month_end_alone_is_once_and_says_so_with_every_month_one_tap_away(japp):
+    out = render(japp.handle(incoming("リマインド 月末17時 実績入力")))
+    assert "11月30日(月) 17:00" in out and messages.month_end_once(11) in out and "「毎月末にする」" in out
+    out = say(japp, "毎月末にする")
+    assert out.startswith("毎月月末 17:00（初回 11月30日(月) 17:00） に「実績入力」")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert r.recurrence is not None and r.recurrence.kind == "monthly_last" and r.title == "実績入力"
+
+
+def test_month_end_alone_confirmed_as_it_is_fires_once(japp):
+    say(japp, "リマインド 月末17時 実績入力")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert (r.due_at, r.recurrence) == (at(2026, 11, 30, 17), None)
+    assert say(japp, "毎月末にする") == messages.NOTHING_TO_CONFIRM
+
+
+def test_every_weekday_keeps_its_words_out_of_the_title(japp):
+    out = say(japp, "リマインド 毎週平日 9時 メールチェック")
+    assert "「メールチェック」" in out and "毎週 メールチェック" not in out
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert r.title == "メールチェック" and r.recurrence.kind == "weekdays"

@@ -45,6 +45,8 @@ CONFIRMED: dict = {}
 dialogs.conversation(Conversation("confirm", (CONFIRM,)))
 # The other time offered for one in the night (「15時にする」): the words its button sends.
 NIGHT_ALT = re.compile(r"^([0-9]{1,2})時(?:([0-9]{1,2})分)?にする$")
+MONTH_END = re.compile(r"^月末")  # 月末 alone (not 今月末, 来月末, 12月末: those name one month)
+MONTH_END_EVERY = "毎月末にする"  # the button that makes a one-off 月末 reminder repeat
 EVENT_CANCEL = re.compile(r"^(?:取消|取り消し|キャンセル|削除)\s*+#?e([0-9]++)$")  # on the normalised text
 
 
@@ -148,6 +150,15 @@ def _ask(app, msg: Incoming, d: dict, when: When, *, masked: bool = False) -> li
             d["alt"] = {"word": word, "at": store.utc(alt.at),
                         "rec": asdict(alt.recurrence) if alt.recurrence else None}
             choices = (YES_NO[0], Choice(word, word), YES_NO[1])
+    elif d["what"] == "reminder" and when.recurrence is None and MONTH_END.match(when.matched):
+        # 「月末17時」 is the coming month-end, once: a deadline is what people mostly mean, and a
+        # reminder repeated without being asked for is worse than one tap more; the read-back says
+        # so, with 毎月末 one tap away.
+        at = when.at.astimezone(TZ)
+        rec = Recurrence("monthly_last", at.hour, at.minute)
+        d["alt"] = {"word": MONTH_END_EVERY, "at": store.utc(rec.next_after(_now(app))), "rec": asdict(rec)}
+        text = text.replace(messages.CONFIRM, messages.month_end_once(at.month) + messages.CONFIRM)
+        choices = (YES_NO[0], Choice(MONTH_END_EVERY, MONTH_END_EVERY), YES_NO[1])
     app.dialogs.set(msg.platform, msg.user, CONFIRM, d, app.clock())
     return [Text(text, choices)]
 
@@ -552,6 +563,8 @@ ROUTES = (
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
     Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative"),
+    Route(exact(MONTH_END_EVERY), lambda app, msg, w: use_alternative(app, msg, w.norm)
+          or [Text(messages.NOTHING_TO_CONFIRM)], "month_end_every"),
     Route(EVENT_CANCEL, lambda app, msg, m: cancel_event(app, msg, m.group(1)), "event_cancel"),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
           "rsvp"),
