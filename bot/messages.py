@@ -797,3 +797,8 @@ def report_unchanged(num: str) -> str:
 def month_end_once(month: int) -> str:
     """「月末」 read as the coming month-end only; the button 「毎月末にする」 makes it repeat."""
     return f"{month}月末の1回だけです。毎月なら「毎月末にする」。"
+
+
+def report_of_type(rtype: str) -> str:
+    """A report started from 「ピア活動の報告したい」: its type is taken, the date asked next."""
+    return f"{rtype}の報告を書きます。"

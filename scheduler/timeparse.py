@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from .workdays import is_business_day
 
 __all__ = ["TZ", "Recurrence", "When", "TimeError", "parse_when", "parse_date", "readback", "fmt_date", "nfkc",
+           "is_time_of_day",
            "long_mark_run", "MARK_RUN_MAX"]
 
 TZ = ZoneInfo("Asia/Tokyo")
@@ -873,6 +874,12 @@ def _past(day: _Day, d: date, hm: tuple[int, int] | None, today: date) -> TimeEr
     if day.label.endswith("末"):
         return _fail(f"{when}はもう過ぎています。", f"来月末 {time_ex}")
     return _fail(f"{when}はもう過ぎています。", f"明日 {time_ex}")
+
+
+def is_time_of_day(text: str) -> bool:
+    """「15時」「10:30」「午後3時」: a time of day and nothing else (no day, no 「後」), which a change
+    of an existing reminder applies to that reminder's own day."""
+    return _TIME.fullmatch(nfkc(text).strip()) is not None
 
 
 def parse_date(text: str, now: datetime) -> tuple[date, str]:

@@ -271,3 +271,69 @@ def test_every_weekday_keeps_its_words_out_of_the_title(japp):
     say(japp, "はい")
     [r] = store.active(japp.db)
     assert r.title == "メールチェック" and r.recurrence.kind == "weekdays"
+
+
+# -- a command said as a sentence ---------------------------------------------------------------
+def test_a_change_said_as_a_sentence_is_the_change_and_keeps_the_day(japp):
+    say(japp, "リマインド 明日14時 A")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    out = say(japp, f"{r.id}の時間15時にして")
+    assert out.startswith("「A」を 11月25日(水) 15:00 に変更します。"), out
+    say(japp, "はい")
+    assert store.get(japp.db, r.id).due_at == at(2026, 11, 25, 15)
+    assert "11月27日(金) 10:00" in say(japp, f"#{r.id}を金曜10時に変更してください")
+
+
+def test_a_change_typed_with_a_time_only_keeps_the_reminders_day(japp):
+    say(japp, "リマインド 明後日14時 A")
+    say(japp, "はい")
+    [r] = store.active(japp.db)
+    assert "11月26日(木) 16:00" in say(japp, f"変更 {r.id} 16時")
+
+
+def test_a_change_said_of_no_reminder_says_so(japp):
+    assert say(japp, "9の時間15時にして") == messages.NO_RECENT
+
+
+@pytest.fixture
+def line_app(index):
+    from bot.access import add_user
+    a = build_app(db=open_db(":memory:"), clock=Clock(at(2026, 11, 24, 9, 30)), index=index)
+    add_user(a.db, "line", "U-peer", "peer", "北区", at(2026, 11, 24, 9, 30))
+    add_user(a.db, "line", "U-staff", "staff", "北区", at(2026, 11, 24, 9, 30))
+    return a
+
+
+def line_say(app, user, text, direct=True):
+    from bot.core import Incoming
+    return render(app.handle(Incoming("line", user, user, text, direct)))
+
+
+def test_a_peer_who_wants_to_report_their_activity_starts_the_report(line_app):
+    out = line_say(line_app, "U-peer", "ピア活動の報告したい")
+    assert out.startswith(messages.report_of_type("ピア活動")) and "いつのことですか" in out
+    assert "事例" not in out
+    line_say(line_app, "U-peer", "今日")
+    line_say(line_app, "U-peer", "なし")
+    line_say(line_app, "U-peer", "北区")
+    line_say(line_app, "U-peer", "交流会で体験を話した。")
+    out = line_say(line_app, "U-peer", "なし")
+    assert "種類：ピア活動" in out and "確定" in out
+    assert "保存しました" in line_say(line_app, "U-peer", "確定")
+    assert line_app.db.execute("SELECT type, author FROM reports").fetchall() == [("ピア活動", "U-peer")]
+
+
+@pytest.mark.parametrize("text", ["報告したい", "報告を書きたい", "報告します。"])
+def test_a_wish_to_report_starts_the_steps(line_app, text):
+    out = line_say(line_app, "U-staff", text)
+    assert out.startswith(messages.REPORT_ASK_TYPE), out
+    assert line_app.db.execute("SELECT count(*) FROM gaps").fetchone()[0] == 0
+
+
+def test_a_peer_naming_a_type_they_do_not_write_is_told_which_they_do(line_app):
+    assert line_say(line_app, "U-peer", "訪問の報告をしたい") == messages.PEER_REPORT_TYPES
+
+
+def test_a_wish_to_report_in_a_group_is_sent_to_the_one_to_one_chat(line_app):
+    assert line_say(line_app, "U-staff", "報告したい", direct=False) == messages.REPORT_DIRECT_ONLY

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
 from scheduler import store
-from scheduler.timeparse import Recurrence, TimeError, When, parse_date, parse_when, readback
+from scheduler.timeparse import Recurrence, TimeError, When, is_time_of_day, parse_date, parse_when, readback
 from scheduler.workdays import TZ, is_night
 
 from .. import dialogs, messages
@@ -415,8 +415,12 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
+    now = _now(app)
+    if r.recurrence is None and is_time_of_day(when_text):  # 「15時にして」: its own day, at that time
+        day = max(r.due_at.astimezone(TZ).date(), now.date())
+        when_text = f"{day.year}/{day.month}/{day.day} {when_text}"
     try:
-        when, _ = parse_when(when_text, _now(app))
+        when, _ = parse_when(when_text, now)
     except TimeError as e:
         return [Text(f"{e}\n{messages.change_example(number)}")]
     return _ask(app, msg, {"what": "change", "id": r.id}, when)
@@ -471,6 +475,11 @@ NO_WORDS = ("いいえ", "いいえ。", "やめる", "やめます", "キャン
 # could not help a match, and greedy runs side by side cost the cube of a run of spaces.
 ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*+(?:#?([0-9]++))?\s*+(.*+)$")
 CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")
+# The same said as a sentence (「1の時間15時にして」「#3を明日10時に変更」「2は来週月曜9時に変えて」): on
+# the normalised text; the number first, then what it becomes.
+CHANGE_SAID = re.compile(r"^#?([0-9]{1,18})\s*+番?\s*+[のをは]?\s*+(?:時間|時刻|日時|日にち|日付|予定|リマインド)?"
+                         r"\s*+[をは]?\s*+(\S[^\n]*?)に\s*+(?:して|変更して|変更|変えて|移して|ずらして)"
+                         r"(?:ください|下さい|ほしい|欲しい|もらえる)?[。!?？]*+$")
 UNDO = re.compile(r"^(?:元に戻す|もとに戻す|もとにもどす|取消を戻す|取り消しを戻す)\s*+(?:#?([0-9]++))?$")  # on the text as typed: full-width digits too
 RSVP = re.compile(r"^(参加|不参加)\s*+#e([0-9]++)$")
 DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2})(?:[:：]([0-9]{2})|時(半)?|時([0-9]{1,2})分)$")
@@ -571,6 +580,7 @@ ROUTES = (
     Route(DIGEST, lambda app, msg, m: set_digest(
         app, msg, f"{m.group(1)}:{m.group(2) or m.group(4) or ('30' if m.group(3) else '00')}"), "digest"),
     Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
+    Route(CHANGE_SAID, lambda app, msg, m: change(app, msg, m.group(1), m.group(2).strip()), "change_said"),
     Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
     Route(ACT, _act, "act"),
     Route(UNDO, lambda app, msg, m: undo_cancel(app, msg, m.group(1)), "undo_cancel"),

@@ -521,6 +521,36 @@ def case_listing(app, msg: Incoming, m) -> list[Reply]:
 
 
 REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
+# 「ピア活動の報告したい」「報告を書きたい」「活動報告します」: the wish to report, said as a sentence
+# (searched as a question before, which answered with cases about reports).  What comes before 報告
+# is its type when it reads as one; a sentence about something else (「事故の報告したい」) is not taken.
+REPORT_WISH = re.compile(r"^(.{0,8}?)の?\s*+報告\s*+[をが]?\s*+(?:したい|します|しよう|する|書きたい|書く|書きます|"
+                         r"入れたい|入力したい|お願いします|をお願いします)(?:です|んですが|のですが)?[。!！]*+$")
+
+
+def _wish(app, msg: Incoming, w: Words):
+    """(the type named, or None) when ``w`` is a wish to write a report; else None."""
+    m = REPORT_WISH.match(w.norm)
+    if m is None:
+        return None
+    named = m.group(1).strip()
+    if not named:
+        return (None,)
+    rtype = reports.type_of(named) or reports.type_of(named + "報告")
+    return (rtype,) if rtype else None
+
+
+def start_wish(app, msg: Incoming, rtype: str | None) -> list[Reply]:
+    """A report started from a sentence: with its type named (and the user's to use), at the date
+    step; else as 「報告」 alone."""
+    if rtype is None:
+        return start(app, msg, "")
+    if rtype not in _types(app, msg):
+        return [Text(messages.PEER_REPORT_TYPES)]
+    d = reports.Draft(area=_area(app, msg), type=rtype)
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": "date", "draft": _dump(d)}, app.clock())
+    asked = _ask("date", d)
+    return [Text(f"{messages.report_of_type(rtype)}\n{asked.text}", asked.choices)]
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
 REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
 REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")
@@ -554,4 +584,5 @@ ROUTES = (
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(REPORT_START, lambda app, msg, m: start(app, msg, m.group(1) or ""), "report_start", typed=True,
           direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(_wish, lambda app, msg, m: start_wish(app, msg, m[0]), "report_wish", direct_only=messages.REPORT_DIRECT_ONLY),
 )
