@@ -337,3 +337,31 @@ def test_a_peer_naming_a_type_they_do_not_write_is_told_which_they_do(line_app):
 
 def test_a_wish_to_report_in_a_group_is_sent_to_the_one_to_one_chat(line_app):
     assert line_say(line_app, "U-staff", "報告したい", direct=False) == messages.REPORT_DIRECT_ONLY
+
+
+# -- help shows what the role may use -----------------------------------------------------------
+def _help_pages(app, user):
+    return "\n".join(line_say(app, user, t) for t in ("ヘルプ", "ヘルプ 予定", "ヘルプ リマインド", "ヘルプ 報告"))
+
+
+def test_a_peers_help_shows_no_command_a_peer_is_refused(line_app):
+    pages = _help_pages(line_app, "U-peer")
+    for refused in ("退院 K-012", "措置 K-015", "予定 K-012", "予定 全体", "計画終了", "引継ぎ", "報告 訪問"):
+        assert refused not in pages, refused
+    assert "リマインド 明日14時" in pages and "報告一覧" in pages
+    example = messages.HELP_PEER_REPORT_LINE.removeprefix("・").split(" … ")[0]
+    assert example in pages
+    out = line_say(line_app, "U-peer", example)  # the example a peer is shown works for a peer
+    assert "種類：ピア活動" in out and "確定" in out
+
+
+def test_staff_help_shows_visit_plans_but_not_the_area_list(line_app):
+    pages = _help_pages(line_app, "U-staff")
+    assert "退院 K-012" in pages and "予定 K-012" in pages and "計画終了" in pages
+    assert "予定 全体" not in pages
+
+
+def test_a_supervisors_help_is_the_whole_page(line_app):
+    from bot.access import add_user
+    add_user(line_app.db, "line", "U-sv", "supervisor", "北区", at(2026, 11, 24, 9, 30))
+    assert line_say(line_app, "U-sv", "ヘルプ 予定").startswith(messages.HELP_TOPICS["予定"])
