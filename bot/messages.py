@@ -804,3 +804,15 @@ def report_of_type(rtype: str) -> str:
     return f"{rtype}の報告を書きます。"
 # ヘルプ 報告 for a peer supporter: the one-message report of their own type (the staff line is a visit).
 HELP_PEER_REPORT_LINE = "・報告 ピア活動 今日 交流会で体験を話した … 1通で"
+
+
+# 「予定 K-012」 and 「予定 全体」: a visit whose window closed unmade, a plan ended, the terminal's area
+VISIT_OVERDUE = "期限切れ"
+NO_AREA = "地域未登録"
+
+
+def case_plan_ended(code: str, label: str, day: str | None, reason: str | None) -> str:
+    """「予定 K-012」 after 「計画終了 K-012」: the plan ended (when, and why), not 「見つかりません」."""
+    when = f"{day}に" if day else ""
+    why = f"（理由：{reason}）" if reason else ""
+    return f"{code} の{label or '訪問計画'}は{when}終了しました{why}。これからの訪問予定はありません。"

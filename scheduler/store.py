@@ -256,6 +256,19 @@ def case_visits(db, platform: str, case_code: str, *, owner: str | None = None, 
                      f"WHERE p.platform = ? AND {SAME_CODE} AND {who} AND p.status = 'active' "
                      "ORDER BY v.due, v.seq", [platform, case_code, value])
 
+def ended_case_plan(db, platform: str, case_code: str, *, owner: str | None = None,
+                    area: str | None = None) -> dict | None:
+    """The last plan of one case ended with 「計画終了」 (of one owner's or an area's, as
+    :func:`case_visits`): its plan key, when it ended and why, from the visits it cancelled (both None
+    when it had none left open); None when there is none."""
+    who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
+    return _first(db, "SELECT p.id, p.plan, max(v.updated_at) AS ended_at, "
+                      "max(CASE WHEN v.status = 'cancelled' THEN v.reason END) AS reason "
+                      "FROM plans p LEFT JOIN visits v ON v.plan_id = p.id AND v.status = 'cancelled' "
+                      f"WHERE p.platform = ? AND {SAME_CODE} AND {who} AND p.status = 'closed' "
+                      "GROUP BY p.id ORDER BY p.id DESC LIMIT 1", [platform, case_code, value])
+
+
 # -- reads and writes the chat and the console ask for (all SQL on these tables lives here) ------
 def _first(db, sql, params) -> dict | None:
     rows = _rows(db, sql, params)

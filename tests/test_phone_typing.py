@@ -365,3 +365,34 @@ def test_a_supervisors_help_is_the_whole_page(line_app):
     from bot.access import add_user
     add_user(line_app.db, "line", "U-sv", "supervisor", "北区", at(2026, 11, 24, 9, 30))
     assert line_say(line_app, "U-sv", "ヘルプ 予定").startswith(messages.HELP_TOPICS["予定"])
+
+
+# -- 予定: a visit not made in its window, a plan ended, the terminal's area -------------------
+def _plan_from_nov_10(app):
+    say(app, "退院 K-012 11/10")
+    say(app, "はい")
+
+
+def test_a_visit_whose_window_passed_is_shown_as_overdue(japp):
+    _plan_from_nov_10(japp)
+    japp.clock.now = at(2026, 11, 25, 9, 30)  # the 1週間後 window ended on 11/24
+    out = say(japp, "予定 K-012")
+    assert "11月17日(火) 1週間後（期限切れ）" in out and "11月24日(火) 2週間後（予定）" in out
+    assert "K-012（1週間後・期限切れ）" in say(japp, "予定 全体")
+
+
+def test_after_the_plan_is_ended_its_case_says_so_and_when(japp):
+    _plan_from_nov_10(japp)
+    say(japp, "計画終了 K-012 再入院")
+    say(japp, "はい")
+    japp.clock.now = at(2026, 11, 27, 9, 30)
+    out = say(japp, "予定 K-012")
+    assert out == messages.case_plan_ended("K-012", "退院後の訪問", "11月24日(火)", "再入院")
+    assert "見つかりませんでした" not in out
+    assert "見つかりませんでした" in say(japp, "予定 K-099")
+
+
+def test_the_terminals_area_listing_names_its_area(japp):
+    _plan_from_nov_10(japp)
+    out = say(japp, "予定 全体")
+    assert out.startswith(f"{messages.NO_AREA}の訪問予定")

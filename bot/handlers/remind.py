@@ -268,10 +268,13 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         user = get_user(app.db, msg.platform, msg.user)
         area = user.area if user else ""
         rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
+        area = area or messages.NO_AREA  # the terminal's local user has none: the header still names it
         if not rows:
             return [Text(messages.area_visits_none(area))]
         from ..people import display  # the person by name, not by platform id (bot/people.py)
-        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）"
+        today = _now(app).date()
+        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}"
+                 f"{'・' + messages.VISIT_OVERDUE if _visit_state(v, today) == messages.VISIT_OVERDUE else ''}）"
                  f"担当 {display(app.db, v.get('platform'), v['owner'])}"
                  for v in rows]
         return [Text(messages.area_visits(area, lines))]
@@ -551,10 +554,23 @@ def case_visits(app, msg: Incoming, m) -> list[Reply]:
     else:
         rows = store.case_visits(app.db, msg.platform, code, owner=msg.user)
     if not rows:
+        scope = {"area": user.area} if user is not None and user.role in OVERSEEING else {"owner": msg.user}
+        ended = store.ended_case_plan(app.db, msg.platform, code, **scope)
+        if ended is not None:  # 「計画終了」: say so, and when, rather than 「見つかりませんでした」
+            at = store.from_utc(ended["ended_at"]).astimezone(TZ) if ended["ended_at"] else None
+            label = store.load_plans().get(ended["plan"], {}).get("label", "")
+            return [Text(messages.case_plan_ended(code, label, at and messages.fmt_day(at.date()), ended["reason"]))]
         return [Text(messages.case_visits_none(code))]
-    lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['label']}（{messages.VISIT_STATES[v['status']]}）"
-             for v in rows]
+    today = _now(app).date()
+    lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['label']}（{_visit_state(v, today)}）" for v in rows]
     return [Text(messages.case_visits(code, lines))]
+
+
+def _visit_state(v: dict, today: date) -> str:
+    """A visit still open after its window closed is no longer 「予定」: it was not made in time."""
+    if v["status"] == "open" and date.fromisoformat(v["window_end"]) < today:
+        return messages.VISIT_OVERDUE
+    return messages.VISIT_STATES[v["status"]]
 
 
 
