@@ -396,3 +396,25 @@ def test_the_terminals_area_listing_names_its_area(japp):
     _plan_from_nov_10(japp)
     out = say(japp, "予定 全体")
     assert out.startswith(f"{messages.NO_AREA}の訪問予定")
+
+
+# -- 報告一覧: a long summary cut where it reads well, and marked ------------------------------
+@pytest.mark.parametrize("summary,shown", [
+    ("服薬確認できた。表情明るい。家族からの相談あり、来週また訪問する予定。", "服薬確認できた。表情明るい。家族からの相談あり…"),
+    ("ピアサポーターと一緒に地域活動支援センターを見学し、グループホームの説明を受けた",
+     "ピアサポーターと一緒に地域活動支援センターを見学し…"),
+    ("服薬確認できた。", "服薬確認できた。"),
+])
+def test_the_report_list_cuts_a_long_summary_at_a_boundary_and_marks_it(japp, summary, shown):
+    say(japp, f"報告 訪問 K-012 {summary}")
+    say(japp, "確定")
+    line = next(x for x in say(japp, "報告一覧").splitlines() if x.startswith("R-000001"))
+    assert line.endswith(" " + shown), line
+
+
+def test_a_cut_never_separates_a_character_from_its_marks():
+    from bot.handlers.report import excerpt
+    text = "あ" * 29 + "👍🏽" + "い" * 10   # the skin tone belongs to the thumb
+    assert excerpt(text, 30) in ("あ" * 29 + "…", "あ" * 29 + "👍🏽…")
+    cut = excerpt("か\u3099" * 20, 31)  # the 31st character is a voicing mark: it stays with its か
+    assert cut.count("\u3099") == cut.count("か") and cut.endswith("\u3099…")

@@ -14,6 +14,7 @@ read keeps the rest and asks for the 次回 only.  A peer supporter writes activ
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import replace
 from datetime import date
@@ -503,8 +504,49 @@ def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
 
 
 def _list_lines(rows: list[dict]) -> list[str]:
-    return [f"{reports.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
+    return [f"{reports.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {excerpt(r['summary'], 30)}"
             .replace("  ", " ") for r in rows]
+
+
+LIST_CUT_LOOKBACK = 10  # how far before the limit a better place to cut is looked for
+
+
+def _kind(ch: str) -> str:
+    """The script of a character, so a cut can fall where one kind of word gives way to another."""
+    if "\u30a0" <= ch <= "\u30ff" or ch == "ー":
+        return "katakana"
+    if "\u3040" <= ch <= "\u309f":
+        return "hiragana"
+    if "\u4e00" <= ch <= "\u9fff" or ch == "々":
+        return "kanji"
+    return "alnum" if ch.isalnum() else "other"
+
+
+def _joins(ch: str) -> bool:
+    """A character that belongs to the one before it (a combining or voicing mark, a variation
+    selector, a zero-width joiner, an emoji modifier): never the first after a cut."""
+    return (unicodedata.combining(ch) > 0 or ch in "\u200d\u3099\u309a\uff9e\uff9f"
+            or "\ufe00" <= ch <= "\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff")
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` on one line, up to ``limit`` characters, cut where it reads well and marked with …:
+    after a sentence's end, else after 、 or a space, else where the script changes (「服薬確認|できた」),
+    never inside a word of one script nor between a character and its marks when the limit allows."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    best, best_score = limit, -1
+    for i in range(limit, max(limit - LIST_CUT_LOOKBACK, 1) - 1, -1):
+        before, after = text[i - 1], text[i]
+        if _joins(after):
+            continue
+        score = 3 if before in "。．！？!?" else 2 if before in "、，, " else 1 if _kind(before) != _kind(after) else 0
+        if score > best_score:
+            best, best_score = i, score
+    while best > 1 and _joins(text[best]):  # nothing better: at least a whole character
+        best -= 1
+    return text[:best].rstrip("、， ") + "…"
 
 
 def case_listing(app, msg: Incoming, m) -> list[Reply]:
