@@ -418,3 +418,23 @@ def test_a_cut_never_separates_a_character_from_its_marks():
     assert excerpt(text, 30) in ("あ" * 29 + "…", "あ" * 29 + "👍🏽…")
     cut = excerpt("か\u3099" * 20, 31)  # the 31st character is a voicing mark: it stays with its か
     assert cut.count("\u3099") == cut.count("か") and cut.endswith("\u3099…")
+
+
+# -- a level word is a condition only when used as one -----------------------------------------
+@pytest.fixture
+def search_app(index):
+    return build_app(db=open_db(":memory:"), clock=Clock(at(2026, 11, 24, 9, 30)), index=index)
+
+
+@pytest.mark.parametrize("question", ["保健所と市町村の役割分担どうしてる", "県や市町村の連携のしかた", "市町村への支援の例"])
+def test_a_level_word_that_is_the_topic_is_not_a_condition(search_app, question):
+    out = say(search_app, question)
+    assert "近い事例" in out and "条件：" not in out.splitlines()[0], out.splitlines()[0]
+
+
+@pytest.mark.parametrize("question,condition", [("ピアサポーターを養成してる県ある？", "条件：都道府県"),
+                                                ("家族教室をやってる都道府県ありますか", "条件：都道府県"),
+                                                ("市町村の相談体制", "条件：市町村")])
+def test_a_level_word_used_as_a_condition_is_read_as_one(search_app, question, condition):
+    first = say(search_app, question).splitlines()[0]
+    assert condition in first, first
