@@ -438,3 +438,22 @@ def test_a_level_word_that_is_the_topic_is_not_a_condition(search_app, question)
 def test_a_level_word_used_as_a_condition_is_read_as_one(search_app, question, condition):
     first = say(search_app, question).splitlines()[0]
     assert condition in first, first
+
+
+# -- the 取組 line tells what was done ---------------------------------------------------------
+def _did_lines(app, question):
+    from bot.core import Cards
+    [cards] = [r for r in app.handle(incoming(question)) if isinstance(r, Cards)]
+    return [d for c in cards.cards for d in c.did]
+
+
+@pytest.mark.parametrize("question", ["協議の場でデータを活用したい", "L圏域の協議の場の体制", "救急医療の連携",
+                                      "医療情報ネットワークのPR"])
+def test_the_did_line_is_never_a_caption_or_a_need(search_app, question):
+    from knowledge.answer import CAPTION
+    did = _did_lines(search_app, question)
+    assert did
+    for line in did:
+        assert not CAPTION.match(line), line
+        assert not line.endswith(("必要。", "必要となるだろう。")), line
+    assert "表1 L圏域の協議の場の体制" not in did and "今後のPR方法についての検討が必要。" not in did
