@@ -31,7 +31,7 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 # The shape of a case code (K-012, k012) in patterns on normalised text, and a whole word of it as typed.
-CODE = r"[A-Za-z]{1,4}-?[0-9]{1,6}"
+CODE = r"[A-Za-z]{1,4}[-ー‐‑−–—―]?[0-9]{1,6}"  # any dash a phone types between (see CODE_DASHES)
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 # 「次回」 and what joins it to the next step (「次回は来週火曜」「次回：12/10」); the rest of the one-line
 # text is the next step.  (The rest is not part of the pattern: a search for 「次回 … end of line」 from

@@ -457,3 +457,10 @@ def test_the_did_line_is_never_a_caption_or_a_need(search_app, question):
         assert not CAPTION.match(line), line
         assert not line.endswith(("必要。", "必要となるだろう。")), line
     assert "表1 L圏域の協議の場の体制" not in did and "今後のPR方法についての検討が必要。" not in did
+
+
+def test_a_case_code_with_an_ime_dash_lists_its_visits(japp):
+    say(japp, "退院 K-012 11/20")
+    say(japp, "はい")
+    for asked in ("予定 K–012", "予定 Ｋ－０１２", "K—012の予定"):
+        assert say(japp, asked).startswith("K-012 の訪問予定："), asked
