@@ -464,3 +464,9 @@ def test_a_case_code_with_an_ime_dash_lists_its_visits(japp):
     say(japp, "はい")
     for asked in ("予定 K–012", "予定 Ｋ－０１２", "K—012の予定"):
         assert say(japp, asked).startswith("K-012 の訪問予定："), asked
+
+
+def test_an_invite_code_typed_where_one_is_already_registered_says_so(japp, line_app):
+    assert say(japp, "登録 ABCD1234") == messages.ALREADY_REGISTERED  # the terminal's user is the local staff
+    assert line_say(line_app, "U-staff", "登録 ABCD1234") == messages.ALREADY_REGISTERED
+    assert japp.db.execute("SELECT count(*) FROM gaps").fetchone()[0] == 0

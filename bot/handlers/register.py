@@ -18,7 +18,7 @@ from ..routes import Route
 
 
 def register(app, msg: Incoming, code: str) -> list[Reply]:
-    if get_user(app.db, msg.platform, msg.user):
+    if msg.platform == "terminal" or get_user(app.db, msg.platform, msg.user):  # the terminal's user needs none
         return [Text(messages.ALREADY_REGISTERED)]
     user = redeem(app.db, msg.platform, msg.user, code, app.clock())
     if user is None:
@@ -31,8 +31,8 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
     return [Text(said)]
 
 
-# Before the registration check (it is how one registers); not on the terminal, whose user is the
-# local staff member and needs no registration.
-ROUTES = (Route(lambda app, msg, w: msg.platform != "terminal" and re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
+# Before the registration check (it is how one registers).  On the terminal, whose user is the local
+# staff member and needs no registration, a code is answered 「登録済みです」, not searched as a question.
+ROUTES = (Route(lambda app, msg, w: re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
                 lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True,
                 direct_only=messages.REGISTER_DIRECT_ONLY),)
