@@ -802,6 +802,8 @@ def month_end_once(month: int) -> str:
 def report_of_type(rtype: str) -> str:
     """A report started from 「ピア活動の報告したい」: its type is taken, the date asked next."""
     return f"{rtype}の報告を書きます。"
+
+
 # ヘルプ 報告 for a peer supporter: the one-message report of their own type (the staff line is a visit).
 HELP_PEER_REPORT_LINE = "・報告 ピア活動 今日 交流会で体験を話した … 1通で"
 

@@ -470,3 +470,9 @@ def test_an_invite_code_typed_where_one_is_already_registered_says_so(japp, line
     assert say(japp, "登録 ABCD1234") == messages.ALREADY_REGISTERED  # the terminal's user is the local staff
     assert line_say(line_app, "U-staff", "登録 ABCD1234") == messages.ALREADY_REGISTERED
     assert japp.db.execute("SELECT count(*) FROM gaps").fetchone()[0] == 0
+
+
+def test_a_field_named_alone_at_the_review_asks_for_it(japp):
+    say(japp, REPORT)
+    assert say(japp, "内容").startswith(messages.REPORT_ASK_SUMMARY)
+    assert "内容：家族と面談した。" in say(japp, "家族と面談した。")

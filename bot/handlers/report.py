@@ -340,6 +340,8 @@ def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
     # REVIEW
     if edited := _field_edit(app, msg, st, d, t):
         return edited
+    if t in FIELD_OF:  # 「内容」 alone at the review: that field is asked for, as after 「修正」
+        return _fix_choose(app, msg, d, "ケース" if t == "ケースコード" else t)
     if t == "修正":
         app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(d), "field": None}, app.clock())
         return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
