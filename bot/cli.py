@@ -179,13 +179,14 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     import logging
     settings = config.all_settings()
     if check:
+        width = max(_display_width(s.name) for s in config.SETTINGS)
         for s in config.SETTINGS:
             value = settings[s.name]
             if s.name in config.SECRETS:
                 shown = "設定済み" if value else "未設定"
             else:
                 shown = value if value else "未設定"
-            click.echo(f"{s.name:26} {shown}")
+            click.echo(f"{_pad(s.name, width)} {shown}")
         click.echo("")
         line_on = _platform_check(settings, "LINE", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"))
         slack_on = _platform_check(settings, "Slack", ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
@@ -234,6 +235,17 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if child is not None:
             child.stop()
     logging.getLogger("nimo.process").info("stopped")
+
+
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: two for a wide or full-width character (漢字, 「設定済み」)."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` columns (str.ljust counts characters, not columns)."""
+    return text + " " * max(width - _display_width(text), 0)
 
 
 def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:

@@ -435,6 +435,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE withdrawn_cases ADD COLUMN area TEXT;
     ALTER TABLE gaps ADD COLUMN area TEXT;             -- the asker's area; NULL: the terminal, the CLI, before this
     """,
+    # 13 (chat branch): which report's 「次回」 set a reminder, so that withdrawing the report cancels
+    # it and a correction of 「次回」 moves it.  No REFERENCES: the retention purge deletes reports,
+    # and the reminder, sent or not, stays in the reminders' own history.
+    """
+    ALTER TABLE reminders ADD COLUMN report_id INTEGER;
+    CREATE INDEX reminders_report ON reminders(report_id) WHERE report_id IS NOT NULL;
+    """,
 )
 
 

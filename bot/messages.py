@@ -883,3 +883,46 @@ CONSOLE_PHOTO_REFUSED = "この写真は確認できなかったため、表示�
 # -- the service's state: /readyz and nimo status say why Nimo is not ready -----------------------
 STATUS_NO_WORKER = "worker が動いていません（応答の記録が古いか、ありません）。"
 STATUS_NO_SCHEDULER = "スケジューラーを動かしているプロセスがありません。リマインドが送られません。"
+# -- the chat as busy people type it: a finished reminder, and what was meant ---------------------
+def postpone_closed(title: str, status: str, rid: int) -> str:
+    """延期 of a reminder already done or cancelled: it stays as it is."""
+    if status == "done":
+        return f"「{title}」は完了済みのため延期できません。また必要なら「リマインド …」で登録してください。"
+    return f"「{title}」は取り消し済みのため延期できません。戻すときは「元に戻す #{rid}」。"
+
+
+def next_reminders_cancelled(ids: list[int], withdrawn: bool = False) -> str:
+    """A report withdrawn, or its 「次回」 corrected: the reminder of the old 「次回」 is gone too."""
+    numbers = "・".join(map(str, ids))
+    return (f"次回のお知らせ（番号 {numbers}）も取り消しました。" if withdrawn
+            else f"前の次回のお知らせ（番号 {numbers}）は取り消しました。")
+
+
+def report_unchanged(num: str) -> str:
+    return f"変更はありませんでした。{num} はそのままです。"
+
+
+def month_end_once(month: int) -> str:
+    """「月末」 read as the coming month-end only; the button 「毎月末にする」 makes it repeat."""
+    return f"{month}月末の1回だけです。毎月なら「毎月末にする」。"
+
+
+def report_of_type(rtype: str) -> str:
+    """A report started from 「ピア活動の報告したい」: its type is taken, the date asked next."""
+    return f"{rtype}の報告を書きます。"
+
+
+# ヘルプ 報告 for a peer supporter: the one-message report of their own type (the staff line is a visit).
+HELP_PEER_REPORT_LINE = "・報告 ピア活動 今日 交流会で体験を話した … 1通で"
+
+
+# 「予定 K-012」 and 「予定 全体」: a visit whose window closed unmade, a plan ended, the terminal's area
+VISIT_OVERDUE = "期限切れ"
+NO_AREA = "地域未登録"
+
+
+def case_plan_ended(code: str, label: str, day: str | None, reason: str | None) -> str:
+    """「予定 K-012」 after 「計画終了 K-012」: the plan ended (when, and why), not 「見つかりません」."""
+    when = f"{day}に" if day else ""
+    why = f"（理由：{reason}）" if reason else ""
+    return f"{code} の{label or '訪問計画'}は{when}終了しました{why}。これからの訪問予定はありません。"

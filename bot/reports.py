@@ -32,7 +32,7 @@ TYPE_WORDS = {  # what staff type → the stored type
     "ケース会議": "会議・協議の場", "ピア活動": "ピア活動", "ピア": "ピア活動", "その他": "その他",
 }
 # The shape of a case code (K-012, k012) in patterns on normalised text, and a whole word of it as typed.
-CODE = r"[A-Za-z]{1,4}-?[0-9]{1,6}"
+CODE = r"[A-Za-z]{1,4}[-ー‐‑−–—―]?[0-9]{1,6}"  # any dash a phone types between (see CODE_DASHES)
 CASE_CODE = re.compile(r"^[A-Za-z]{1,4}-?\d{1,6}$")
 # 「次回」 and what joins it to the next step (「次回は来週火曜」「次回：12/10」); the rest of the one-line
 # text is the next step.  (The rest is not part of the pattern: a search for 「次回 … end of line」 from
@@ -98,10 +98,15 @@ def type_of(word: str) -> str | None:
     return TYPE_WORDS.get(unicodedata.normalize("NFKC", word).strip().lower())
 
 
+# The dashes a phone or an IME puts between a code's letters and digits (長音 ー, full-width －, hyphen ‐,
+# minus −, en and em dash): read as the one 「-」, only there, so 「ー」 elsewhere in a word stays itself.
+CODE_DASHES = re.compile(r"(?<=[A-Za-z])[ー－‐‑−–—―](?=[0-9])")
+
+
 def case_code(word: str) -> str | None:
     """A case code as typed (「k012」「Ｋ－０１２」「K-012」) written one way, 「K-012」, or None when
     the word is not one: the same case is then the same code in reports, plans and lists."""
-    w = unicodedata.normalize("NFKC", word).strip().replace("−", "-").replace("ー", "-")
+    w = CODE_DASHES.sub("-", unicodedata.normalize("NFKC", word).strip())
     m = re.fullmatch(r"([A-Za-z]{1,4})-?([0-9]{1,6})", w)  # CODE, with its two parts
     return f"{m.group(1).upper()}-{m.group(2)}" if m else None
 
@@ -234,11 +239,23 @@ def update(db, report_id: int, draft: Draft, *, by: str, now: datetime) -> None:
         _add_photos(conn, report_id, draft.photos, now)  # photos sent while editing join the report
 
 
-def withdraw(db, report_id: int, *, by: str, now: datetime) -> None:
+def withdraw(db, report_id: int, *, by: str, now: datetime) -> list[int]:
+    """The report withdrawn, and the reminder its 「次回」 set cancelled with it (a withdrawn report
+    has no next step); the ids of the reminders cancelled."""
     with immediate(db.conn) as conn:
         conn.execute("UPDATE reports SET status = 'withdrawn', updated_at = ? WHERE id = ?", [_utc(now), report_id])
         conn.execute("INSERT INTO report_audit (report_id, action, by, before, after, at) "
                      "VALUES (?, 'withdraw', ?, NULL, NULL, ?)", [report_id, by, _utc(now)])
+        return rstore.cancel_report_reminders(db, report_id, now)
+
+
+def unchanged(row: dict, draft: Draft) -> bool:
+    """A correction confirmed as it was: the same fields and no photo added."""
+    return not draft.photos and _fields(row) == draft.fields()
+
+
+def next_changed(row: dict, draft: Draft) -> bool:
+    return any(row[k] != getattr(draft, k) for k in ("next_action", "next_date", "next_time"))
 
 
 def draft_of(row: dict) -> Draft:
@@ -264,17 +281,33 @@ def follow_up(db, report_id: int, *, platform: str, author: str, target: str, no
         elif v:
             rstore.finish_visit(db, v["id"], now)
             said.append(f"訪問計画の「{v['label']}」を完了にしました。")
-    if r["next_date"]:
-        d = date.fromisoformat(r["next_date"])
-        at_time = time.fromisoformat(r["next_time"]) if r["next_time"] else rstore.digest_time(db, platform, author)
-        at = datetime.combine(d, at_time, tzinfo=TZ)
-        if at > now:
-            title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
-            rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
-                                      is_group=False, title=title, due=at, recurrence=None, asked=False, now=now)
-            when = f"{d.month}月{d.day}日 {r['next_time']}" if r["next_time"] else f"{d.month}月{d.day}日"
-            said.append(f"次回（{when}）の{'その時刻' if r['next_time'] else '朝'}にお知らせします（番号 {rid}）。")
-    return said
+    return said + next_reminder(db, r, platform=platform, author=author, target=target, now=now)
+
+
+def next_reminder(db, r: dict, *, platform: str, author: str, target: str, now: datetime) -> list[str]:
+    """The reminder of a report's 「次回」 (when its time is still ahead), tied to the report so that
+    withdrawing or correcting the report reaches it; the sentence that says so, or nothing."""
+    if not r["next_date"]:
+        return []
+    d = date.fromisoformat(r["next_date"])
+    at_time = time.fromisoformat(r["next_time"]) if r["next_time"] else rstore.digest_time(db, platform, author)
+    at = datetime.combine(d, at_time, tzinfo=TZ)
+    if at <= now:
+        return []
+    title = " ".join(x for x in (r["case_code"], r["next_action"] or "次回") if x)
+    rid = rstore.add_reminder(db, kind="reminder", platform=platform, owner=author, target=target,
+                              is_group=False, title=title, due=at, recurrence=None, asked=False, now=now,
+                              report_id=r["id"])
+    when = f"{d.month}月{d.day}日 {r['next_time']}" if r["next_time"] else f"{d.month}月{d.day}日"
+    return [f"次回（{when}）の{'その時刻' if r['next_time'] else '朝'}にお知らせします（番号 {rid}）。"]
+
+
+def renew_next(db, report_id: int, *, platform: str, author: str, target: str,
+               now: datetime) -> tuple[list[int], list[str]]:
+    """After a correction of 「次回」: the reminder it had set cancelled, one for the new 「次回」 set;
+    (the ids cancelled, the sentence about the new one)."""
+    cancelled = rstore.cancel_report_reminders(db, report_id, now)
+    return cancelled, next_reminder(db, get(db, report_id), platform=platform, author=author, target=target, now=now)
 
 
 def recent(db, *, platform: str | None = None, author: str | None = None, area: str | None = None,

@@ -92,6 +92,27 @@ def states_problem(text: str) -> bool:
     return bool(PROBLEM.search(text)) and not re.search("重要|必要|大切|有効", text)
 
 
+# A figure's or table's caption (「表1 L圏域の協議の場の体制」) names a picture the card cannot show.
+CAPTION = re.compile(r"^(?:図|表|資料|写真|別紙|参考)\s*+[0-9０-９一二三四五六七八九十]+(?:[-－‐][0-9０-９]+)?(?:\s|[.:：．]|$)")
+# A sentence that ends on what is still needed (「今後のPR方法についての検討が必要。」) says what is
+# left to do, not what was done.
+# Only kana (and 考/思) may follow the need to the sentence's end: 「必要である」「必要となるだろう」
+# 「求められている」「必要と考える」, but not 「課題を共有した」 or 「必要な支援を行った」.
+NEED = re.compile(r"(?:必要|求められ|望まれ|課題)(?![なにの])[ぁ-ん考思]{0,12}[。．]?$")
+
+
+def states_need(text: str) -> bool:
+    return bool(NEED.search(text.strip()))
+
+
+def tells_what_was_done(text: str) -> bool:
+    """Can this sentence stand as a 取組 line?  Not a caption nor a need still to meet.  (A line
+    matched to the question is also checked with :func:`states_problem`; the first lines of a case are
+    not, because 「委託先に丸投げにしなかった」 is what was done, however it reads to that check.)"""
+    t = _strip_mark(text)
+    return not (CAPTION.match(t) or states_need(t))
+
+
 def advises(field: str, text: str) -> bool:
     """Can this sentence of ``field`` stand as the 工夫 line?"""
     t = _strip_mark(text)
@@ -189,6 +210,7 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
     if part == 2:  # the ⇒ lines of the key points are what was done
         arrows = [x for x in did_items if _arrow(x)]
         did_items = arrows or did_items
+    did_items = [x for x in did_items if tells_what_was_done(x)]
     result_items = _items(case, res_f)
     did = did_items[:2]
     result = result_items[:1]
@@ -198,7 +220,8 @@ def card(case: Case, number: int, matches: Sequence = ()) -> CaseCard:
         floor = max(MATCH_MIN, MATCH_SHARE * _best_shown(scored))
         m_did, m_res, m_tip = MATCH_FIELDS.get(part, MATCH_FIELDS[1])
         taken: set[str] = set()
-        found = _pick([(x, m) for x, m in scored if not states_problem(_strip_mark(m.text))], m_did, 2, taken, floor)
+        found = _pick([(x, m) for x, m in scored if tells_what_was_done(m.text) and not states_problem(_strip_mark(m.text))],
+                      m_did, 2, taken, floor)
         did = found + [x for x in did_items if not any(f in x for f in found)][:2 - len(found)]
         taken |= set(found)
         result = _pick(scored, m_res, 1, taken, floor) or result

@@ -1,8 +1,8 @@
 """Conditions read from a question: where (prefecture or area), how large (population), what level.
 
 Staff narrow a question the way they would ask a colleague: 「千葉県の事例」「人口10万人以下の町」
-「県の取組」.  Only explicit phrasings are read, so a topic word such as 保健所 in
-「保健所が市町村を支援する例」 is never mistaken for a condition.
+「県の取組」「…してる県ある？」.  Only explicit phrasings are read, so a topic word such as 保健所 in
+「保健所が市町村を支援する例」, or 市町村 in 「保健所と市町村の役割分担」, is never mistaken for a condition.
 """
 from __future__ import annotations
 
@@ -23,11 +23,18 @@ PREFECTURES = (
 _NUM = r"([0-9]++(?:\.[0-9]++)?)\s*+(?:(万|千)\s*+)?(?:人\s*+)?"
 _POP = re.compile(r"人口\s*+(?:が\s*+)?" + _NUM + r"(以下|未満|以上|超|より少ない|より多い|くらい|程度|前後)")
 POPULATION_MAX = 10 ** 10  # more people than there are: 「人口999…9人以下」 is read as this, not as infinity
+# A level word is a condition only where it is used as one (「市町村の相談体制」「県の取組」「…してる県ある？」),
+# not where it is the topic of the question: named beside another actor (「保健所と市町村の役割分担」
+# 「県や市町村」), as the one acted on or with (「市町村への支援」「市町村と連携」), or with its role,
+# relation or difference asked about (「市町村の役割」).
+_TOPIC_BEFORE = r"(?<![とや・、])"
+_TOPIC_AFTER = r"(?![とや・、へにを]|から|の(?:役割|連携|関係|支援|協力|分担|違い|間))"
 _LEVELS = (
     (re.compile(r"(都道府県|(?<![市町村])県|都|府)(レベル|単位)?(の|が|で)(取組|取り組み|事例|例|施策|主導)"), "都道府県"),
     (re.compile(r"県(レベル|単位)"), "都道府県"),
+    (re.compile(r"(?:都道府県|(?<![市町村])県)(?:で|は|って)?\s*+(?:ある|あります|ない)(?:か|かな)?[?？]?$"), "都道府県"),
     (re.compile(r"政令(指定)?(都)?市"), "政令市"),
-    (re.compile(r"市町村(レベル|単位)?(の|が|で)?"), "市町村"),
+    (re.compile(_TOPIC_BEFORE + r"市町村(レベル|単位)?" + _TOPIC_AFTER + r"(の|が|で)?"), "市町村"),
     (re.compile(r"圏域(レベル|単位)(の|が|で)?"), "圏域"),
     (re.compile(r"(保健所)(レベル|単位)(の|が|で)?"), "保健所"),
     (re.compile(r"(病院|医療機関)(レベル|単位)(の|が|で)?"), "医療機関"),

@@ -68,14 +68,24 @@ def active(db) -> list[Reminder]:
 
 def add_reminder(db, *, kind: str, platform: str, owner: str, target: str, is_group: bool, title: str,
                  due: datetime, recurrence: Recurrence | None, asked: bool, now: datetime,
-                 event_id: int | None = None, visit_id: int | None = None) -> int:
+                 event_id: int | None = None, visit_id: int | None = None, report_id: int | None = None) -> int:
     cur = db.execute(
         "INSERT INTO reminders (kind, platform, owner, target, is_group, title, due_at, recurrence, asked, "
-        "event_id, visit_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "event_id, visit_id, report_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [kind, platform, owner, target, int(is_group), title, utc(due),
-         json.dumps(asdict(recurrence)) if recurrence else None, int(asked), event_id, visit_id,
+         json.dumps(asdict(recurrence)) if recurrence else None, int(asked), event_id, visit_id, report_id,
          utc(now), utc(now)])
     return cur.lastrowid
+
+
+def cancel_report_reminders(db, report_id: int, now: datetime) -> list[int]:
+    """The reminders a report's 「次回」 set that have not fired yet, cancelled (the report withdrawn,
+    or its 「次回」 corrected); their ids."""
+    ids = [r["id"] for r in _rows(db, "SELECT id FROM reminders WHERE report_id = ? AND status = 'active'",
+                                  [report_id])]
+    for rid in ids:
+        set_status(db, rid, "cancelled", now)
+    return ids
 
 
 def event_notices(starts: datetime, now: datetime) -> list[datetime]:
@@ -245,6 +255,19 @@ def case_visits(db, platform: str, case_code: str, *, owner: str | None = None, 
     return _rows(db, "SELECT v.*, p.case_code, p.plan, p.owner FROM visits v JOIN plans p ON p.id = v.plan_id "
                      f"WHERE p.platform = ? AND {SAME_CODE} AND {who} AND p.status = 'active' "
                      "ORDER BY v.due, v.seq", [platform, case_code, value])
+
+def ended_case_plan(db, platform: str, case_code: str, *, owner: str | None = None,
+                    area: str | None = None) -> dict | None:
+    """The last plan of one case ended with 「計画終了」 (of one owner's or an area's, as
+    :func:`case_visits`): its plan key, when it ended and why, from the visits it cancelled (both None
+    when it had none left open); None when there is none."""
+    who, value = ("p.owner = ?", owner) if owner is not None else ("p.area = ?", area or "")
+    return _first(db, "SELECT p.id, p.plan, max(v.updated_at) AS ended_at, "
+                      "max(CASE WHEN v.status = 'cancelled' THEN v.reason END) AS reason "
+                      "FROM plans p LEFT JOIN visits v ON v.plan_id = p.id AND v.status = 'cancelled' "
+                      f"WHERE p.platform = ? AND {SAME_CODE} AND {who} AND p.status = 'closed' "
+                      "GROUP BY p.id ORDER BY p.id DESC LIMIT 1", [platform, case_code, value])
+
 
 # -- reads and writes the chat and the console ask for (all SQL on these tables lives here) ------
 def _first(db, sql, params) -> dict | None:

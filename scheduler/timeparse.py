@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from .workdays import is_business_day
 
 __all__ = ["TZ", "Recurrence", "When", "TimeError", "parse_when", "parse_date", "readback", "fmt_date", "nfkc",
+           "is_time_of_day",
            "long_mark_run", "MARK_RUN_MAX"]
 
 TZ = ZoneInfo("Asia/Tokyo")
@@ -425,6 +426,17 @@ def _week_weekday(m: re.Match[str], today: date) -> _Day:
     return _Day((monday + timedelta(weeks=weeks, days=WEEKDAYS.index(m.group("wd"))),), m.group(0))
 
 
+def _weekend(m: re.Match[str], today: date) -> _Day:
+    """「週末」「今週末」: this week's Saturday, or the next one once it has passed (on a Sunday);
+    「来週末」「再来週末」: that week's Saturday.  Saturday, because a reminder for the weekend is for
+    its first day, and 週末 on an office's calendar starts when Friday's work ends."""
+    weeks = {"来週": 1, "再来週": 2}.get(m.group("wk") or "", 0)
+    saturday = today - timedelta(days=today.weekday()) + timedelta(weeks=weeks, days=5)
+    if weeks:
+        return _Day((saturday,), m.group(0))
+    return _Day((saturday, saturday + timedelta(weeks=1)), m.group(0), rule="next")
+
+
 def _nth_without_month(m: re.Match[str], today: date) -> _Day:
     """「第2水曜」 without 毎月 could be this month's or every month's: ask. (毎月第2水曜 is a
     recurrence head, tried at 毎, so it never reaches this.)"""
@@ -501,16 +513,19 @@ _DAY_HEADS = _heads("day", [
     (r"(?:(?P<rel>先月|今月|来月|再来月)|(?P<m>#N)月|月)末", _month_end),
     (r"(?P<d>#N)日(?!後|前|間|目|分|以|ぶり|おき|ごと|中|付|曜)" + _PAREN_WD, _day_only),
     (r"(?P<wk>先々週|先週|今週|来週|再来週)の?" + _WD, _week_weekday),
+    (r"(?:(?P<wk>今週|来週|再来週)|週)末", _weekend),
     (r"第(?P<nth>#N)の?" + _WD, _nth_without_month),
     (r"(?:次の|今度の)?" + _WD, _plain_weekday),
 ])
+# A recurrence word is part of its expression also when a space follows it (「毎週 金曜」) and
+# before 平日 (「毎週平日」「毎平日」): left behind it would be read as a one-off, or leak into the title.
 _REC_HEADS = _heads("rec", [
-    (r"毎週?の?" + _WD, _rec("weekly")),  # 毎週金曜, 毎金曜, 毎日曜(日) = every Sunday
-    (r"毎月の?第(?P<nth>#N)の?" + _WD, _rec("monthly_nth")),
-    (r"毎月の?(?P<d>#N)日", _rec("monthly_day")),
-    (r"毎月の?月?末", _rec("monthly_last")),
-    (r"隔週の?" + _WD, _rec("biweekly")),
-    (r"平日の?(?P<every>毎朝|毎日|毎晩)?", _rec("weekdays")),
+    (r"毎週?\s*+の?\s*+" + _WD, _rec("weekly")),  # 毎週金曜, 毎金曜, 毎日曜(日) = every Sunday
+    (r"毎月\s*+の?\s*+第(?P<nth>#N)の?" + _WD, _rec("monthly_nth")),
+    (r"毎月\s*+の?\s*+(?P<d>#N)日", _rec("monthly_day")),
+    (r"毎月\s*+の?\s*+月?末", _rec("monthly_last")),
+    (r"隔週\s*+の?\s*+" + _WD, _rec("biweekly")),
+    (r"(?:毎週?\s*+の?\s*+)?平日の?(?P<every>毎朝|毎日|毎晩)?", _rec("weekdays")),
     (r"毎朝", _rec("daily", "朝")),
     (r"毎晩|毎夜", _rec("daily", "夜")),
     (r"毎夕", _rec("daily", "夕方")),
@@ -605,7 +620,9 @@ def _starts_pattern() -> re.Pattern[str]:
              "月末", "隔週", "朝", "夕方", "午後"]
     alts += [rf"{w}(?:の?{n}|末)" for w in ("先月", "今月", "来月", "再来月")]
     alts += [rf"{w}の?{wd}" for w in ("先々週", "先週", "今週", "来週", "再来週", "次の", "今度の")]
-    alts += [rf"第{n}{{1,4}}の?{wd}", rf"毎(?:週?の?{wd}|月の?[第0-9{_K}月末]|[朝晩夜夕日])"]
+    alts += ["週末", "今週末", "来週末", "再来週末"]
+    alts += [rf"第{n}{{1,4}}の?{wd}",
+             rf"毎(?:週?\s*+の?\s*+(?:{wd}|平日)|月\s*+の?\s*+[第0-9{_K}月末]|[朝晩夜夕日])"]
     alts += [f"{c}曜" for c in "月火水木金土日"]
     return re.compile("|".join(alts))
 
@@ -857,6 +874,12 @@ def _past(day: _Day, d: date, hm: tuple[int, int] | None, today: date) -> TimeEr
     if day.label.endswith("末"):
         return _fail(f"{when}はもう過ぎています。", f"来月末 {time_ex}")
     return _fail(f"{when}はもう過ぎています。", f"明日 {time_ex}")
+
+
+def is_time_of_day(text: str) -> bool:
+    """「15時」「10:30」「午後3時」: a time of day and nothing else (no day, no 「後」), which a change
+    of an existing reminder applies to that reminder's own day."""
+    return _TIME.fullmatch(nfkc(text).strip()) is not None
 
 
 def parse_date(text: str, now: datetime) -> tuple[date, str]:

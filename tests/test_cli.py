@@ -117,3 +117,16 @@ def test_serve_check_with_line_set(tmp_path):
     p = subprocess.run([sys.executable, "-m", "bot", "serve", "--check"], env=env, capture_output=True, text=True)
     assert p.returncode == 0 and "LINE: オン" in p.stdout
     assert secret not in p.stdout and token not in p.stdout
+
+
+def test_serve_check_lines_its_values_up_in_one_column(nimo):
+    import unicodedata
+
+    def columns(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+    p = nimo("serve", "--check", check=False)
+    rows = p.stdout.split("\n\n")[0].splitlines()
+    assert len(rows) >= 20 and any("未設定" in r for r in rows)
+    starts = {columns(r[:len(r) - len(r.split(None, 1)[1])]) for r in rows}  # where each value begins
+    assert len(starts) == 1, rows

@@ -109,7 +109,7 @@ def test_words_that_now_work(app):
     say(app, "はい")
     [r] = store.active(app.db)
     assert "11月26日(木) 10:00" in say(app, f"延期 {r.id} 明後日10時")
-    assert "12月1日(火) 10:00" in say(app, f"延期 来週 {r.id}")  # a week from today
+    assert "12月3日(木) 10:00" in say(app, f"延期 来週 {r.id}")  # a week after its own day (Thursday), still ahead
     assert "7:00" in say(app, "朝の通知 7時") and "7:30" in say(app, "朝の通知 7時半")
     assert gaps(app) == 0
 

@@ -540,3 +540,29 @@ def test_month_end_past_today_suggests_next_month():
 def test_month_end_as_a_date():
     assert parse_date("月末", NOW) == (date(2026, 11, 30), "")
     assert parse_date("来月末", NOW) == (date(2026, 12, 31), "")
+
+
+# --- the weekend, and recurrence words never left in the title ----------------------------------
+
+@pytest.mark.parametrize("text,now,expected", [
+    ("今週末10時", NOW, at(2026, 11, 28, 10, 0)),                              # Monday: this Saturday
+    ("週末10時", NOW, at(2026, 11, 28, 10, 0)),
+    ("今週末10時", at(2026, 11, 29, 9, 0), at(2026, 12, 5, 10, 0)),          # Sunday: this one has passed
+    ("来週末の10時", NOW, at(2026, 12, 5, 10, 0)),
+    ("再来週末10時", NOW, at(2026, 12, 12, 10, 0)),
+])
+def test_the_weekend_is_its_saturday(text, now, expected):
+    when, title = parse_when(f"{text} 報告書", now)
+    assert when.at == expected and when.recurrence is None and title == "報告書"
+
+
+@pytest.mark.parametrize("text,recurrence", [
+    ("毎週平日 9時 メールチェック", Recurrence("weekdays", 9, 0)),
+    ("毎平日9時 メールチェック", Recurrence("weekdays", 9, 0)),
+    ("毎週 金曜 16時 メールチェック", Recurrence("weekly", 16, 0, weekday=4)),
+    ("毎月 5日 10時 メールチェック", Recurrence("monthly_day", 10, 0, day=5)),
+    ("毎月 末 17時 メールチェック", Recurrence("monthly_last", 17, 0)),
+])
+def test_recurrence_words_are_read_with_their_expression_and_never_left_in_the_title(text, recurrence):
+    when, title = parse_when(text, NOW)
+    assert when.recurrence == recurrence and title == "メールチェック"

@@ -45,17 +45,33 @@ SMALLTALK = {
     **dict.fromkeys(("了解", "了解です", "了解しました", "りょうかい", "りょうかいです", "わかりました", "分かりました",
                      "承知しました", "承知です", "かしこまりました"), "ack"),
 }
-# Longer than any of them with a few marks and emoji: every message passes here first, and a long
-# one is not scanned to find out it is no greeting.
-_LONGEST = max(map(len, SMALLTALK)) + 8
+# Longer than any of them with a few marks, long vowels and emoji: every message passes here first,
+# and a long one is not scanned to find out it is no greeting.
+_LONGEST = max(map(len, SMALLTALK)) + 12
 _NOISE = re.compile(r"[\W_]+")
+# How the same words are typed casually (「おはよー」「ありがと😊」「りょーかいでーす」「了解っす笑」): a
+# long vowel written ー or 〜, or as the う after an お-row kana, is one sound whichever way or whether
+# written at all; 「っす」 is 「です」; a laugh (笑, w) at the end is a tone, not a word.
+_LONG_VOWEL = re.compile(r"[ー～~]++|(?<=[おこそとのほもよろをごぞどぼぽょォオコソトノホモヨロヲゴゾドボポョ])う")
+_LAUGH = re.compile(r"(?<=[^\x00-\x7f])[w笑]++$")
+
+
+def _canonical(text: str) -> str:
+    """One spelling of a short message for the table: marks and emoji away, then the casual ways."""
+    t = _LAUGH.sub("", _NOISE.sub("", text).lower())
+    t = _LONG_VOWEL.sub("", t)
+    return t[:-2] + "です" if t.endswith("っす") else t
+
+
+_SMALLTALK = {_canonical(k): kind for k, kind in SMALLTALK.items()}
 SMALLTALK_CHOICES = (Choice("家族教室を始めたい", "家族教室を始めたい"), Choice("ヘルプ", "ヘルプ"))
 
 
 def _smalltalk(app, msg, words) -> str | None:
     if len(words.norm) > _LONGEST:
         return None
-    return SMALLTALK.get(_NOISE.sub("", words.norm).lower())
+    t = _canonical(words.norm)
+    return _SMALLTALK.get(t) or _SMALLTALK.get(t.removesuffix("です"))  # 「よろしくです」「ありがとです」
 
 
 def smalltalk(app, msg: Incoming, kind: str) -> list[Reply]:

@@ -29,7 +29,7 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
         if revoke_seen(app.db, code, platform=msg.platform, seen_by=msg.user, now=now):
             return [Text(messages.INVITE_SEEN_IN_GROUP)]
         return [Text(messages.REGISTER_DIRECT_ONLY)]
-    if get_user(app.db, msg.platform, msg.user):
+    if msg.platform == "terminal" or get_user(app.db, msg.platform, msg.user):  # the terminal's user needs none
         return [Text(messages.ALREADY_REGISTERED)]
     if (until := locked_until(app.db, msg.platform, msg.user, code, now)) is not None:
         return [Text(messages.register_locked(until.astimezone(TZ)))]
@@ -44,7 +44,8 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
     return [Text(said)]
 
 
-# Before the registration check (it is how one registers); not on the terminal, whose user is the
-# local staff member and needs no registration.  Also in groups: a code seen there is revoked.
-ROUTES = (Route(lambda app, msg, w: msg.platform != "terminal" and re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
+# Before the registration check (it is how one registers).  Also in groups: a code seen there is
+# revoked.  On the terminal, whose user is the local staff member and needs no registration, a code
+# is answered 「登録済みです」, not searched as a question.
+ROUTES = (Route(lambda app, msg, w: re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
                 lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True),)

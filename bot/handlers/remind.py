@@ -16,13 +16,13 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
 from scheduler import store
-from scheduler.timeparse import Recurrence, TimeError, When, parse_date, parse_when, readback
+from scheduler.timeparse import Recurrence, TimeError, When, is_time_of_day, parse_date, parse_when, readback
 from scheduler.workdays import TZ, is_night
 
 from .. import dialogs, messages
 from ..access import OVERSEEING, STAFF_ROLES, get_user, may_see_event
 from ..core import Choice, Incoming, Reply, Text
-from ..reports import CASE_CODE, CODE, case_code
+from ..reports import CODE, case_code
 from ..routes import Conversation, Route, exact
 from ..privacy import guard
 
@@ -45,6 +45,8 @@ CONFIRMED: dict = {}
 dialogs.conversation(Conversation("confirm", (CONFIRM,)))
 # The other time offered for one in the night (「15時にする」): the words its button sends.
 NIGHT_ALT = re.compile(r"^([0-9]{1,2})時(?:([0-9]{1,2})分)?にする$")
+MONTH_END = re.compile(r"^月末")  # 月末 alone (not 今月末, 来月末, 12月末: those name one month)
+MONTH_END_EVERY = "毎月末にする"  # the button that makes a one-off 月末 reminder repeat
 EVENT_CANCEL = re.compile(r"^(?:取消|取り消し|キャンセル|削除)\s*+#?e([0-9]++)$")  # on the normalised text
 
 
@@ -52,12 +54,23 @@ def _now(app) -> datetime:
     return app.clock().astimezone(TZ)
 
 
+# Half-width katakana and full-width Latin (「ﾘﾏｲﾝﾄﾞ」「ｒｅｍｉｎｄ」, as some phones and IMEs type them):
+# each run of the Halfwidth and Fullwidth Forms block, NFKC-normalised on its own, so the command word
+# is found and cut off where it was typed while the rest keeps its case and its other characters.
+WIDTH_FORMS = re.compile(r"[\uff01-\uffef]++")
+
+
+def fold_width(text: str) -> str:
+    return WIDTH_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
 def wants_reminder(text: str) -> bool:
+    text = fold_width(text)
     return bool(REMIND_PREFIX.match(text) or REMIND_SUFFIX.search(text))
 
 
 def reminder(app, msg: Incoming, text: str) -> list[Reply]:
-    body = REMIND_PREFIX.sub("", text, count=1)
+    body = REMIND_PREFIX.sub("", fold_width(text), count=1)
     try:
         when, title = parse_when(body, _now(app))
     except TimeError as e:
@@ -137,6 +150,15 @@ def _ask(app, msg: Incoming, d: dict, when: When, *, masked: bool = False) -> li
             d["alt"] = {"word": word, "at": store.utc(alt.at),
                         "rec": asdict(alt.recurrence) if alt.recurrence else None}
             choices = (YES_NO[0], Choice(word, word), YES_NO[1])
+    elif d["what"] == "reminder" and when.recurrence is None and MONTH_END.match(when.matched):
+        # 「月末17時」 is the coming month-end, once: a deadline is what people mostly mean, and a
+        # reminder repeated without being asked for is worse than one tap more; the read-back says
+        # so, with 毎月末 one tap away.
+        at = when.at.astimezone(TZ)
+        rec = Recurrence("monthly_last", at.hour, at.minute)
+        d["alt"] = {"word": MONTH_END_EVERY, "at": store.utc(rec.next_after(_now(app))), "rec": asdict(rec)}
+        text = text.replace(messages.CONFIRM, messages.month_end_once(at.month) + messages.CONFIRM)
+        choices = (YES_NO[0], Choice(MONTH_END_EVERY, MONTH_END_EVERY), YES_NO[1])
     app.dialogs.set(msg.platform, msg.user, CONFIRM, d, app.clock())
     return [Text(text, choices)]
 
@@ -156,13 +178,14 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
     parts = rest.split(maxsplit=1)
     p = store.load_plans()[plan_key]
     if len(parts) < 2:
-        if parts and CASE_CODE.match(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
-            code, word = canonical_code(parts[0]), p["words"][0]
+        if parts and case_code(parts[0]) and not NAME_MARK.search(rest):  # the code, not yet the day
+            code, word = case_code(parts[0]), p["words"][0]
             return [Text(messages.plan_needs_date(code, word),
                          (Choice("今日", f"{word} {code} 今日"), Choice("昨日", f"{word} {code} 昨日")))]
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
-    code, when_text = parts
-    if NAME_MARK.search(rest) or not CASE_CODE.match(code):
+    typed_code, when_text = parts
+    code = case_code(typed_code)  # 「Ｋ－０１５」「K–015」 as a phone types them: 「K-015」
+    if NAME_MARK.search(rest) or code is None:
         return [Text(messages.NAME_NOT_CODE if NAME_MARK.search(rest) else messages.NO_CASE_CODE)]
     try:
         anchor, _ = parse_date(when_text, _now(app))
@@ -181,9 +204,9 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
             v.moved_because and f"{messages.fmt_day(v.planned)}は{v.moved_because}",
             at and messages.fmt_when(at), at is not None and at.date() > v.due))
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
-        "what": "plan", "plan": plan_key, "code": canonical_code(code), "anchor": anchor.isoformat(),
+        "what": "plan", "plan": plan_key, "code": code, "anchor": anchor.isoformat(),
         "target": msg.conversation}, app.clock())
-    return [Text(messages.confirm_plan(canonical_code(code), p["label"], messages.fmt_day(anchor), visits), YES_NO)]
+    return [Text(messages.confirm_plan(code, p["label"], messages.fmt_day(anchor), visits), YES_NO)]
 
 
 def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
@@ -245,10 +268,13 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         user = get_user(app.db, msg.platform, msg.user)
         area = user.area if user else ""
         rows = store.area_visits(app.db, area, _now(app).date() + timedelta(days=31))
+        area = area or messages.NO_AREA  # the terminal's local user has none: the header still names it
         if not rows:
             return [Text(messages.area_visits_none(area))]
         from ..people import display  # the person by name, not by platform id (bot/people.py)
-        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}）"
+        today = _now(app).date()
+        lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}"
+                 f"{'・' + messages.VISIT_OVERDUE if _visit_state(v, today) == messages.VISIT_OVERDUE else ''}）"
                  f"担当 {display(app.db, v.get('platform'), v['owner'])}"
                  for v in rows]
         return [Text(messages.area_visits(area, lines))]
@@ -367,12 +393,17 @@ def postpone(app, msg: Incoming, to: str, number: str | None) -> list[Reply]:
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
+    if r.status in ("done", "cancelled"):  # postponing would bring it back: it was finished on purpose
+        return [Text(messages.postpone_closed(r.title, r.status, r.id))]
     now = _now(app)
     base = r.due_at.astimezone(TZ)
+    # 「明日」「来週」 count from the reminder's own day once it has come; one still ahead (Monday's,
+    # postponed on Saturday) moves later, never to a day before it.
+    day = max(now.date(), base.date())
     if to in ("明日", "あした"):
-        new = datetime.combine(now.date() + timedelta(days=1), base.time(), tzinfo=TZ)
+        new = datetime.combine(day + timedelta(days=1), base.time(), tzinfo=TZ)
     elif to == "来週":
-        new = datetime.combine(now.date() + timedelta(days=7), base.time(), tzinfo=TZ)
+        new = datetime.combine(day + timedelta(days=7), base.time(), tzinfo=TZ)
     elif to in ("スヌーズ",):
         new = now + timedelta(minutes=messages.SNOOZE_MINUTES)
     else:
@@ -399,8 +430,12 @@ def change(app, msg: Incoming, number: str, when_text: str) -> list[Reply]:
     r = _target(app, msg, number)
     if r is None:
         return [Text(messages.NO_RECENT)]
+    now = _now(app)
+    if r.recurrence is None and is_time_of_day(when_text):  # 「15時にして」: its own day, at that time
+        day = max(r.due_at.astimezone(TZ).date(), now.date())
+        when_text = f"{day.year}/{day.month}/{day.day} {when_text}"
     try:
-        when, _ = parse_when(when_text, _now(app))
+        when, _ = parse_when(when_text, now)
     except TimeError as e:
         return [Text(f"{e}\n{messages.change_example(number)}")]
     return _ask(app, msg, {"what": "change", "id": r.id}, when)
@@ -455,6 +490,11 @@ NO_WORDS = ("いいえ", "いいえ。", "やめる", "やめます", "キャン
 # could not help a match, and greedy runs side by side cost the cube of a run of spaces.
 ACT = re.compile(r"^(完了|会えなかった|あとで記録|スヌーズ|取消|取り消し|キャンセル|削除)\s*+(?:#?([0-9]++))?\s*+(.*+)$")
 CHANGE = re.compile(r"^変更\s*+#?([0-9０-９]++)\s++(.+)$")
+# The same said as a sentence (「1の時間15時にして」「#3を明日10時に変更」「2は来週月曜9時に変えて」): on
+# the normalised text; the number first, then what it becomes.
+CHANGE_SAID = re.compile(r"^#?([0-9]{1,18})\s*+番?\s*+[のをは]?\s*+(?:時間|時刻|日時|日にち|日付|予定|リマインド)?"
+                         r"\s*+[をは]?\s*+(\S[^\n]*?)に\s*+(?:して|変更して|変更|変えて|移して|ずらして)"
+                         r"(?:ください|下さい|ほしい|欲しい|もらえる)?[。!?？]*+$")
 UNDO = re.compile(r"^(?:元に戻す|もとに戻す|もとにもどす|取消を戻す|取り消しを戻す)\s*+(?:#?([0-9]++))?$")  # on the text as typed: full-width digits too
 RSVP = re.compile(r"^(参加|不参加)\s*+#e([0-9]++)$")
 DIGEST = re.compile(r"^朝の通知\s*+([0-9]{1,2})(?:[:：]([0-9]{2})|時(半)?|時([0-9]{1,2})分)$")
@@ -526,10 +566,23 @@ def case_visits(app, msg: Incoming, m) -> list[Reply]:
     else:
         rows = store.case_visits(app.db, msg.platform, code, owner=msg.user)
     if not rows:
+        scope = {"area": user.area} if user is not None and user.role in OVERSEEING else {"owner": msg.user}
+        ended = store.ended_case_plan(app.db, msg.platform, code, **scope)
+        if ended is not None:  # 「計画終了」: say so, and when, rather than 「見つかりませんでした」
+            at = store.from_utc(ended["ended_at"]).astimezone(TZ) if ended["ended_at"] else None
+            label = store.load_plans().get(ended["plan"], {}).get("label", "")
+            return [Text(messages.case_plan_ended(code, label, at and messages.fmt_day(at.date()), ended["reason"]))]
         return [Text(messages.case_visits_none(code))]
-    lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['label']}（{messages.VISIT_STATES[v['status']]}）"
-             for v in rows]
+    today = _now(app).date()
+    lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['label']}（{_visit_state(v, today)}）" for v in rows]
     return [Text(messages.case_visits(code, lines))]
+
+
+def _visit_state(v: dict, today: date) -> str:
+    """A visit still open after its window closed is no longer 「予定」: it was not made in time."""
+    if v["status"] == "open" and date.fromisoformat(v["window_end"]) < today:
+        return messages.VISIT_OVERDUE
+    return messages.VISIT_STATES[v["status"]]
 
 
 
@@ -547,12 +600,15 @@ ROUTES = (
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
           "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
     Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative"),
+    Route(exact(MONTH_END_EVERY), lambda app, msg, w: use_alternative(app, msg, w.norm)
+          or [Text(messages.NOTHING_TO_CONFIRM)], "month_end_every"),
     Route(EVENT_CANCEL, lambda app, msg, m: cancel_event(app, msg, m.group(1)), "event_cancel"),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
           "rsvp"),
     Route(DIGEST, lambda app, msg, m: set_digest(
         app, msg, f"{m.group(1)}:{m.group(2) or m.group(4) or ('30' if m.group(3) else '00')}"), "digest"),
     Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
+    Route(CHANGE_SAID, lambda app, msg, m: change(app, msg, m.group(1), m.group(2).strip()), "change_said"),
     Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
     Route(ACT, _act, "act"),
     Route(UNDO, lambda app, msg, m: undo_cancel(app, msg, m.group(1)), "undo_cancel"),

@@ -16,6 +16,7 @@ read keeps the rest and asks for the 次回 only.  A peer supporter writes activ
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import replace
 from datetime import date
@@ -38,6 +39,10 @@ ASIDE = "report_aside"   # a draft set aside: kept in a slot of its own that tak
 ASIDE_WORDS = {"中断", "中断する", "中断します"}
 RESUME_WORDS = {"続ける": True, "続きから": True, "新しく書く": False}
 TYPE_CHOICES = tuple(Choice(t, t) for t in reports.TYPES)
+# 「内容 服薬確認できた。」「次回12/15」 at the review or at 「どこを直しますか？」: the field named and its
+# new value in one message, as people correct a form on a phone; taken as that field's edit.
+FIELD_EDIT = re.compile(r"^(種類|日付|ケース(?:コード)?|地域|内容|次回)\s*+[:：]?\s*+(\S.*)$", re.S)
+FIELD_OF = {**{v: k for k, v in messages.REPORT_FIELDS.items()}, "ケースコード": "case_code"}
 
 
 def _area(app, msg: Incoming) -> str:
@@ -353,9 +358,13 @@ def handle(app, msg: Incoming, st, words: Words) -> list[Reply]:
         return _step(app, msg, st.data["step"], d, t)
     if st.name == FIX:
         if st.data.get("field") is None:
-            return _fix_choose(app, msg, d, t)
+            return _field_edit(app, msg, st, d, t) or _fix_choose(app, msg, d, t)
         return _step(app, msg, st.data["field"], d, t, fixing=True)
     # REVIEW
+    if edited := _field_edit(app, msg, st, d, t):
+        return edited
+    if t in FIELD_OF:  # 「内容」 alone at the review: that field is asked for, as after 「修正」
+        return _fix_choose(app, msg, d, "ケース" if t == "ケースコード" else t)
     if t == "修正":
         app.dialogs.set(msg.platform, msg.user, FIX, {"draft": _dump(app, d), "field": None}, app.clock())
         return [_prompt(messages.REPORT_FIX_WHICH, tuple(Choice(v, v) for v in messages.REPORT_FIELDS.values()))]
@@ -436,6 +445,17 @@ def _step(app, msg: Incoming, step: str, d: reports.Draft, t: str, fixing: bool 
     return _next_step(app, msg, step, d, fixing)
 
 
+def _field_edit(app, msg: Incoming, st, d: reports.Draft, t: str) -> list[Reply] | None:
+    """「内容 …」: that field set to what follows, then the review again (or that field asked for
+    again, with the reason, when the value cannot be read); None when ``t`` names no field."""
+    m = FIELD_EDIT.match(t)
+    if m is None:
+        return None
+    step = FIELD_OF[m.group(1)]
+    app.dialogs.set(msg.platform, msg.user, FIX, {**st.data, "draft": _dump(d), "field": step}, app.clock())
+    return _step(app, msg, step, d, m.group(2).strip(), fixing=True)
+
+
 def _fix_choose(app, msg: Incoming, d: reports.Draft, t: str) -> list[Reply]:
     names = {v: k for k, v in messages.REPORT_FIELDS.items()}
     field = names.get(t)
@@ -458,9 +478,19 @@ def _commit(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
         if row is None or not reports.editable(row, msg.platform, msg.user, now):
             app.dialogs.clear(msg.platform, msg.user, *STATES)
             return [Text(messages.REPORT_NOT_EDITABLE)]
+        num = reports.number(d.report_id)
+        if reports.unchanged(row, d):  # nothing was changed: say so, and write no audit of a non-change
+            app.dialogs.clear(msg.platform, msg.user, *STATES)
+            return [Text(messages.report_unchanged(num))]
         reports.update(app.db, d.report_id, d, by=by, now=now)
-        app.dialogs.clear(msg.platform, msg.user, *STATES)
-        return [Text(messages.report_updated(reports.number(d.report_id)))]
+        app.dialogs.clear(msg.platform, msg.user, *STATES)  # after the update: a draft's photos are now the report's
+        extra = []
+        if reports.next_changed(row, d):  # 「次回」 corrected: its reminder follows
+            cancelled, extra = reports.renew_next(app.db, d.report_id, platform=msg.platform, author=msg.user,
+                                                  target=msg.conversation, now=now)
+            if cancelled:
+                extra = [messages.next_reminders_cancelled(cancelled)] + extra
+        return [Text("\n".join([messages.report_updated(num)] + extra))]
     source = f"{msg.platform}:{msg.event_id}" if msg.event_id else f"{msg.platform}:local:{uuid.uuid4().hex}"
     rid, created = reports.save(app.db, d, platform=msg.platform, author=msg.user, source_key=source, now=now)
     app.dialogs.clear(msg.platform, msg.user, *STATES)
@@ -487,8 +517,9 @@ def withdraw(app, msg: Incoming, text: str) -> list[Reply]:
     row, refusal = _own_recent(app, msg, text)
     if refusal:
         return refusal
-    reports.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
-    return [Text(messages.report_withdrawn(reports.number(row["id"])))]
+    cancelled = reports.withdraw(app.db, row["id"], by=f"{msg.platform}:{msg.user}", now=app.clock())
+    said = messages.report_withdrawn(reports.number(row["id"]))
+    return [Text("\n".join([said, messages.next_reminders_cancelled(cancelled, withdrawn=True)]) if cancelled else said)]
 
 
 def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
@@ -503,8 +534,49 @@ def listing(app, msg: Incoming, everyone: bool) -> list[Reply]:
 
 
 def _list_lines(rows: list[dict]) -> list[str]:
-    return [f"{reports.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {r['summary'][:30]}"
+    return [f"{reports.number(r['id'])} {_day(r['date'])} {r['type']} {r['case_code'] or ''} {excerpt(r['summary'], 30)}"
             .replace("  ", " ") for r in rows]
+
+
+LIST_CUT_LOOKBACK = 10  # how far before the limit a better place to cut is looked for
+
+
+def _kind(ch: str) -> str:
+    """The script of a character, so a cut can fall where one kind of word gives way to another."""
+    if "\u30a0" <= ch <= "\u30ff" or ch == "ー":
+        return "katakana"
+    if "\u3040" <= ch <= "\u309f":
+        return "hiragana"
+    if "\u4e00" <= ch <= "\u9fff" or ch == "々":
+        return "kanji"
+    return "alnum" if ch.isalnum() else "other"
+
+
+def _joins(ch: str) -> bool:
+    """A character that belongs to the one before it (a combining or voicing mark, a variation
+    selector, a zero-width joiner, an emoji modifier): never the first after a cut."""
+    return (unicodedata.combining(ch) > 0 or ch in "\u200d\u3099\u309a\uff9e\uff9f"
+            or "\ufe00" <= ch <= "\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff")
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` on one line, up to ``limit`` characters, cut where it reads well and marked with …:
+    after a sentence's end, else after 、 or a space, else where the script changes (「服薬確認|できた」),
+    never inside a word of one script nor between a character and its marks when the limit allows."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    best, best_score = limit, -1
+    for i in range(limit, max(limit - LIST_CUT_LOOKBACK, 1) - 1, -1):
+        before, after = text[i - 1], text[i]
+        if _joins(after):
+            continue
+        score = 3 if before in "。．！？!?" else 2 if before in "、，, " else 1 if _kind(before) != _kind(after) else 0
+        if score > best_score:
+            best, best_score = i, score
+    while best > 1 and _joins(text[best]):  # nothing better: at least a whole character
+        best -= 1
+    return text[:best].rstrip("、， ") + "…"
 
 
 def case_listing(app, msg: Incoming, m) -> list[Reply]:
@@ -521,6 +593,36 @@ def case_listing(app, msg: Incoming, m) -> list[Reply]:
 
 
 REPORT_START = re.compile(r"^報告(?:\s+(.*))?$", re.S)
+# 「ピア活動の報告したい」「報告を書きたい」「活動報告します」: the wish to report, said as a sentence
+# (searched as a question before, which answered with cases about reports).  What comes before 報告
+# is its type when it reads as one; a sentence about something else (「事故の報告したい」) is not taken.
+REPORT_WISH = re.compile(r"^(.{0,8}?)の?\s*+報告\s*+[をが]?\s*+(?:したい|します|しよう|する|書きたい|書く|書きます|"
+                         r"入れたい|入力したい|お願いします|をお願いします)(?:です|んですが|のですが)?[。!！]*+$")
+
+
+def _wish(app, msg: Incoming, w: Words):
+    """(the type named, or None) when ``w`` is a wish to write a report; else None."""
+    m = REPORT_WISH.match(w.norm)
+    if m is None:
+        return None
+    named = m.group(1).strip()
+    if not named:
+        return (None,)
+    rtype = reports.type_of(named) or reports.type_of(named + "報告")
+    return (rtype,) if rtype else None
+
+
+def start_wish(app, msg: Incoming, rtype: str | None) -> list[Reply]:
+    """A report started from a sentence: with its type named (and the user's to use), at the date
+    step; else as 「報告」 alone."""
+    if rtype is None:
+        return start(app, msg, "")
+    if rtype not in _types(app, msg):
+        return [Text(messages.PEER_REPORT_TYPES)]
+    d = reports.Draft(area=_area(app, msg), type=rtype)
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": "date", "draft": _dump(d)}, app.clock())
+    asked = _ask("date", d)
+    return [Text(f"{messages.report_of_type(rtype)}\n{asked.text}", asked.choices)]
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
 REPORT_WITHDRAW = re.compile(r"^(?:報告\s*取消|報告\s*取り下げ|取り下げ)\s*(R-?\d+)$", re.I)
 REPORT_LIST = re.compile(r"^報告一覧\s*(全体)?$")
@@ -554,4 +656,5 @@ ROUTES = (
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(REPORT_START, lambda app, msg, m: start(app, msg, m.group(1) or ""), "report_start", typed=True,
           direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(_wish, lambda app, msg, m: start_wish(app, msg, m[0]), "report_wish", direct_only=messages.REPORT_DIRECT_ONLY),
 )
