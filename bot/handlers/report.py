@@ -452,7 +452,7 @@ def _field_edit(app, msg: Incoming, st, d: reports.Draft, t: str) -> list[Reply]
     if m is None:
         return None
     step = FIELD_OF[m.group(1)]
-    app.dialogs.set(msg.platform, msg.user, FIX, {**st.data, "draft": _dump(d), "field": step}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, FIX, {**st.data, "draft": _dump(app, d), "field": step}, app.clock())
     return _step(app, msg, step, d, m.group(2).strip(), fixing=True)
 
 
@@ -620,7 +620,7 @@ def start_wish(app, msg: Incoming, rtype: str | None) -> list[Reply]:
     if rtype not in _types(app, msg):
         return [Text(messages.PEER_REPORT_TYPES)]
     d = reports.Draft(area=_area(app, msg), type=rtype)
-    app.dialogs.set(msg.platform, msg.user, STEP, {"step": "date", "draft": _dump(d)}, app.clock())
+    app.dialogs.set(msg.platform, msg.user, STEP, {"step": "date", "draft": _dump(app, d)}, app.clock())
     asked = _ask("date", d)
     return [Text(f"{messages.report_of_type(rtype)}\n{asked.text}", asked.choices)]
 REPORT_EDIT = re.compile(r"^報告\s*修正\s*(R-?\d+)$", re.I)
