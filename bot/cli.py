@@ -25,7 +25,7 @@ def with_db(command):
     @functools.wraps(command)
     def run(*args, **kwargs):
         from .db import open_db
-        db = open_db(config.get("NIMO_DB"))
+        db = open_db(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), warn=_warn)
         try:
             return command(db, *args, **kwargs)
         finally:
@@ -33,7 +33,23 @@ def with_db(command):
     return run
 
 
-@click.group(help="Nimo（にも）: にも包括の現場のためのチャットボット")
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
+
+
+class _Main(click.Group):
+    """Every command opens the database: a file that is not a healthy Nimo database is said in
+    Japanese with what to do (bot/dbcheck.py), whichever command met it, never as a traceback."""
+
+    def invoke(self, ctx):
+        from .dbcheck import DatabaseProblem
+        try:
+            return super().invoke(ctx)
+        except DatabaseProblem as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Main, help="Nimo（にも）: にも包括の現場のためのチャットボット")
 def main() -> None:
     pass
 
@@ -204,7 +220,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from .logs import configure
     configure()
     import threading
-    from .db import PerThreadDB
+    from .db import WEB_LOCK_WAIT_S, PerThreadDB
     from .process import WorkerChild, on_stop_signals, serve_http
     from .web import WebApp
     from .webhooks import MAX_BODY
@@ -212,7 +228,9 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from datetime import datetime, timezone
     # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
     # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
-    web = WebApp(PerThreadDB(config.get("NIMO_DB")), lambda: datetime.now(timezone.utc), settings)
+    db = PerThreadDB(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), busy_timeout=WEB_LOCK_WAIT_S,
+                     warn=_warn)
+    web = WebApp(db, lambda: datetime.now(timezone.utc), settings)
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
@@ -614,18 +632,41 @@ def reports_purge(db, days: int, yes: bool) -> None:
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
 
 
-@main.command(help="動いている Nimo のデータベースを安全に複製する")
+@main.command(help="データベースと報告の写真を、動いている間でも一貫した形で PATH と PATH.photos/ に複製する")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
-    import sqlite3
-    if path.exists():
-        raise click.ClickException(f"{path} はもうあります。別の名前を指定してください")
-    if not Path(config.get("NIMO_DB")).exists():
-        raise click.ClickException(f"データベース {config.get('NIMO_DB')} がありません（NIMO_DB を確かめてください）")
-    src = sqlite3.connect(config.get("NIMO_DB"))
-    dst = sqlite3.connect(path)
-    with dst:
-        src.backup(dst)  # SQLite's online backup: a consistent copy while others write
-    dst.close()
-    src.close()
-    click.echo(f"複製しました：{path}")
+    from . import messages
+    from .backup import BackupError, backup as run
+    db_path = Path(config.get("NIMO_DB"))
+    _check_for_backup(db_path)
+    try:
+        done = run(db_path, path)
+    except BackupError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.backup_done(str(done.path), done.photos))
+
+
+def _check_for_backup(db_path: Path) -> None:
+    """A backup of a damaged or foreign file would only look like a backup: refuse it, as a start is."""
+    from . import messages
+    from .db import MIGRATIONS
+    from .dbcheck import check
+    if not db_path.exists():
+        raise click.ClickException(messages.no_database(str(db_path)))
+    for line in check(db_path, known_version=len(MIGRATIONS)):
+        _warn(line)
+
+
+@main.command(help="nimo backup で作ったバックアップ PATH を NIMO_DB に戻す（確かめてから。今のファイルは別名で残す）")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="worker が動いていても戻す（動いている間に書かれた分は失われる）")
+def restore(path: Path, force: bool) -> None:
+    from . import messages
+    from .app import utc_now
+    from .backup import BackupError, restore as run
+    from .db import MIGRATIONS
+    try:
+        done = run(config.get("NIMO_DB"), path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
+    except BackupError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.restored(str(path), str(done.aside) if done.aside else "（なし）", done.photos, done.carried))

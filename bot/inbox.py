@@ -18,6 +18,8 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from . import dbcheck
+
 log = logging.getLogger("nimo.inbox")
 
 STALE = timedelta(minutes=5)   # a 'working' row older than this was left by a process that died
@@ -130,6 +132,7 @@ class Workers:
         self.handle = handle
         self.poll = poll
         self.holder = uuid.uuid4().hex
+        self.held: set[int] = set()  # rows met with a damaged database: left for `nimo restore`
         self.stopping = threading.Event()
         lock = threading.Lock()
         self._ready = threading.Condition(lock)  # a row was queued, or stop() was called
@@ -150,7 +153,7 @@ class Workers:
 
     def submit(self, row_id: int) -> None:
         with self._ready:
-            if row_id in self._queued or self.stopping.is_set():
+            if row_id in self._queued or row_id in self.held or self.stopping.is_set():
                 return
             self._queued.add(row_id)
             self._waiting.append(row_id)
@@ -243,11 +246,20 @@ class Workers:
             return None
         platform, payload, sender = taken
         status = "done"
+        dbcheck.take_damage_flag()
         try:
             self.handle(platform, payload, row_id)
         except Exception as e:  # never the message text: only where and what kind
+            if dbcheck.is_damage(e):
+                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
             log.error("event %s failed: %s", row_id, type(e).__name__)
             status = "failed"
+        if dbcheck.take_damage_flag():
+            # The database is damaged: the event stays 'working' (its sender's later ones wait behind
+            # it), is not offered again by this process, and is carried over by `nimo restore`.
+            log.error("event %s kept unanswered: the database is damaged", row_id)
+            self.held.add(row_id)
+            return None
         try:
             self.inbox.finish(row_id, status)
             return self.inbox.next_of(sender)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from typing import Callable, Iterable
 
-from . import status, webhooks
+from . import dbcheck, status, webhooks
 from .inbox import Inbox
 
 log = logging.getLogger("nimo.web")
+RETRY_AFTER_S = 10
+
 
 
 def _respond(start_response, status_line: str, body: bytes = b"", ctype: str = "text/plain; charset=utf-8"):
@@ -92,6 +95,19 @@ class WebApp:
         except webhooks.Refused as e:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
+        except sqlite3.Error as e:
+            return self._not_stored(path, e, start_response)
+
+    @staticmethod
+    def _not_stored(path: str, e: sqlite3.Error, start_response):
+        """The event could not be stored: 503 with ``Retry-After``, so the platform sends it again
+        (LINE with webhook redelivery on, Slack by itself) instead of it being lost or a 500.  The
+        inbox's unique key makes the redelivery stored once.  The log says why, never the body."""
+        why = dbcheck.storage_failure(e)
+        log.error("%s: event not stored, answered 503: %s (%s)", path, why, type(e).__name__)
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                   ("Retry-After", str(RETRY_AFTER_S)), ("Content-Length", "0")])
+        return [b""]
 
     def console(self, environ, start_response):
         """The Flask console, built on the first request, seeing ``/console`` as its root."""

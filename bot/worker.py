@@ -174,7 +174,24 @@ class Answerer:
                 sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE)
             except Exception as e:  # a locked database now and then: the next hour will do
                 log.warning("housekeeping: %s", type(e).__name__)
+            self._daily_backup()
             self.stopping.wait(HOUSEKEEPING_SECONDS)
+
+    def _daily_backup(self) -> None:
+        """With ``NIMO_BACKUP_DIR`` set: the day's backup, the first hour it is missing (so a
+        worker restarted during the day makes none twice), and the oldest beyond the kept count gone."""
+        directory = self.settings.get("NIMO_BACKUP_DIR")
+        if not directory:
+            return
+        from scheduler.conns import path_of
+        from .backup import daily
+        try:
+            keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
+            made = daily(path_of(self.app.db), directory, keep, self.app.clock())
+            if made is not None:
+                log.info("daily backup made")
+        except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
+            log.error("daily backup failed: %s", type(e).__name__)
 
     def _watch_slack(self) -> None:
         """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
