@@ -212,6 +212,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
             from .config_check import problems
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
+        _file_modes_check(settings)
         sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
@@ -252,6 +253,16 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if child is not None:
             child.stop()
     logging.getLogger("nimo.process").info("stopped")
+
+
+def _file_modes_check(settings: dict) -> None:
+    """Warn (never fail) about database, photo and backup files others may read: they hold
+    personal data.  Files Nimo creates are owner-only; older ones, or copies, may not be."""
+    from . import messages
+    from .dbcheck import open_files
+    extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
+    for p, mode in open_files(settings["NIMO_DB"], extra):
+        click.echo(messages.file_mode_open(str(p), mode))
 
 
 def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:

@@ -240,6 +240,8 @@ class Workers:
         try:
             taken = self.inbox.take(row_id, self.holder)
         except sqlite3.Error as e:  # the poll will offer the row again
+            if dbcheck.is_damage(e):
+                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
             log.warning("inbox claim: %s", type(e).__name__)
             return None
         if taken is None:  # done, taken by another worker, or an earlier row of its sender is open
