@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from . import dbcheck, status, webhooks
+from . import dbcheck, spool, status, webhooks
 from .inbox import Inbox
 
 log = logging.getLogger("nimo.web")
@@ -60,6 +60,7 @@ class WebApp:
         self.on_stored = on_stored or (lambda row_id: None)
         self.wall = wall  # Slack's timestamp window is about real time, not the app's clock
         self.settings = settings
+        self.spool = _spool_of(db)
         self._console = None
         self._console_lock = threading.Lock()
         self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
@@ -162,9 +163,26 @@ class WebApp:
         event, skipped = webhooks.lineworks_event(body, self.wall())
         if skipped:
             log.warning("lineworks callback skipped: its %s is not usable", skipped)
-        else:
+            return _respond(start_response, "200 OK")
+        try:
             self.store("lineworks", [event])
+        except sqlite3.Error as e:  # LINE WORKS never resends: keep it in a file rather than answer 503
+            if self.spool is None:
+                raise
+            try:
+                spool.save(self.spool, "lineworks", event.key, event.sender, event.payload)
+            except OSError:
+                raise e from None
+            log.error("/lineworks/callback: database refused the event (%s), kept in the spool",
+                      dbcheck.storage_failure(e))
         return _respond(start_response, "200 OK")
+
+
+def _spool_of(db):
+    """The spool folder beside the database file; None for an in-memory database."""
+    rows = db.execute("PRAGMA database_list").fetchall()
+    path = next((r[2] for r in rows if r[1] == "main"), "")
+    return spool.spool_dir(path) if path else None
 
 
 LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",

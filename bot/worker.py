@@ -20,6 +20,7 @@ from .web import WebApp, lineworks_on
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
+SPOOL_SECONDS = 1.0  # how soon a LINE WORKS callback kept in a file during a lock is answered
 HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
@@ -153,6 +154,8 @@ class Answerer:
             self.workers.start()
         threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()
         threading.Thread(target=self._warm_up, name="nimo-warm-up", daemon=True).start()
+        if self.lineworks is not None:
+            threading.Thread(target=self._drain_spool, name="nimo-spool", daemon=True).start()
         if self.bolt is not None:
             threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
 
@@ -192,6 +195,22 @@ class Answerer:
                 log.info("daily backup made")
         except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
             log.error("daily backup failed: %s", type(e).__name__)
+
+    def _drain_spool(self) -> None:
+        """LINE WORKS callbacks the web process kept in files while the database was locked
+        (bot/spool.py): into the inbox as soon as it takes writes, and answered."""
+        from .spool import drain, spool_dir
+        from scheduler.conns import path_of
+        try:
+            directory = spool_dir(path_of(self.app.db))
+        except ValueError:  # an in-memory database: the web process has no spool either
+            return
+        while not self.stopping.wait(SPOOL_SECONDS):
+            try:
+                for row in drain(directory, self.inbox):
+                    self.submit(row)
+            except Exception as e:
+                log.error("spool: %s", type(e).__name__)
 
     def _watch_slack(self) -> None:
         """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack

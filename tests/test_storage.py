@@ -29,6 +29,8 @@ from bot.web import WebApp
 from bot.worker import Server
 
 from .conftest import Clock
+from .procs import wait_for
+from .test_lineworks import key_pair  # noqa: F401  (a fixture: one RSA key for the module)
 from .fakes import LineStandIn, line_signature
 from .test_reports import NOW as REPORT_NOW, ONE_LINE
 from .test_web import LINE_SECRET, NOW, text_event
@@ -182,10 +184,10 @@ class WebStack:
     """The web path with the web process's short lock wait (or a page limit), and a real worker
     answering through the LINE stand-in, all on 127.0.0.1."""
 
-    def __init__(self, tmp_path, index, line, *, busy_timeout=0.3, setup=None):
+    def __init__(self, tmp_path, index, line, *, busy_timeout=0.3, setup=None, settings=None):
         self.db_path = tmp_path / "nimo.db"
-        settings = {"LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": line.access_token,
-                    "LINE_API_BASE_URL": line.url}
+        settings = settings or {"LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": line.access_token,
+                                "LINE_API_BASE_URL": line.url}
         self.app = build_app(db_path=str(self.db_path), index=index, clock=Clock())
         self.server = Server(self.app, settings, threads=1)
         self.web = WebApp(PerThreadDB(self.db_path, busy_timeout=busy_timeout, setup=setup), Clock(), settings,
@@ -265,6 +267,37 @@ def test_a_full_disk_answers_503_and_says_so_in_the_log(tmp_path, index, caplog)
         assert s.stored() == 0
         assert any("disk full" in r.getMessage() for r in caplog.records if r.name == "nimo.web")
         assert not any("訪問した" in r.getMessage() for r in caplog.records)
+
+
+def test_lineworks_never_resends_so_a_callback_met_by_a_lock_is_kept_in_the_spool_and_answered(
+        tmp_path, index, key_pair, caplog):
+    from .fakes import LineWorksStandIn, lineworks_headers
+    from .test_lineworks import BOT_ID, BOT_SECRET, USER, lw_settings, text_event as works_text
+    key = tmp_path / "private.key"
+    key.write_bytes(key_pair[0])
+    with LineWorksStandIn(public_key=key_pair[1], bot_id=BOT_ID) as works:
+        s = WebStack(tmp_path, index, None, settings=lw_settings(works, key))
+        try:
+            add_user(s.app.db, "lineworks", USER, "staff", "千葉市", NOW)
+            body = json.dumps(works_text("ヘルプ"), ensure_ascii=False).encode()
+            other = sqlite3.connect(s.db_path, isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")
+            try:
+                status, _, _ = s.call("POST", "/lineworks/callback", body, lineworks_headers(body, BOT_SECRET, BOT_ID))
+                assert status == 200
+                [kept] = list((tmp_path / "spool").glob("*.json"))
+                assert kept.stat().st_mode & 0o777 == 0o600 and s.stored() == 0
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+            assert wait_for(lambda: works.delivered)  # moved into the inbox and answered once the lock is gone
+            assert s.server.workers.wait_idle(10)
+            assert s.stored() == 1 and list((tmp_path / "spool").glob("*.json")) == []
+            assert len(works.delivered) == 1
+            assert not any("ヘルプ" in r.getMessage() for r in caplog.records)
+        finally:
+            s.stop()
+        assert works.errors == []
 
 
 def test_readyz_writes_a_probe_row(tmp_path, index):
