@@ -334,7 +334,7 @@ def status(db, as_json: bool) -> None:
         click.echo(json.dumps(r, ensure_ascii=False, indent=1))
     else:
         age = r.get("worker_heartbeat_age_s")
-        click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない'}")
+        click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない（' + r.get('database_error', '') + '）'}")
         click.echo(f"worker　　　　　　{'動いている' if r['ready'] else '止まっている'}"
                    + (f"（最後の応答 {age:.0f} 秒前）" if age is not None else "（応答の記録なし）"))
         sched = r.get("scheduler")
