@@ -42,11 +42,20 @@ class _Main(click.Group):
     Japanese with what to do (bot/dbcheck.py), whichever command met it, never as a traceback."""
 
     def invoke(self, ctx):
-        from .dbcheck import DatabaseProblem
+        import sqlite3
+        from . import messages
+        from .dbcheck import DatabaseProblem, storage_failure
         try:
             return super().invoke(ctx)
         except DatabaseProblem as e:
             raise click.ClickException(str(e)) from None
+        except sqlite3.OperationalError as e:  # a lock held past the wait, a full disk: said, not a traceback
+            why = storage_failure(e)
+            if why == "locked":
+                raise click.ClickException(messages.DB_BUSY) from None
+            if why == "disk full":
+                raise click.ClickException(messages.DB_FULL) from None
+            raise
 
 
 @click.group(cls=_Main, help="Nimo（にも）: にも包括の現場のためのチャットボット")

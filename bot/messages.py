@@ -846,3 +846,6 @@ def restored(path: str, aside: str, photos: int, carried: int) -> str:
 
 def file_mode_open(path: str, mode: int) -> str:
     return f"注意：{path} はほかの利用者も読めます（{mode:o}）。chmod 600（フォルダは 700）にしてください。"
+
+DB_BUSY = "データベースがほかの処理に使われていて、書き込めませんでした。少し待ってから、もう一度実行してください。"
+DB_FULL = "ディスクがいっぱいで、データベースに書き込めませんでした。空きを作ってから、もう一度実行してください。"
