@@ -475,3 +475,13 @@ def test_serve_check_warns_about_files_others_can_read(tmp_path):
     os.chmod(db_path, 0o644)
     loud = nimo(db_path, "serve", "--check")
     assert f"{db_path} はほかの利用者も読めます（644）" in loud.stdout and "Traceback" not in loud.stderr
+
+
+def test_a_check_cut_short_on_a_large_file_says_so_and_does_not_refuse(tmp_path):
+    from bot.db import MIGRATIONS
+    from bot.dbcheck import check
+    db_path = tmp_path / "nimo.db"
+    healthy_db(db_path, reports=2000)
+    assert check(db_path, known_version=len(MIGRATIONS)) == []
+    [warning] = check(db_path, known_version=len(MIGRATIONS), budget=0.0)
+    assert "打ち切りました" in warning and "確かめきれていません" in warning
