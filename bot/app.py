@@ -72,5 +72,5 @@ class App:
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
               index: "CaseIndex | None" = None) -> App:
     if db is None:
-        db = PerThreadDB(db_path or config.get("NIMO_DB"))
+        db = PerThreadDB(db_path or config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"))
     return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db))

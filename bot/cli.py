@@ -25,7 +25,7 @@ def with_db(command):
     @functools.wraps(command)
     def run(*args, **kwargs):
         from .db import open_db
-        db = open_db(config.get("NIMO_DB"))
+        db = open_db(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), warn=_warn)
         try:
             return command(db, *args, **kwargs)
         finally:
@@ -33,7 +33,32 @@ def with_db(command):
     return run
 
 
-@click.group(help="Nimo（にも）: にも包括の現場のためのチャットボット")
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
+
+
+class _Main(click.Group):
+    """Every command opens the database: a file that is not a healthy Nimo database is said in
+    Japanese with what to do (bot/dbcheck.py), whichever command met it, never as a traceback."""
+
+    def invoke(self, ctx):
+        import sqlite3
+        from . import messages
+        from .dbcheck import DatabaseProblem, storage_failure
+        try:
+            return super().invoke(ctx)
+        except DatabaseProblem as e:
+            raise click.ClickException(str(e)) from None
+        except sqlite3.OperationalError as e:  # a lock held past the wait, a full disk: said, not a traceback
+            why = storage_failure(e)
+            if why == "locked":
+                raise click.ClickException(messages.DB_BUSY) from None
+            if why == "disk full":
+                raise click.ClickException(messages.DB_FULL) from None
+            raise
+
+
+@click.group(cls=_Main, help="Nimo（にも）: にも包括の現場のためのチャットボット")
 def main() -> None:
     pass
 
@@ -197,6 +222,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
             from .config_check import problems
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
+        _file_modes_check(settings)
         sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
@@ -205,7 +231,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from .logs import configure
     configure()
     import threading
-    from .db import PerThreadDB
+    from .db import WEB_LOCK_WAIT_S, PerThreadDB
     from .process import WorkerChild, on_stop_signals, serve_http
     from .web import WebApp
     from .webhooks import MAX_BODY
@@ -213,7 +239,9 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from datetime import datetime, timezone
     # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
     # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
-    web = WebApp(PerThreadDB(config.get("NIMO_DB")), lambda: datetime.now(timezone.utc), settings)
+    db = PerThreadDB(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), busy_timeout=WEB_LOCK_WAIT_S,
+                     warn=_warn)
+    web = WebApp(db, lambda: datetime.now(timezone.utc), settings)
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
@@ -246,6 +274,16 @@ def _display_width(text: str) -> int:
 def _pad(text: str, width: int) -> str:
     """``text`` padded with spaces to ``width`` columns (str.ljust counts characters, not columns)."""
     return text + " " * max(width - _display_width(text), 0)
+
+
+def _file_modes_check(settings: dict) -> None:
+    """Warn (never fail) about database, photo and backup files others may read: they hold
+    personal data.  Files Nimo creates are owner-only; older ones, or copies, may not be."""
+    from . import messages
+    from .dbcheck import open_files
+    extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
+    for p, mode in open_files(settings["NIMO_DB"], extra):
+        click.echo(messages.file_mode_open(str(p), mode))
 
 
 def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
@@ -318,7 +356,7 @@ def status(db, as_json: bool) -> None:
         click.echo(json.dumps(r, ensure_ascii=False, indent=1))
     else:
         age = r.get("worker_heartbeat_age_s")
-        click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない'}")
+        click.echo(f"データベース　　　{'書き込める' if r.get('database_writable') else '書き込めない（' + r.get('database_error', '') + '）'}")
         worker_on = "no_worker" not in r.get("problem_keys", ["no_worker"])
         click.echo(f"worker　　　　　　{'動いている' if worker_on else '止まっている'}"
                    + (f"（最後の応答 {age:.0f} 秒前）" if age is not None else "（応答の記録なし）"))
@@ -662,18 +700,41 @@ def reports_purge(db, days: int, yes: bool) -> None:
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
 
 
-@main.command(help="動いている Nimo のデータベースを安全に複製する")
+@main.command(help="データベースと報告の写真を、動いている間でも一貫した形で PATH と PATH.photos/ に複製する")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
-    import sqlite3
-    if path.exists():
-        raise click.ClickException(f"{path} はもうあります。別の名前を指定してください")
-    if not Path(config.get("NIMO_DB")).exists():
-        raise click.ClickException(f"データベース {config.get('NIMO_DB')} がありません（NIMO_DB を確かめてください）")
-    src = sqlite3.connect(config.get("NIMO_DB"))
-    dst = sqlite3.connect(path)
-    with dst:
-        src.backup(dst)  # SQLite's online backup: a consistent copy while others write
-    dst.close()
-    src.close()
-    click.echo(f"複製しました：{path}")
+    from . import messages
+    from .backup import BackupError, backup as run
+    db_path = Path(config.get("NIMO_DB"))
+    _check_for_backup(db_path)
+    try:
+        done = run(db_path, path)
+    except BackupError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.backup_done(str(done.path), done.photos))
+
+
+def _check_for_backup(db_path: Path) -> None:
+    """A backup of a damaged or foreign file would only look like a backup: refuse it, as a start is."""
+    from . import messages
+    from .db import MIGRATIONS
+    from .dbcheck import check
+    if not db_path.exists():
+        raise click.ClickException(messages.no_database(str(db_path)))
+    for line in check(db_path, known_version=len(MIGRATIONS)):
+        _warn(line)
+
+
+@main.command(help="nimo backup で作ったバックアップ PATH を NIMO_DB に戻す（確かめてから。今のファイルは別名で残す）")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="worker が動いていても戻す（動いている間に書かれた分は失われる）")
+def restore(path: Path, force: bool) -> None:
+    from . import messages
+    from .app import utc_now
+    from .backup import BackupError, restore as run
+    from .db import MIGRATIONS
+    try:
+        done = run(config.get("NIMO_DB"), path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
+    except BackupError as e:
+        raise click.ClickException(str(e))
+    click.echo(messages.restored(str(path), str(done.aside) if done.aside else "（なし）", done.photos, done.carried))

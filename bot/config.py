@@ -23,6 +23,9 @@ def _default_db() -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("NIMO_DB", None, "SQLite ファイルの場所。既定は ~/.local/share/nimo/nimo.db（XDG_DATA_HOME があればその下）"),
+    Setting("NIMO_NEW_DB", None, "1 にすると、NIMO_DB が空（0バイト）や別のファイルのとき、それを別名で残して新しいデータベースを作る（既定は起動しない）"),
+    Setting("NIMO_BACKUP_DIR", None, "毎日のバックアップを置くフォルダ（nimo worker が1日1回作る）。未設定なら作らない"),
+    Setting("NIMO_BACKUP_KEEP", "7", "毎日のバックアップを残す数（古いものから消す）"),
     Setting("PORT", "8000", "nimo serve が待ち受けるポート"),
     Setting("NIMO_WORKERS", "4", "LINE のイベントを処理するスレッドの数"),
     Setting("LINE_CHANNEL_SECRET", None, "LINE のチャネルシークレット（署名の検証に使う）"),
@@ -53,6 +56,11 @@ SECRETS = {"LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_SIGNING_SE
 
 def all_settings(env: dict | None = None) -> dict[str, str | None]:
     return {s.name: get(s.name, env) for s in SETTINGS}
+
+
+def flag(name: str, env: dict | None = None) -> bool:
+    """A yes/no setting: 1, true, yes or on (any case) is yes."""
+    return (get(name, env) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def get(name: str, env: dict | None = None) -> str | None:

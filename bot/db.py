@@ -478,23 +478,37 @@ def migrate(db: sqlite_utils.Database) -> int:
     return version
 
 
-def _connect(path: str) -> sqlite_utils.Database:
+LOCK_WAIT_S = 30.0      # the worker and the CLI wait this long for another process's write
+WEB_LOCK_WAIT_S = 3.0   # the web process: well inside LINE's and Slack's timeouts, then 503 and redelivery
+
+
+def _connect(path: str, busy_timeout: float = LOCK_WAIT_S, setup=None) -> sqlite_utils.Database:
     if path == ":memory:":
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA secure_delete=ON")  # deleted or overwritten text is zeroed, not left in free space
+    if setup is not None:
+        setup(conn)
     return sqlite_utils.Database(conn)
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate.  ``":memory:"`` gives a private in-memory database."""
+def open_db(path: str | Path, *, new_db: bool = False, busy_timeout: float = LOCK_WAIT_S,
+            setup=None, warn=None) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate.  ``":memory:"`` gives a private in-memory database.
+
+    A file that is there is checked first (bot/dbcheck.py): an empty, foreign, newer or damaged one
+    raises :class:`bot.dbcheck.DatabaseProblem`, unless ``new_db`` allows replacing an empty or
+    foreign one (kept aside).  A new file is created owner-only.  ``warn`` is told the warnings."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = _connect(str(path))
+        from . import dbcheck
+        for line in dbcheck.check(path, known_version=len(MIGRATIONS), new_db=new_db):
+            (warn or dbcheck.log.warning)(line)
+        dbcheck.create_private(Path(path))
+    db = _connect(str(path), busy_timeout, setup)
     migrate(db)
     return db
 
@@ -504,17 +518,23 @@ class PerThreadDB:
 
     The web server and its workers run handlers in several threads; a sqlite3 connection must not
     carry two threads' transactions at once, and WAL lets the connections read while one writes.
+    ``busy_timeout`` is how long a connection waits for another's write lock; ``setup(conn)`` runs
+    on each new connection.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, new_db: bool = False, busy_timeout: float = LOCK_WAIT_S,
+                 setup=None, warn=None):
         self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self.setup = setup
         self._local = threading.local()
-        self._local.db = open_db(self.path)  # migrates once, in the thread that starts Nimo
+        # checks and migrates once, in the thread that starts Nimo
+        self._local.db = open_db(self.path, new_db=new_db, busy_timeout=busy_timeout, setup=setup, warn=warn)
 
     def get(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = _connect(self.path)
+            db = self._local.db = _connect(self.path, self.busy_timeout, self.setup)
         return db
 
     def __getattr__(self, name):

@@ -26,6 +26,8 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from . import dbcheck
+
 log = logging.getLogger("nimo.inbox")
 
 STALE = timedelta(minutes=5)   # a 'working' row older than this was left by a process that died
@@ -209,6 +211,7 @@ class Workers:
         self.handle = handle
         self.poll = poll
         self.holder = uuid.uuid4().hex
+        self.held: set[int] = set()  # rows met with a damaged database: left for `nimo restore`
         self.stopping = threading.Event()
         lock = threading.Lock()
         self._ready = threading.Condition(lock)  # a row was queued, or stop() was called
@@ -235,7 +238,7 @@ class Workers:
 
     def submit(self, row_id: int) -> None:
         with self._ready:
-            if row_id in self._queued or self.stopping.is_set():
+            if row_id in self._queued or row_id in self.held or self.stopping.is_set():
                 return
             self._queued.add(row_id)
             self._waiting.append(row_id)
@@ -347,20 +350,31 @@ class Workers:
         try:
             taken = self.inbox.take(row_id, self.holder)
         except sqlite3.Error as e:  # the poll will offer the row again
+            if dbcheck.is_damage(e):
+                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
             log.warning("inbox claim: %s", type(e).__name__)
             return None
         if taken is None:  # done, taken by another worker, or an earlier row of its sender is open
             return None
         platform, payload, sender = taken
         status = "done"
+        dbcheck.take_damage_flag()
         try:
             self.handle(platform, payload, row_id)
         except Exception as e:  # never the message text: only where and what kind
+            if dbcheck.is_damage(e):
+                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
             # A platform API's failure describes itself safely (platform, path, status, attempt);
             # any other exception may carry text from the message, so only its kind is logged.
             from .delivery import DeliveryFailed
             log.error("event %s failed: %s", row_id, e if isinstance(e, DeliveryFailed) else type(e).__name__)
             status = "failed"
+        if dbcheck.take_damage_flag():
+            # The database is damaged: the event stays 'working' (its sender's later ones wait behind
+            # it), is not offered again by this process, and is carried over by `nimo restore`.
+            log.error("event %s kept unanswered: the database is damaged", row_id)
+            self.held.add(row_id)
+            return None
         try:
             self.inbox.finish(row_id, status)
             self._count_finished()

@@ -926,3 +926,91 @@ def case_plan_ended(code: str, label: str, day: str | None, reason: str | None) 
     when = f"{day}に" if day else ""
     why = f"（理由：{reason}）" if reason else ""
     return f"{code} の{label or '訪問計画'}は{when}終了しました{why}。これからの訪問予定はありません。"
+# -- storage: a damaged or missing database, backup and restore, file permissions ------------------
+RESTORE_HINT = "バックアップから戻すには、Nimo を止めて `nimo restore バックアップのファイル` を実行してください。"
+
+
+def db_empty_file(path: str) -> str:
+    return (f"データベース {path} が空（0バイト）です。{RESTORE_HINT}"
+            "新しく始めるときだけ NIMO_NEW_DB=1 を付けて起動してください（空のファイルは別名で残します）。")
+
+
+def db_not_sqlite(path: str) -> str:
+    return (f"{path} は SQLite のデータベースではありません。NIMO_DB の場所を確かめてください。{RESTORE_HINT}"
+            "新しく始めるときだけ NIMO_NEW_DB=1 を付けて起動してください（今のファイルは別名で残します）。")
+
+
+def db_foreign(path: str) -> str:
+    return (f"{path} は Nimo のデータベースではありません（別のアプリの表があります）。NIMO_DB の場所を確かめてください。"
+            "新しく始めるときだけ NIMO_NEW_DB=1 を付けて起動してください（今のファイルは別名で残します）。")
+
+
+def db_newer(path: str, version: int, known: int) -> str:
+    return (f"{path} は新しい版の Nimo のデータベースです（版 {version}、この Nimo は {known} まで）。"
+            "Nimo を新しい版にしてから起動してください。")
+
+
+def db_damaged(path: str) -> str:
+    return f"データベース {path} が壊れています。{RESTORE_HINT}"
+
+
+def db_check_incomplete(seconds: float) -> str:
+    return f"注意：データベースの検査は{seconds:.0f}秒で打ち切りました（ファイルが大きいため）。壊れていないことは確かめきれていません。"
+
+
+def db_moved_aside(path: str, aside: str) -> str:
+    return f"{path} を {aside} に移し、新しいデータベースを作りました。"
+
+
+DB_DAMAGED_KEPT = ("いまシステムの不具合でお答えできません。送っていただいた内容は保存してあり、"
+                   "復旧したら改めてお返事します。")
+
+
+def backup_done(path: str, photos: int) -> str:
+    return f"複製しました：{path}（写真 {photos}枚）"
+
+
+def backup_exists(path: str) -> str:
+    return f"{path} はもうあります。別の名前を指定してください。"
+
+
+def backup_missing(path: str) -> str:
+    return f"{path} がありません。ファイルの場所を確かめてください。"
+
+
+def no_database(path: str) -> str:
+    return f"データベース {path} がありません（NIMO_DB を確かめてください）。"
+
+
+def restore_bad(path: str, why: str) -> str:
+    return f"{path} は戻せません：{why}。何も変えていません。"
+
+
+RESTORE_WORKER_ALIVE = ("Nimo（nimo worker）が動いています。止めてから戻してください。"
+                        "止められないときだけ --force を付けてください（動いている間に書かれた分は失われます）。")
+
+
+def restored(path: str, aside: str, photos: int, carried: int) -> str:
+    return (f"{path} から戻しました（写真 {photos}枚）。それまでのデータベースは {aside} に残してあります。"
+            + (f"まだ答えていなかったイベント {carried}件を引き継ぎました。" if carried else ""))
+
+
+def file_mode_open(path: str, mode: int) -> str:
+    return f"注意：{path} はほかの利用者も読めます（{mode:o}）。chmod 600（フォルダは 700）にしてください。"
+
+DB_BUSY = "データベースがほかの処理に使われていて、書き込めませんでした。少し待ってから、もう一度実行してください。"
+DB_FULL = "ディスクがいっぱいで、データベースに書き込めませんでした。空きを作ってから、もう一度実行してください。"
+
+
+# -- /readyz and nimo status: why the database cannot be written ------------------------------------
+STATUS_DATABASE = {
+    "locked": "データベースがほかのプロセスにロックされていて、書き込めません",
+    "disk full": "ディスクがいっぱいで、データベースに書き込めません",
+    "low disk": "ディスクの空きが少なくなっています（64MB 未満）",
+    "damaged": "データベースが壊れています（nimo restore でバックアップから戻してください）",
+    "read-only": "データベースが読み取り専用で、書き込めません",
+}
+
+
+def status_database(reason: str) -> str:
+    return STATUS_DATABASE.get(reason, f"データベースに書き込めません（{reason}）")

@@ -16,7 +16,7 @@ import logging
 from knowledge.tokens import normalize
 from scheduler.timeparse import long_mark_run
 
-from . import dialogs, messages
+from . import dbcheck, dialogs, messages
 from .access import get_user
 from .casesync import refresh as refresh_cases
 from .core import Incoming, Reply, Text
@@ -64,6 +64,9 @@ def route(app, msg: Incoming) -> list[Reply]:
         expired = app.dialogs.pop_expired(msg.platform, msg.user, app.clock())
         replies = dispatch(app, msg, words)
     except Exception as e:  # a safety net, not a way of handling input: each case found is fixed where it arises
+        if dbcheck.is_damage(e):  # not a bug to apologise for: the input is kept for after a restore
+            dbcheck.note_damage(app.db, app.clock())
+            return [Text(messages.DB_DAMAGED_KEPT)]
         log.error("message not handled: %s in %s", type(e).__name__, _handler_of(e))
         return [Text(messages.SORRY)]
     said = [c.timed_out for c in map(dialogs.CONVERSATIONS.get, {dialogs.slot_of(n) for n in expired})

@@ -8,14 +8,43 @@ why it is not ready (``problem_keys``: the same as stable keys).
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import messages
+from . import dbcheck, messages
 from .inbox import ALIVE
 
 STALE_HEARTBEAT_S = ALIVE.total_seconds()
+PROBE_TIMEOUT_MS = 2000        # /readyz waits at most this for another process's write lock
+MIN_FREE_BYTES = 64 * 1024 * 1024  # below this the next burst of reports and photos may not fit
+OWN_ROWS = ("database", "readyz_probe")  # rows of health that are not a platform's
+
+
+def database_problem(db, now: datetime) -> str | None:
+    """Whether the database takes a write now: a real write of a probe row, committed, waiting at
+    most ``PROBE_TIMEOUT_MS`` for a lock; then free space, and damage a worker met while answering.
+    None when it does, else the reason in a word ('locked', 'disk full', 'low disk', 'damaged')."""
+    old = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute(f"PRAGMA busy_timeout = {PROBE_TIMEOUT_MS}")
+    try:
+        db.execute("INSERT INTO health (name, ok, detail, checked_at) VALUES ('readyz_probe', 1, NULL, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at",
+                   [now.astimezone(timezone.utc).isoformat()])
+        damaged = db.execute("SELECT 1 FROM health WHERE name = 'database' AND ok = 0").fetchone()
+    except sqlite3.Error as e:
+        return dbcheck.storage_failure(e)
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(old)}")
+    if damaged:
+        return "damaged"
+    path = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+    if path:
+        fs = os.statvfs(os.path.dirname(path))
+        if fs.f_bavail * fs.f_frsize < MIN_FREE_BYTES:
+            return "low disk"
+    return None
 
 
 def _age(now: datetime, iso: str | None) -> float | None:
@@ -30,13 +59,12 @@ def _age(now: datetime, iso: str | None) -> float | None:
 def readiness(db, clock: Callable[[], datetime]) -> dict:
     now = clock()
     out: dict = {"ready": False}
-    try:
-        db.execute("BEGIN IMMEDIATE")  # takes the write lock, writes nothing
-        db.execute("ROLLBACK")
-        out["database_writable"] = True
-    except sqlite3.Error as e:
-        out["database_writable"] = False
-        out["database_error"] = type(e).__name__
+    problem = database_problem(db, now)
+    out["database_writable"] = problem is None
+    if problem is not None:
+        out["database_error"] = problem
+        out["problem_keys"] = ["database"]
+        out["problems"] = [messages.status_database(problem)]
         return out
     # A heartbeat row holds the time it runs out; the beat was ALIVE before that.
     beat = db.execute("SELECT MAX(expires_at) FROM leases WHERE name LIKE 'worker:%'").fetchone()[0]
@@ -57,7 +85,8 @@ def readiness(db, clock: Callable[[], datetime]) -> dict:
     if api_failure is not None and (failed is None or api_failure["at"] >= failed[1]):
         out["last_delivery_failure"] = api_failure
     out["platforms"] = {name: {"ok": bool(ok), "detail": detail, "checked_at": at}
-                        for name, ok, detail, at in db.execute("SELECT name, ok, detail, checked_at FROM health")}
+                        for name, ok, detail, at in db.execute("SELECT name, ok, detail, checked_at FROM health")
+                        if name not in OWN_ROWS}
     worker_alive = out["worker_heartbeat_age_s"] is not None and out["worker_heartbeat_age_s"] <= STALE_HEARTBEAT_S
     # why not ready: a stable key for scripts, and the words for the operator
     why = [(key, text) for key, text, ok in (("no_worker", messages.STATUS_NO_WORKER, worker_alive),

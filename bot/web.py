@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from typing import Callable, Iterable
 
-from . import messages, status, webhooks
+from . import dbcheck, messages, spool, status, webhooks
 from .inbox import Inbox
 
 log = logging.getLogger("nimo.web")
+RETRY_AFTER_S = 10
+
 
 # Console requests handled at once.  The console and the webhooks share one pool of waitress
 # threads (bot/process.py, 8); a supervisor's uploads and downloads may hold at most this many of
@@ -68,6 +71,7 @@ class WebApp:
         self.on_stored = on_stored or (lambda row_id: None)
         self.wall = wall  # Slack's timestamp window is about real time, not the app's clock
         self.settings = settings
+        self.spool = _spool_of(db)
         self._console = None
         self._console_lock = threading.Lock()
         self.console_share = console_share
@@ -107,6 +111,19 @@ class WebApp:
         except webhooks.Refused as e:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
+        except sqlite3.Error as e:
+            return self._not_stored(path, e, start_response)
+
+    @staticmethod
+    def _not_stored(path: str, e: sqlite3.Error, start_response):
+        """The event could not be stored: 503 with ``Retry-After``, so the platform sends it again
+        (LINE with webhook redelivery on, Slack by itself) instead of it being lost or a 500.  The
+        inbox's unique key makes the redelivery stored once.  The log says why, never the body."""
+        why = dbcheck.storage_failure(e)
+        log.error("%s: event not stored, answered 503: %s (%s)", path, why, type(e).__name__)
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                   ("Retry-After", str(RETRY_AFTER_S)), ("Content-Length", "0")])
+        return [b""]
 
     @property
     def console_busy(self) -> int:
@@ -191,8 +208,18 @@ class WebApp:
         event, skipped = webhooks.lineworks_event(body, self.wall())
         if skipped:
             log.warning("lineworks callback skipped: its %s is not usable", skipped)
-        else:
+            return _respond(start_response, "200 OK")
+        try:
             self.store("lineworks", [event])
+        except sqlite3.Error as e:  # LINE WORKS never resends: keep it in a file rather than answer 503
+            if self.spool is None:
+                raise
+            try:
+                spool.save(self.spool, "lineworks", event.key, event.sender, event.payload)
+            except OSError:
+                raise e from None
+            log.error("/lineworks/callback: database refused the event (%s), kept in the spool",
+                      dbcheck.storage_failure(e))
         return _respond(start_response, "200 OK")
 
 
@@ -222,6 +249,13 @@ class _Slot:
                 close()
         finally:
             self._release()
+
+
+def _spool_of(db):
+    """The spool folder beside the database file; None for an in-memory database."""
+    rows = db.execute("PRAGMA database_list").fetchall()
+    path = next((r[2] for r in rows if r[1] == "main"), "")
+    return spool.spool_dir(path) if path else None
 
 
 LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",

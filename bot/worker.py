@@ -21,6 +21,7 @@ from .web import WebApp, lineworks_on
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
+SPOOL_SECONDS = 1.0  # how soon a LINE WORKS callback kept in a file during a lock is answered
 HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
@@ -166,6 +167,8 @@ class Answerer:
             self.workers.start()
         threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()
         threading.Thread(target=self._warm_up, name="nimo-warm-up", daemon=True).start()
+        if self.lineworks is not None:
+            threading.Thread(target=self._drain_spool, name="nimo-spool", daemon=True).start()
         if self.bolt is not None:
             threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
 
@@ -188,7 +191,40 @@ class Answerer:
                 sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE)
             except Exception as e:  # a locked database now and then: the next hour will do
                 log.warning("housekeeping: %s", type(e).__name__)
+            self._daily_backup()
             self.stopping.wait(HOUSEKEEPING_SECONDS)
+
+    def _daily_backup(self) -> None:
+        """With ``NIMO_BACKUP_DIR`` set: the day's backup, the first hour it is missing (so a
+        worker restarted during the day makes none twice), and the oldest beyond the kept count gone."""
+        directory = self.settings.get("NIMO_BACKUP_DIR")
+        if not directory:
+            return
+        from scheduler.conns import path_of
+        from .backup import daily
+        try:
+            keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
+            made = daily(path_of(self.app.db), directory, keep, self.app.clock())
+            if made is not None:
+                log.info("daily backup made")
+        except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
+            log.error("daily backup failed: %s", type(e).__name__)
+
+    def _drain_spool(self) -> None:
+        """LINE WORKS callbacks the web process kept in files while the database was locked
+        (bot/spool.py): into the inbox as soon as it takes writes, and answered."""
+        from .spool import drain, spool_dir
+        from scheduler.conns import path_of
+        try:
+            directory = spool_dir(path_of(self.app.db))
+        except ValueError:  # an in-memory database: the web process has no spool either
+            return
+        while not self.stopping.wait(SPOOL_SECONDS):
+            try:
+                for row in drain(directory, self.inbox):
+                    self.submit(row)
+            except Exception as e:
+                log.error("spool: %s", type(e).__name__)
 
     def _watch_slack(self) -> None:
         """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
