@@ -25,7 +25,10 @@ log = logging.getLogger("nimo.process")
 DRAIN_SECONDS = 5.0        # requests in flight when a stop is asked
 WORKER_STOP_SECONDS = 7.0  # a worker's own deadline; nimo serve kills it after a little more
 RESTART_BACKOFF = (1, 2, 4, 8, 16, 30, 60)
-STABLE_SECONDS = 60        # a worker that ran this long starts again without waiting
+# A worker that ran this long had started fine: when it dies later (killed by the kernel's OOM
+# killer or by hand) it is started again after a second, not after a wait that grows as for a
+# worker that fails at start, so reminders and answers do not wait on it.
+STABLE_SECONDS = 10
 PR_SET_PDEATHSIG = 1
 
 

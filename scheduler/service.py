@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import queue
+import socket
 import threading
 import time as _time
 import uuid
@@ -103,6 +105,30 @@ _CLAIM_SQL = (
     "OR (deliveries.status = 'claimed' AND deliveries.created_at <= ?)")
 
 
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` (``uuid@host:pid``) ran on this machine and its process no longer exists."""
+    _, at, where = holder.partition("@")
+    host, _, pid = where.rpartition(":")
+    if not at or host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (owned by someone else)
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has died but not been reaped by its parent yet counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class ReminderService:
     def __init__(self, db, pushers: dict[str, Pusher], compose: Compose, *, clock: Callable[[], datetime],
                  threads: int = 20, summary_to: dict[str, str] | None = None,
@@ -119,7 +145,9 @@ class ReminderService:
         self.compose = compose
         self.summary_to = {k: v for k, v in (summary_to or {}).items() if v}
         self.clock = clock
-        self.holder = uuid.uuid4().hex
+        # Where the holder runs, so that a process on the same machine can tell a dead holder at
+        # once (its pid is gone) instead of waiting for its lease to run out.
+        self.holder = f"{uuid.uuid4().hex}@{socket.gethostname()}:{os.getpid()}"
         self.sched = BackgroundScheduler(
             timezone=TZ, executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None})
@@ -251,6 +279,19 @@ class ReminderService:
             # a row running out later than a fresh lease would was written before the clock was set
             # back: its holder, if alive, renews it within a turn, and a dead one must not block an hour
             [self.holder, store.utc(now + LEASE), store.utc(now), store.utc(now + LEASE + LEASE_SLACK)])
+        return cur.rowcount == 1 or self._take_from_dead(now)
+
+    def _take_from_dead(self, now: datetime) -> bool:
+        """Take the lease of a holder that ran on this machine and whose process is gone (a worker
+        SIGKILLed and started again by ``nimo serve``): reminders need not wait for its row to run
+        out.  A holder elsewhere, or one whose process may be alive, keeps its lease."""
+        row = self.db.execute("SELECT holder FROM leases WHERE name = 'scheduler'").fetchone()
+        if row is None or not _dead_here(row[0]):
+            return False
+        cur = self.db.execute("UPDATE leases SET holder = ?, expires_at = ? WHERE name = 'scheduler' AND holder = ?",
+                              [self.holder, store.utc(now + LEASE), row[0]])
+        if cur.rowcount == 1:
+            log.info("the process that ran the scheduler on this machine is gone: taking over at once")
         return cur.rowcount == 1
 
     def restore(self) -> None:

@@ -233,8 +233,8 @@ def test_every_command_closes_the_database_it_opened(cli, monkeypatch, args):
     opened = []
     real = dbmod.open_db
 
-    def recording(path):
-        opened.append(real(path))
+    def recording(path, **kw):
+        opened.append(real(path, **kw))
         return opened[-1]
     monkeypatch.setattr(dbmod, "open_db", recording)
     CliRunner().invoke(main, args)

@@ -93,6 +93,30 @@ def test_a_lease_left_by_a_dead_process_is_taken_over_and_its_reminder_sent_once
     assert len(pusher.sent) == 1 and "準備" in pusher.sent[0].text
 
 
+def test_a_lease_of_a_process_gone_on_this_machine_is_taken_at_once_and_one_elsewhere_is_not(tmp_path):
+    """A worker SIGKILLed and started again on the same machine: its successor need not wait for
+    the dead one's row to run out.  A holder on another machine, or alive here, keeps its lease."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process now
+    clock = SteppableClock()
+    path = tmp_path / "n.db"
+    db = open_db(path)
+    for holder, taken in ((f"x@other-host:{gone.pid}", False), (f"x@{socket.gethostname()}:{os.getppid()}", False),
+                          (f"x@{socket.gethostname()}:{gone.pid}", True)):
+        db.execute("INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES ('scheduler', ?, ?)",
+                   [holder, store.utc(clock() + LEASE)])
+        svc = _service(path, clock)
+        try:
+            assert svc.start() is taken, holder
+            assert (_lease_row(db)[0] == svc.holder) is taken
+        finally:
+            svc.stop()
+
+
 def test_a_holder_that_lost_the_lease_stops_firing_and_takes_it_again_when_free(tmp_path, caplog):
     caplog.set_level(logging.INFO, "nimo.scheduler")
     clock = RunningClock(TUESDAY)
