@@ -441,9 +441,9 @@ def figures(args, db_path, line, users, reminders, kills, watch, clock, lock_win
         "reports": reports,
         "reminders": {"due": len(reminders), "sent": len(reminders) - lost, "lost": lost, "doubled": doubled,
                       "excused_lock_or_step": excused,
-                      "late_p50_s": _pct(late, 50), "late_p95_s": _pct(late, 95), "late_max_s": late[-1] if late else None,
+                      "late_p50_s": _pct(late, 50), "late_p95_s": _pct(late, 95), "late_max_s": round(late[-1], 1) if late else None,
                       "over_90s": sum(1 for x in late if x > LATE_LIMIT)},
-        "longest_without_scheduler_s": max(gaps) if gaps else None,
+        "longest_without_scheduler_s": round(max(gaps), 1) if gaps else None,
         "readyz_at_end": ready[0],
         "log": str(folder / "serve.log"),
     }
