@@ -427,14 +427,17 @@ def _week_weekday(m: re.Match[str], today: date) -> _Day:
 
 
 def _weekend(m: re.Match[str], today: date) -> _Day:
-    """「週末」「今週末」: this week's Saturday, or the next one once it has passed (on a Sunday);
+    """「週末」「今週末」: this week's Saturday; once its time has passed, the Sunday; after that the next Saturday;
     「来週末」「再来週末」: that week's Saturday.  Saturday, because a reminder for the weekend is for
     its first day, and 週末 on an office's calendar starts when Friday's work ends."""
     weeks = {"来週": 1, "再来週": 2}.get(m.group("wk") or "", 0)
     saturday = today - timedelta(days=today.weekday()) + timedelta(weeks=weeks, days=5)
     if weeks:
         return _Day((saturday,), m.group(0))
-    return _Day((saturday, saturday + timedelta(weeks=1)), m.group(0), rule="next")
+    # This weekend's days, then the next weekend's: the first not yet past is taken (the time of day
+    # is weighed where the day is put together with it)
+    days = (saturday, saturday + timedelta(days=1), saturday + timedelta(weeks=1), saturday + timedelta(days=8))
+    return _Day(days, m.group(0), rule="weekend")
 
 
 def _nth_without_month(m: re.Match[str], today: date) -> _Day:
@@ -690,7 +693,7 @@ def _pick(day: _Day, today: date, mode: str) -> date:
     elif mode == "date" or day.rule == "nearest":
         d = min(day.choices, key=lambda c: (abs((c - today).days), c < today))
     else:
-        d = next(c for c in day.choices if c >= today)
+        d = next(c for c in day.choices if c >= today)  # rule "next" or "weekend"
     if day.check_weekday and WEEKDAYS[d.weekday()] != day.check_weekday:
         written = day.label.split("(")[0].strip()
         raise _fail(f"{d.month}月{d.day}日は{WEEKDAYS[d.weekday()]}曜日です（「{day.label}」）。"
@@ -856,6 +859,9 @@ def parse_when(text: str, now: datetime) -> tuple[When, str]:
         d = today if hit.head.kind == "time" else _pick(hit.value, today, "when")
         h, mi = hit.hm if hit.hm is not None else (wall.hour, wall.minute)
         at = datetime(d.year, d.month, d.day, h, mi, tzinfo=TZ)
+        if at <= local_now and hit.head.kind != "time" and hit.value.rule == "weekend":
+            # 「今週末10時」 on Saturday afternoon is the weekend's Sunday; late on Sunday, the next Saturday
+            at = next(a for a in (datetime.combine(c, at.timetz()) for c in hit.value.choices) if a > local_now)
         if at <= local_now:
             if hit.head.kind == "time":
                 raise _fail(f"今日の{h}:{mi:02d}はもう過ぎています。", f"明日 {_hm_example(h, mi)}")

@@ -547,7 +547,9 @@ def test_month_end_as_a_date():
 @pytest.mark.parametrize("text,now,expected", [
     ("今週末10時", NOW, at(2026, 11, 28, 10, 0)),                              # Monday: this Saturday
     ("週末10時", NOW, at(2026, 11, 28, 10, 0)),
-    ("今週末10時", at(2026, 11, 29, 9, 0), at(2026, 12, 5, 10, 0)),          # Sunday: this one has passed
+    ("今週末10時", at(2026, 11, 29, 9, 0), at(2026, 11, 29, 10, 0)),         # Sunday morning: today
+    ("今週末10時", at(2026, 11, 29, 11, 0), at(2026, 12, 5, 10, 0)),         # Sunday, 10:00 past: next Saturday
+    ("今週末10時", at(2026, 11, 28, 14, 0), at(2026, 11, 29, 10, 0)),        # Saturday afternoon: Sunday
     ("来週末の10時", NOW, at(2026, 12, 5, 10, 0)),
     ("再来週末10時", NOW, at(2026, 12, 12, 10, 0)),
 ])
