@@ -301,3 +301,38 @@ def test_the_console_lists_invites_by_hint_and_revokes_them_without_their_code(p
     assert say(people, f"登録 {code}", "Unew") == messages.REGISTER_BAD
     [(hint,)] = people.db.execute("SELECT detail FROM access_log WHERE action = 'invite_revoke'").fetchall()
     assert hint == f"{code[:2]}…"
+
+
+# -- a code pasted into a group without calling Nimo (as people paste an invitation) -----------------
+def test_a_code_pasted_into_a_line_group_without_calling_nimo_is_revoked(tmp_path, index):
+    """The attack as it was made: the admin code pasted into a LINE group, Nimo not called by name,
+    a signed webhook through the real web app and worker; the group is told, the code is dead."""
+    from .fakes import LineStandIn, SlackStandIn
+    from .test_web import Stack, text_event
+    with LineStandIn() as line, SlackStandIn() as slack:
+        s = Stack(tmp_path, index, line, slack)
+        try:
+            code = create_invite(s.app.db, "admin", "千葉県", s.app.clock(), created_by="cli")
+            group = {"type": "group", "groupId": "C" + "1" * 32, "userId": "Upaster"}
+            assert s.line_post([text_event(f"これで登録してね　登録　{code}", source=group)]) == 200
+            assert line.wait_for(lambda l: l.delivered, timeout=10)
+            assert messages.INVITE_SEEN_IN_GROUP in line.delivered[-1]["messages"][0]["text"]
+            assert s.line_post([text_event(f"登録 {code}", user="Umember")]) == 200
+            assert line.wait_for(lambda l: len(l.delivered) >= 2, timeout=10)
+            assert get_user(s.app.db, "line", "Umember") is None
+            before = len(line.delivered)
+            assert s.line_post([text_event("明日の会議は10時からです", source=group)]) == 200
+            s.wait()
+            assert len(line.delivered) == before  # people talking to each other are not answered
+        finally:
+            s.stop()
+
+
+@pytest.mark.parametrize("text, read", [("登録 ABCD2345", "登録 ABCD2345"), ("登録　ＡＢＣＤ２３４５", "登録 ABCD2345"),
+                                        ("これで登録してね 登録:abcd2345 よろしく", "登録 abcd2345"),
+                                        ("にも 家族教室", "家族教室"), ("登録はまだです", None), ("明日の会議", None)])
+def test_line_works_and_line_read_a_pasted_code_in_a_room_and_nothing_else(text, read):
+    from bot.adapters import lineworks
+    ev = lineworks.read_event({"type": "message", "source": {"userId": "u1", "channelId": "ch1"},
+                               "content": {"type": "text", "text": text}, "createdTime": "2026-11-24T00:00:00Z"})
+    assert (ev.incoming.text if ev.kind == "message" else None) == read

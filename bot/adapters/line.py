@@ -31,7 +31,7 @@ from linebot.v3.webhooks import (
 from ..core import CaseCard, Choice, Incoming, Reply
 from ..delivery import DeliveryFailed
 from . import line_family
-from .line_family import sequence
+from .line_family import group_call, sequence
 
 log = logging.getLogger("nimo.line")
 
@@ -41,7 +41,6 @@ QUICK_REPLY_MAX = 13
 LABEL_MAX = 20             # quick reply label
 BUTTON_LABEL_MAX = 40
 RETRY_NAMESPACE = uuid.UUID("6f1c5a52-2d0e-4d4e-9a57-6e696d6f6c6e")
-GROUP_PREFIXES = ("にも", "nimo", "ニモ")
 PROFILE_TIMEOUT = 5.0      # seconds for a profile lookup at registration
 REPLY_PATH = "/v2/bot/message/reply"
 PUSH_PATH = "/v2/bot/message/push"
@@ -86,11 +85,7 @@ def _addressed_text(ev, text: str) -> str | None:
     for m in (getattr(mention, "mentionees", None) or []):
         if getattr(m, "is_self", False):
             return (text[:m.index] + text[m.index + m.length:]).strip()
-    low = text.lower()
-    for p in GROUP_PREFIXES:
-        if low.startswith(p):
-            return text[len(p):].lstrip(" 　、,:：")
-    return None
+    return group_call(text)
 
 
 def read_event(raw: dict) -> LineEvent:

@@ -7,12 +7,32 @@ choices of the last reply that offers any become the quick replies.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Callable
 
 from knowledge.answer import pack
 
 from .. import messages
 from ..core import Cards, CaseCard, Choice, Reply, Text
+
+
+# In a group, Nimo answers only when called by one of these names at the start (or mentioned).
+GROUP_PREFIXES = ("にも", "nimo", "ニモ")
+# 「登録 ABCD2345」 pasted into a group is read even when Nimo is not called: anyone there could
+# redeem the code, so it must reach the registration route, which revokes it and says why.
+_PASTED_CODE = re.compile(r"登録[\s:：]*([A-Za-z0-9][A-Za-z0-9-]{3,19})(?![A-Za-z0-9-])")
+
+
+def group_call(text: str) -> str | None:
+    """What a group message says to Nimo: the text after its name, a pasted invite code as
+    「登録 CODE」, or None (the message is people talking to each other)."""
+    low = text.lower()
+    for p in GROUP_PREFIXES:
+        if low.startswith(p):
+            return text[len(p):].lstrip(" 　、,:：")
+    pasted = _PASTED_CODE.search(unicodedata.normalize("NFKC", text))
+    return f"登録 {pasted.group(1)}" if pasted else None
 
 
 def text_message(s: str) -> dict:

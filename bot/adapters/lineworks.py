@@ -23,7 +23,7 @@ from ..core import CaseCard, Choice, Incoming, Reply
 from ..platform import Event, answer
 from ..webhooks import lineworks_key
 from . import line_family
-from .line_family import sequence
+from .line_family import group_call, sequence
 from .lineworks_api import CHANNEL, WorksApi, WorksError
 
 log = logging.getLogger("nimo.lineworks")
@@ -40,7 +40,6 @@ FLEX_MAX_BYTES = 15 * 1024
 MAX_BUBBLES = 10
 PHOTO_LIMIT = 10 * 1024 * 1024
 DATE_EXAMPLE = "12/10"
-GROUP_PREFIXES = ("にも", "nimo", "ニモ")
 IMAGE_TYPES = ("image", "file")   # a photo may come as an image or as a file
 _FILE_ID = re.compile(r"^[\x21-\x7e]{1,256}$")  # e.g. jp1.1628695315008671000.1628781715.0.1000001.0.0.0
 
@@ -57,15 +56,6 @@ class WorksEvent:
 
 
 IGNORE = WorksEvent("ignore", None, None)
-
-
-def _addressed(text: str) -> str | None:
-    """In a room, Nimo answers only when called by name; the call is cut off."""
-    low = text.lower()
-    for p in GROUP_PREFIXES:
-        if low.startswith(p):
-            return text[len(p):].lstrip(" 　、,:：")
-    return None
 
 
 def read_event(payload: dict) -> WorksEvent:
@@ -100,7 +90,7 @@ def read_event(payload: dict) -> WorksEvent:
         return WorksEvent("start", Incoming("lineworks", user, conv, "", True), conv)
     text = content["text"]
     if not direct and not postback:  # a button press is for Nimo; talk in a room only when called
-        text = _addressed(text)
+        text = group_call(text)
         if text is None:
             return IGNORE
     return WorksEvent("message", Incoming("lineworks", user, conv, text, direct, postback=postback, event_id=eid), conv)
