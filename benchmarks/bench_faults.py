@@ -302,7 +302,7 @@ def run(args) -> dict:
                 if worker is not None:
                     kills.append((time.time(), watch.holder()))
                     os.kill(worker, signal.SIGKILL)
-                    wait(lambda: bool(children(proc.pid)) and children(proc.pid)[0] != worker, 90)
+                    wait(lambda: any(k != worker for k in children(proc.pid)), 90)  # its successor is up
             elif what == "lock":
                 conn = sqlite3.connect(str(db_path), timeout=30, isolation_level=None)
                 conn.execute("BEGIN IMMEDIATE")
