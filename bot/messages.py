@@ -1018,6 +1018,7 @@ def status_database(reason: str) -> str:
 
 # -- the console's refusal pages: who may see the page, and a way back -------------------------------
 CONSOLE_BACK_TO_TOP = "報告の一覧に戻る"
+CONSOLE_OPEN_AGAIN = "ページを開き直す"
 CONSOLE_REPORT_WHO = "報告を見られるのは、書いた本人と、その地域のスーパーバイザー、管理者です。"
 CONSOLE_PROPOSAL_WHO = "事例提案は、その地域のスーパーバイザーと管理者が見られます。"
 

@@ -165,3 +165,19 @@ def test_every_page_starts_with_a_skip_link_and_the_yaml_input_has_a_label(clock
     body = page(c.get("/cases/new"))
     field = re.search(r'<input type="file" id="([^"]+)" name="file"', body)
     assert field and f'<label for="{field.group(1)}">事例の YAML ファイル</label>' in body
+
+
+def test_a_refused_form_links_back_to_its_page_under_the_console_prefix(clock, tmp_path):
+    """Under ``nimo serve`` the console lives at /console/: a form refused for its token or its
+    size links to its own page there, not to the site's root."""
+    db = open_db(":memory:")
+    _reports(db, tmp_path)
+    con = Console(db, clock)
+    c = con.client(user="Usv")
+    r = c.post("/cases/new", data={"csrf": "stale", "id": "x"}, base_url="http://localhost/console")
+    assert r.status_code == 400 and '<a href="/console/cases/new">ページを開き直す</a>' in page(r)
+    r = c.post("/logout", data={"csrf": "stale"}, base_url="http://localhost/console")
+    assert '<a href="/console/reports">ページを開き直す</a>' in page(r)
+    big = {"csrf": con.csrf(c), "file": (io.BytesIO(b"x" * (9 * 1024 * 1024)), "case.yaml")}
+    r = c.post("/cases/upload", data=big, content_type="multipart/form-data", base_url="http://localhost/console")
+    assert r.status_code == 413 and 'href="/console/cases/new"' in page(r)

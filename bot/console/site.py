@@ -86,7 +86,8 @@ def build(db, clock, settings: dict) -> Flask:
             return redirect(url_for("signin"))
         g.user, g.csrf = found
         if request.method == "POST" and not auth.csrf_ok(g.csrf, request.form.get("csrf")):
-            return render_template("message.html", title="もう一度どうぞ", message=text.CSRF_BAD), 400
+            return render_template("message.html", title="もう一度どうぞ", message=text.CSRF_BAD, back=_again(),
+                                   back_label=messages.CONSOLE_OPEN_AGAIN), 400
         return None
 
     @app.after_request
@@ -108,11 +109,20 @@ def build(db, clock, settings: dict) -> Flask:
     def http_error(e: HTTPException):
         if isinstance(e, RequestEntityTooLarge):
             return render_template("message.html", title="大きすぎます", message=text.TOO_LARGE,
-                                   back=request.path), 413
+                                   back=_again()), 413
         message = {403: text.FORBIDDEN, 404: text.NOT_FOUND}.get(e.code, e.name)
         return render_template("message.html", title=message, message=message, who=_who_sees(e.code),
                                back=url_for("reports") if getattr(g, "user", None) else url_for("signin"),
                                back_label=messages.CONSOLE_BACK_TO_TOP), e.code
+
+    def _again() -> str:
+        """The page a refused form was on, to open it afresh: with the console's own prefix
+        (/console/…, which request.path leaves out); for a form posted to an address of its own
+        (the sign-out button, the YAML upload), the page it sits on."""
+        page = {"logout": "reports", "case_upload": "case_new"}.get(request.endpoint)
+        if page:
+            return url_for(page)
+        return request.script_root + request.path
 
     def _who_sees(code: int) -> str | None:
         """Who may see what was refused: the roles of a page (403); for a report or a proposal
