@@ -648,6 +648,10 @@ def test_the_case_form_speaks_to_a_curator_and_shows_each_format_up_front(con):
     assert "1 構築推進事業の実施例" in field("part") and "2 事例" in field("part") and "3 研究より" in field("part")
     assert "数字だけ" in field("population") and "1行に1項目" in field("actions")
     assert 'aria-describedby="h-id"' in body
+    c = con.client(user="Usv")
+    empty = _visible(page(c.post("/cases/new", data={"csrf": con.csrf(c, "/cases/new")})))
+    assert "ここに入れてください" in empty  # a missing field: not the file format's heading again
+    assert "c01 など" not in empty and "1: 構築推進事業の実施例" not in empty
 
 
 def test_a_japanese_id_is_refused_with_the_reason_and_a_free_id_to_use(con):

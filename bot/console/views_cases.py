@@ -106,6 +106,9 @@ def register(app, ctx: Ctx) -> None:
             data, problems = _from_form(values)
             for field, said in localcases.check(db, data).items():
                 problems.setdefault(field, said)
+            for name, _, _ in FORM:  # the label is right above: no need to repeat the file format's heading
+                if FIELDS[name][1] and not values[name].strip() and name in problems:
+                    problems[name] = [text.REQUIRED_FIELD]
             if "id" in problems:  # a ready id to take beats only being told what is wrong
                 free = localcases.suggest_id(db, [values["prefecture"], values["area"], g.user.area], ctx.now())
                 problems["id"] = [*problems["id"], text.ID_SUGGESTED.format(id=free)]
