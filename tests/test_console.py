@@ -576,6 +576,8 @@ def test_withdrawing_asks_first_lands_on_a_page_and_restoring_brings_the_case_ba
     assert "チャットの答えに出なくなります" in body and "元に戻せます" in body
     assert con.db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-01",)]  # looking changes nothing
     assert c.post("/cases/c/chiba-01/withdraw").status_code == 400  # no CSRF token: refused
+    assert "ローカル事例" in page(c.get("/cases/c/c01/withdraw"))  # a case of the guide: told why not
+    assert c.get("/cases/c/nope/withdraw").status_code == 404
     assert con.db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-01",)]
 
     r = c.post("/cases/c/chiba-01/withdraw", data={"csrf": con.csrf(c, "/cases/c/chiba-01/withdraw")})

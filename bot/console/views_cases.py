@@ -146,8 +146,10 @@ def register(app, ctx: Ctx) -> None:
             abort(403)
         found = [c for c in load_all(db) if c.id == case_id]
         if request.method == "GET":
+            if not found:
+                abort(404)
             if not local:
-                return _not_local(), 400 if found else 404
+                return _not_local(), 400
             return render_template("case_withdraw.html", c=found[0])
         if not localcases.withdraw(db, case_id, by=who(), now=ctx.now()):
             return _not_local(), 400
