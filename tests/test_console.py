@@ -11,7 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -667,6 +667,10 @@ def test_a_japanese_id_is_refused_with_the_reason_and_a_free_id_to_use(con):
     assert r.status_code == 303
     r = c.post("/cases/new", data={**GOOD, "id": "ちば", "area": "船橋市", "csrf": con.csrf(c, "/cases/new")})
     assert "「chiba-2026-11-02」はまだ使われていません" in page(r)  # the next free one; 千葉市 is the curator's area
+    con.clock.now = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)  # already 12/1 in Japan
+    c = con.client(user="Usv")
+    r = c.post("/cases/new", data={**GOOD, "id": "ちば", "csrf": con.csrf(c, "/cases/new")})
+    assert "「chiba-2026-12-01」はまだ使われていません" in page(r)
 
 
 def upload(c, con, data: bytes, name="case.yaml"):

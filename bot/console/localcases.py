@@ -11,7 +11,7 @@ follow without a restart.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import yaml
 
@@ -102,7 +102,7 @@ def add(db, data: dict, *, now: datetime, area: str | None = None) -> Case:
     return Case(ordered["id"], ordered, local=True)
 
 
-def suggest_id(db, places: list[str], now: datetime) -> str:
+def suggest_id(db, places: list[str], today: date) -> str:
     """A free id a curator can take as it is: the prefecture of the first of ``places`` that names
     one (else ``local``), the year and month, and a number (``chiba-2026-12-01``)."""
     stem = "local"
@@ -112,7 +112,7 @@ def suggest_id(db, places: list[str], now: datetime) -> str:
             stem = found
             break
     taken = {c.id for c in load_all(db)} | {r[0] for r in db.execute("SELECT id FROM withdrawn_cases")}
-    prefix = f"{stem}-{now:%Y-%m}-"
+    prefix = f"{stem}-{today:%Y-%m}-"
     n = 1
     while f"{prefix}{n:02d}" in taken:
         n += 1

@@ -110,7 +110,7 @@ def register(app, ctx: Ctx) -> None:
                 if FIELDS[name][1] and not values[name].strip() and name in problems:
                     problems[name] = [text.REQUIRED_FIELD]
             if "id" in problems:  # a ready id to take beats only being told what is wrong
-                free = localcases.suggest_id(db, [values["prefecture"], values["area"], g.user.area], ctx.now())
+                free = localcases.suggest_id(db, [values["prefecture"], values["area"], g.user.area], ctx.today())
                 problems["id"] = [*problems["id"], text.ID_SUGGESTED.format(id=free)]
             if not problems:
                 try:
