@@ -597,7 +597,10 @@ def test_withdrawing_asks_first_lands_on_a_page_and_restoring_brings_the_case_ba
     confirm = page(c.get(f"/cases/withdrawn/{key}"))
     assert "元に戻すと、チャットの答えにまた出る" in confirm
 
-    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(c, f"/cases/withdrawn/{key}")})
+    token = con.csrf(c, f"/cases/withdrawn/{key}")
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": token, "case": "another-case"})
+    assert r.status_code == 409 and con.db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": token, "case": "chiba-01"})
     assert r.status_code == 303 and "「空き家を使った体験宿泊」を元に戻しました" in page(c.get(r.headers["Location"]))
     assert con.db.execute("SELECT id, area FROM local_cases").fetchall() == [("chiba-01", "千葉市")]
     assert con.db.execute("SELECT COUNT(*) FROM withdrawn_cases").fetchone()[0] == 0
@@ -618,7 +621,8 @@ def test_another_areas_supervisor_neither_sees_nor_restores_a_withdrawn_case(con
     assert "空き家を使った体験宿泊" not in page(other.get("/cases/withdrawn"))
     assert other.get(f"/cases/withdrawn/{key}").status_code == 404
     assert other.get("/cases/c/chiba-01").status_code == 404
-    r = other.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(other, "/cases/withdrawn")})
+    r = other.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(other, "/cases/withdrawn"),
+                                                            "case": "chiba-01"})
     assert r.status_code == 403
     assert con.db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
     assert con.db.execute("SELECT id FROM withdrawn_cases").fetchall() == [("chiba-01",)]
@@ -632,7 +636,7 @@ def test_a_withdrawn_case_whose_id_was_taken_again_is_not_restored_over_the_new_
     c.post("/cases/c/chiba-01/withdraw", data={"csrf": con.csrf(c, "/cases/c/chiba-01/withdraw")})
     key = con.db.execute("SELECT rowid FROM withdrawn_cases").fetchone()[0]
     assert c.post("/cases/new", data={**GOOD, "title": "新しい事例", "csrf": con.csrf(c, "/cases/new")}).status_code == 303
-    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(c, "/cases/withdrawn")})
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(c, "/cases/withdrawn"), "case": "chiba-01"})
     assert r.status_code == 409 and "「chiba-01」はいま別の事例が使っている" in page(r)
     assert "新しい事例" in con.db.execute("SELECT yaml FROM local_cases").fetchone()[0]
     assert con.db.execute("SELECT COUNT(*) FROM withdrawn_cases").fetchone()[0] == 1

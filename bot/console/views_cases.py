@@ -181,7 +181,9 @@ def register(app, ctx: Ctx) -> None:
         row = localcases.withdrawn_one(db, key)
         if row is not None and not _may_see(row):  # another area's case: its own curators decide
             abort(403)
-        why = localcases.restore(db, key)
+        # withdrawn_cases has no key of its own (rowid): the form names the case it was shown for,
+        # so a page left open while rows changed never restores a different case.
+        why = "gone" if row is None or request.form.get("case") != row["id"] else localcases.restore(db, key)
         if why:
             said = text.CASE_ID_TAKEN.format(id=row["id"]) if why == "taken" else text.CASE_GONE
             return render_template("message.html", title="元に戻せません", message=said,
