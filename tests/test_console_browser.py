@@ -459,3 +459,73 @@ def test_numbers_areas_and_dates_stay_on_one_line_and_the_skip_link_comes_first(
     assert "もう使われています" in box.inner_text() and box.get_attribute("class") == "error"
     assert other.evaluate("getComputedStyle(document.querySelector('p.error')).backgroundColor") == "rgb(253, 236, 234)"
     other.screenshot(path=str(SHOTS / "edges-bad-link-phone.png"))
+def test_a_supervisor_withdraws_a_case_on_a_phone_and_restores_it(stack, browser):
+    """At 390×844: the case page's 取り下げる asks first, lands on a page saying it was withdrawn,
+    the withdrawn list names who did it, and 元に戻す (confirmed) puts it back into the chat answers.
+    The same pages and the local-case form are also shot at 1280×800."""
+    from bot.console import localcases
+    db = stack.app.db
+    for uid, role in (("Ustaff", "staff"), ("Usv", "supervisor")):
+        add_user(db, "line", uid, role, "千葉市", FIXED_NOW)
+    set_display_name(db, "line", "Usv", "佐藤（保健所）")
+    localcases.add(db, {"id": "chiba-akiya", "part": 2, "section": "2-(1) 住まいの確保",
+                        "title": "空き家を活かした退院前の体験宿泊", "area": "千葉県千葉市", "level": "政令市",
+                        "actions": ["空き家を借り上げて退院前の体験宿泊に使った"], "source": "千葉市の取組（令和8年）"},
+                   now=FIXED_NOW, area="千葉市")
+
+    def asked() -> str:
+        return json.dumps([m for m in chat(stack, "空き家の体験宿泊", "Ustaff") if m["type"] == "flex"], ensure_ascii=False)
+    assert "空き家を活かした退院前の体験宿泊" in asked()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    phone.goto(link_from_chat(stack, "Usv"))
+    phone.get_by_role("button", name="ログイン").click()
+    phone.wait_for_url(re.compile(r".*/reports$"))
+    base = phone.url.rsplit("/reports", 1)[0]
+    wide = browser.new_page(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    wide.context.add_cookies(phone.context.cookies())
+
+    def fits() -> bool:
+        return phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    phone.goto(f"{base}/cases/c/chiba-akiya")
+    phone.get_by_role("link", name="この事例を取り下げる").click()
+    main = phone.inner_text("main")
+    assert "空き家を活かした退院前の体験宿泊" in main and "チャットの答えに出なくなります" in main and "元に戻せます" in main
+    assert db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 1 and fits()
+    phone.screenshot(path=str(SHOTS / "case-withdraw-phone.png"), full_page=True)
+    wide.goto(phone.url)
+    wide.screenshot(path=str(SHOTS / "case-withdraw-wide.png"), full_page=True)
+
+    phone.get_by_role("button", name="取り下げる").click()
+    assert "取り下げました" in phone.locator(".notice").inner_text() and fits()
+    phone.screenshot(path=str(SHOTS / "case-withdrawn-phone.png"), full_page=True)
+    assert "空き家を活かした退院前の体験宿泊" not in asked()
+
+    phone.get_by_role("link", name="取り下げた事例の一覧へ").click()
+    row = phone.locator("table.list tbody tr")
+    assert row.count() == 1 and "佐藤（保健所）" in row.first.inner_text() and fits()
+    phone.screenshot(path=str(SHOTS / "cases-withdrawn-phone.png"), full_page=True)
+    wide.goto(phone.url)
+    wide.screenshot(path=str(SHOTS / "cases-withdrawn-wide.png"), full_page=True)
+
+    row.first.get_by_role("link", name="元に戻す").click()
+    phone.get_by_role("button", name="この事例を元に戻す").click()
+    assert "元に戻しました" in phone.locator(".notice").inner_text()
+    assert db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-akiya",)]
+    assert "空き家を活かした退院前の体験宿泊" in asked()
+    phone.goto(f"{base}/cases/withdrawn")
+    assert "取り下げた事例はありません" in phone.inner_text("main")
+
+    # the form a curator fills, before and after a Japanese id
+    for p, name in ((phone, "phone"), (wide, "wide")):
+        p.goto(f"{base}/cases/new")
+        p.fill("#f-id", "千葉の住まい")
+        p.get_by_role("button", name="検査して追加").click()
+        assert "URL やファイル名に使うため" in p.locator("#field-id .problem").first.inner_text()
+        p.screenshot(path=str(SHOTS / f"case-form-{name}.png"), full_page=True)
+        p.locator("#field-id").scroll_into_view_if_needed()
+        p.screenshot(path=str(SHOTS / f"case-form-id-{name}.png"))
+    assert fits()
+    phone.close()
+    wide.close()
