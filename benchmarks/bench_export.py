@@ -26,12 +26,14 @@ from bot.console.exports import FIELDS  # noqa: E402
 
 
 def database(n: int) -> sqlite3.Connection:
-    """``n`` reports as the console's query returns them; a third of the authors have no name."""
+    """``n`` reports as the console's query returns them; a third of the authors have no name, and
+    the photo counts run 0 to 3."""
     c = sqlite3.connect(":memory:")
     c.execute(f"CREATE TABLE r ({', '.join(FIELDS)})")
     c.executemany(f"INSERT INTO r VALUES ({', '.join('?' * len(FIELDS))})", [
         (i, "line", f"U{i % 2000:032x}", f"市{i % 50}", "訪問", "2026-11-24", "K-012", "服薬確認できた。表情明るい。" * 3,
-         "次回訪問", "2026-12-10", "active", "2026-11-24T00:30:12.345678+00:00", None if i % 3 else f"佐藤{i % 2000}")
+         "次回訪問", "2026-12-10", "14:00", "active", "2026-11-24T00:30:12.345678+00:00",
+         None if i % 3 else f"佐藤{i % 2000}", i % 4)
         for i in range(1, n + 1)])
     return c
 

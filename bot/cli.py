@@ -625,7 +625,9 @@ def _report_rows(db, rows):
     from .people import namer
     from .reports import number
     name = namer(db)
-    return [dict(r, number=number(r["id"]), display_name=name(r["platform"], r["author"])) for r in rows]
+    photos = dict(db.execute("SELECT report_id, COUNT(*) FROM report_photos GROUP BY report_id").fetchall())
+    return [dict(r, number=number(r["id"]), display_name=name(r["platform"], r["author"]), photos=photos.get(r["id"], 0))
+            for r in rows]
 
 
 @reports.command("list", help="報告の一覧（新しい順）")

@@ -1014,3 +1014,16 @@ STATUS_DATABASE = {
 
 def status_database(reason: str) -> str:
     return STATUS_DATABASE.get(reason, f"データベースに書き込めません（{reason}）")
+
+
+# -- the console's refusal pages: who may see the page, and a way back -------------------------------
+CONSOLE_BACK_TO_TOP = "報告の一覧に戻る"
+CONSOLE_OPEN_AGAIN = "ページを開き直す"
+CONSOLE_REPORT_WHO = "報告を見られるのは、書いた本人と、その地域のスーパーバイザー、管理者です。"
+CONSOLE_PROPOSAL_WHO = "事例提案は、その地域のスーパーバイザーと管理者が見られます。"
+
+
+def console_who_can_see(labels: list[str]) -> str:
+    """「このページはスーパーバイザーと管理者が見られます。」 from the roles a page is for."""
+    names = "と".join(labels) if len(labels) <= 2 else "、".join(labels[:-1]) + "と" + labels[-1]
+    return f"このページは{names}が見られます。"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
+from .messages import PLATFORM_NAMES
 from .people import label
 from .reports import number
 
@@ -27,11 +28,11 @@ TZ = ZoneInfo("Asia/Tokyo")
 FORMATS = ("csv", "xlsx")
 COLUMNS = (("number", "番号"), ("date", "日付"), ("type", "種類"), ("area", "地域"), ("case_code", "ケース"),
            ("summary", "内容"), ("next_action", "次回の予定"), ("next_date", "次回の日付"), ("next_time", "次回の時刻"),
-           ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"))
+           ("platform", "送信元"), ("author", "報告者"), ("created_at", "保存日時"), ("photos", "写真"))
 DATES = ("date", "next_date")
 # Excel's width unit is about one digit; a Japanese character takes about two.
 WIDTHS = {"number": 10, "date": 12, "type": 14, "area": 16, "case_code": 10, "summary": 60, "next_action": 30,
-          "next_date": 12, "next_time": 10, "platform": 10, "author": 20, "created_at": 17}
+          "next_date": 12, "next_time": 10, "photos": 8, "platform": 12, "author": 20, "created_at": 17}
 DATE_FORMAT = "yyyy-mm-dd"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 # What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
@@ -64,6 +65,11 @@ def _cells(r: dict, *, as_text: bool) -> list:
     for k, _ in COLUMNS:
         if k == "number":
             out.append(number(r["id"]))
+        elif k == "platform":  # 「LINE WORKS」, as people call it, not the stored key
+            out.append(PLATFORM_NAMES.get(r["platform"], r["platform"]))
+        elif k == "photos":  # how many photos the report has (they stay in the console, not the file)
+            n = r.get("photos") or 0
+            out.append(str(n) if as_text else n)
         elif k == "author":
             out.append(label(r["platform"], r["author"], r.get("display_name")))
         elif k == "created_at":
@@ -115,7 +121,8 @@ def csv_chunks(rows: Iterable[dict]):
 
 def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
     """openpyxl's write-only workbook keeps rows on disk, not in memory.  The widths and the
-    frozen header row are set before the first row, as write-only sheets require."""
+    frozen header row are set before the first row, as write-only sheets require; the autofilter
+    on the header row is set after the last, when its range is known (it is written on save)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
@@ -137,8 +144,10 @@ def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
             c.quotePrefix = True
             return c
         return v
-    for r in rows:
+    n = 0
+    for n, r in enumerate(rows, start=1):
         ws.append([cell(v) for v in values(r)])
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{n + 1}"
     wb.save(str(path))
 
 

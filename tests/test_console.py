@@ -11,7 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -549,6 +549,134 @@ def test_the_first_look_at_the_local_cases_does_not_load_the_index(con, clock):
     assert refresh(chat) is True   # the counter moved: the next search reads the index anew
 
 
+def _visible(body: str) -> str:
+    """What a person reads on the page: the text outside tags, without scripts and styles."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_withdrawing_asks_first_lands_on_a_page_and_restoring_brings_the_case_back(con, index, clock):
+    from bot.access import set_display_name
+    from bot.app import build_app
+    chat = build_app(db=con.db, clock=clock, index=index)  # the worker, running all along
+    add_user(con.db, "line", "Uchat", "staff", "千葉市", FIXED_NOW)
+    set_display_name(con.db, "line", "Usv", "佐藤（保健所）")
+
+    def found(q):
+        return [c.case_id for r in chat.handle(Incoming("line", "Uchat", "Uchat", q)) for c in getattr(r, "cards", ())]
+    c = con.client(user="Usv")
+    assert c.post("/cases/new", data={**GOOD, "csrf": con.csrf(c, "/cases/new")}).status_code == 303
+    assert found("空き家を使った体験宿泊")[0] == "chiba-01"
+
+    # the case page's button only leads to a confirmation that names the case and says what happens
+    assert 'href="/cases/c/chiba-01/withdraw"' in page(c.get("/cases/c/chiba-01"))
+    r = c.get("/cases/c/chiba-01/withdraw")
+    body = page(r)
+    assert r.status_code == 200 and "空き家を使った体験宿泊" in body
+    assert "チャットの答えに出なくなります" in body and "元に戻せます" in body
+    assert con.db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-01",)]  # looking changes nothing
+    assert c.post("/cases/c/chiba-01/withdraw").status_code == 400  # no CSRF token: refused
+    assert "ローカル事例" in page(c.get("/cases/c/c01/withdraw"))  # a case of the guide: told why not
+    assert c.get("/cases/c/nope/withdraw").status_code == 404
+    assert con.db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-01",)]
+
+    r = c.post("/cases/c/chiba-01/withdraw", data={"csrf": con.csrf(c, "/cases/c/chiba-01/withdraw")})
+    assert r.status_code == 303
+    landed = c.get(r.headers["Location"])
+    body = page(landed)
+    assert landed.status_code == 200 and "「空き家を使った体験宿泊」を取り下げました" in body
+    assert 'href="/cases/withdrawn"' in body
+    assert "chiba-01" not in found("空き家を使った体験宿泊")
+    old = c.get("/cases/c/chiba-01")  # the old address (a bookmark, the back button): not a bare 404
+    assert old.status_code == 303 and old.headers["Location"] == r.headers["Location"].split("?")[0]
+
+    listed = _visible(page(c.get("/cases/withdrawn")))
+    assert "空き家を使った体験宿泊" in listed and "佐藤（保健所）" in listed and "元に戻す" in listed
+    assert "2026/11/24 09:30" in listed and "line:" not in listed and "Usv" not in listed
+    key = re.search(r'href="/cases/withdrawn/(\d+)"', page(c.get("/cases/withdrawn"))).group(1)
+    confirm = page(c.get(f"/cases/withdrawn/{key}"))
+    assert "元に戻すと、チャットの答えにまた出る" in confirm
+
+    token = con.csrf(c, f"/cases/withdrawn/{key}")
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": token, "case": "another-case"})
+    assert r.status_code == 409 and con.db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": token, "case": "chiba-01"})
+    assert r.status_code == 303 and "「空き家を使った体験宿泊」を元に戻しました" in page(c.get(r.headers["Location"]))
+    assert con.db.execute("SELECT id, area FROM local_cases").fetchall() == [("chiba-01", "千葉市")]
+    assert con.db.execute("SELECT COUNT(*) FROM withdrawn_cases").fetchone()[0] == 0
+    assert "空き家を使った体験宿泊" not in page(c.get("/cases/withdrawn"))
+    assert found("空き家を使った体験宿泊")[0] == "chiba-01"  # the worker sees it again, nothing restarted
+    assert con.db.execute("SELECT action, target FROM access_log WHERE action LIKE '%_case' ORDER BY id").fetchall() == [
+        ("add_case", "chiba-01"), ("withdraw_case", "chiba-01"), ("restore_case", "chiba-01")]
+
+
+def test_another_areas_supervisor_neither_sees_nor_restores_a_withdrawn_case(con):
+    add_user(con.db, "line", "Usvfuna", "supervisor", "船橋市", FIXED_NOW)
+    c = con.client(user="Usv")
+    c.post("/cases/new", data={**GOOD, "csrf": con.csrf(c, "/cases/new")})
+    c.post("/cases/c/chiba-01/withdraw", data={"csrf": con.csrf(c, "/cases/c/chiba-01/withdraw")})
+    key = con.db.execute("SELECT rowid FROM withdrawn_cases").fetchone()[0]
+
+    other = con.client(user="Usvfuna")
+    assert "空き家を使った体験宿泊" not in page(other.get("/cases/withdrawn"))
+    assert other.get(f"/cases/withdrawn/{key}").status_code == 404
+    assert other.get("/cases/c/chiba-01").status_code == 404
+    r = other.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(other, "/cases/withdrawn"),
+                                                            "case": "chiba-01"})
+    assert r.status_code == 403
+    assert con.db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+    assert con.db.execute("SELECT id FROM withdrawn_cases").fetchall() == [("chiba-01",)]
+    assert con.client(user="Ustaff").get("/cases/withdrawn").status_code == 403
+    assert "空き家を使った体験宿泊" in page(con.client(user="Uadmin").get("/cases/withdrawn"))  # admins: every area
+
+
+def test_a_withdrawn_case_whose_id_was_taken_again_is_not_restored_over_the_new_one(con):
+    c = con.client(user="Usv")
+    c.post("/cases/new", data={**GOOD, "csrf": con.csrf(c, "/cases/new")})
+    c.post("/cases/c/chiba-01/withdraw", data={"csrf": con.csrf(c, "/cases/c/chiba-01/withdraw")})
+    key = con.db.execute("SELECT rowid FROM withdrawn_cases").fetchone()[0]
+    assert c.post("/cases/new", data={**GOOD, "title": "新しい事例", "csrf": con.csrf(c, "/cases/new")}).status_code == 303
+    r = c.post(f"/cases/withdrawn/{key}/restore", data={"csrf": con.csrf(c, "/cases/withdrawn"), "case": "chiba-01"})
+    assert r.status_code == 409 and "「chiba-01」はいま別の事例が使っている" in page(r)
+    assert "新しい事例" in con.db.execute("SELECT yaml FROM local_cases").fetchone()[0]
+    assert con.db.execute("SELECT COUNT(*) FROM withdrawn_cases").fetchone()[0] == 1
+
+
+def test_the_case_form_speaks_to_a_curator_and_shows_each_format_up_front(con):
+    body = page(con.client(user="Usv").get("/cases/new"))
+    seen = _visible(body)
+    for developer in ("nimo cases check", "knowledge/cases", "YAML のマッピング"):
+        assert developer not in seen
+    assert not re.search(r"(?<![\w-])(id|part|section|population)(?![\w-])", seen), re.findall(
+        r"(?<![\w-])(?:id|part|section|population)(?![\w-])", seen)
+    field = lambda name: _visible(re.search(rf'id="field-{name}">(.*?)</div>', body, re.S).group(1))  # noqa: E731
+    assert "識別子" in field("id") and "半角英数字とハイフン（例：chiba-2026-01）" in field("id")
+    assert "1 構築推進事業の実施例" in field("part") and "2 事例" in field("part") and "3 研究より" in field("part")
+    assert "数字だけ" in field("population") and "1行に1項目" in field("actions")
+    assert 'aria-describedby="h-id"' in body
+    c = con.client(user="Usv")
+    empty = _visible(page(c.post("/cases/new", data={"csrf": con.csrf(c, "/cases/new")})))
+    assert "ここに入れてください" in empty  # a missing field: not the file format's heading again
+    assert "c01 など" not in empty and "1: 構築推進事業の実施例" not in empty
+
+
+def test_a_japanese_id_is_refused_with_the_reason_and_a_free_id_to_use(con):
+    c = con.client(user="Usv")
+    r = c.post("/cases/new", data={**GOOD, "id": "千葉の住まい", "csrf": con.csrf(c, "/cases/new")})
+    said = _visible(re.search(r'id="field-id">(.*?)</div>', page(r), re.S).group(1))
+    assert r.status_code == 400 and con.db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 0
+    assert "URL やファイル名に使うため" in said and "半角の英数字とハイフン" in said
+    assert "「chiba-2026-11-01」はまだ使われていません" in said  # from the area 千葉県千葉市 and the month
+    r = c.post("/cases/new", data={**GOOD, "id": "chiba-2026-11-01", "csrf": con.csrf(c, "/cases/new")})
+    assert r.status_code == 303
+    r = c.post("/cases/new", data={**GOOD, "id": "ちば", "area": "船橋市", "csrf": con.csrf(c, "/cases/new")})
+    assert "「chiba-2026-11-02」はまだ使われていません" in page(r)  # the next free one; 千葉市 is the curator's area
+    con.clock.now = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)  # already 12/1 in Japan
+    c = con.client(user="Usv")
+    r = c.post("/cases/new", data={**GOOD, "id": "ちば", "csrf": con.csrf(c, "/cases/new")})
+    assert "「chiba-2026-12-01」はまだ使われていません" in page(r)
+
+
 def upload(c, con, data: bytes, name="case.yaml"):
     return c.post("/cases/upload", data={"csrf": con.csrf(c, "/cases/new"), "file": (io.BytesIO(data), name)},
                   content_type="multipart/form-data")
@@ -572,7 +700,8 @@ def test_an_upload_problem_names_its_field(con):
     import yaml
     c = con.client(user="Uadmin")
     body = page(upload(c, con, yaml.safe_dump({**GOOD, "part": 9, "nickname": "x"}, allow_unicode=True).encode()))
-    assert re.search(r"<th>part .*?</th><td>1, 2, 3 のいずれか", body) and re.search(r"<th>nickname.*?知らない項目", body)
+    assert re.search(r"<th>ガイドの区分 .*?ファイルでは part.*?</th><td>1, 2, 3 のいずれか", body)  # as the file spells it
+    assert re.search(r"<th>nickname</th><td>知らない項目", body)
 
 
 def test_a_good_upload_is_added(con):

@@ -381,3 +381,151 @@ def test_login_from_another_site_is_refused_in_the_browser(stack, browser):
         evil.shutdown()
         evil.server_close()
         thread.join(timeout=10)
+
+
+# Cells whose words must never break inside: report and proposal numbers, areas, case codes, dates.
+UNBROKEN = ("table.list td.lead a[href*='/reports/'], table.list td.lead a[href*='/proposals/'], "
+            "table.list td[data-label='地域'], table.list td[data-label='ケース'], table.list td[data-label='日付'], "
+            "table.list td[data-label='予定日'], table.list td[data-label='届いた日時']")
+LINES = """els => els.filter(e => e.getClientRects().length).map(e => {
+  const r = document.createRange(); r.selectNodeContents(e);
+  const tops = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+  return [e.textContent.trim(), getComputedStyle(e).whiteSpace, tops.size]; })"""
+EMPTY_CARDS = """els => els.filter(e => getComputedStyle(e).display !== 'none' && !e.textContent.trim())
+  .map(e => e.getAttribute('data-label') || '(no label)')"""
+
+
+def test_numbers_areas_and_dates_stay_on_one_line_and_the_skip_link_comes_first(stack, browser):
+    """At 1280×800 and 390×844 no report number, area, case code or date breaks inside its cell; on
+    phone cards no cell shows a label with nothing after it; the first Tab reaches 「本文へ移動」,
+    which moves to the content; refusals and a bad link look as they should."""
+    db = stack.app.db
+    seed(db)
+    add_user(db, "line", "Uadmin", "admin", "千葉県", FIXED_NOW)
+    add_user(db, "line", "Uchuo", "staff", "千葉市中央区", FIXED_NOW)
+    set_display_name(db, "line", "Uchuo", "高橋（相談支援専門員）")
+    for i in range(3):  # long words squeeze the other columns; one report without a case code
+        d = rp.Draft(type="訪問", date=f"2026-11-2{i}", case_code=None if i == 0 else f"K-{300 + i}",
+                     area="千葉市中央区", summary="退院後の生活について本人と家族と一緒に話し合い、次回は同行受診を予定" * 2)
+        rp.save(db, d, platform="line", author="Uchuo", source_key=f"long{i}", now=FIXED_NOW)
+    now = FIXED_NOW.isoformat()
+    db.execute("INSERT INTO case_proposals (platform, user_id, area, problem, action, outcome, contact, created_at, "
+               "updated_at) VALUES ('line', 'Uchuo', '千葉市中央区', '退院後の住まいが見つからない', '空き家を借り上げた', "
+               "'3人が移れた', '保健所', ?, ?)", [now, now])
+    url = link_from_chat(stack, "Uadmin")
+    base = f"http://127.0.0.1:{stack.port}/console"
+    wide = browser.new_page(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    wide.goto(url)
+    wide.get_by_role("button", name="ログイン").click()
+    wide.wait_for_url(f"{base}/reports")
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    phone.context.add_cookies(wide.context.cookies())
+    for p, size in ((wide, "wide"), (phone, "phone")):
+        for path in ("reports", "visits", "proposals"):
+            p.goto(f"{base}/{path}")
+            cells = p.locator(UNBROKEN).evaluate_all(LINES)
+            assert cells, path
+            broken = [(t, ws, n) for t, ws, n in cells if ws != "nowrap" or n != 1]
+            assert not broken, (size, path, broken)
+            if size == "phone":
+                assert not p.locator("table.cards td").evaluate_all(EMPTY_CARDS), path
+                assert p.evaluate("document.documentElement.scrollWidth") <= 390, path
+            p.screenshot(path=str(SHOTS / f"edges-{path}-{size}.png"), full_page=True)
+        assert "千葉市中央区" in p.inner_text("main")
+        # the skip link: the first Tab stop, visible when focused, and it moves to the content
+        p.goto(f"{base}/reports")
+        p.keyboard.press("Tab")
+        skip = p.locator("a.skip")
+        assert p.evaluate("document.activeElement.className") == "skip" and skip.is_visible()
+        assert skip.inner_text() == "本文へ移動"
+        p.screenshot(path=str(SHOTS / f"edges-skip-{size}.png"))
+        p.keyboard.press("Enter")
+        p.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
+        # a report that does not exist: who may see reports, and the way back
+        resp = p.goto(f"{base}/reports/999999")
+        assert resp.status == 404 and "報告を見られるのは" in p.inner_text("main")
+        p.screenshot(path=str(SHOTS / f"edges-404-{size}.png"))
+        p.get_by_role("link", name="報告の一覧に戻る").click()
+        p.wait_for_url(f"{base}/reports")
+    wide.goto(f"{base}/proposals/1")
+    assert "高橋（相談支援専門員）（千葉市中央区）" in wide.inner_text("main")
+    wide.screenshot(path=str(SHOTS / "edges-proposal-wide.png"))
+    wide.goto(f"{base}/cases/new")
+    assert wide.get_by_label("事例の YAML ファイル").get_attribute("type") == "file"
+    # a used link, in a browser without a session: an error box, not the green notice
+    other = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    other.goto(url)
+    box = other.get_by_role("alert")
+    assert "もう使われています" in box.inner_text() and box.get_attribute("class") == "error"
+    assert other.evaluate("getComputedStyle(document.querySelector('p.error')).backgroundColor") == "rgb(253, 236, 234)"
+    other.screenshot(path=str(SHOTS / "edges-bad-link-phone.png"))
+def test_a_supervisor_withdraws_a_case_on_a_phone_and_restores_it(stack, browser):
+    """At 390×844: the case page's 取り下げる asks first, lands on a page saying it was withdrawn,
+    the withdrawn list names who did it, and 元に戻す (confirmed) puts it back into the chat answers.
+    The same pages and the local-case form are also shot at 1280×800."""
+    from bot.console import localcases
+    db = stack.app.db
+    for uid, role in (("Ustaff", "staff"), ("Usv", "supervisor")):
+        add_user(db, "line", uid, role, "千葉市", FIXED_NOW)
+    set_display_name(db, "line", "Usv", "佐藤（保健所）")
+    localcases.add(db, {"id": "chiba-akiya", "part": 2, "section": "2-(1) 住まいの確保",
+                        "title": "空き家を活かした退院前の体験宿泊", "area": "千葉県千葉市", "level": "政令市",
+                        "actions": ["空き家を借り上げて退院前の体験宿泊に使った"], "source": "千葉市の取組（令和8年）"},
+                   now=FIXED_NOW, area="千葉市")
+
+    def asked() -> str:
+        return json.dumps([m for m in chat(stack, "空き家の体験宿泊", "Ustaff") if m["type"] == "flex"], ensure_ascii=False)
+    assert "空き家を活かした退院前の体験宿泊" in asked()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    phone.goto(link_from_chat(stack, "Usv"))
+    phone.get_by_role("button", name="ログイン").click()
+    phone.wait_for_url(re.compile(r".*/reports$"))
+    base = phone.url.rsplit("/reports", 1)[0]
+    wide = browser.new_page(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+    wide.context.add_cookies(phone.context.cookies())
+
+    def fits() -> bool:
+        return phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    phone.goto(f"{base}/cases/c/chiba-akiya")
+    phone.get_by_role("link", name="この事例を取り下げる").click()
+    main = phone.inner_text("main")
+    assert "空き家を活かした退院前の体験宿泊" in main and "チャットの答えに出なくなります" in main and "元に戻せます" in main
+    assert db.execute("SELECT COUNT(*) FROM local_cases").fetchone()[0] == 1 and fits()
+    phone.screenshot(path=str(SHOTS / "case-withdraw-phone.png"), full_page=True)
+    wide.goto(phone.url)
+    wide.screenshot(path=str(SHOTS / "case-withdraw-wide.png"), full_page=True)
+
+    phone.get_by_role("button", name="取り下げる").click()
+    assert "取り下げました" in phone.locator(".notice").inner_text() and fits()
+    phone.screenshot(path=str(SHOTS / "case-withdrawn-phone.png"), full_page=True)
+    assert "空き家を活かした退院前の体験宿泊" not in asked()
+
+    phone.get_by_role("link", name="取り下げた事例の一覧へ").click()
+    row = phone.locator("table.list tbody tr")
+    assert row.count() == 1 and "佐藤（保健所）" in row.first.inner_text() and fits()
+    phone.screenshot(path=str(SHOTS / "cases-withdrawn-phone.png"), full_page=True)
+    wide.goto(phone.url)
+    wide.screenshot(path=str(SHOTS / "cases-withdrawn-wide.png"), full_page=True)
+
+    row.first.get_by_role("link", name="元に戻す").click()
+    phone.get_by_role("button", name="この事例を元に戻す").click()
+    assert "元に戻しました" in phone.locator(".notice").inner_text()
+    assert db.execute("SELECT id FROM local_cases").fetchall() == [("chiba-akiya",)]
+    assert "空き家を活かした退院前の体験宿泊" in asked()
+    phone.goto(f"{base}/cases/withdrawn")
+    assert "取り下げた事例はありません" in phone.inner_text("main")
+
+    # the form a curator fills, before and after a Japanese id
+    for p, name in ((phone, "phone"), (wide, "wide")):
+        p.goto(f"{base}/cases/new")
+        p.fill("#f-id", "千葉の住まい")
+        p.get_by_role("button", name="検査して追加").click()
+        assert "URL やファイル名に使うため" in p.locator("#field-id .problem").first.inner_text()
+        p.screenshot(path=str(SHOTS / f"case-form-{name}.png"), full_page=True)
+        p.locator("#field-id").scroll_into_view_if_needed()
+        p.screenshot(path=str(SHOTS / f"case-form-id-{name}.png"))
+    assert fits()
+    phone.close()
+    wide.close()

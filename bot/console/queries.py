@@ -160,7 +160,8 @@ def report_where(viewer: User, f: Filters) -> tuple[str, list]:
 
 
 REPORT_COLUMNS = ("r.id, r.platform, r.author, r.area, r.type, r.date, r.case_code, r.summary, r.next_action, "
-                  "r.next_date, r.next_time, r.status, r.created_at, u.display_name")
+                  "r.next_date, r.next_time, r.status, r.created_at, u.display_name, "
+                  "(SELECT COUNT(*) FROM report_photos p WHERE p.report_id = r.id) AS photos")
 REPORT_FROM = "reports r LEFT JOIN users u ON u.platform = r.platform AND u.user_id = r.author"
 
 

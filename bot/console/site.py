@@ -52,6 +52,7 @@ def need(*roles: str):
         @functools.wraps(view)
         def inner(*a, **kw):
             if g.user.role not in roles:
+                g.allowed = roles  # the refusal page says who may see it
                 abort(403)
             return view(*a, **kw)
         return inner
@@ -85,7 +86,8 @@ def build(db, clock, settings: dict) -> Flask:
             return redirect(url_for("signin"))
         g.user, g.csrf = found
         if request.method == "POST" and not auth.csrf_ok(g.csrf, request.form.get("csrf")):
-            return render_template("message.html", title="もう一度どうぞ", message=text.CSRF_BAD), 400
+            return render_template("message.html", title="もう一度どうぞ", message=text.CSRF_BAD, back=_again(),
+                                   back_label=messages.CONSOLE_OPEN_AGAIN), 400
         return None
 
     @app.after_request
@@ -107,9 +109,32 @@ def build(db, clock, settings: dict) -> Flask:
     def http_error(e: HTTPException):
         if isinstance(e, RequestEntityTooLarge):
             return render_template("message.html", title="大きすぎます", message=text.TOO_LARGE,
-                                   back=request.path), 413
+                                   back=_again()), 413
         message = {403: text.FORBIDDEN, 404: text.NOT_FOUND}.get(e.code, e.name)
-        return render_template("message.html", title=message, message=message), e.code
+        return render_template("message.html", title=message, message=message, who=_who_sees(e.code),
+                               back=url_for("reports") if getattr(g, "user", None) else url_for("signin"),
+                               back_label=messages.CONSOLE_BACK_TO_TOP), e.code
+
+    def _again() -> str:
+        """The page a refused form was on, to open it afresh: with the console's own prefix
+        (/console/…, which request.path leaves out); for a form posted to an address of its own
+        (the sign-out button, the YAML upload), the page it sits on."""
+        page = {"logout": "reports", "case_upload": "case_new"}.get(request.endpoint)
+        if page:
+            return url_for(page)
+        return request.script_root + request.path
+
+    def _who_sees(code: int) -> str | None:
+        """Who may see what was refused: the roles of a page (403); for a report or a proposal
+        outside one's scope, which is "not found" so as not to tell that it exists, who may see
+        such a page (404)."""
+        if code == 403 and getattr(g, "allowed", None):
+            return messages.console_who_can_see([ROLE_LABELS[r] for r in g.allowed])
+        if code == 404 and request.endpoint in ("report", "photo"):
+            return messages.CONSOLE_REPORT_WHO
+        if code == 404 and request.endpoint == "proposal":
+            return messages.CONSOLE_PROPOSAL_WHO
+        return None
 
     # -- sign-in -----------------------------------------------------------------------------------
     @app.get("/signin")
@@ -147,7 +172,8 @@ def build(db, clock, settings: dict) -> Flask:
         if state != "ok":
             return _bad_link(state)
         if not auth.same_origin(request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), _origins()):
-            return render_template("signin.html", message=messages.LOGIN_ELSEWHERE, again=text.LINK_AGAIN), 403
+            return render_template("signin.html", message=messages.LOGIN_ELSEWHERE, again=text.LINK_AGAIN,
+                                   error=True), 403
         if not auth.form_ok(request.cookies.get(LOGIN_COOKIE), token, request.form.get("form")):
             return _login_page(token, messages.LOGIN_PRESS_AGAIN, 400)  # nothing spent: the button again
         state, user = auth.use_link(db, token, ctx.now())
@@ -164,9 +190,10 @@ def build(db, clock, settings: dict) -> Flask:
 
     def _bad_link(state: str):
         if state == "refused":
-            return render_template("signin.html", message=messages.PEER_NO_CONSOLE, again=""), 403
+            return render_template("signin.html", message=messages.PEER_NO_CONSOLE, again="", error=True), 403
         message = {"used": text.LINK_USED, "expired": text.LINK_EXPIRED}.get(state, text.LINK_UNKNOWN)
-        return render_template("signin.html", message=message, again=text.LINK_AGAIN), 410 if state != "unknown" else 404
+        return render_template("signin.html", message=message, again=text.LINK_AGAIN, error=True), \
+            410 if state != "unknown" else 404
 
     @app.post("/logout")
     def logout():

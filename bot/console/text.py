@@ -87,6 +87,7 @@ ACTION_LABELS = {
     "gap_handled": "未回答を対応済みにした",
     "add_case": "事例を追加した",
     "withdraw_case": "事例を取り下げた",
+    "restore_case": "取り下げた事例を元に戻した",
     "decline_proposal": "事例提案を見送った",
     "publish_proposal": "事例提案を公開した",
 }
@@ -98,3 +99,30 @@ DETAIL_WORDS = {"all": "条件なし", "form": "フォームから", "yaml": "YA
                 "colleague": "同僚に引き継いだ"}
 PLATFORM_LABELS = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
 WHO_UNKNOWN = "{platform} の利用者（登録なし）"
+
+# cases: withdrawing and restoring, and the local-case form
+CASE_RESTORED = "事例「{title}」を元に戻しました。チャットの答えにまた出ます。"
+CASE_GONE = "この事例は取り下げた事例の一覧にありません（もう元に戻されたのかもしれません）。"
+CASE_ID_TAKEN = "識別子「{id}」はいま別の事例が使っているため、元に戻せません。先にそちらを取り下げてください。"
+ID_REFUSED = ("識別子は URL やファイル名に使うため、半角の英数字とハイフン（-）だけで40字以内にしてください"
+              "（日本語や全角の文字は使えません）。")
+ID_SUGGESTED = "たとえば「{id}」はまだ使われていません。"
+PART_NAMES = {1: "構築推進事業の実施例", 2: "事例", 3: "研究より"}  # the guide's chapter 4, parts 1-3
+FORM_LABELS = {"id": "識別子", "part": "ガイドの区分", "section": "事業区分", "title": "事例テーマ（事業名）",
+               "area": "自治体名（圏域名）", "prefecture": "都道府県", "level": "自治体の種類", "population": "人口",
+               "keywords": "キーワード", "appeal_points": "アピールポイント", "regional_challenges": "解決が必要な地域課題",
+               "actions": "取組内容", "innovations": "体制づくりの工夫", "outcomes": "取組による効果",
+               "points": "事業推進のポイント", "source": "出典"}
+FORM_HINTS = {
+    "id": "半角英数字とハイフン（例：chiba-2026-01）。あとから変えられません。",
+    "part": "ガイド第4章のどの部分にあたるか。迷ったら「2 事例」。",
+    "section": "例：2-(1) 住まいの確保",
+    "title": "例：空き家を使った退院前の体験宿泊",
+    "area": "例：千葉県千葉市",
+    "prefecture": "例：千葉県",
+    "level": "一覧から選んでください。",
+    "population": "数字だけ（例：980000）。",
+    "source": "どこから得た情報か（例：千葉市の取組（令和8年））",
+}
+LINES_HINT = "1行に1項目。"
+REQUIRED_FIELD = "必須の項目がありません。ここに入れてください。"

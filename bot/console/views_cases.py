@@ -1,6 +1,7 @@
 """事例 and 未回答: the case list with search, a case's page, adding a local case (form or YAML
-upload, through the validator of ``nimo cases check``) and withdrawing one; the questions Nimo could
-not answer and the 👎 answers, with a button to mark a group handled."""
+upload, through the validator of ``nimo cases check``), withdrawing one after a confirmation and
+restoring it from the list of withdrawn cases; the questions Nimo could not answer and the 👎
+answers, with a button to mark a group handled."""
 from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, url_for
@@ -9,6 +10,7 @@ from knowledge.cases import load_all
 from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
 
 from ..access import acts_on_area
+from ..people import display
 from ..handlers.gaps import gap_groups, mark_handled
 from . import localcases, text
 from .site import Ctx, need, who
@@ -73,8 +75,6 @@ def register(app, ctx: Ctx) -> None:
         notice = None
         if request.args.get("added", "")[:40]:
             notice = text.CASE_ADDED.format(id=request.args["added"][:40])
-        elif request.args.get("withdrawn", "")[:40]:
-            notice = text.CASE_WITHDRAWN.format(id=request.args["withdrawn"][:40])
         return render_template("cases.html", cases=found, q=q, error=error, notice=notice,
                                can_edit=g.user.role in CURATORS)
 
@@ -82,10 +82,18 @@ def register(app, ctx: Ctx) -> None:
     def case(case_id: str):
         found = [c for c in load_all(db) if c.id == case_id]
         if not found:
+            # A withdrawn case's old address (a bookmark, the browser's back button) tells its
+            # curators where it went rather than a bare 404.
+            key = localcases.latest_withdrawal(db, case_id) if g.user.role in CURATORS else None
+            if key is not None and _may_see(localcases.withdrawn_one(db, key)):
+                return redirect(url_for("case_withdrawn", key=key), code=303)
             abort(404)
         row = db.execute("SELECT imported_at, area FROM local_cases WHERE id = ?", [case_id]).fetchone()
+        notice = None
+        if request.args.get("restored") == "1" and row is not None:
+            notice = text.CASE_RESTORED.format(title=found[0].title)
         return render_template("case.html", c=found[0], fields=FIELDS, forum_fields=FORUM_FIELDS,
-                               imported_at=row[0] if row else None,
+                               imported_at=row[0] if row else None, notice=notice,
                                can_edit=row is not None and acts_on_area(g.user, row[1]))
 
     @app.route("/cases/new", methods=["GET", "POST"])
@@ -98,6 +106,12 @@ def register(app, ctx: Ctx) -> None:
             data, problems = _from_form(values)
             for field, said in localcases.check(db, data).items():
                 problems.setdefault(field, said)
+            for name, _, _ in FORM:  # the label is right above: no need to repeat the file format's heading
+                if FIELDS[name][1] and not values[name].strip() and name in problems:
+                    problems[name] = [text.REQUIRED_FIELD]
+            if "id" in problems:  # a ready id to take beats only being told what is wrong
+                free = localcases.suggest_id(db, [values["prefecture"], values["area"], g.user.area], ctx.today())
+                problems["id"] = [*problems["id"], text.ID_SUGGESTED.format(id=free)]
             if not problems:
                 try:
                     added = localcases.add(db, data, now=ctx.now(), area=g.user.area)
@@ -123,17 +137,75 @@ def register(app, ctx: Ctx) -> None:
         ctx.log("add_case", added.id, "yaml")
         return redirect(url_for("cases", added=added.id), code=303)
 
-    @app.post("/cases/c/<case_id>/withdraw")
+    @app.route("/cases/c/<case_id>/withdraw", methods=["GET", "POST"])
     @need(*CURATORS)
     def case_withdraw(case_id: str):
+        """GET: what withdrawing does, and a button; POST: withdraw, then the page saying so."""
         local, area = localcases.area_of(db, case_id)
         if local and not acts_on_area(g.user, area):  # another area's case: its own curators decide
             abort(403)
+        found = [c for c in load_all(db) if c.id == case_id]
+        if request.method == "GET":
+            if not found:
+                abort(404)
+            if not local:
+                return _not_local(), 400
+            return render_template("case_withdraw.html", c=found[0])
         if not localcases.withdraw(db, case_id, by=who(), now=ctx.now()):
-            return render_template("message.html", title="取り下げられません", message=text.CASE_NOT_LOCAL,
-                                   back=url_for("cases")), 400
+            return _not_local(), 400
         ctx.log("withdraw_case", case_id)
-        return redirect(url_for("cases", withdrawn=case_id), code=303)
+        return redirect(url_for("case_withdrawn", key=localcases.latest_withdrawal(db, case_id), done=1), code=303)
+
+    @app.get("/cases/withdrawn")
+    @need(*CURATORS)
+    def cases_withdrawn():
+        rows = localcases.withdrawn(db, g.user.area, everyone=g.user.role == "admin")
+        for r in rows:
+            r["by"] = _person(db, r["by"])
+        return render_template("cases_withdrawn.html", rows=rows, everyone=g.user.role == "admin")
+
+    @app.get("/cases/withdrawn/<int:key>")
+    @need(*CURATORS)
+    def case_withdrawn(key: int):
+        """One withdrawn case: where a withdrawal lands, and where 「元に戻す」 is confirmed."""
+        row = localcases.withdrawn_one(db, key)
+        if not _may_see(row):
+            abort(404)
+        row["by"] = _person(db, row["by"])
+        notice = text.CASE_WITHDRAWN.format(id=row["title"]) if request.args.get("done") == "1" else None
+        return render_template("case_withdrawn.html", w=row, notice=notice)
+
+    @app.post("/cases/withdrawn/<int:key>/restore")
+    @need(*CURATORS)
+    def case_restore(key: int):
+        row = localcases.withdrawn_one(db, key)
+        if row is not None and not _may_see(row):  # another area's case: its own curators decide
+            abort(403)
+        # withdrawn_cases has no key of its own (rowid): the form names the case it was shown for,
+        # so a page left open while rows changed never restores a different case.
+        why = "gone" if row is None or request.form.get("case") != row["id"] else localcases.restore(db, key)
+        if why:
+            said = text.CASE_ID_TAKEN.format(id=row["id"]) if why == "taken" else text.CASE_GONE
+            return render_template("message.html", title="元に戻せません", message=said,
+                                   back=url_for("cases_withdrawn")), 409
+        ctx.log("restore_case", row["id"])
+        return redirect(url_for("case", case_id=row["id"], restored=1), code=303)
+
+
+def _may_see(row: dict | None) -> bool:
+    """A withdrawn case is its area's curators' (an admin's: every area's), as withdrawing was."""
+    return row is not None and acts_on_area(g.user, row["area"])
+
+
+def _person(db, by: str) -> str:
+    """'line:U123' as the person's name, as the other pages name people."""
+    platform, _, user_id = by.partition(":")
+    return display(db, platform, user_id) if user_id else by
+
+
+def _not_local():
+    return render_template("message.html", title="取り下げられません", message=text.CASE_NOT_LOCAL,
+                           back=url_for("cases"))
 
 
 def _gap_area() -> str | None:
@@ -145,7 +217,9 @@ def _gap_area() -> str | None:
 def _form(values: dict, problems: dict, *, upload_problems: dict | None = None):
     status = 400 if problems or upload_problems else 200
     return render_template("case_new.html", form=FORM, values=values, problems=problems,
-                           upload_problems=upload_problems or {}, levels=LEVELS, parts=PARTS), status
+                           upload_problems=upload_problems or {}, levels=LEVELS, parts=PARTS,
+                           part_names=text.PART_NAMES, labels=text.FORM_LABELS, fields=FIELDS, hints=text.FORM_HINTS,
+                           lines_hint=text.LINES_HINT), status
 
 
 def _from_form(values: dict) -> tuple[dict, dict[str, list[str]]]:

@@ -11,10 +11,13 @@ from scheduler.workdays import TZ
 
 from .. import messages, notices
 from ..handlers.proposal import number
-from . import localcases, text
+from . import localcases, queries, text
 from .site import Ctx, need, who
 
 CURATORS = ("supervisor", "admin")
+# a proposal with its proposer's name and area, as the other pages name people (queries.person)
+SELECT = ("SELECT p.*, u.display_name, u.area AS proposer_area FROM case_proposals p "
+          "LEFT JOIN users u ON u.platform = p.platform AND u.user_id = p.user_id")
 SECTION = "ローカル事例（現場からの提案）"
 FIELDS = (("id", "line", 40), ("title", "line", 200), ("area", "line", 100), ("level", "level", 10),
           ("regional_challenges", "lines", 2000), ("actions", "lines", 2000), ("outcomes", "lines", 2000),
@@ -25,7 +28,7 @@ def register(app, ctx: Ctx) -> None:
     db = ctx.db
 
     def visible(pid: int) -> dict:
-        rows = list(db.query("SELECT * FROM case_proposals WHERE id = ?", [pid]))
+        rows = list(db.query(f"{SELECT} WHERE p.id = ?", [pid]))
         if not rows or (g.user.role == "supervisor" and rows[0]["area"] != g.user.area):
             abort(404)
         return rows[0]
@@ -33,10 +36,10 @@ def register(app, ctx: Ctx) -> None:
     @app.get("/proposals")
     @need(*CURATORS)
     def proposals():
-        cond, params = ("area = ?", [g.user.area]) if g.user.role == "supervisor" else ("1 = 1", [])
-        rows = list(db.query(f"SELECT * FROM case_proposals WHERE {cond} ORDER BY status = 'draft' DESC, id DESC "
-                             "LIMIT 300", params))
-        return render_template("proposals.html", rows=rows, number=number, notice=text.PROPOSAL_DONE.get(request.args.get("done", "")))
+        cond, params = ("p.area = ?", [g.user.area]) if g.user.role == "supervisor" else ("1 = 1", [])
+        rows = list(db.query(f"{SELECT} WHERE {cond} ORDER BY p.status = 'draft' DESC, p.id DESC LIMIT 300", params))
+        return render_template("proposals.html", rows=rows, number=number, person=queries.person,
+                               notice=text.PROPOSAL_DONE.get(request.args.get("done", "")))
 
     @app.route("/proposals/<int:pid>", methods=["GET", "POST"])
     @need(*CURATORS)
@@ -70,7 +73,7 @@ def register(app, ctx: Ctx) -> None:
                     ctx.log("publish_proposal", number(pid), f"case={case.id}")
                     return redirect(url_for("proposals", done="published"), code=303)
         status = 400 if (problems or error) else 200
-        return render_template("proposal.html", p=p, number=number, fields=FIELDS, values=values, problems=problems,
+        return render_template("proposal.html", p=p, number=number, person=queries.person, fields=FIELDS, values=values, problems=problems,
                                error=error, levels=_levels()), status
 
 

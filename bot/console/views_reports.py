@@ -82,7 +82,6 @@ def register(app, ctx: Ctx) -> None:
                                    back=url_for("reports", **f.query())), 400
         total = queries.count_reports(db, g.user, f)
         ctx.log(f"download_{fmt}", None, f"{f.describe()} rows={total}")
-        name = f"nimo-reports-{ctx.today():%Y%m%d}.{fmt}"
         cursor = queries.report_cursor(db, g.user, f)
         if fmt == "csv":
             body, mime = exports.csv_stream(cursor), "text/csv; charset=utf-8"
@@ -90,7 +89,7 @@ def register(app, ctx: Ctx) -> None:
             body, mime = exports.xlsx_stream(cursor), \
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(body, mimetype=mime,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": exports.disposition(exports.file_name(f, fmt, ctx.today()))})
 
     @app.get("/reports/chart.png")
     def chart():
