@@ -65,6 +65,7 @@ STALE = timedelta(minutes=2)         # a claim this old was left by a process th
 SYNC_SECONDS = 5                     # the loop's turn: look for changed rows, renew or take the lease
 LEASE = timedelta(seconds=30)        # a dead holder's lease runs out this long after its last turn
 LEASE_SLACK = timedelta(seconds=5)   # a lease running out later than LEASE + this was written before a clock set back
+STEP_SLACK = timedelta(seconds=2)    # a clock reading this much earlier than one seen before was set back
 HORIZON = timedelta(minutes=10)      # jobs exist for the instants this close; the loop moves it on
 CHUNK = 50                           # reminders claimed per transaction before their pushes start
 WEEKLY_AT = time(9, 0)               # the weekly summary: Monday from 9:00 (until quiet hours)
@@ -163,6 +164,7 @@ class ReminderService:
         self.loop: threading.Thread | None = None
         self.turns = 0           # turns of the loop so far, failed ones included
         self.watch = StepWatch(monotonic=monotonic, wall=wall)
+        self.seen: tuple[datetime, int] | None = None  # see _note_seen
 
     @property
     def db(self):
@@ -226,6 +228,7 @@ class ReminderService:
         if held and not self.holding:
             log.info("this process runs the scheduler now")
             self._take()
+            self._catch_up(self._seen_by_others())
         elif not held and self.holding:
             log.warning("the scheduler lease was taken by another process: this one stops firing")
             self._let_go()
@@ -233,13 +236,44 @@ class ReminderService:
             return
         elif step:
             log.warning("the wall clock moved %+.0f s: scheduling again from the database", step)
+            # what the clock would read without the step, and the newest reminder before it
+            seen = (self.clock() - timedelta(seconds=step), self.seen[1]) if self.seen else None
             self._take()
+            if step < 0:
+                self._catch_up(seen)
         else:
             self.sync()
+        self._note_seen()
         minute = self.clock().replace(second=0, microsecond=0)
         if minute != self.ticked:  # the morning digest and the weekly summary, in APScheduler's pool
             self.ticked = minute
             self.sched.add_job(self._tick_job, id="tick", replace_existing=True)
+
+    def _catch_up(self, seen: tuple[datetime, int] | None) -> None:
+        """After the clock was set back: what had already fallen due by the latest time the clock
+        showed and is still unsent goes now, not when the clock shows its time again (a reminder
+        held up by a lock or a restart at the moment of a step of 5 minutes back would otherwise
+        come 5 minutes late).  ``seen``: that time, and the newest reminder then; reminders made
+        after it wait for their own time, so none is early."""
+        now = self.clock()
+        if seen is not None and seen[0] > now + STEP_SLACK:
+            log.warning("the clock reads earlier than it did: sending what was due by then")
+            self._fire(now, None, upto=seen[0], max_id=seen[1])
+
+    def _note_seen(self) -> None:
+        """Each turn of the holder: the time its clock showed and the newest reminder, kept in the
+        database so that the next holder can catch up (see :meth:`_catch_up`)."""
+        now = self.clock()
+        newest = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM reminders").fetchone()[0]
+        if self.seen is None or now > self.seen[0]:
+            self.seen = (now, newest)
+            self.db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler_seen', ?, ?) "
+                            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+                            [str(newest), store.utc(now)])
+
+    def _seen_by_others(self) -> tuple[datetime, int] | None:
+        row = self.db.execute("SELECT holder, expires_at FROM leases WHERE name = 'scheduler_seen'").fetchone()
+        return (store.from_utc(row[1]), int(row[0])) if row and row[0].isdigit() else None
 
     def _take(self) -> None:
         """Jobs from the database, none kept from before (they may follow a wall clock since set)."""
@@ -272,6 +306,7 @@ class ReminderService:
     def _lease(self) -> bool:
         """Take the lease if it is free or ran out, renew it if it is ours; whether we hold it now."""
         now = self.clock()
+
         cur = self.db.execute(
             "INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', ?, ?) ON CONFLICT (name) DO UPDATE "
             "SET holder = excluded.holder, expires_at = excluded.expires_at "
@@ -367,7 +402,7 @@ class ReminderService:
         """The same for one reminder (when it is due); 1 when it was delivered."""
         return self._fire(self.clock(), rid)
 
-    def _fire(self, now: datetime, rid: int | None) -> int:
+    def _fire(self, now: datetime, rid: int | None, upto: datetime | None = None, max_id: int | None = None) -> int:
         """Claim what is due, a chunk per transaction, each chunk's pushes starting as soon as it is
         claimed; then write the outcomes as they come in."""
         if not self.pushers:
@@ -376,12 +411,15 @@ class ReminderService:
         ids = [i for (i,) in self.db.execute(
             f"SELECT id FROM reminders WHERE status = 'active' AND due_at <= ? AND platform IN ({marks})"
             + (" AND id = ?" if rid is not None else "") + " ORDER BY due_at",
-            [store.utc(now + timedelta(seconds=1)), *self.pushers] + ([rid] if rid is not None else [])).fetchall()]
+            [store.utc(max(now, upto or now) + timedelta(seconds=1)), *self.pushers]
+            + ([rid] if rid is not None else [])).fetchall()]
+        if max_id is not None:  # catching up: only reminders that existed when the later time was seen
+            ids = [i for i in ids if i <= max_id]
         outcomes: queue.SimpleQueue = queue.SimpleQueue()
         n = 0
         try:
             for i in range(0, len(ids), CHUNK):
-                for r, key, late in self._claim(ids[i:i + CHUNK], now):
+                for r, key, late in self._claim(ids[i:i + CHUNK], now, upto):
                     n += 1
                     try:
                         self.pool.submit(self._push, r, key, late, outcomes)
@@ -391,13 +429,14 @@ class ReminderService:
             sent = self._collect(outcomes, n, now)
         return sent
 
-    def _claim(self, ids: list[int], now: datetime) -> list[tuple[store.Reminder, str, bool]]:
+    def _claim(self, ids: list[int], now: datetime, upto: datetime | None = None
+               ) -> list[tuple[store.Reminder, str, bool]]:
         """Decide each reminder (read again inside the transaction, so one cancelled meanwhile is
         left alone) and claim those to send now."""
         sends, repairs, waiting = [], [], False
         with self._tx() as db:
             rows = list(db.query(_DUE_SQL + f" AND r.id IN ({','.join('?' * len(ids))}) ORDER BY r.due_at",
-                                 [store.utc(now + timedelta(seconds=1)), *ids]))
+                                 [store.utc(max(now, upto or now) + timedelta(seconds=1)), *ids]))
             for row in rows:
                 r = store.Reminder.from_row(row)
                 lateness = now - r.due_at

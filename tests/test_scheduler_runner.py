@@ -241,6 +241,34 @@ def _beat(db, now):
                [store.utc(now + ALIVE)])
 
 
+def test_what_fell_due_before_the_clock_was_set_back_goes_at_once_not_when_the_clock_shows_it_again(tmp_path):
+    """The holder died just after a reminder fell due, then the clock was set back 5 minutes: the
+    next process sends it at once (once), instead of 5 minutes later; one made after the step
+    still waits for its own time."""
+    clock = SteppableClock()
+    path = tmp_path / "n.db"
+    db = open_db(path)
+    overdue = _reminder(db, clock, clock() - timedelta(seconds=5), title="期限の過ぎた準備")
+    db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler', 'dead-process', ?)",
+               [store.utc(clock() + LEASE)])  # its last renewal: now, on the clock before the step
+    db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('scheduler_seen', ?, ?)",
+               [str(overdue), store.utc(clock())])  # what it had seen then
+    clock.offset = -timedelta(minutes=5)
+    later = _reminder(db, clock, clock() + timedelta(minutes=4), title="あとの準備")
+    pusher = PushRecorder()
+    svc = _service(path, clock, pusher)
+    try:
+        svc.start()
+        assert wait_until(lambda: store.get(db, overdue).status == "done", timeout=30)
+        turns = svc.turns
+        assert wait_until(lambda: svc.turns >= turns + 3, timeout=30)
+        assert store.get(db, later).status == "active"
+    finally:
+        svc.stop()
+    assert [r.text for r in pusher.sent if "準備" in r.text] and len(pusher.sent) == 1
+    assert "期限の過ぎた準備" in pusher.sent[0].text
+
+
 def test_readiness_wants_a_live_scheduler_lease_and_says_why_not(tmp_path):
     clock = Clock(TUESDAY)
     db = open_db(tmp_path / "n.db")
