@@ -92,13 +92,17 @@ class ServerClock:
     def server(self, real: float) -> float:
         return real + self.offset_at(real)
 
-    def first_reach(self, server_time: float) -> float:
-        """The real time at which the server's clock first showed ``server_time``: at a forward
-        step for a time it jumped over; the first time for one a backward step showed twice."""
+    def first_reach(self, server_time: float, since: float = 0.0) -> float:
+        """The real time at which the server's clock first showed ``server_time`` after ``since``
+        (when the reminder was made): at a forward step for a time it jumped over, at ``since`` for
+        one already past then; the first time for one a backward step showed twice."""
         bounds = self.steps[1:] + [(float("inf"), None)]
-        for k, ((start, offset), (end, _)) in enumerate(zip(self.steps, bounds)):
-            if k and server_time < start + offset:
-                return start  # not reached before this step, and behind the clock after it
+        for (start, offset), (end, _) in zip(self.steps, bounds):
+            if end <= since:
+                continue
+            begin = max(start, since)
+            if server_time < begin + offset:
+                return begin  # behind the clock from the start of this stretch
             if server_time < end + offset:
                 return server_time - offset
         return float("inf")
@@ -237,9 +241,9 @@ def setup_db(db_path: Path, users: list[str], now: datetime) -> None:
     db.conn.close()
 
 
-def add_reminders(db_path: Path, due: list[datetime], now: datetime, first: int) -> list[tuple[str, datetime]]:
+def add_reminders(db_path: Path, due: list[datetime], now: datetime, first: int) -> list[tuple[str, datetime, float]]:
     """Reminders to group chats (so their pushes are told apart from the users' answers), each with a
-    title that names it; their (title, due) in server time."""
+    title that names it; their (title, due in server time, real time made)."""
     from bot.db import open_db
     from scheduler import store
     db = open_db(db_path)
@@ -249,7 +253,7 @@ def add_reminders(db_path: Path, due: list[datetime], now: datetime, first: int)
         store.add_reminder(db, kind="reminder", platform="line", owner="Ufffffffffffffffffffffffffff0000",
                            target=f"C{'e' * 28}{i:04d}", is_group=True, title=title, due=d,
                            recurrence=None, asked=True, now=now)
-        out.append((title, d))
+        out.append((title, d, time.time()))
     db.conn.close()
     return out
 
@@ -287,7 +291,7 @@ def run(args) -> dict:
     watch = LeaseWatch(db_path)
     kills: list[tuple[float, str | None]] = []
     lock_window = None
-    reminders: list[tuple[str, datetime]] = []
+    reminders: list[tuple[str, datetime, float]] = []
     try:
         if not wait(lambda: _healthy(port), 60):
             raise RuntimeError("nimo serve did not start")
@@ -331,7 +335,7 @@ def run(args) -> dict:
         users.stop.set()
         for t in threads:
             t.join(660)
-        last_due = max(d for _, d in reminders).timestamp()
+        last_due = max(d for _, d, _ in reminders).timestamp()
         wait(lambda: clock.server(time.time()) > last_due + 5 and _settled(db_path), 300, 1.0)
         ready = get(port, "/readyz")
     finally:
@@ -396,11 +400,11 @@ def figures(args, db_path, line, users, reminders, kills, watch, clock, lock_win
     for d in delivered:
         if d["kind"] == "push" and d["to"].startswith("C"):
             text = json.dumps(d["messages"], ensure_ascii=False)
-            for title, _ in reminders:
+            for title, _, _ in reminders:
                 if title in text:
                     got.setdefault(title, []).append(d["at"])  # real time
     late, excused, lost, doubled = [], 0, 0, 0
-    for title, due in reminders:
+    for title, due, made in reminders:
         times = got.get(title, [])
         if not times:
             lost += 1
@@ -409,7 +413,7 @@ def figures(args, db_path, line, users, reminders, kills, watch, clock, lock_win
         # How late, in real seconds, from the moment the server's clock first showed the due time:
         # a forward step jumps over some due times (they are due at the step), a backward step
         # shows some twice (the first counts).
-        reached = clock.first_reach(due.timestamp())
+        reached = clock.first_reach(due.timestamp(), made)
         lateness = min(times) - reached
         if lock_window is not None and lock_window[0] - 5 <= reached <= lock_window[1]:
             excused += 1
