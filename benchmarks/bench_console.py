@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bot.console import auth  # noqa: E402
 from bot.console.queries import PAGE_SIZE, REPORT_COLUMNS, REPORT_FROM, author_key  # noqa: E402
 from bot.db import open_db  # noqa: E402
-from bot.reports import TYPES  # noqa: E402
+from bot.reports.records import TYPES  # noqa: E402
 from tests.procs import Nimo  # noqa: E402
 
 AREAS = 50

@@ -233,7 +233,7 @@ class LeaseWatch(threading.Thread):
 
 
 def setup_db(db_path: Path, users: list[str], now: datetime) -> None:
-    from bot.access import add_user
+    from bot.people.access import add_user
     from bot.db import open_db
     db = open_db(db_path)
     for u in users:

@@ -24,7 +24,7 @@ test.
 
 A second table ("uploads") sends the attacks found on uploads through the real paths: the alias
 bomb of a local case (the console's upload and ``nimo cases import``), and photos with a colour
-profile carrying text or a header promising 30000×30000 pixels (``bot.photos.store``).  Each row
+profile carrying text or a header promising 30000×30000 pixels (``bot.reports.photos.store``).  Each row
 gives the wall time (median of ``--repeat``), the outcome and the bytes stored; for comparison one
 row reads a smaller bomb the way the upload read it before (the safe loader, then dumped again).
 Floor: every attack refused or stripped, and none over 1 s.
@@ -50,16 +50,16 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import privacy  # noqa: E402
-from bot import reports as rp  # noqa: E402
-from bot.access import add_user  # noqa: E402
+from bot.privacy import guard as privacy  # noqa: E402
+from bot.reports import records as rp  # noqa: E402
+from bot.people.access import add_user  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from bot.core import Incoming  # noqa: E402
+from bot.chat.core import Incoming  # noqa: E402
 from bot.db import open_db  # noqa: E402
 from bot.handlers import ask as ask_h  # noqa: E402
 from bot.handlers import remind as rem  # noqa: E402
-from bot.router import route  # noqa: E402
-from bot.routes import Words  # noqa: E402
+from bot.chat.router import route  # noqa: E402
+from bot.chat.routes import Words  # noqa: E402
 from knowledge import filters  # noqa: E402
 from scheduler import timeparse  # noqa: E402
 
@@ -213,7 +213,7 @@ def _patterns(*modules) -> list[re.Pattern]:
                 walk(x, depth + 1)
         elif isinstance(getattr(obj, "pattern", None), re.Pattern):
             found.append(obj.pattern)
-        elif isinstance(getattr(obj, "match", None), re.Pattern):  # a Route of bot/routes.py
+        elif isinstance(getattr(obj, "match", None), re.Pattern):  # a Route of bot/chat/routes.py
             found.append(obj.match)
     for mod in modules:
         for value in vars(mod).values():
@@ -247,7 +247,8 @@ def _quiet(f):
 
 
 def targets(only: str | None):
-    from bot import handlers, router
+    from bot import handlers
+    from bot.chat import router
     from bot.handlers import report as rep_h
     rows = []
 
@@ -378,7 +379,7 @@ def jpeg_huge(width: int, height: int) -> bytes:
 
 def upload_rows():
     """(attack, file bytes, path, call, judged) where call() returns (outcome, stored bytes, seconds)."""
-    from bot import photos
+    from bot.reports import photos
     from bot.console import localcases
     from knowledge.cases import ImportError_, import_local
 

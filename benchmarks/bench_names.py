@@ -7,13 +7,13 @@ alarm when any name is found in it.  Two guards run in the same process on the s
 
 * ``rules``: the honorific rules alone (``privacy.find(text, person_names=False)``), the guard as it
   was on main before SudachiDict was used;
-* ``sudachi``: the guard as it is (the rules and bot/privacy_names.py).
+* ``sudachi``: the guard as it is (the rules and bot/privacy/names.py).
 
 Time is the wall time of ``privacy.find`` per sentence (after one warm-up pass, so the dictionary
 load is not in it; the load is reported apart), p50 and p95 over ``--repeat`` passes, and the ratio
 of the new guard to the rules measured in the same run.  Memory: a fresh interpreter imports the
 guard, then finds a name once (which loads the dictionary); its VmRSS is read at each step, and
-whether ``import bot.web`` (the web process) pulls in sudachipy.
+whether ``import bot.serve.web`` (the web process) pulls in sudachipy.
 
     python benchmarks/bench_names.py [--repeat 5] [--json]
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import privacy  # noqa: E402
+from bot.privacy import guard as privacy  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SETS = ("dev", "held")
@@ -77,14 +77,14 @@ _RSS = ("import pathlib\n"
 _MEMORY = _RSS + """
 import json, sys, time
 before = rss()
-from bot import privacy
+from bot.privacy import guard as privacy
 imported = rss()
 t0 = time.perf_counter()
 privacy.find("田中花子さん宅を訪問")
 load_s = time.perf_counter() - t0
 print(json.dumps({"interpreter": before, "import": imported, "after_first_find": rss(), "load_s": load_s}))
 """
-_WEB = "import sys\nimport bot.web, bot.privacy\nprint('sudachipy' in sys.modules)"
+_WEB = "import sys\nimport bot.serve.web, bot.privacy.guard\nprint('sudachipy' in sys.modules)"
 
 
 def memory() -> dict:
@@ -131,7 +131,7 @@ def main() -> None:
     print(f"RSS (fresh interpreter): {mem['interpreter']:.0f} MB bare, {mem['import']:.0f} MB after importing the guard, "
           f"{mem['after_first_find']:.0f} MB after the first find (dictionary loaded in {mem['load_s']:.2f} s): "
           f"+{mem['after_first_find'] - mem['import']:.0f} MB for SudachiDict")
-    print(f"import bot.web + bot.privacy loads sudachipy: {'yes' if mem['web_loads_sudachipy'] else 'no'}")
+    print(f"import bot.serve.web + bot.privacy.guard loads sudachipy: {'yes' if mem['web_loads_sudachipy'] else 'no'}")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import reminder_texts  # noqa: E402
+from bot.chat import reminder_texts  # noqa: E402
 from bot.adapters.line import LineMessenger, LinePusher  # noqa: E402
 from bot.db import open_db  # noqa: E402
 from scheduler import store  # noqa: E402
-from bot.reminder_texts import reminder_replies  # noqa: E402
+from bot.chat.reminder_texts import reminder_replies  # noqa: E402
 from scheduler.service import ReminderService  # noqa: E402
 from tests.fakes import LineStandIn  # noqa: E402
 

@@ -300,7 +300,7 @@ def run(a, tmp: Path, line: TimedLine) -> dict:
                LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, LINE_API_BASE_URL=line.url,
                SLACK_SIGNING_SECRET="", SLACK_BOT_TOKEN="")
     from datetime import datetime, timezone
-    from bot.access import add_user
+    from bot.people.access import add_user
     from bot.db import open_db
     warm = plan(WARMUP, a.clients, WARMUP_FIRST, a.kind)
     work = plan(a.requests, a.clients, 0, a.kind)

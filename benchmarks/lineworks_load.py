@@ -151,7 +151,7 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from bot.access import add_user
+    from bot.people.access import add_user
     from bot.db import open_db
 
     tmp = Path(tempfile.mkdtemp(prefix="nimo-lw-bench-"))

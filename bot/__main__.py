@@ -1,4 +1,4 @@
 """``python -m bot`` is the same as the ``nimo`` command."""
-from .cli import main
+from bot.cli import main
 
 main()

@@ -15,10 +15,10 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
-from . import config
-from .core import Incoming, Reply
-from .db import PerThreadDB
-from .dialogs import Dialogs
+from bot import config
+from bot.chat.core import Incoming, Reply
+from bot.db import PerThreadDB
+from bot.chat.dialogs import Dialogs
 
 if TYPE_CHECKING:
     from knowledge.search import CaseIndex
@@ -40,7 +40,7 @@ class App:
         self._index = index
         self._index_lock = threading.Lock()
         # ``profiles(platform, user_id) -> name | None``: set by the wiring that holds the platform
-        # clients (bot/worker.py); None in the web process, the CLI and the terminal chat.
+        # clients (bot/serve/worker.py); None in the web process, the CLI and the terminal chat.
         self.profiles: Callable[[str, str], str | None] | None = None
 
     @property
@@ -60,7 +60,7 @@ class App:
             self._index = value
 
     def handle(self, msg: Incoming) -> list[Reply]:
-        from .router import route  # the router imports handlers, which import App's module
+        from bot.chat.router import route  # the router imports handlers, which import App's module
         return route(self, msg)
 
     def reload_cases(self) -> None:

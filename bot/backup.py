@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import dbcheck, messages
+from bot import dbcheck, messages
 
 log = logging.getLogger("nimo.backup")
 LOCK_WAIT_S = 30.0

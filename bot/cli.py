@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from . import config, report_types
+from bot import config
+from bot.reports import kinds as report_types
 
 
 def _app():
-    from .app import build_app
+    from bot.app import build_app
     return build_app(db_path=config.get("NIMO_DB"))
 
 
@@ -24,7 +25,7 @@ def with_db(command):
     opened its own connection and left it for the process's exit to drop."""
     @functools.wraps(command)
     def run(*args, **kwargs):
-        from .db import open_db
+        from bot.db import open_db
         db = open_db(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), warn=_warn)
         try:
             return command(db, *args, **kwargs)
@@ -43,8 +44,8 @@ class _Main(click.Group):
 
     def invoke(self, ctx):
         import sqlite3
-        from . import messages
-        from .dbcheck import DatabaseProblem, storage_failure
+        from bot import messages
+        from bot.dbcheck import DatabaseProblem, storage_failure
         try:
             return super().invoke(ctx)
         except DatabaseProblem as e:
@@ -65,7 +66,7 @@ def main() -> None:
 
 @main.command(help="ターミナルでチャットする（ユーザー terminal として。登録は不要）")
 def chat() -> None:
-    from .adapters.terminal import chat as run
+    from bot.adapters.terminal import chat as run
     app = _app()
     interactive = sys.stdin.isatty()
     if interactive:
@@ -77,9 +78,9 @@ def chat() -> None:
 @click.argument("question", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する（- のときは1行に1件）")
 def ask(question: tuple[str, ...], as_json: bool) -> None:
-    from .adapters.terminal import render
-    from .handlers.ask import search
-    from .handlers.gaps import log_gap
+    from bot.adapters.terminal import render
+    from bot.handlers.ask import search
+    from bot.handlers.gaps import log_gap
     app = _app()
     questions = (line.rstrip("\r\n") for line in sys.stdin) if question == ("-",) else [" ".join(question)]
     for q in questions:
@@ -152,7 +153,7 @@ def cases_check(db) -> None:
 @with_db
 def cases_import(db, file: Path) -> None:
     from knowledge.cases import ImportError_, import_local
-    from .app import utc_now
+    from bot.app import utc_now
     try:
         case = import_local(db, file, now=utc_now().isoformat())
     except ImportError_ as e:
@@ -168,7 +169,7 @@ def cases_import(db, file: Path) -> None:
 @with_db
 def cases_withdraw(db, case_id: str) -> None:
     from knowledge.cases import withdraw_local
-    from . import messages
+    from bot import messages
     if not withdraw_local(db, case_id):
         raise click.ClickException(messages.no_local_case(case_id))
     click.echo(messages.local_case_withdrawn(case_id))
@@ -178,7 +179,7 @@ def cases_withdraw(db, case_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 @with_db
 def gaps(db, as_json: bool) -> None:
-    from .handlers.gaps import gap_report
+    from bot.handlers.gaps import gap_report
     rows = gap_report(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -219,7 +220,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         elif slack_socket_mode:
-            from .config_check import problems
+            from bot.serve.config_check import problems
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
         _file_modes_check(settings)
@@ -228,14 +229,14 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
     if slack_socket_mode and not (slack_on and settings["SLACK_APP_TOKEN"]):
         raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
-    from .logs import configure
+    from bot.serve.logs import configure
     configure()
     import threading
-    from .db import WEB_LOCK_WAIT_S, PerThreadDB
-    from .process import WorkerChild, on_stop_signals, serve_http
-    from .web import WebApp
-    from .webhooks import MAX_BODY
-    from .console import MAX_REQUEST as CONSOLE_MAX
+    from bot.db import WEB_LOCK_WAIT_S, PerThreadDB
+    from bot.serve.process import WorkerChild, on_stop_signals, serve_http
+    from bot.serve.web import WebApp
+    from bot.serve.webhooks import MAX_BODY
+    from bot.console import MAX_REQUEST as CONSOLE_MAX
     from datetime import datetime, timezone
     # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
     # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
@@ -251,7 +252,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     socket = None
     try:
         if slack_socket_mode:
-            from .adapters.slack_socket import connect
+            from bot.adapters.slack_socket import connect
             socket = connect(web, app_token=settings["SLACK_APP_TOKEN"], bot_token=settings["SLACK_BOT_TOKEN"],
                              base_url=settings["SLACK_API_BASE_URL"])
         # The console takes uploads of up to 1 MB in a form (and says so in Japanese above that);
@@ -279,8 +280,8 @@ def _pad(text: str, width: int) -> str:
 def _file_modes_check(settings: dict) -> None:
     """Warn (never fail) about database, photo and backup files others may read: they hold
     personal data.  Files Nimo creates are owner-only; older ones, or copies, may not be."""
-    from . import messages
-    from .dbcheck import open_files
+    from bot import messages
+    from bot.dbcheck import open_files
     extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
     for p, mode in open_files(settings["NIMO_DB"], extra):
         click.echo(messages.file_mode_open(str(p), mode))
@@ -288,8 +289,8 @@ def _file_modes_check(settings: dict) -> None:
 
 def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
     """Say whether a platform is on: both settings there and each of the shape its platform issues
-    (bot/config_check.py), else what is missing or wrong, without showing any value."""
-    from .config_check import problems
+    (bot/serve/config_check.py), else what is missing or wrong, without showing any value."""
+    from bot.serve.config_check import problems
     missing = [n for n in names if not settings[n]]
     if missing:
         click.echo(f"{label}: オフ（{' と '.join(names)} が必要）")
@@ -304,12 +305,12 @@ def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
 
 def _lineworks_check(settings: dict) -> bool:
     """Say whether LINE WORKS is on, and what is missing or unusable when it is not."""
-    from .web import LINEWORKS_REQUIRED
+    from bot.serve.web import LINEWORKS_REQUIRED
     missing = [name for name in LINEWORKS_REQUIRED if not settings[name]]
     if missing:
         click.echo(f"LINE WORKS: オフ（{'・'.join(missing)} が必要）")
         return False
-    from .adapters.lineworks_api import load_private_key
+    from bot.adapters.lineworks_api import load_private_key
     try:
         load_private_key(settings["LINEWORKS_PRIVATE_KEY"])
     except ValueError as e:
@@ -326,14 +327,14 @@ def _lineworks_check(settings: dict) -> bool:
 def worker(parent_pid: int | None) -> None:
     import os
     import threading
-    from .process import die_with_parent, on_stop_signals, run_worker
+    from bot.serve.process import die_with_parent, on_stop_signals, run_worker
     # First of all, before the slow start: a stop asked while starting is not lost.
     stop = threading.Event()
     on_stop_signals(stop)
     if parent_pid is not None:
         die_with_parent(stop, parent_pid)
-    from .logs import configure
-    from .runtime import build_worker
+    from bot.serve.logs import configure
+    from bot.serve.runtime import build_worker
     configure()
     parts = build_worker(_app(), config.all_settings())
     if not parts.on:
@@ -348,9 +349,9 @@ def worker(parent_pid: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する（/readyz と同じ）")
 @with_db
 def status(db, as_json: bool) -> None:
-    from . import messages
-    from .app import utc_now
-    from .status import readiness
+    from bot import messages
+    from bot.app import utc_now
+    from bot.serve.status import readiness
     r = readiness(db, utc_now)
     if as_json:
         click.echo(json.dumps(r, ensure_ascii=False, indent=1))
@@ -386,10 +387,10 @@ def users() -> None:
 @click.option("--name", default=None, help="一覧や書き出しに出す名前（例：佐藤（保健師））")
 @with_db
 def users_add(db, platform: str, user_id: str, role: str, area: str, name: str | None) -> None:
-    from . import messages
-    from .access import AccessError, add_user, set_display_name
-    from .app import utc_now
-    from .people import clean_name, id_problem
+    from bot import messages
+    from bot.people.access import AccessError, add_user, set_display_name
+    from bot.app import utc_now
+    from bot.people.names import clean_name, id_problem
     problem = id_problem(platform, user_id)
     if problem:
         raise click.ClickException(problem)
@@ -407,8 +408,8 @@ def users_add(db, platform: str, user_id: str, role: str, area: str, name: str |
 
 
 def _check_name(name: str) -> None:
-    from . import messages
-    from .people import NAME_MAX, clean_name
+    from bot import messages
+    from bot.people.names import NAME_MAX, clean_name
     if clean_name(name) is None:
         raise click.ClickException(messages.NAME_EMPTY)
     if len(name.strip()) > NAME_MAX:
@@ -419,8 +420,8 @@ def _check_name(name: str) -> None:
 @click.option("--all", "everyone", is_flag=True, help="登録を解除した人も出す（最後の列に解除した日時）")
 @with_db
 def users_list(db, everyone: bool) -> None:
-    from . import messages
-    from .access import list_users
+    from bot import messages
+    from bot.people.access import list_users
     rows = list_users(db, include_removed=everyone)
     click.echo(messages.USERS_HEADER)
     for u in rows:
@@ -435,9 +436,9 @@ def users_list(db, everyone: bool) -> None:
 @click.argument("name")
 @with_db
 def users_rename(db, platform: str, user_id: str, name: str) -> None:
-    from . import messages
-    from .access import set_display_name
-    from .people import clean_name
+    from bot import messages
+    from bot.people.access import set_display_name
+    from bot.people.names import clean_name
     _check_name(name)
     if not set_display_name(db, platform, user_id, name):
         raise click.ClickException(messages.not_registered(platform, user_id))
@@ -452,10 +453,10 @@ def users_rename(db, platform: str, user_id: str, name: str) -> None:
 @click.option("--cancel", is_flag=True, help="残っている訪問計画・訪問・リマインダーを取り消す（記録に残る）")
 @with_db
 def users_remove(db, platform: str, user_id: str, to: str | None, cancel: bool) -> None:
-    from . import messages
-    from .access import AccessError
-    from .app import utc_now
-    from .departures import deactivate, name_of
+    from bot import messages
+    from bot.people.access import AccessError
+    from bot.app import utc_now
+    from bot.people.departures import deactivate, name_of
     if to and cancel:
         raise click.ClickException(messages.REMOVE_CANCEL_AND_TO)
     try:
@@ -471,9 +472,9 @@ def users_remove(db, platform: str, user_id: str, to: str | None, cancel: bool) 
 @click.option("--id", "user_id", required=True)
 @with_db
 def users_restore(db, platform: str, user_id: str) -> None:
-    from . import messages
-    from .access import AccessError
-    from .departures import name_of, reactivate
+    from bot import messages
+    from bot.people.access import AccessError
+    from bot.people.departures import name_of, reactivate
     try:
         user = reactivate(db, platform, user_id)
     except AccessError as e:
@@ -492,8 +493,8 @@ def invite() -> None:
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True, help="有効な日数")
 @with_db
 def invite_create(db, role: str, area: str, days: int) -> None:
-    from .access import AccessError, create_invite
-    from .app import utc_now
+    from bot.people.access import AccessError, create_invite
+    from bot.app import utc_now
     try:
         code = create_invite(db, role, area, utc_now(), days=days, created_by="cli")
     except AccessError as e:
@@ -513,10 +514,10 @@ def console() -> None:
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
 @with_db
 def console_link(db, platform: str, user_id: str) -> None:
-    from . import messages
-    from .access import get_user
-    from .app import utc_now
-    from .console import auth
+    from bot import messages
+    from bot.people.access import get_user
+    from bot.app import utc_now
+    from bot.console import auth
     user = get_user(db, platform, user_id)
     if user is None:
         raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
@@ -540,7 +541,7 @@ def line() -> None:
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="2500×843 の PNG（既定は同梱の画像）")
 def line_richmenu(image: Path | None) -> None:
-    from .adapters.line_richmenu import create_rich_menu
+    from bot.adapters.line_richmenu import create_rich_menu
     settings = config.all_settings()
     if not settings["LINE_CHANNEL_ACCESS_TOKEN"]:
         raise click.ClickException("LINE_CHANNEL_ACCESS_TOKEN が設定されていません")
@@ -557,8 +558,8 @@ def lineworks() -> None:
 
 @lineworks.command("menu", help="Bot の固定メニュー（質問する／予定／報告）を設定する")
 def lineworks_menu() -> None:
-    from .adapters.lineworks_menu import set_menu
-    from .web import lineworks_on
+    from bot.adapters.lineworks_menu import set_menu
+    from bot.serve.web import lineworks_on
     settings = config.all_settings()
     if not lineworks_on(settings):
         raise click.ClickException("LINE WORKS の設定が足りません（nimo serve --check で確かめられます）")
@@ -582,7 +583,7 @@ def remind_list(db, as_json: bool, user: str | None) -> None:
     from bot import messages
     from scheduler import store
     from scheduler.workdays import TZ
-    from .people import namer
+    from bot.people.names import namer
     rows = [r for r in store.active(db) if user is None or r.owner == user]
     name = namer(db)
     if as_json:
@@ -603,7 +604,7 @@ def remind_list(db, as_json: bool, user: str | None) -> None:
 @with_db
 def remind_cancel(db, reminder_id: int) -> None:
     from scheduler import store
-    from .app import utc_now
+    from bot.app import utc_now
     r = store.get(db, reminder_id)
     if r is None or r.status != "active":
         raise click.ClickException(f"番号 {reminder_id} の登録中のリマインドはありません")
@@ -621,9 +622,9 @@ def reports() -> None:
 
 
 def _report_rows(db, rows):
-    """Reports with their number and their author's name (see bot/people.py)."""
-    from .people import namer
-    from .reports import number
+    """Reports with their number and their author's name (see bot/people/names.py)."""
+    from bot.people.names import namer
+    from bot.reports.records import number
     name = namer(db)
     photos = dict(db.execute("SELECT report_id, COUNT(*) FROM report_photos GROUP BY report_id").fetchall())
     return [dict(r, number=number(r["id"]), display_name=name(r["platform"], r["author"]), photos=photos.get(r["id"], 0))
@@ -635,8 +636,8 @@ def _report_rows(db, rows):
 @click.option("--limit", type=int, default=50, show_default=True)
 @with_db
 def reports_list(db, as_json: bool, limit: int) -> None:
-    from .reports import recent
-    from .report_export import COLUMNS
+    from bot.reports.records import recent
+    from bot.reports.exports import COLUMNS
     rows = _report_rows(db, recent(db, limit=limit))
     if as_json:
         click.echo(json.dumps([dict({k: r[k] for k, _ in COLUMNS}, author_name=r["display_name"]) for r in rows],
@@ -659,8 +660,8 @@ def reports_list(db, as_json: bool, limit: int) -> None:
 @with_db
 def reports_export(db, since, until, area, rtype, fmt, output: Path) -> None:
     import datetime as _dt
-    from . import report_export
-    from .reports import query
+    from bot.reports import exports as report_export
+    from bot.reports.records import query
     for v, name in ((since, "--from"), (until, "--to")):
         if v:
             try:
@@ -684,9 +685,9 @@ def reports_export(db, since, until, area, rtype, fmt, output: Path) -> None:
 @reports.command("summary", help="先週の報告の件数（種類別・地域別）を表示する")
 @with_db
 def reports_summary(db) -> None:
-    from .app import utc_now
+    from bot.app import utc_now
     from scheduler.workdays import TZ
-    from .summary import text
+    from bot.reports.summary import text
     click.echo(text(db, utc_now().astimezone(TZ).date()))
 
 
@@ -695,8 +696,8 @@ def reports_summary(db) -> None:
 @click.option("--yes", is_flag=True, help="実際に消す")
 @with_db
 def reports_purge(db, days: int, yes: bool) -> None:
-    from .app import utc_now
-    from .reports import number, purge
+    from bot.app import utc_now
+    from bot.reports.records import number, purge
     ids = purge(db, days=days, now=utc_now(), apply=yes)
     verb = "消しました" if yes else "消す対象です（--yes を付けると消します）"
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
@@ -705,8 +706,8 @@ def reports_purge(db, days: int, yes: bool) -> None:
 @main.command(help="データベースと報告の写真を、動いている間でも一貫した形で PATH と PATH.photos/ に複製する")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
-    from . import messages
-    from .backup import BackupError, backup as run
+    from bot import messages
+    from bot.backup import BackupError, backup as run
     db_path = Path(config.get("NIMO_DB"))
     _check_for_backup(db_path)
     try:
@@ -718,9 +719,9 @@ def backup(path: Path) -> None:
 
 def _check_for_backup(db_path: Path) -> None:
     """A backup of a damaged or foreign file would only look like a backup: refuse it, as a start is."""
-    from . import messages
-    from .db import MIGRATIONS
-    from .dbcheck import check
+    from bot import messages
+    from bot.db import MIGRATIONS
+    from bot.dbcheck import check
     if not db_path.exists():
         raise click.ClickException(messages.no_database(str(db_path)))
     for line in check(db_path, known_version=len(MIGRATIONS)):
@@ -731,10 +732,10 @@ def _check_for_backup(db_path: Path) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="worker が動いていても戻す（動いている間に書かれた分は失われる）")
 def restore(path: Path, force: bool) -> None:
-    from . import messages
-    from .app import utc_now
-    from .backup import BackupError, restore as run
-    from .db import MIGRATIONS
+    from bot import messages
+    from bot.app import utc_now
+    from bot.backup import BackupError, restore as run
+    from bot.db import MIGRATIONS
     try:
         done = run(config.get("NIMO_DB"), path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
     except BackupError as e:

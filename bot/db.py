@@ -330,7 +330,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX chat_notices_unsent ON chat_notices(sent_at, id);
     """,
     # 9: a dialog state per (platform, user, conversation), so that a pending confirmation, an
-    # answer's paging and a report being written no longer overwrite each other (bot/dialogs.py)
+    # answer's paging and a report being written no longer overwrite each other (bot/chat/dialogs.py)
     """
     CREATE TABLE dialog_state_new (
         platform TEXT NOT NULL,
@@ -504,7 +504,7 @@ def open_db(path: str | Path, *, new_db: bool = False, busy_timeout: float = LOC
     raises :class:`bot.dbcheck.DatabaseProblem`, unless ``new_db`` allows replacing an empty or
     foreign one (kept aside).  A new file is created owner-only.  ``warn`` is told the warnings."""
     if str(path) != ":memory:":
-        from . import dbcheck
+        from bot import dbcheck
         for line in dbcheck.check(path, known_version=len(MIGRATIONS), new_db=new_db):
             (warn or dbcheck.log.warning)(line)
         dbcheck.create_private(Path(path))

@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import messages
+from bot import messages
 
 log = logging.getLogger("nimo.db")
 

@@ -178,7 +178,7 @@ def _chunks(text: str, size: int = 4000):
 
 def shared_tokenizer():
     """This thread's tokenizer over the process's one dictionary, loaded on first use: the privacy
-    guard (bot/privacy_names.py) reads person names with it, so a worker that searches and guards
+    guard (bot/privacy/names.py) reads person names with it, so a worker that searches and guards
     holds SudachiDict once, and a process that does neither never loads it."""
     return _tokenizer()
 

@@ -27,7 +27,7 @@ it drops every job and schedules again from the database, so nothing due is skip
 the old time; the claims make sure nothing goes twice.
 
 The engine never composes words: what a reminder, the digest and the weekly summary say comes from
-the ``compose`` the wiring hands in (bot/reminder_texts.py), and the replies it returns go to the
+the ``compose`` the wiring hands in (bot/chat/reminder_texts.py), and the replies it returns go to the
 pushers as they are, so this package needs nothing from ``bot`` (tests/test_layering.py).
 
 The engine opens its own connection per thread from the database's path (see :mod:`.conns`); the
@@ -81,7 +81,7 @@ class Pusher(Protocol):
 
 
 class Compose(Protocol):
-    """What the chat says, handed in by the wiring (the module bot.reminder_texts is one).
+    """What the chat says, handed in by the wiring (the module bot.chat.reminder_texts is one).
 
     Why a protocol: the words and buttons belong to the chat, which sits above this package; the
     engine decides when and to whom, and an empty digest means there is nothing to send."""

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 
 from bot import messages
-from bot import reports as rp
-from bot.access import add_user, create_invite, get_user, redeem
+from bot.reports import records as rp
+from bot.people.access import add_user, create_invite, get_user, redeem
 from bot.adapters.terminal import render
 from bot.console import auth, create_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import MIGRATIONS, open_db
 from bot.handlers.gaps import log_gap
 from bot.handlers.report import review_draft

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.adapters import line, lineworks, slack, terminal
-from bot.core import Cards
+from bot.chat.core import Cards
 from knowledge.answer import CARD_MAX, card, card_text
 from knowledge.faithful import norm
 from knowledge.passages import HEADING, passages, sentences

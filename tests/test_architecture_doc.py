@@ -22,15 +22,15 @@ def test_every_path_named_exists():
 
 
 def test_the_names_it_gives_are_defined_where_it_says():
-    for module, name in [("bot.app", "build_app"), ("bot.runtime", "build_worker"), ("bot.routes", "Route"),
-                         ("bot.routes", "Conversation"), ("bot.dialogs", "conversation"), ("bot.handlers", "MODULES"),
+    for module, name in [("bot.app", "build_app"), ("bot.serve.runtime", "build_worker"), ("bot.chat.routes", "Route"),
+                         ("bot.chat.routes", "Conversation"), ("bot.chat.dialogs", "conversation"), ("bot.handlers", "MODULES"),
                          ("scheduler.transactions", "immediate"), ("bot.db", "MIGRATIONS")]:
         assert f"`{name}" in DOC or name in DOC, name
         assert hasattr(importlib.import_module(module), name), (module, name)
 
 
 def test_the_router_goes_in_the_order_the_doc_says():
-    src = (ROOT / "bot" / "router.py").read_text(encoding="utf-8")
+    src = (ROOT / "bot" / "chat" / "router.py").read_text(encoding="utf-8")
     order = [src.index(s) for s in ("refusal(msg)", "r.public", "REGISTER_PROMPT", "conv.captures",
                                     "not r.public")]
     assert order == sorted(order)

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from bot import inbox as inbox_mod
+from bot.serve import inbox as inbox_mod
 
 from .test_web import register, stack, text_event  # noqa: F401  (fixture)
 
@@ -106,7 +106,7 @@ def test_a_failed_event_is_scrubbed_too(tmp_path):
 # -- the dialog state, through the router (in-memory database, fixed clock) ----------------------
 def _say(app, text, user="Ustaff"):
     from bot.adapters.terminal import render
-    from bot.core import Incoming
+    from bot.chat.core import Incoming
     return render(app.handle(Incoming("line", user, user, text)))
 
 
@@ -115,7 +115,7 @@ def _dialog_text(app) -> str:
 
 
 def _staff(app):
-    from bot.access import add_user
+    from bot.people.access import add_user
     from .conftest import FIXED_NOW
     add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
 
@@ -143,7 +143,7 @@ def test_a_question_set_aside_during_a_report_is_kept_sealed(app):
 
 
 def test_a_draft_whose_seal_cannot_be_opened_is_kept_masked(app):
-    from bot.dialogs import Dialogs
+    from bot.chat.dialogs import Dialogs
     _staff(app)
     assert NAME in _say(app, REPORT)
     app.dialogs = Dialogs(app.db)  # a new process without the key: the seal no longer opens

@@ -1,4 +1,4 @@
-"""Tests of bot/charts.py: the PNG is decoded here independently (chunks, CRCs, IHDR, IDAT) and
+"""Tests of bot/reports/charts.py: the PNG is decoded here independently (chunks, CRCs, IHDR, IDAT) and
 the bars are found and measured from the pixels, not from the chart's own layout code."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from bot import reports
-from bot.charts import COLOR_NAMES, PALETTE, encode_png, weekly_bars
+from bot.reports import records as reports
+from bot.reports.charts import COLOR_NAMES, PALETTE, encode_png, weekly_bars
 
 WHITE = (255, 255, 255)
 

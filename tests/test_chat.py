@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bot.adapters.terminal import incoming, render
-from bot.core import Cards, Text
+from bot.chat.core import Cards, Text
 from knowledge.answer import CARD_MAX, card_text
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.terminal import incoming
-from bot.core import Cards, Text
+from bot.chat.core import Cards, Text
 from bot.handlers.ask import search
 
 DATA = Path(__file__).parent / "data"

@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot import reports as rp
-from bot.access import add_user, create_invite, get_user, redeem
+from bot.reports import records as rp
+from bot.people.access import add_user, create_invite, get_user, redeem
 from bot.console import auth, create_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import MIGRATIONS, migrate, open_db
 
 from .conftest import FIXED_NOW, ROOT
@@ -321,7 +321,7 @@ def test_report_page_has_text_audit_trail_and_photos(tmp_path, clock):
     add_user(db, "line", "Ufuna", "supervisor", "船橋市", FIXED_NOW)
     (tmp_path / "photos").mkdir()
     photo = tmp_path / "photos" / "a.png"
-    from bot.photos import strip_metadata
+    from bot.reports.photos import strip_metadata
     from .test_photos import png_with_metadata
     photo.write_bytes(strip_metadata(png_with_metadata()))  # the console sends only a photo it can check
     d = rp.Draft(type="訪問", date="2026-11-20", case_code="K-012", area="千葉市", summary="表情明るい", photos=(str(photo),))
@@ -375,7 +375,7 @@ def test_views_downloads_and_changes_are_logged_and_the_log_cannot_be_edited(con
 def test_the_access_log_reads_as_names_and_japanese_not_ids_and_codes(con, many):
     """An admin reads who did what in words: a name (or role and area), a Japanese action, details
     without ``key=value`` or a first page; the stored rows stay terse for scripts."""
-    from bot.access import set_display_name
+    from bot.people.access import set_display_name
     set_display_name(con.db, "line", "Usv", "田中（保健所）")
     c = con.client(user="Usv")
     c.get("/reports?area=千葉市&type=訪問")
@@ -541,7 +541,7 @@ def test_the_first_look_at_the_local_cases_does_not_load_the_index(con, clock):
     """A worker's first message must not read every case record of a saved index (10,000 of them)
     only to learn that nothing changed: an index not loaded yet will be read as the cases are now."""
     from bot.app import build_app
-    from bot.casesync import refresh
+    from bot.chat.casesync import refresh
     chat = build_app(db=con.db, clock=clock)
     assert refresh(chat) is False and chat._index is None
     c = con.client(user="Usv")
@@ -556,7 +556,7 @@ def _visible(body: str) -> str:
 
 
 def test_withdrawing_asks_first_lands_on_a_page_and_restoring_brings_the_case_back(con, index, clock):
-    from bot.access import set_display_name
+    from bot.people.access import set_display_name
     from bot.app import build_app
     chat = build_app(db=con.db, clock=clock, index=index)  # the worker, running all along
     add_user(con.db, "line", "Uchat", "staff", "千葉市", FIXED_NOW)
@@ -815,7 +815,7 @@ def test_the_web_app_mounts_the_console_lazily(tmp_path):
 import sys
 from datetime import datetime, timezone
 from bot.db import open_db
-from bot.web import WebApp
+from bot.serve.web import WebApp
 web = WebApp(open_db({str(tmp_path / 'n.db')!r}), lambda: datetime(2026, 11, 24, tzinfo=timezone.utc), {{}})
 out = []
 def start(status, headers): out.append(status)
@@ -924,7 +924,7 @@ def test_declining_needs_a_reason_which_goes_back_to_the_proposer(con):
 
 
 def test_notices_are_pushed_once_through_line(con, clock):
-    from bot.notices import NoticeSender, add
+    from bot.serve.notices import NoticeSender, add
     from .fakes import PushRecorder
     add(con.db, "line", "Ustaff", "ご提案は見送りになりました", clock())
     pusher = PushRecorder(check_line=True)

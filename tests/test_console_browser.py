@@ -22,8 +22,8 @@ from datetime import date, time as dtime, timedelta
 
 import pytest
 
-from bot import reports as rp
-from bot.access import add_user, create_invite, get_user, set_display_name
+from bot.reports import records as rp
+from bot.people.access import add_user, create_invite, get_user, set_display_name
 from scheduler import store
 
 from .conftest import FIXED_NOW, ROOT
@@ -216,7 +216,7 @@ def test_a_supervisor_signs_in_from_line_and_works_through_the_console(stack, br
 
 
 def test_a_proposal_from_chat_is_published_in_the_browser_and_the_proposer_told(stack, browser):
-    from bot.notices import NoticeSender
+    from bot.serve.notices import NoticeSender
     db = stack.app.db
     add_user(db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
     add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)

@@ -15,8 +15,8 @@ from urllib.parse import unquote
 from openpyxl import load_workbook
 
 from bot import messages
-from bot import reports as rp
-from bot.access import add_user, set_display_name
+from bot.reports import records as rp
+from bot.people.access import add_user, set_display_name
 from bot.console import auth
 from bot.db import open_db
 

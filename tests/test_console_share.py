@@ -2,7 +2,7 @@
 
 The web process serves the webhooks and the console from one waitress pool.  A supervisor's slow
 console requests (an alias-bomb upload took 30 s each) used to fill every thread, and LINE's
-webhooks and /healthz timed out.  Here the real server (bot/process.py ``serve_http``, its own pool
+webhooks and /healthz timed out.  Here the real server (bot/serve/process.py ``serve_http``, its own pool
 size) runs the real WebApp; as many console requests as the pool has threads are sent while the
 console is held busy (the test holds the lock its lazy build takes, so each request that got a slot
 waits inside the console, as a slow one does).  Only the console's share is held; the rest get 503
@@ -18,8 +18,8 @@ import pytest
 
 from bot import messages
 from bot.db import PerThreadDB
-from bot.process import serve_http
-from bot.web import CONSOLE_SHARE, WebApp
+from bot.serve.process import serve_http
+from bot.serve.web import CONSOLE_SHARE, WebApp
 
 from .conftest import Clock
 from .fakes import line_signature

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.adapters.terminal import render
-from bot import reminder_texts
+from bot.chat import reminder_texts
 from bot.app import build_app
-from bot.core import Incoming, Text
+from bot.chat.core import Incoming, Text
 from bot.db import open_db
 from scheduler import store
 from scheduler.service import ReminderService

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import ROLES, add_user, create_invite, get_user
+from bot.people.access import ROLES, add_user, create_invite, get_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming, Text
+from bot.chat.core import Incoming, Text
 from bot.db import MIGRATIONS, migrate, open_db
 from scheduler import store
 from scheduler.workdays import TZ
@@ -321,6 +321,6 @@ def test_the_migration_keeps_users_and_invites_and_allows_peers(tmp_path):
 def test_a_case_code_is_written_one_way_whatever_is_typed(app):
     """「k012」, 「Ｋ－０１２」 and 「K-012」 are one case: the report written 「報告 でんわ k012 …」 is
     listed under 「報告一覧 K-012」 and resolves the visit of the plan registered as 「退院 K-012 …」."""
-    from bot.reports import case_code
+    from bot.reports.records import case_code
     assert case_code("k012") == case_code("Ｋ－０１２") == case_code("K-012") == "K-012"
     assert case_code("田中") is None

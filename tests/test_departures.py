@@ -13,14 +13,14 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from bot import reminder_texts
-from bot import reports as rp
-from bot.access import add_user, get_user, list_users, set_display_name
+from bot.chat import reminder_texts
+from bot.reports import records as rp
+from bot.people.access import add_user, get_user, list_users, set_display_name
 from bot.app import build_app
 from bot.cli import main
 from bot.console import auth, create_app
-from bot.core import Incoming
-from bot.people import display
+from bot.chat.core import Incoming
+from bot.people.names import display
 from scheduler import store
 from scheduler.service import ReminderService
 

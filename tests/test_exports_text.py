@@ -9,8 +9,8 @@ import io
 
 from openpyxl import load_workbook
 
-from bot import reports as rp
-from bot.access import add_user, set_display_name
+from bot.reports import records as rp
+from bot.people.access import add_user, set_display_name
 from bot.db import open_db
 
 from .conftest import FIXED_NOW

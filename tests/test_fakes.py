@@ -845,7 +845,7 @@ def test_slack_put_file_needs_a_running_server():
 # ---------------------------------------------------------------------------------------------
 
 def test_push_recorder_notes_each_push_with_the_engine_clock_and_can_refuse(clock):
-    from bot.core import Text
+    from bot.chat.core import Text
     from tests.fakes import Push, PushRecorder
 
     pusher = PushRecorder(clock, failures=1)
@@ -856,7 +856,7 @@ def test_push_recorder_notes_each_push_with_the_engine_clock_and_can_refuse(cloc
 
 
 def test_push_recorder_checks_what_line_would_refuse():
-    from bot.core import Choice, Text
+    from bot.chat.core import Choice, Text
     from tests.fakes import PushRecorder
 
     pusher = PushRecorder(check_line=True)

@@ -14,7 +14,7 @@ from threading import Thread
 
 import pytest
 
-from bot import webhooks
+from bot.serve import webhooks
 
 from .fakes import LineStandIn, line_signature, slack_headers
 from .procs import Nimo

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot import reports as rp
-from bot.access import add_user
+from bot.reports import records as rp
+from bot.people.access import add_user
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import PerThreadDB
-from bot.photos import MAX_PIXELS, PhotoError, recheck, store, strip_metadata
+from bot.reports.photos import MAX_PIXELS, PhotoError, recheck, store, strip_metadata
 
 from .conftest import FIXED_NOW, Clock
 from .test_console import Console

@@ -23,13 +23,13 @@ import unicodedata
 import pytest
 
 from bot import messages
-from bot.access import add_user
-from bot.core import Incoming, Text
+from bot.people.access import add_user
+from bot.chat.core import Incoming, Text
 
 from .conftest import FIXED_NOW, ROOT
 
 N = 40_000  # Slack's limit: the longest message the patterns must read
-LIMITS = {"line": 5000, "slack": 40000, "terminal": 40000, "lineworks": 5000}  # the terminal takes Slack's (bot/router.py)
+LIMITS = {"line": 5000, "slack": 40000, "terminal": 40000, "lineworks": 5000}  # the terminal takes Slack's (bot/chat/router.py)
 
 # --- 1. backtracking --------------------------------------------------------------------------------
 
@@ -57,9 +57,9 @@ HOSTILE_MESSAGES = [fill(w, " ", "\nx\ny") for w in ACT_WORDS] + [
 CHILD = textwrap.dedent("""
     import json, sys
     from datetime import datetime
-    from bot.access import add_user
+    from bot.people.access import add_user
     from bot.app import build_app
-    from bot.core import Incoming
+    from bot.chat.core import Incoming
     from bot.db import open_db
     from knowledge.cases import load_builtin
     from knowledge.search import CaseIndex
@@ -98,7 +98,8 @@ def test_hostile_messages_of_40k_characters_are_answered():
 PARSERS = textwrap.dedent("""
     import json, sys
     from datetime import datetime
-    from bot import privacy, reports
+    from bot.privacy import guard as privacy
+    from bot.reports import records as reports
     from knowledge.filters import read_filters
     from scheduler.timeparse import TimeError, parse_date, parse_when
     now = datetime.fromisoformat(sys.argv[1])
@@ -154,7 +155,7 @@ def test_a_message_longer_than_its_platform_allows_gets_one_reply_and_nothing_el
 
 
 def test_the_limits_are_the_platforms():
-    from bot.router import MAX_CHARS
+    from bot.chat.router import MAX_CHARS
     assert MAX_CHARS == LIMITS
 
 

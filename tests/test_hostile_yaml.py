@@ -55,7 +55,7 @@ HOSTILE = {
 @pytest.fixture
 def con(clock):
     db = open_db(":memory:")
-    from bot.access import add_user
+    from bot.people.access import add_user
     from .conftest import FIXED_NOW
     add_user(db, "line", "Uadmin", "admin", "千葉県", FIXED_NOW)
     return Console(db, clock)

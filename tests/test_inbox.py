@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.db import PerThreadDB
-from bot.inbox import ALIVE, Inbox, Workers
+from bot.serve.inbox import ALIVE, Inbox, Workers
 
 GUARD = 60  # seconds: only so a broken build fails instead of hanging; never a measured duration
 

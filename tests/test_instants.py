@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot import reminder_texts
-from bot.access import add_user
+from bot.chat import reminder_texts
+from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import open_db
 from scheduler import store
 from scheduler.service import ReminderService

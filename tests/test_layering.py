@@ -6,7 +6,7 @@
 - SQL on the scheduler's tables (reminders, visits, events, plans, rsvps, reminder_actions) is
   written only in ``scheduler/``: everything else calls named functions of ``scheduler/store.py``.
 - Transactions are opened with ``scheduler.transactions.immediate``, not by hand.
-- The kinds of field report are listed once (``bot/report_types.py``).
+- The kinds of field report are listed once (``bot/reports/kinds.py``).
 
 Each checker is also run on small sources that break the rule, so a checker that finds nothing
 because it looks at nothing would fail here too.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import open_db
-from bot.report_types import TYPES
+from bot.reports.kinds import TYPES
 from scheduler.transactions import immediate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +159,7 @@ def test_sql_on_the_scheduler_tables_lives_in_scheduler():
 def test_transactions_are_opened_by_immediate_not_by_hand():
     """Hand-written BEGIN IMMEDIATE … ROLLBACK blocks drift apart (one forgets the ROLLBACK on
     KeyboardInterrupt); the migrations run as one script, and /readyz only probes the write lock."""
-    allowed = {"scheduler/transactions.py", "bot/db.py", "bot/status.py"}
+    allowed = {"scheduler/transactions.py", "bot/db.py", "bot/serve/status.py"}
     by_hand = sorted(rel(p) for p in modules(*SOURCE) if rel(p) not in allowed
                      and any("BEGIN IMMEDIATE" in (_string(n) or "") for n in ast.walk(ast.parse(p.read_text("utf-8")))))
     assert by_hand == []
@@ -170,7 +170,7 @@ def test_report_types_are_listed_once():
     migration, so it cannot import) names the same kinds."""
     copies = []
     for p in modules(*SOURCE):
-        if rel(p) == "bot/report_types.py":
+        if rel(p) == "bot/reports/kinds.py":
             continue
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
@@ -187,14 +187,14 @@ def test_report_types_are_listed_once():
 # -- the checkers catch what they are for ---------------------------------------------------------
 @pytest.mark.parametrize("source", [
     "import bot\n",
-    "import bot.core as c\n",
+    "import bot.chat.core as c\n",
     "from bot import messages\n",
-    "from bot.core import Text\n",
+    "from bot.chat.core import Text\n",
     "def weekly():\n    from bot import summary\n    return summary\n",         # lazy, inside a function
-    "class A:\n    def f(self):\n        import bot.summary\n",
+    "class A:\n    def f(self):\n        import bot.reports.summary\n",
     "from .. import bot\n",                                                  # relative, from scheduler/
     "from ..bot.core import Reply\n",
-    "import importlib\nm = importlib.import_module('bot.summary')\n",
+    "import importlib\nm = importlib.import_module('bot.reports.summary')\n",
     "m = __import__('bot')\n",
 ])
 def test_the_import_check_finds_an_import_of_bot(source):

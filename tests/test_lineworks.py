@@ -17,11 +17,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot import reminder_texts
-from bot import reports as rp
-from bot.access import add_user, create_invite, get_user
+from bot.chat import reminder_texts
+from bot.reports import records as rp
+from bot.people.access import add_user, create_invite, get_user
 from bot.adapters import lineworks as lw
-from bot.core import CaseCard, Cards, Choice, Text
+from bot.chat.core import CaseCard, Cards, Choice, Text
 from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
@@ -396,14 +396,14 @@ def test_the_token_is_renewed_after_a_401_without_losing_the_message(stack, work
                                         for c in w.contents()))
     assert any(r["status"] == 401 for r in works.rejections)
     assert len(works.assertions) == 2  # a fresh JWT, a fresh token
-    from bot.status import readiness
+    from bot.serve.status import readiness
     assert readiness(stack.app.db, stack.clock)["platforms"]["lineworks_api"]["ok"] is True
     flexes = [c for c in works.contents()[sent:] if c["type"] == "flex"]
     assert len(flexes) == 1
 
 
 def test_a_refused_token_shows_in_readyz_and_the_event_is_kept_as_failed(stack, works):
-    from bot.status import readiness
+    from bot.serve.status import readiness
     register(stack)
     works.client_secret = "rotated-in-the-console"  # the secret Nimo has is no longer the app's
     stack.callback(text_event("8050問題"))
@@ -438,7 +438,7 @@ def test_an_answer_cut_by_500s_is_finished_later_without_repeating_what_was_sent
 
 def test_a_send_failing_with_503_is_logged_with_its_endpoint_status_and_attempt(stack, works, caplog):
     import logging
-    from bot.status import readiness
+    from bot.serve.status import readiness
     register(stack)
     works.fail_next("/messages", 503, times=8)
     with caplog.at_level(logging.WARNING):

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from bot.access import add_user, create_invite, get_user, set_display_name
+from bot.people.access import add_user, create_invite, get_user, set_display_name
 from bot.app import build_app
 from bot.cli import main
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import open_db
 
 from .conftest import FIXED_NOW, Clock

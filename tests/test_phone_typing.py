@@ -298,7 +298,7 @@ def test_a_change_said_of_no_reminder_says_so(japp):
 
 @pytest.fixture
 def line_app(index):
-    from bot.access import add_user
+    from bot.people.access import add_user
     a = build_app(db=open_db(":memory:"), clock=Clock(at(2026, 11, 24, 9, 30)), index=index)
     add_user(a.db, "line", "U-peer", "peer", "北区", at(2026, 11, 24, 9, 30))
     add_user(a.db, "line", "U-staff", "staff", "北区", at(2026, 11, 24, 9, 30))
@@ -306,7 +306,7 @@ def line_app(index):
 
 
 def line_say(app, user, text, direct=True):
-    from bot.core import Incoming
+    from bot.chat.core import Incoming
     return render(app.handle(Incoming("line", user, user, text, direct)))
 
 
@@ -362,7 +362,7 @@ def test_staff_help_shows_visit_plans_but_not_the_area_list(line_app):
 
 
 def test_a_supervisors_help_is_the_whole_page(line_app):
-    from bot.access import add_user
+    from bot.people.access import add_user
     add_user(line_app.db, "line", "U-sv", "supervisor", "北区", at(2026, 11, 24, 9, 30))
     assert line_say(line_app, "U-sv", "ヘルプ 予定").startswith(messages.HELP_TOPICS["予定"])
 
@@ -442,7 +442,7 @@ def test_a_level_word_used_as_a_condition_is_read_as_one(search_app, question, c
 
 # -- the 取組 line tells what was done ---------------------------------------------------------
 def _did_lines(app, question):
-    from bot.core import Cards
+    from bot.chat.core import Cards
     [cards] = [r for r in app.handle(incoming(question)) if isinstance(r, Cards)]
     return [d for c in cards.cards for d in c.did]
 

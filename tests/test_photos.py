@@ -1,4 +1,4 @@
-"""bot.photos: location and identity metadata is removed from JPEG and PNG photos before they are
+"""bot.reports.photos: location and identity metadata is removed from JPEG and PNG photos before they are
 stored; the image data itself is left byte for byte; anything else, or anything broken, is refused
 with a Japanese sentence.  Fixtures are built here with struct/zlib (no binary files in the repo)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from bot.photos import MAX_BYTES, PhotoError, kind, store, strip_metadata
+from bot.reports.photos import MAX_BYTES, PhotoError, kind, store, strip_metadata
 
 # --- fixture builders ----------------------------------------------------------------------------
 
@@ -374,7 +374,7 @@ def test_hostile_files_are_refused_quickly_by_structure_not_by_time():
     """A 10 MB file of tiny segments or chunks is refused as broken (no encoder writes 16,384 of
     them), and long runs of fill bytes or stuffed bytes are walked by the regex engine: the answer
     is a PhotoError, whatever the file.  (Speed is measured in the report's benchmark, not here.)"""
-    from bot.photos import MAX_PARTS
+    from bot.reports.photos import MAX_PARTS
     many_com = SOI + COM * (MAX_PARTS + 1) + DQT + SOF0 + DHT + SOS + ENTROPY + EOI
     with pytest.raises(PhotoError, match="壊れて"):
         strip_metadata(many_com)

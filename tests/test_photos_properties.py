@@ -10,7 +10,7 @@ import zlib
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.photos import PhotoError, strip_metadata
+from bot.reports.photos import PhotoError, strip_metadata
 
 from .test_photos import (ADOBE, APP0, COM, DHT, DQT, DRI, ENTROPY, EOI, EXIF, ICC, IPTC, MPF, PNG_SIG, SOF0, SOI,
                           SOS, XMP, chunk, jfxx_thumbnail, png_with_metadata, seg)

@@ -12,13 +12,14 @@ from datetime import datetime
 
 import pytest
 
-from bot import messages, reminder_texts
-from bot.access import add_user, set_display_name
+from bot import messages
+from bot.chat import reminder_texts
+from bot.people.access import add_user, set_display_name
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming, Text
+from bot.chat.core import Incoming, Text
 from bot.db import open_db
-from bot.notices import NoticeSender
+from bot.serve.notices import NoticeSender
 from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ

@@ -1,4 +1,4 @@
-"""bot.privacy: personal data in field reports is found (with offsets into the original text),
+"""bot.privacy.guard: personal data in field reports is found (with offsets into the original text),
 described for the warning, and masked; the role and kinship words of everyday field notes are not."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.privacy import KIND_LABELS, Finding, describe, find, mask
+from bot.privacy.guard import KIND_LABELS, Finding, describe, find, mask
 
 # --- each kind, in several forms: (text, kind, the text that must be found) ------------------------
 
@@ -237,7 +237,7 @@ def test_finding_is_frozen_and_empty_text_has_none():
 def test_the_characters_copied_as_they_are_are_left_alone_by_nfkc():
     import re
     import unicodedata
-    from bot.privacy import SIMPLE_CHARS
+    from bot.privacy.guard import SIMPLE_CHARS
     simple = re.compile(f"[{SIMPLE_CHARS}]")
     chars = [chr(cp) for cp in range(0x10000) if simple.match(chr(cp))]
     assert len(chars) > 20_000

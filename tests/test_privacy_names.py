@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import find, mask
+from bot.privacy.guard import find, mask
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD = ROOT / "tests" / "data" / "names_held.jsonl"
@@ -72,8 +72,8 @@ def test_a_masked_name_is_not_found_again():
 def test_the_web_process_never_loads_the_dictionary():
     """The web process imports the guard's module (through the console) but never calls it; the
     dictionary (about 80 MB) is loaded by the first ``find`` only."""
-    code = ("import sys\nimport bot.web, bot.privacy\nassert 'sudachipy' not in sys.modules\n"
-            "bot.privacy.find('田中花子さん')\nassert 'sudachipy' in sys.modules\nprint('ok')")
+    code = ("import sys\nimport bot.serve.web, bot.privacy.guard\nassert 'sudachipy' not in sys.modules\n"
+            "bot.privacy.guard.find('田中花子さん')\nassert 'sudachipy' in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
 

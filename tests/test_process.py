@@ -1,7 +1,7 @@
 """``nimo serve`` and ``nimo worker`` as an operator runs them: real processes, real signals.
 
 Timeouts here are guards against a hang (generous, on a shared machine), not measurements; the
-bounds the processes keep are their own (bot/process.py).
+bounds the processes keep are their own (bot/serve/process.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 
 
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.db import open_db
 
 from .fakes import LineStandIn, SlackStandIn, line_signature, slack_headers

@@ -14,9 +14,10 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import messages, privacy
-from bot.access import add_user
-from bot.core import Cards, Incoming, Text
+from bot import messages
+from bot.privacy import guard as privacy
+from bot.people.access import add_user
+from bot.chat.core import Cards, Incoming, Text
 from scheduler import timeparse
 from scheduler.timeparse import TimeError, parse_date, parse_when, readback
 

@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot import messages, reminder_texts
-from bot.access import add_user
+from bot import messages
+from bot.chat import reminder_texts
+from bot.people.access import add_user
 from bot.adapters.terminal import incoming, render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import open_db
 from scheduler import store
 from scheduler.service import ReminderService
@@ -534,7 +535,7 @@ def test_unmet_asks_for_a_reason_with_buttons(japp):
 
 def test_line_date_picker_postpones_to_the_picked_day(japp):
     from bot.adapters.line import read_event, render as line_render
-    from bot.reminder_texts import reminder_replies
+    from bot.chat.reminder_texts import reminder_replies
     say(japp, "リマインド 明日14時 準備")
     say(japp, "はい")
     [r] = store.active(japp.db)

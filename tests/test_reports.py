@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import open_db
 from scheduler import store
 from scheduler.workdays import TZ
@@ -192,7 +192,7 @@ def test_list_export_purge_backup(nimo, tmp_path):
 
 
 def test_purge_is_a_dry_run_unless_told(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     say(rapp, "確定")
     later = NOW + timedelta(days=400)
@@ -349,7 +349,7 @@ def test_an_expired_draft_leaves_no_photo(rapp):
 
 
 def test_an_expired_draft_whose_author_never_returns_is_cleared_by_purge(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())
     rapp.clock.now = NOW + timedelta(minutes=20)
@@ -365,7 +365,7 @@ def test_an_expired_draft_whose_author_never_returns_is_cleared_by_purge(rapp):
 
 
 def test_a_dry_run_purge_deletes_nothing(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())
     rapp.clock.now = NOW + timedelta(hours=2)
@@ -374,7 +374,7 @@ def test_a_dry_run_purge_deletes_nothing(rapp):
 
 
 def test_a_saved_photo_stays_and_a_withdrawn_report_keeps_its_photo_until_purged(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())
     say(rapp, "確定")
@@ -392,7 +392,7 @@ def test_a_saved_photo_stays_and_a_withdrawn_report_keeps_its_photo_until_purged
 
 
 def test_purge_goes_on_when_a_photo_file_is_already_gone(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())
     send_photo(rapp, png_with_metadata())
@@ -454,7 +454,7 @@ def test_a_photo_added_while_editing_is_saved_with_the_edit_or_dropped_with_it(r
 
 
 def test_a_draft_replaced_by_the_slack_form_drops_its_photos(rapp):
-    from bot import reports as rp
+    from bot.reports import records as rp
     from bot.handlers.report import review_draft
     say(rapp, ONE_LINE, "slack", "Uslack")
     send_photo(rapp, jpeg_with_metadata(), "slack", "Uslack")
@@ -487,7 +487,7 @@ def test_leftover_photo_files_are_swept_by_purge_but_not_a_photo_being_stored(ra
     """A file no draft or report names (a crash between storing and remembering it, or a draft
     from before photos were cleaned up) goes with the next purge once it is old enough."""
     import os
-    from bot import reports as rp
+    from bot.reports import records as rp
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())  # a live draft's photo: kept
     d = Path(rapp.db.path).parent / "photos"

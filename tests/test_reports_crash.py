@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.db import open_db
 
 from .fakes import LineStandIn, line_signature

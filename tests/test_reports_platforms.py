@@ -9,12 +9,12 @@ import zlib
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.adapters.line import LineMessenger, LinePusher
 from bot.adapters.slack import SlackPusher, web_client
 from bot.db import open_db
-from bot import reminder_texts
-from bot import reports as rp
+from bot.chat import reminder_texts
+from bot.reports import records as rp
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 

@@ -1,8 +1,8 @@
 """Admins (the console's new role) see an area's visits and reports in chat as supervisors do."""
 from __future__ import annotations
 
-from bot.access import add_user
-from bot.core import Incoming
+from bot.people.access import add_user
+from bot.chat.core import Incoming
 
 from .conftest import FIXED_NOW
 
@@ -28,7 +28,7 @@ def test_an_admin_sees_the_areas_visits_and_reports_and_staff_do_not(app):
 def test_a_peer_in_the_console_sees_only_their_own_reports_and_no_list_of_people():
     """A peer supporter signed in (by a link from the CLI) filters like staff: never by area or by
     another person, and gets no list of names to choose from."""
-    from bot.access import User
+    from bot.people.access import User
     from bot.console.queries import author_choices, read_filters
     from bot.db import open_db
     db = open_db(":memory:")

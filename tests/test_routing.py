@@ -14,11 +14,11 @@ import pytest
 import sqlite_utils
 
 import bot.handlers
-from bot import dialogs
-from bot.access import add_user
+from bot.chat import dialogs
+from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import MIGRATIONS, migrate, open_db
 from bot.handlers import MODULES, ROUTES
 from scheduler.workdays import TZ
@@ -121,7 +121,7 @@ def test_every_handler_module_with_routes_is_listed_once_and_route_names_are_uni
 
 def test_the_router_names_no_handler():
     """Adding a command touches its handler module only: the router imports the list, not handlers."""
-    tree = ast.parse((Path(bot.handlers.__file__).parent.parent / "router.py").read_text(encoding="utf-8"))
+    tree = ast.parse((Path(bot.handlers.__file__).parent.parent / "chat" / "router.py").read_text(encoding="utf-8"))
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
                 and "handlers" in n.module for a in n.names}
     assert imported == {"ROUTES"}
@@ -160,8 +160,8 @@ def test_line_line_works_and_the_terminal_are_platforms_answered_by_one_loop(app
     from bot.adapters.line import LineMessenger
     from bot.adapters.lineworks import LineWorksAnswers
     from bot.adapters.terminal import Terminal, chat
-    from bot.platform import Platform
-    from bot.worker import LineAnswers
+    from bot.chat.platform import Platform
+    from bot.serve.worker import LineAnswers
     line = LineAnswers(app, LineMessenger(access_token="t", base_url="http://127.0.0.1:9"))
     works = LineWorksAnswers(app, api=None)
     for platform in (line, works, Terminal(io.StringIO())):

@@ -10,9 +10,10 @@ import logging
 import time
 from datetime import timedelta
 
-from bot import messages, reminder_texts
+from bot import messages
+from bot.chat import reminder_texts
 from bot.db import open_db
-from bot.status import readiness
+from bot.serve.status import readiness
 from scheduler import store
 from scheduler.service import LEASE, ReminderService
 from scheduler.steps import StepWatch
@@ -236,7 +237,7 @@ def test_a_lease_written_before_the_clock_was_set_back_does_not_block_for_an_hou
 
 # -- /readyz and nimo status ------------------------------------------------------------------------
 def _beat(db, now):
-    from bot.inbox import ALIVE
+    from bot.serve.inbox import ALIVE
     db.execute("INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES ('worker:w1', 'w1', ?)",
                [store.utc(now + ALIVE)])
 

@@ -185,7 +185,7 @@ def test_the_scope_signals_say_why(index):
 
 def test_a_declined_question_gets_suggestions_and_is_logged_as_a_gap(app):
     from bot.adapters.terminal import incoming
-    from bot.core import Text
+    from bot.chat.core import Text
     [reply] = app.handle(incoming("抗精神病薬の副作用と飲み合わせを教えて"))
     assert isinstance(reply, Text) and reply.choices  # example questions to tap
     rows = list(app.db["gaps"].rows)
@@ -233,7 +233,7 @@ def test_a_page_of_answers_shows_different_areas(index, q):
 
 def test_a_question_about_an_illness_is_told_why_it_is_declined(app):
     from bot.adapters.terminal import incoming
-    from bot.core import Text
+    from bot.chat.core import Text
     [reply] = app.handle(incoming("統合失調症の症状"))
     assert isinstance(reply, Text) and "病気そのもの" in reply.text and reply.choices
     [other] = app.handle(incoming("今日の天気は？"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.adapters.slack_socket import on_request
 from bot.db import PerThreadDB
-from bot.web import WebApp
+from bot.serve.web import WebApp
 
 from .conftest import Clock
 

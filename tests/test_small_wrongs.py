@@ -6,10 +6,10 @@ from datetime import datetime
 import pytest
 
 from bot import messages
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import open_db
 from scheduler.workdays import TZ
 

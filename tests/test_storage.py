@@ -19,14 +19,14 @@ import pytest
 from waitress.server import create_server
 
 from bot import messages
-from bot.access import add_user
+from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
-from bot.core import Incoming
+from bot.chat.core import Incoming
 from bot.db import PerThreadDB, open_db
-from bot.status import readiness
-from bot.web import WebApp
-from bot.worker import Server
+from bot.serve.status import readiness
+from bot.serve.web import WebApp
+from bot.serve.worker import Server
 
 from .conftest import Clock
 from .procs import wait_for
@@ -311,7 +311,7 @@ def test_readyz_writes_a_probe_row(tmp_path, index):
 
 # -- a damaged page met while answering ---------------------------------------------------------------
 def test_a_damaged_page_while_answering_keeps_the_event_says_so_and_restore_brings_it_back(tmp_path, index, caplog):
-    from bot.inbox import Inbox, Workers
+    from bot.serve.inbox import Inbox, Workers
     db_path = tmp_path / "nimo.db"
     app = build_app(db_path=str(db_path), clock=Clock(REPORT_NOW), index=index)
     add_user(app.db, "line", "Uline", "staff", "千葉市", REPORT_NOW)
@@ -388,7 +388,7 @@ def test_a_backup_during_a_burst_of_reports_holds_every_report_acknowledged_befo
 
 
 def test_backup_copies_the_photos_and_restore_puts_them_back(tmp_path):
-    from bot import photos
+    from bot.reports import photos
     from .test_photos import png_with_metadata
     db_path = tmp_path / "a" / "nimo.db"
     healthy_db(db_path, reports=1)
@@ -409,7 +409,7 @@ def test_backup_copies_the_photos_and_restore_puts_them_back(tmp_path):
 
 
 def test_restore_is_refused_while_a_worker_is_alive_unless_forced(tmp_path):
-    from bot.inbox import Inbox
+    from bot.serve.inbox import Inbox
     from bot.app import utc_now
     db_path = tmp_path / "nimo.db"
     healthy_db(db_path)

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import pytest
 from waitress.server import create_server
 
-from bot.access import add_user, create_invite, get_user
+from bot.people.access import add_user, create_invite, get_user
 from bot.app import build_app
-from bot.worker import Server
+from bot.serve.worker import Server
 
 from .conftest import ROOT, Clock
 from .fakes import LineStandIn, SlackStandIn, line_signature, slack_headers
@@ -388,7 +388,7 @@ def test_a_failed_delivery_is_logged_and_shown_with_where_and_what(stack, caplog
 def test_a_refused_slack_post_is_logged_with_its_method_status_and_error_code(stack, caplog):
     import logging
     from bot.adapters.slack import SlackPusher, web_client
-    from bot.core import Text
+    from bot.chat.core import Text
     pusher = SlackPusher(web_client(stack.slack.bot_token, stack.slack.url + "/api/"))
     stack.slack.fail_next("chat.postMessage", 500, body={"ok": False, "error": "internal_error"})
     with caplog.at_level(logging.WARNING):

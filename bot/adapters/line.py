@@ -28,10 +28,10 @@ from linebot.v3.webhooks import (
     Event, FollowEvent, ImageMessageContent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
 )
 
-from ..core import CaseCard, Choice, Incoming, Reply
-from ..delivery import DeliveryFailed
-from . import line_family
-from .line_family import group_call, sequence
+from bot.chat.core import CaseCard, Choice, Incoming, Reply
+from bot.serve.delivery import DeliveryFailed
+from bot.adapters import line_family
+from bot.adapters.line_family import group_call, sequence
 
 log = logging.getLogger("nimo.line")
 

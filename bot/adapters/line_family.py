@@ -13,8 +13,8 @@ from typing import Callable
 
 from knowledge.answer import pack
 
-from .. import messages
-from ..core import Cards, CaseCard, Choice, Reply, Text
+from bot import messages
+from bot.chat.core import Cards, CaseCard, Choice, Reply, Text
 
 
 # In a group, Nimo answers only when called by one of these names at the start (or mentioned).

@@ -1,6 +1,6 @@
 """LINE WORKS: stored callbacks into Incoming, replies into LINE WORKS messages, answers and pushes.
 
-The web process verified and stored each callback (bot/webhooks.py); here the worker reads it,
+The web process verified and stored each callback (bot/serve/webhooks.py); here the worker reads it,
 lets the same handlers answer, and sends the answer through bot/adapters/lineworks_api.py.
 
 Where a message goes: a callback from a 1:1 room carries no ``channelId`` (LINE WORKS does not
@@ -18,13 +18,13 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from .. import messages
-from ..core import CaseCard, Choice, Incoming, Reply
-from ..platform import Event, answer
-from ..webhooks import lineworks_key
-from . import line_family
-from .line_family import group_call, sequence
-from .lineworks_api import CHANNEL, WorksApi, WorksError
+from bot import messages
+from bot.chat.core import CaseCard, Choice, Incoming, Reply
+from bot.chat.platform import Event, answer
+from bot.serve.webhooks import lineworks_key
+from bot.adapters import line_family
+from bot.adapters.line_family import group_call, sequence
+from bot.adapters.lineworks_api import CHANNEL, WorksApi, WorksError
 
 log = logging.getLogger("nimo.lineworks")
 
@@ -152,7 +152,7 @@ def render(replies: list[Reply]) -> list[dict]:
 
 # -- the worker's side ----------------------------------------------------------------------------
 class LineWorksAnswers:
-    """LINE WORKS as a :class:`~bot.platform.Platform`: one stored callback → the replies, sent to
+    """LINE WORKS as a :class:`~bot.chat.platform.Platform`: one stored callback → the replies, sent to
     the user or the room it came from."""
 
     name = "lineworks"
@@ -215,7 +215,7 @@ class LineWorksPusher:
 
 def answers_from_settings(app, settings: dict, *, sleep=None) -> LineWorksAnswers | None:
     """LINE WORKS for the worker, or None (logged) when its private key cannot be used."""
-    from .lineworks_api import from_settings
+    from bot.adapters.lineworks_api import from_settings
     kw = {"sleep": sleep} if sleep else {}
     try:
         api = from_settings(settings, db=app.db, clock=app.clock, **kw)

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from ..delivery import DeliveryFailed, record_failure
+from bot.serve.delivery import DeliveryFailed, record_failure
 
 log = logging.getLogger("nimo.lineworks")
 
@@ -373,7 +373,7 @@ def from_settings(settings: dict, *, db=None, clock=None, sleep: Callable[[float
     With ``db``, every token fetch is recorded as ``lineworks_api`` for ``/readyz``."""
     report = None
     if db is not None:
-        from .. import status
+        from bot.serve import status
         now = clock or (lambda: datetime.now(timezone.utc))
         report = lambda ok, detail: status.record(db, "lineworks_api", ok, detail, now())  # noqa: E731
     tokens = Tokens(client_id=settings["LINEWORKS_CLIENT_ID"], client_secret=settings["LINEWORKS_CLIENT_SECRET"],

@@ -7,8 +7,8 @@ marks the words as a button press, which in a room needs no 「にも」.
 """
 from __future__ import annotations
 
-from .. import messages
-from .lineworks_api import WorksError, from_settings
+from bot import messages
+from bot.adapters.lineworks_api import WorksError, from_settings
 
 
 def menu_actions() -> list[dict]:

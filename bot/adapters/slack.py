@@ -1,7 +1,7 @@
 """Slack through Bolt: app mentions, direct messages, ``/nimo``, buttons and the App Home tab.
 
 The web process verifies each request on its raw bytes, keeps it in the SQLite inbox (a retried
-``event_id`` is recognised there and does nothing) and acknowledges at once (bot/web.py); the
+``event_id`` is recognised there and does nothing) and acknowledges at once (bot/serve/web.py); the
 worker then hands the stored payload to Bolt's listeners here, as Bolt's Socket Mode does.  So a
 Slack answer survives a crash between the acknowledgement and the answer, as a LINE one does.
 """
@@ -15,9 +15,9 @@ from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from .. import messages
-from ..core import Cards, CaseCard, Choice, Incoming, Reply, Text
-from .slack_form import CALLBACK_ID, check_form, form_values, report_form
+from bot import messages
+from bot.chat.core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from bot.adapters.slack_form import CALLBACK_ID, check_form, form_values, report_form
 
 log = logging.getLogger("nimo.slack")
 
@@ -156,7 +156,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     runs each listener to its end before the inbox row is marked done.
     ``base_url`` points the Web API client elsewhere (tests)."""
     client = web_client(bot_token, base_url)
-    quiet = logging.getLogger("nimo.slack.bolt")  # held at INFO by bot/logs.py: Bolt logs bodies at DEBUG
+    quiet = logging.getLogger("nimo.slack.bolt")  # held at INFO by bot/serve/logs.py: Bolt logs bodies at DEBUG
     bolt = BoltApp(client=client, signing_secret="verified-by-the-web-process", logger=quiet,
                    process_before_response=True, request_verification_enabled=False,
                    token_verification_enabled=False, url_verification_enabled=False)
@@ -197,7 +197,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
 
     def open_form(client, trigger_id: str, user: str) -> None:
         from scheduler.workdays import TZ
-        from ..access import get_user
+        from bot.people.access import get_user
         u = get_user(app.db, "slack", user)
         client.views_open(trigger_id=trigger_id, view=report_form(app.clock().astimezone(TZ).date().isoformat(),
                                                                    u.area if u else ""))
@@ -205,7 +205,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     @bolt.action("nimo_report_form")
     def on_form_button(ack, body, client):
         ack()
-        from ..access import get_user
+        from bot.people.access import get_user
         if get_user(app.db, "slack", body["user"]["id"]):
             open_form(client, body["trigger_id"], body["user"]["id"])
 
@@ -213,9 +213,9 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     def on_form(ack, body, view, client):
         """Checked by the web process (mistakes go back in the acknowledgement); here the same
         review as the chat's, in the user's DM, then 「確定」."""
-        from .. import reports
-        from ..access import get_user
-        from ..handlers.report import review_draft
+        from bot.reports import records as reports
+        from bot.people.access import get_user
+        from bot.handlers.report import review_draft
         ack()
         f = form_values(view)
         if check_form(view):
@@ -233,7 +233,7 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     @bolt.command("/nimo")
     def on_command(ack, command, respond, client):
         ack()
-        from ..access import get_user
+        from bot.people.access import get_user
         text = str(command.get("text") or "")
         if text.strip() == "報告" and get_user(app.db, "slack", command["user_id"]):
             open_form(client, command["trigger_id"], command["user_id"])
@@ -283,7 +283,7 @@ def slack_failure(e, method: str | None) -> str:
     """A Web API refusal described for an operator: platform, method, HTTP status, Slack's error
     code (``channel_not_found``, ``ratelimited``…), never the channel or the text.  Slack's client
     retries only 429s (after Retry-After), so what reaches here is not tried again."""
-    from ..delivery import describe
+    from bot.serve.delivery import describe
     resp = getattr(e, "response", None)
     status = getattr(resp, "status_code", None)
     if method is None:  # which method failed, from the request's URL path

@@ -5,8 +5,8 @@ modal's mistakes in the acknowledgement itself, within 3 seconds) and must not l
 """
 from __future__ import annotations
 
-from .. import messages
-from ..reports import CASE_CODE, TYPES
+from bot import messages
+from bot.reports.records import CASE_CODE, TYPES
 
 CALLBACK_ID = "nimo_report"
 

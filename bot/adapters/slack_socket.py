@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from .. import webhooks
+from bot.serve import webhooks
 
 log = logging.getLogger("nimo.slack.socket")
 
@@ -28,7 +28,7 @@ def on_request(web, kind: str, payload: object) -> dict | None:
         return None
     if req.event is None:
         return None
-    from ..web import form_errors
+    from bot.serve.web import form_errors
     errors = form_errors(req.event.payload)
     if errors:
         return {"response_action": "errors", "errors": errors}

@@ -9,8 +9,8 @@ from typing import IO, Iterable
 
 from knowledge.answer import card_text
 
-from ..core import Cards, Incoming, Reply, Text
-from ..platform import Event, answer
+from bot.chat.core import Cards, Incoming, Reply, Text
+from bot.chat.platform import Event, answer
 
 USER = "terminal"
 
@@ -32,7 +32,7 @@ def incoming(line: str) -> Incoming:
 
 
 class Terminal:
-    """The terminal as a :class:`~bot.platform.Platform`: a line typed → the replies printed.
+    """The terminal as a :class:`~bot.chat.platform.Platform`: a line typed → the replies printed.
     Reminders have nowhere to go without a chat app, so it has no pusher."""
 
     name = "terminal"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..access import ROLE_LABELS
-from . import text
+from bot.people.access import ROLE_LABELS
+from bot.console import text
 
 
 def record(db, who: str, action: str, target: str | None = None, detail: str | None = None, *, now: datetime) -> None:
@@ -27,7 +27,7 @@ def page(db, *, limit: int, offset: int) -> tuple[int, list[dict]]:
 
 def readable(db, rows: list[dict]) -> list[dict]:
     """The rows with ``who``, ``action``, ``target`` and ``detail`` as an admin reads them."""
-    from .queries import author_key
+    from bot.console.queries import author_key
     people = {f"{p}:{u}": (name, role, area)
               for p, u, name, role, area in db.execute("SELECT platform, user_id, display_name, role, area FROM users")}
     keys = {author_key(*who.split(":", 1)): who for who in people}

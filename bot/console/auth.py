@@ -22,7 +22,7 @@ import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from ..access import STAFF_ROLES, User, get_user
+from bot.people.access import STAFF_ROLES, User, get_user
 
 LINK_MINUTES = 10
 SESSION_HOURS = 8

@@ -1,6 +1,6 @@
 """Downloads of the filtered reports, streamed: rows are read from the cursor in batches and
 written out as they come, so a download's memory does not grow with its row count (see
-benchmarks/bench_console.py).  The layout is that of ``nimo reports export`` (bot/report_export.py):
+benchmarks/bench_console.py).  The layout is that of ``nimo reports export`` (bot/reports/exports.py):
 authors named, Japan time to the minute, xlsx dates as dates."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tempfile
 from datetime import date
 from urllib.parse import quote
 
-from .. import report_export
+from bot.reports import exports as report_export
 
 BATCH = 500
 FIELDS = ("id", "platform", "author", "area", "type", "date", "case_code", "summary", "next_action",

@@ -21,7 +21,7 @@ from knowledge.schema import FIELDS
 from knowledge.validate import Problem, check_record
 from scheduler.transactions import immediate
 
-from . import text
+from bot.console import text
 
 MAX_BYTES = useryaml.MAX_BYTES
 ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

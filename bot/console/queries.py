@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..access import OVERSEEING, User
-from ..reports import CASE_CODE, TYPES
-from . import text
+from bot.people.access import OVERSEEING, User
+from bot.reports.records import CASE_CODE, TYPES
+from bot.console import text
 
 PAGE_SIZE = 50
 MAX_FILTER = 100
@@ -133,8 +133,8 @@ def author_choices(db, viewer: User, f: Filters) -> list[tuple[str, str]] | None
 
 
 def person(platform: str, user_id: str, display_name: str | None) -> str:
-    """How a user is named on a page: as everywhere else (bot/people.py)."""
-    from ..people import label
+    """How a user is named on a page: as everywhere else (bot/people/names.py)."""
+    from bot.people.names import label
     return label(platform, user_id, display_name)
 
 

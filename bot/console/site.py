@@ -18,9 +18,9 @@ from werkzeug.routing import IntegerConverter
 
 from scheduler.workdays import TZ
 
-from .. import config, messages
-from ..access import ROLE_LABELS
-from . import MAX_REQUEST, audit, auth, text  # MAX_REQUEST: an upload over 1 MB still gets its page
+from bot import config, messages
+from bot.people.access import ROLE_LABELS
+from bot.console import MAX_REQUEST, audit, auth, text  # MAX_REQUEST: an upload over 1 MB still gets its page
 
 COOKIE = "nimo_console"
 LOGIN_COOKIE = "nimo_login"  # the login page's own cookie (auth.form_token); SameSite=Strict
@@ -208,7 +208,7 @@ def build(db, clock, settings: dict) -> Flask:
     def home():
         return redirect(url_for("reports"))
 
-    from . import views_admin, views_cases, views_plans, views_proposals, views_reports
+    from bot.console import views_admin, views_cases, views_plans, views_proposals, views_reports
     for module in (views_reports, views_plans, views_cases, views_proposals, views_admin):
         module.register(app, ctx)
     return app

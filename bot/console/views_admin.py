@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 from flask import g, render_template, request
 
-from .. import access, departures, messages
-from . import audit, queries, text
-from .site import Ctx, need
+from bot.people import access, departures
+from bot import messages
+from bot.console import audit, queries, text
+from bot.console.site import Ctx, need
 
 LOG_PAGE = 100
 

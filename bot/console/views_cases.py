@@ -9,11 +9,11 @@ from flask import abort, g, redirect, render_template, request, url_for
 from knowledge.cases import load_all
 from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
 
-from ..access import acts_on_area
-from ..people import display
-from ..handlers.gaps import gap_groups, mark_handled
-from . import localcases, text
-from .site import Ctx, need, who
+from bot.people.access import acts_on_area
+from bot.people.names import display
+from bot.handlers.gaps import gap_groups, mark_handled
+from bot.console import localcases, text
+from bot.console.site import Ctx, need, who
 
 CURATORS = ("supervisor", "admin")
 # The form: the fields a local case usually has.  (name, widget, limit); lists are one item a line.

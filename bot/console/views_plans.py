@@ -9,9 +9,9 @@ from flask import g, render_template, request
 from scheduler import store
 from scheduler.workdays import TZ
 
-from ..access import may_see_event
-from . import queries
-from .site import Ctx
+from bot.people.access import may_see_event
+from bot.console import queries
+from bot.console.site import Ctx
 
 LIMIT = 300
 OUTCOMES = {"done": "完了", "unmet": "会えなかった", "cancelled": "取消"}

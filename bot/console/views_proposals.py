@@ -9,10 +9,11 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from scheduler.workdays import TZ
 
-from .. import messages, notices
-from ..handlers.proposal import number
-from . import localcases, queries, text
-from .site import Ctx, need, who
+from bot import messages
+from bot.serve import notices
+from bot.handlers.proposal import number
+from bot.console import localcases, queries, text
+from bot.console.site import Ctx, need, who
 
 CURATORS = ("supervisor", "admin")
 # a proposal with its proposer's name and area, as the other pages name people (queries.person)

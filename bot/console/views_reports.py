@@ -9,10 +9,11 @@ from pathlib import Path
 
 from flask import Response, abort, g, render_template, request, url_for
 
-from .. import messages, photos
-from ..reports import TYPES, number
-from . import exports, queries, text
-from .site import Ctx
+from bot import messages
+from bot.reports import photos
+from bot.reports.records import TYPES, number
+from bot.console import exports, queries, text
+from bot.console.site import Ctx
 
 log = logging.getLogger("nimo.console")
 
@@ -93,7 +94,7 @@ def register(app, ctx: Ctx) -> None:
 
     @app.get("/reports/chart.png")
     def chart():
-        from ..charts import weekly_bars
+        from bot.reports.charts import weekly_bars
         f = queries.read_filters(request.args, g.user, db)
         png = weekly_bars(queries.weeks(db, g.user, ctx.today(), f=None if f.errors else f))
         return Response(png, mimetype="image/png")
@@ -103,7 +104,7 @@ def _summary(ctx: Ctx, f: queries.Filters) -> dict:
     """The counts above the list, under the same filters as the list: for the period asked for
     (「今週」, 「今月」, dates typed), else last week; and the last 8 weeks for the chart."""
     from datetime import date
-    from ..summary import legend
+    from bot.reports.summary import legend
     today = ctx.today()
     if f.since or f.until:
         end = date.fromisoformat(f.until) + timedelta(days=1) if f.until else today + timedelta(days=1)

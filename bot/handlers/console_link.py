@@ -5,11 +5,11 @@ to a group (anyone there could open it) and it works once, for ten minutes.
 """
 from __future__ import annotations
 
-from .. import config, messages
-from ..access import STAFF_ROLES
-from ..console import auth
-from ..core import Incoming, Reply, Text
-from ..routes import Route, exact
+from bot import config, messages
+from bot.people.access import STAFF_ROLES
+from bot.console import auth
+from bot.chat.core import Incoming, Reply, Text
+from bot.chat.routes import Route, exact
 
 
 def link(app, msg: Incoming) -> list[Reply]:

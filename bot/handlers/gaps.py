@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from ..privacy import guard
+from bot.privacy.guard import guard
 
 
 def gap_key(question: str) -> str:
@@ -20,7 +20,7 @@ def gap_key(question: str) -> str:
 def log_gap(app, platform: str, question: str, reason: str, *, user: str | None = None) -> bool:
     """Store an unanswered question, masked, with the asker's area (a supervisor reads their own
     area's; not the asker); True when masking changed it (the user is told)."""
-    from ..access import get_user
+    from bot.people.access import get_user
     question, hidden = guard(question)
     asker = get_user(app.db, platform, user) if user else None
     app.db["gaps"].insert({"question": question, "key": gap_key(question), "reason": reason,

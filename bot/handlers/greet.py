@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from .. import messages
-from ..access import get_user
-from ..core import Choice, Incoming, Reply, Text
-from ..routes import Route, always
+from bot import messages
+from bot.people.access import get_user
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.chat.routes import Route, always
 
 GROUP_HINTS = {"lineworks": messages.LINEWORKS_GROUP_HINT}
 

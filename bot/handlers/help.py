@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from .. import messages
-from ..access import OVERSEEING, STAFF_ROLES, get_user
-from ..core import Choice, Incoming, Reply, Text
-from ..routes import Route, exact
-from .plans import PLAN_ROLES
+from bot import messages
+from bot.people.access import OVERSEEING, STAFF_ROLES, get_user
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.chat.routes import Route, exact
+from bot.handlers.plans import PLAN_ROLES
 
 EXAMPLE_CHOICES = tuple(Choice(e, e) for e in messages.EXAMPLES[:4])
 TOPIC_CHOICES = tuple(Choice(f"ヘルプ {t}", f"ヘルプ {t}") for t in messages.HELP_TOPICS)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from .. import messages
-from ..core import Incoming, Reply, Text
-from ..routes import Route
+from bot import messages
+from bot.chat.core import Incoming, Reply, Text
+from bot.chat.routes import Route
 
 # the longest first, so 「不参加」 is not read as 「参加」 and 「報告一覧」 not as 「報告」
 WORDS = {"不参加": "参加", "参加": "参加", "変更": "変更", "延期": "延期", "朝の通知": "朝の通知", "完了": "完了",

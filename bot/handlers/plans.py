@@ -2,7 +2,7 @@
 
 「計画終了 K-012 再入院」 ends the case's active plans (readmitted, moved away): their open visits are
 cancelled and no reminder of them is sent.  「引継ぎ K-012 佐藤」 gives them to a colleague of the same
-area on the same platform, who is told by a notice the worker sends (bot/notices.py).  Both are read
+area on the same platform, who is told by a notice the worker sends (bot/serve/notices.py).  Both are read
 back and wait for 「はい」 in the CONFIRM conversation of remind.py; a missing reason, case or colleague is
 asked for with buttons that send the whole command again, so no other state is kept.  Staff act on
 their own plans, supervisors and admins on their area's.
@@ -14,12 +14,12 @@ import unicodedata
 
 from scheduler import store
 
-from .. import messages
-from ..access import OVERSEEING, get_user
-from ..core import Choice, Incoming, Reply, Text
-from ..reports import CODE
-from ..routes import Route
-from .remind import CONFIRM, CONFIRMED, YES_NO, canonical_code
+from bot import messages
+from bot.people.access import OVERSEEING, get_user
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.reports.records import CODE
+from bot.chat.routes import Route
+from bot.handlers.remind import CONFIRM, CONFIRMED, YES_NO, canonical_code
 
 PLAN_ROLES = ("staff", "supervisor", "admin")  # who may hold a visit plan (a peer supporter may not)
 _CODE = rf"{CODE}(?![0-9A-Za-z])"
@@ -89,7 +89,7 @@ def _reach(app, msg: Incoming, code: str | None = None):
 
 
 def _parts(app, msg: Incoming, plans: list[dict]) -> list[str]:
-    from ..people import display
+    from bot.people.names import display
     labels = store.load_plans()
     return [messages.plan_part(labels.get(p["plan"], {}).get("label", p["plan"]), p["open_visits"],
                                None if p["owner"] == msg.user else display(app.db, p["platform"], p["owner"]))
@@ -122,8 +122,8 @@ def close_plan(app, msg: Incoming, code: str, rest: str) -> list[Reply]:
 def _close_confirmed(app, msg: Incoming, d: dict, yes: bool) -> list[Reply]:
     if not yes:
         return [Text(messages.PLAN_UNCHANGED)]
-    from .. import notices
-    from ..people import display
+    from bot.serve import notices
+    from bot.people.names import display
     from scheduler.transactions import immediate
     now, code = app.clock(), d["code"]
     plans = [p for p in _reach(app, msg, code) if p["id"] in d["ids"]]  # still active, still mine to close
@@ -145,8 +145,8 @@ def _colleague(app, msg: Incoming, code: str, name: str, plans: list[dict]):
     area, staff/supervisor/admin, not already their owner); else (None, the replies that say why,
     with those colleagues as buttons).  A name matches whole (「佐藤」 for 佐藤さん), else as a part
     of one (「佐藤」 in 「佐藤 花子」)."""
-    from ..access import list_users
-    from ..people import label
+    from bot.people.access import list_users
+    from bot.people.names import label
 
     def name_of(u) -> str:
         return label(u.platform, u.user_id, u.display_name)
@@ -202,7 +202,7 @@ def hand_over(app, msg: Incoming, code: str, name: str) -> list[Reply]:
     to, why = _colleague(app, msg, code, name, plans)
     if to is None:
         return why
-    from ..people import label
+    from bot.people.names import label
     app.dialogs.set(msg.platform, msg.user, CONFIRM, {
         "what": "hand_over", "code": code, "ids": [p["id"] for p in plans], "to": to.user_id}, app.clock())
     return [Text(messages.confirm_handover(code, _parts(app, msg, plans), label(to.platform, to.user_id, to.display_name),
@@ -212,8 +212,8 @@ def hand_over(app, msg: Incoming, code: str, name: str) -> list[Reply]:
 def _handover_confirmed(app, msg: Incoming, d: dict, yes: bool) -> list[Reply]:
     if not yes:
         return [Text(messages.PLAN_UNCHANGED)]
-    from .. import notices
-    from ..people import display
+    from bot.serve import notices
+    from bot.people.names import display
     from scheduler.transactions import immediate
     now, code = app.clock(), d["code"]
     to = get_user(app.db, msg.platform, d["to"])

@@ -5,16 +5,18 @@ dialog state keeps them through a restart).  The report's privacy guard looks at
 looks like personal data is named, and nothing is stored until the proposer chooses to mask it or
 keep it; meanwhile the dialog state holds the answers masked, as typed only sealed (as a report's
 draft: bot/handlers/report.py).  A supervisor or admin then publishes it as a local case or
-declines it in the console, and the proposer is told in chat (bot/notices.py).
+declines it in the console, and the proposer is told in chat (bot/serve/notices.py).
 """
 from __future__ import annotations
 
 from datetime import timezone
 
-from .. import dialogs, messages, privacy
-from ..access import get_user
-from ..core import Choice, Incoming, Reply, Text
-from ..routes import STOP_WORDS, Conversation, Route, exact
+from bot.chat import dialogs
+from bot import messages
+from bot.privacy import guard as privacy
+from bot.people.access import get_user
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.chat.routes import STOP_WORDS, Conversation, Route, exact
 
 STEPS = ("area", "problem", "action", "outcome", "contact")
 STEP = "proposal_step"

@@ -16,11 +16,11 @@ import re
 
 from scheduler.workdays import TZ
 
-from .. import messages
-from ..access import get_user, locked_until, redeem, revoke_seen, set_display_name
-from ..core import Incoming, Reply, Text
-from ..people import fetch_name
-from ..routes import Route
+from bot import messages
+from bot.people.access import get_user, locked_until, redeem, revoke_seen, set_display_name
+from bot.chat.core import Incoming, Reply, Text
+from bot.people.names import fetch_name
+from bot.chat.routes import Route
 
 
 def register(app, msg: Incoming, code: str) -> list[Reply]:

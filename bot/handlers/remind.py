@@ -19,12 +19,13 @@ from scheduler import store
 from scheduler.timeparse import Recurrence, TimeError, When, is_time_of_day, parse_date, parse_when, readback
 from scheduler.workdays import TZ, is_night
 
-from .. import dialogs, messages
-from ..access import OVERSEEING, STAFF_ROLES, get_user, may_see_event
-from ..core import Choice, Incoming, Reply, Text
-from ..reports import CODE, case_code
-from ..routes import Conversation, Route, exact
-from ..privacy import guard
+from bot.chat import dialogs
+from bot import messages
+from bot.people.access import OVERSEEING, STAFF_ROLES, get_user, may_see_event
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.reports.records import CODE, case_code
+from bot.chat.routes import Conversation, Route, exact
+from bot.privacy.guard import guard
 
 YES_NO = (Choice("はい", "はい"), Choice("いいえ", "いいえ"))
 REMIND_PREFIX = re.compile(r"^(リマインダー|リマインド|りまいんど|remind)\s*", re.I)
@@ -271,7 +272,7 @@ def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
         area = area or messages.NO_AREA  # the terminal's local user has none: the header still names it
         if not rows:
             return [Text(messages.area_visits_none(area))]
-        from ..people import display  # the person by name, not by platform id (bot/people.py)
+        from bot.people.names import display  # the person by name, not by platform id (bot/people/names.py)
         today = _now(app).date()
         lines = [f"{messages.fmt_day(date.fromisoformat(v['due']))} {v['case_code']}（{v['label']}"
                  f"{'・' + messages.VISIT_OVERDUE if _visit_state(v, today) == messages.VISIT_OVERDUE else ''}）"

@@ -24,11 +24,14 @@ from pathlib import Path
 
 from scheduler.timeparse import TimeError, parse_date
 
-from .. import dialogs, messages, photos, privacy
-from .. import reports
-from ..access import OVERSEEING, get_user
-from ..core import Choice, Incoming, Reply, Text
-from ..routes import STOP_WORDS, Conversation, Route, Words, exact
+from bot.chat import dialogs
+from bot import messages
+from bot.reports import photos
+from bot.privacy import guard as privacy
+from bot.reports import records as reports
+from bot.people.access import OVERSEEING, get_user
+from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.chat.routes import STOP_WORDS, Conversation, Route, Words, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
 NONE_WORDS = ("なし", "無し", "ない")
@@ -283,7 +286,7 @@ UNLESS_AN_ANSWER = ("reminder", "event", "plan", "report_start", "case_visits_as
 
 
 def _commands(app, msg: Incoming, words: Words, always_only: bool) -> bool:
-    from . import ROUTES  # the list of every module's routes, this one's included
+    from bot.handlers import ROUTES  # the list of every module's routes, this one's included
     names = ALWAYS_ANOTHER if always_only else ALWAYS_ANOTHER + UNLESS_AN_ANSWER
     return any(r.name in names and r.hit(app, msg, words) for r in ROUTES)
 

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from scheduler.workdays import week_start
 
-from . import messages
-from .reports import TYPES
+from bot import messages
+from bot.reports.records import TYPES
 
 
 def counts(db, start: date, end: date, column: str) -> dict[str, int]:
@@ -39,11 +39,11 @@ def text(db, today: date) -> str:
 
 
 def chart(db, today: date) -> bytes:
-    from .charts import weekly_bars
+    from bot.reports.charts import weekly_bars
     return weekly_bars(weeks(db, today))
 
 
 def legend() -> str:
     """The chart has no Japanese text (no font to draw it with): the message names the colours."""
-    from .charts import COLOR_NAMES, TYPE_ORDER
+    from bot.reports.charts import COLOR_NAMES, TYPE_ORDER
     return "グラフの色：" + "・".join(f"{t}＝{COLOR_NAMES[t]}" for t in TYPE_ORDER)

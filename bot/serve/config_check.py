@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from . import messages
+from bot import messages
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _SLACK_TOKEN = re.compile(r"xox[a-z]-[0-9A-Za-z-]{10,}")

@@ -23,8 +23,8 @@ from scheduler.timeparse import TimeError, parse_date
 from scheduler.transactions import immediate
 from scheduler.workdays import TZ
 
-from . import messages
-from .report_types import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
+from bot import messages
+from bot.reports.kinds import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
 
 TYPE_WORDS = {  # what staff type → the stored type
     "訪問": "訪問", "家庭訪問": "訪問", "電話": "電話", "tel": "電話", "同行受診": "同行受診", "受診同行": "同行受診",
@@ -373,7 +373,7 @@ def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
 
 
 # --- photo files -------------------------------------------------------------------------------
-# A photo is stored (bot.photos.store) when it is sent, into the draft held in the dialog state; it
+# A photo is stored (bot.reports.photos.store) when it is sent, into the draft held in the dialog state; it
 # gets a row in report_photos only when the report is saved.  A file is therefore kept while a
 # live draft or a saved report names it, and deleted when the draft ends unsaved (the dialog's
 # on_end hook, bot/handlers/report.py), when its report is purged, or by sweep_photos.
@@ -407,7 +407,7 @@ def sweep_photos(db, now: datetime) -> int:
     """Forget timed-out dialog states (drafts of users who never came back) and delete every photo
     file that neither a saved report nor a live draft names, once it is older than SWEEP_AFTER
     (also files left by a crash between storing a photo and noting it in the draft); how many."""
-    from .dialogs import Dialogs
+    from bot.chat.dialogs import Dialogs
     Dialogs(db).sweep(now)
     d = photo_dir(db)
     if d is None or not d.is_dir():

@@ -55,7 +55,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from .messages import PHOTO_TOO_MANY_PIXELS
+from bot.messages import PHOTO_TOO_MANY_PIXELS
 
 __all__ = ["MAX_BYTES", "MAX_PIXELS", "PhotoError", "kind", "recheck", "strip_metadata", "store"]
 

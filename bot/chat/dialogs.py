@@ -4,7 +4,7 @@ SQLite.
 A state has a readable name and JSON data, and ends on its own after a timeout, so that a
 follow-up such as 「次」 days later does not continue a conversation the user has forgotten.
 Keeping it in the database (not in memory) lets it survive a restart and several web processes.
-Each conversation (:class:`bot.routes.Conversation`) has a slot of its own, named by the
+Each conversation (:class:`bot.chat.routes.Conversation`) has a slot of its own, named by the
 conversation and found from the state's name, so a pending 「はい／いいえ」, the answer being paged
 with 「次」 and a report being written are kept side by side instead of the last one erasing the
 others.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from .routes import Conversation
+from bot.chat.routes import Conversation
 
 TIMEOUTS: dict[str, timedelta] = {}
 DEFAULT_TIMEOUT = timedelta(minutes=30)
@@ -130,7 +130,7 @@ class Dialogs:
     def keep_masked(self, data: dict, keys) -> dict:
         """``data`` as it may rest in the table: the text under ``keys`` masked by the privacy
         guard, and the text that masking changed, as typed, sealed under ``"sealed"``."""
-        from .privacy import guard
+        from bot.privacy.guard import guard
         typed = {k: data[k] for k in keys if isinstance(data.get(k), str) and guard(data[k])[1]}
         if not typed:
             return dict(data)

@@ -13,8 +13,8 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Callable
 
-from . import dbcheck, messages
-from .inbox import ALIVE
+from bot import dbcheck, messages
+from bot.serve.inbox import ALIVE
 
 STALE_HEARTBEAT_S = ALIVE.total_seconds()
 PROBE_TIMEOUT_MS = 2000        # /readyz waits at most this for another process's write lock
@@ -80,7 +80,7 @@ def readiness(db, clock: Callable[[], datetime]) -> dict:
     failed = db.execute("SELECT platform, created_at FROM deliveries WHERE status = 'failed' "
                         "ORDER BY created_at DESC LIMIT 1").fetchone()
     out["last_delivery_failure"] = {"platform": failed[0], "at": failed[1]} if failed else None
-    from .delivery import last_failure  # what a platform's API answered: platform, path, status, attempt
+    from bot.serve.delivery import last_failure  # what a platform's API answered: platform, path, status, attempt
     api_failure = last_failure(db)
     if api_failure is not None and (failed is None or api_failure["at"] >= failed[1]):
         out["last_delivery_failure"] = api_failure

@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta
 from scheduler import store
 from scheduler.workdays import TZ
 
-from . import messages, summary
-from .core import Choice, Reply, Text
+from bot import messages
+from bot.reports import summary
+from bot.chat.core import Choice, Reply, Text
 
 
 def reminder_choices(r) -> tuple[Choice, ...]:

@@ -16,12 +16,13 @@ import logging
 from knowledge.tokens import normalize
 from scheduler.timeparse import long_mark_run
 
-from . import dbcheck, dialogs, messages
-from .access import get_user
-from .casesync import refresh as refresh_cases
-from .core import Incoming, Reply, Text
-from .handlers import ROUTES
-from .routes import Words
+from bot import dbcheck, messages
+from bot.chat import dialogs
+from bot.people.access import get_user
+from bot.chat.casesync import refresh as refresh_cases
+from bot.chat.core import Incoming, Reply, Text
+from bot.handlers import ROUTES
+from bot.chat.routes import Words
 
 # The most characters one text message can have on each platform (LINE: 5,000; Slack: 40,000).
 # The terminal has no limit of its own; it takes Slack's, the largest any platform lets through,

@@ -26,7 +26,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from . import dbcheck
+from bot import dbcheck
 
 log = logging.getLogger("nimo.inbox")
 
@@ -366,7 +366,7 @@ class Workers:
                 dbcheck.note_damage(self.inbox.db, self.inbox.clock())
             # A platform API's failure describes itself safely (platform, path, status, attempt);
             # any other exception may carry text from the message, so only its kind is logged.
-            from .delivery import DeliveryFailed
+            from bot.serve.delivery import DeliveryFailed
             log.error("event %s failed: %s", row_id, e if isinstance(e, DeliveryFailed) else type(e).__name__)
             status = "failed"
         if dbcheck.take_damage_flag():

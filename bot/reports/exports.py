@@ -1,6 +1,6 @@
 """Report exports as CSV and xlsx, one layout for ``nimo reports export`` and the console.
 
-The files are read by people in Excel, not by programs: the author is named (bot/people.py), times
+The files are read by people in Excel, not by programs: the author is named (bot/people/names.py), times
 are Japan time to the minute ('2026-12-01 14:05', not UTC with microseconds), and in xlsx the
 dates are date cells with a date format (so they sort and filter as dates) in columns wide enough
 to read.  Rows are written as they come, so a large export does not grow in memory.
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from .messages import PLATFORM_NAMES
-from .people import label
-from .reports import number
+from bot.messages import PLATFORM_NAMES
+from bot.people.names import label
+from bot.reports.records import number
 
 TZ = ZoneInfo("Asia/Tokyo")
 FORMATS = ("csv", "xlsx")
@@ -160,6 +160,6 @@ def format_for(path: Path, fmt: str | None) -> str:
     if fmt is None:
         return by_suffix or "csv"
     if suffix in (".csv", ".tsv", ".xlsx", ".xls", ".xlsm") and by_suffix != fmt:
-        from .messages import export_format_mismatch
+        from bot.messages import export_format_mismatch
         raise ValueError(export_format_mismatch(fmt, suffix))
     return fmt

@@ -2,7 +2,7 @@
 
 Reports name their author for years (lists, exports, the console's filter), so the user's row
 stays with its display name and only gets ``removed_at``; every "is this user registered?" check
-(:func:`bot.access.get_user`) then treats them as a stranger.  What they still hold (visit plans,
+(:func:`bot.people.access.get_user`) then treats them as a stranger.  What they still hold (visit plans,
 visits, reminders) must not be left ownerless, nor keep reaching someone who left with case codes:
 it goes to an active colleague of the same area, or is cancelled with a record of why.  The
 person, their work and the record change in one transaction, or not at all.
@@ -15,9 +15,9 @@ from datetime import datetime
 from scheduler import store
 from scheduler.transactions import immediate
 
-from . import messages
-from .access import STAFF_ROLES, AccessError, User, find_user, get_user
-from .people import label
+from bot import messages
+from bot.people.access import STAFF_ROLES, AccessError, User, find_user, get_user
+from bot.people.names import label
 
 CANCEL_REASON = "担当者の登録解除"
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .report_types import TYPES
+from bot.reports.kinds import TYPES
 
 __all__ = ["PALETTE", "COLOR_NAMES", "TYPE_ORDER", "weekly_bars", "encode_png"]
 
 RGB = tuple[int, int, int]
 
 # Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), in stacking
-# order from the bottom of the bar: the order of bot.report_types.TYPES (tests/test_charts.py checks).
+# order from the bottom of the bar: the order of bot.reports.kinds.TYPES (tests/test_charts.py checks).
 PALETTE: dict[str, RGB] = {
     "訪問": (0, 114, 178),            # blue
     "電話": (230, 159, 0),            # orange

@@ -79,7 +79,7 @@ def clean_name(name: str | None) -> str | None:
 
 def id_problem(platform: str, user_id: str) -> str | None:
     """Why ``user_id`` cannot be a ``platform`` user id (in Japanese), or None when it can."""
-    from . import messages
+    from bot import messages
     shape = ID_SHAPES.get(platform)
     if shape is None or shape.fullmatch(user_id.strip()):
         return None
@@ -90,7 +90,7 @@ def fetch_name(app, platform: str, user_id: str) -> str | None:
     """The user's name from their platform's profile, or None.
 
     Handlers run where no platform client may exist (the terminal, the CLI, tests without
-    stand-ins), so the wiring that holds the clients (bot/worker.py) gives the app a callable
+    stand-ins), so the wiring that holds the clients (bot/serve/worker.py) gives the app a callable
     ``app.profiles(platform, user_id)``; without one there is no name.  A failure of any kind is
     logged by its kind only and gives None: a missing name must never block a registration.
     """

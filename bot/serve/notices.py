@@ -13,7 +13,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Callable
 
-from .core import Text
+from bot.chat.core import Text
 
 log = logging.getLogger("nimo.notices")
 MAX_ATTEMPTS = 5

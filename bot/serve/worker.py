@@ -2,7 +2,7 @@
 
 ``nimo worker`` runs an :class:`Answerer` beside the web process (and the reminder engine); tests
 and a one-process setup run :class:`Server`, the web app and an answerer together.  Answering
-takes the case index, the tokenizer and the SDKs, which is why it lives apart from bot/web.py.
+takes the case index, the tokenizer and the SDKs, which is why it lives apart from bot/serve/web.py.
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
-from . import status
-from .adapters import line as line_adapter
-from .delivery import DeliveryFailed, ReplyClaims, record_failure
-from .inbox import Inbox, Workers
-from .platform import Event, answer
-from .logs import quiet_libraries
-from .web import WebApp, lineworks_on
+from bot.serve import status
+from bot.adapters import line as line_adapter
+from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
+from bot.serve.inbox import Inbox, Workers
+from bot.chat.platform import Event, answer
+from bot.serve.logs import quiet_libraries
+from bot.serve.web import WebApp, lineworks_on
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
@@ -26,7 +26,7 @@ HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
 class LineAnswers:
-    """LINE as a :class:`~bot.platform.Platform`: one stored webhook event → the replies, delivered
+    """LINE as a :class:`~bot.chat.platform.Platform`: one stored webhook event → the replies, delivered
     by reply token or (after a restart, when the token is spent) by push."""
 
     name = "line"
@@ -53,7 +53,7 @@ class LineAnswers:
 
     def deliver(self, rendered: list[dict], event: Event) -> None:
         """Claimed before it is sent, marked after: an event redone after a crash whose answer may
-        already have gone out is not pushed again (see :class:`~bot.delivery.ReplyClaims`)."""
+        already have gone out is not pushed again (see :class:`~bot.serve.delivery.ReplyClaims`)."""
         token, to = event.reply_to
         claims = ReplyClaims(self.app.db, self.app.clock)
         state = claims.begin("line", event.key)
@@ -95,7 +95,7 @@ class Answerer:
         self.bolt = None
         self.lineworks = None
         if lineworks_on(settings):
-            from .adapters.lineworks import answers_from_settings
+            from bot.adapters.lineworks import answers_from_settings
             self.lineworks = answers_from_settings(app, settings, sleep=sleep)
         if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
             kw = {"sleep": sleep} if sleep else {}
@@ -106,7 +106,7 @@ class Answerer:
             messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
             self.line = LineAnswers(app, messenger)
         if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
-            from .adapters.slack import build_bolt
+            from bot.adapters.slack import build_bolt
             self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
                                    base_url=settings.get("SLACK_API_BASE_URL") or None)
         app.profiles = self._profiles()
@@ -123,12 +123,12 @@ class Answerer:
         Handlers reach the platforms only through such callables on the app: the web process and
         the CLI have no clients, and a handler stays free of SDKs.  LINE WORKS has none: its users
         API needs the ``user.read`` scope, and Nimo asks only for ``bot``."""
-        from .people import Profiles
+        from bot.people.names import Profiles
         fetchers = {}
         if self.line is not None:
             fetchers["line"] = self.line.messenger.display_name
         if self.bolt is not None:
-            from .adapters.slack import display_name as slack_name
+            from bot.adapters.slack import display_name as slack_name
             fetchers["slack"] = lambda user_id: slack_name(self.bolt.client, user_id)
         return Profiles(fetchers)
 
@@ -136,7 +136,7 @@ class Answerer:
         if platform == "line" and self.line is not None:
             self.line.process(payload)
         elif platform == "slack" and self.bolt is not None:
-            from .adapters.slack import dispatch
+            from bot.adapters.slack import dispatch
             dispatch(self.bolt, payload)
         elif platform == "lineworks" and self.lineworks is not None:
             self.lineworks.process(payload)
@@ -153,7 +153,7 @@ class Answerer:
         if self.line is not None:
             out["line"] = self.line.pusher()
         if self.settings.get("SLACK_BOT_TOKEN"):
-            from .adapters.slack import SlackPusher, web_client
+            from bot.adapters.slack import SlackPusher, web_client
             out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],
                                                   self.settings.get("SLACK_API_BASE_URL") or None))
         if self.lineworks is not None:
@@ -183,7 +183,7 @@ class Answerer:
         """Hourly: forget answered events past the dedupe window (their payloads hold message
         text), and delete the photos of drafts nobody came back to.  Drafts are swept a day after
         they timed out, so someone who returns later that day is still told what happened."""
-        from .reports import sweep_photos
+        from bot.reports.records import sweep_photos
         while not self.stopping.is_set():
             try:
                 self.inbox.purge()
@@ -201,7 +201,7 @@ class Answerer:
         if not directory:
             return
         from scheduler.conns import path_of
-        from .backup import daily
+        from bot.backup import daily
         try:
             keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
             made = daily(path_of(self.app.db), directory, keep, self.app.clock())
@@ -212,8 +212,8 @@ class Answerer:
 
     def _drain_spool(self) -> None:
         """LINE WORKS callbacks the web process kept in files while the database was locked
-        (bot/spool.py): into the inbox as soon as it takes writes, and answered."""
-        from .spool import drain, spool_dir
+        (bot/serve/spool.py): into the inbox as soon as it takes writes, and answered."""
+        from bot.serve.spool import drain, spool_dir
         from scheduler.conns import path_of
         try:
             directory = spool_dir(path_of(self.app.db))

@@ -40,9 +40,9 @@ class User:
     user_id: str
     role: str
     area: str
-    # How a person is named where shown (bot/people.py); not part of who they are.
+    # How a person is named where shown (bot/people/names.py); not part of who they are.
     display_name: str | None = field(default=None, compare=False)
-    # When the person was deactivated (bot/departures.py); None while they use Nimo.
+    # When the person was deactivated (bot/people/departures.py); None while they use Nimo.
     removed_at: str | None = field(default=None, compare=False)
 
 
@@ -156,8 +156,8 @@ def revoke_seen(db, code: str, *, platform: str, seen_by: str, now: datetime) ->
     The invite's role and area, or None when the code was no live invite."""
     from scheduler.transactions import immediate
 
-    from . import messages
-    from .console import audit
+    from bot import messages
+    from bot.console import audit
     with immediate(db.conn):  # revoked, logged and the creator's notice queued: all or nothing
         row = db.execute("SELECT role, area, created_by, hint FROM invites WHERE code_hash = ? AND used_by IS NULL "
                          "AND revoked_at IS NULL AND expires_at > ?", [code_hash(code), _utc(now)]).fetchone()
@@ -177,7 +177,7 @@ def set_display_name(db, platform: str, user_id: str, name: str | None) -> bool:
     """The name shown for a user in lists, exports and the console (chat platforms give Nimo only
     opaque ids); made one line of at most ``people.NAME_MAX`` characters, None clears it.  True
     when the user exists."""
-    from .people import clean_name
+    from bot.people.names import clean_name
     return db.execute("UPDATE users SET display_name = ? WHERE platform = ? AND user_id = ?",
                       [clean_name(name), platform, user_id]).rowcount == 1
 

@@ -640,7 +640,7 @@ _DETECTORS = (_emails, _phones, _numbers12, _addresses, _birthdates, _names)
 def find(text: str, *, person_names: bool = True) -> list[Finding]:
     """Personal data in text, sorted by position and not overlapping (the longer match wins).
 
-    ``person_names=False`` leaves out the SudachiDict name reader (bot/privacy_names.py) and keeps
+    ``person_names=False`` leaves out the SudachiDict name reader (bot/privacy/names.py) and keeps
     only the honorific rules of this module: the guard as it was, for benchmarks/bench_names.py."""
     if not text:
         return []
@@ -648,7 +648,7 @@ def find(text: str, *, person_names: bool = True) -> list[Finding]:
     first, last = norm.starts, norm.ends
     found = [c for detect in _DETECTORS for c in detect(norm.s)]
     if person_names:
-        from .privacy_names import names
+        from bot.privacy.names import names
         found = _merge_names(found + [("name", a, b) for a, b in names(norm.s, _is_role_word)])
     cands = [(kind, first[a], last[b - 1]) for kind, a, b in found if b > a]
     cands.sort(key=lambda c: (-(c[2] - c[1]), -_PRIORITY[c[0]], c[1]))

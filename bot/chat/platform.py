@@ -10,7 +10,7 @@
   ``push(target, replies, key)`` and ``push_user(user, replies, key)``).
 
 :func:`answer` is the one loop every platform's event goes through, so a new platform is these four
-methods and a path in bot/web.py, and nothing in the handlers changes.  Slack is the exception:
+methods and a path in bot/serve/web.py, and nothing in the handlers changes.  Slack is the exception:
 Bolt's listener matching parses its events (messages, slash commands, buttons, the report form's
 modal), which is why its adapter (bot/adapters/slack.py) keeps Bolt and calls the same router.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from .core import Incoming, Reply
+from bot.chat.core import Incoming, Reply
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ it takes, who may use it, where) and a :class:`Conversation` (a dialog with name
 the user's next messages until it ends).
 
 Each module of :mod:`bot.handlers` exports ``ROUTES`` (and, when it holds a dialog, ``CONVERSATION``),
-and :mod:`bot.router` applies the rules they declare once, for all of them: so adding a command is a
+and :mod:`bot.chat.router` applies the rules they declare once, for all of them: so adding a command is a
 change to its own module, and a rule such as "1:1 only" or "supervisors only" cannot be forgotten in
 one of six places (in the spirit of bolt-python's listener matchers and python-telegram-bot's
 ConversationHandler, without their framework).
@@ -78,9 +78,9 @@ def always(app, msg, words: Words) -> bool:
 
 @dataclass(frozen=True)
 class Conversation:
-    """A dialog that holds state between messages, in its own slot of :mod:`bot.dialogs`.
+    """A dialog that holds state between messages, in its own slot of :mod:`bot.chat.dialogs`.
 
-    ``states`` are the names of its states (what :meth:`bot.dialogs.Dialogs.set` is given); the slot
+    ``states`` are the names of its states (what :meth:`bot.chat.dialogs.Dialogs.set` is given); the slot
     is this conversation's ``name``, so an answer's paging and a pending confirmation are kept side
     by side.  A conversation that ``captures`` takes every message of its user while it is active
     (a report being written) through ``handle(app, msg, state, words)``; one that does not is only

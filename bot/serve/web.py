@@ -17,15 +17,16 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from . import dbcheck, messages, spool, status, webhooks
-from .inbox import Inbox
+from bot import dbcheck, messages
+from bot.serve import spool, status, webhooks
+from bot.serve.inbox import Inbox
 
 log = logging.getLogger("nimo.web")
 RETRY_AFTER_S = 10
 
 
 # Console requests handled at once.  The console and the webhooks share one pool of waitress
-# threads (bot/process.py, 8); a supervisor's uploads and downloads may hold at most this many of
+# threads (bot/serve/process.py, 8); a supervisor's uploads and downloads may hold at most this many of
 # them, so a field worker's message is always acknowledged.  Beyond it the console answers 503 at
 # once rather than queue: a waiting request would hold a thread as surely as a working one.
 CONSOLE_SHARE = 3
@@ -160,7 +161,7 @@ class WebApp:
         if self._console is None:
             with self._console_lock:
                 if self._console is None:
-                    from .console import create_app
+                    from bot.console import create_app
                     self._console = create_app(self.db, self.clock, self.settings)
         environ = dict(environ, SCRIPT_NAME=environ.get("SCRIPT_NAME", "") + "/console",
                        PATH_INFO=environ.get("PATH_INFO", "")[len("/console"):] or "/")
@@ -272,5 +273,5 @@ def form_errors(payload: dict) -> dict:
     body = payload.get("body") or {}
     if payload.get("kind") != "interactive" or body.get("type") != "view_submission":
         return {}
-    from .adapters.slack_form import check_form
+    from bot.adapters.slack_form import check_form
     return check_form(body["view"])

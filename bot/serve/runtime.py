@@ -3,15 +3,15 @@ console's chat notices, built from one App and the settings, in one place for ``
 the tests (which start the same parts with a stand-in's URLs in ``settings``).
 
 The scheduler gets what it must not import from here: the pushers (one per platform that is on)
-and the texts of its messages (:mod:`bot.reminder_texts`), so ``scheduler/`` stays free of ``bot``.
+and the texts of its messages (:mod:`bot.chat.reminder_texts`), so ``scheduler/`` stays free of ``bot``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import reminder_texts
-from .notices import NoticeSender
-from .worker import Answerer
+from bot.chat import reminder_texts
+from bot.serve.notices import NoticeSender
+from bot.serve.worker import Answerer
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Person names found with SudachiDict, for the privacy guard (bot/privacy.py).
+"""Person names found with SudachiDict, for the privacy guard (bot/privacy/guard.py).
 
 The honorific rules of privacy.py read the characters in front of さん/様/…; they cannot tell where
 a name written in mixed scripts starts (田中よし子さん, 鈴木ヨシ子さん) and never see a name without

@@ -1,0 +1,1 @@
+"""People: names, users and roles, invites, access and departures."""

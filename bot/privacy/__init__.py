@@ -1,0 +1,1 @@
+"""The privacy guard every text Nimo keeps passes first."""

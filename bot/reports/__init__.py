@@ -1,0 +1,1 @@
+"""Field reports: filing, photos, exports, the weekly summary and its chart."""

@@ -1,0 +1,1 @@
+"""Serving: the web process, the inbox, the worker, processes and status."""
