@@ -67,6 +67,22 @@ def test_a_registered_users_form_goes_to_the_review_in_their_dm(stack):
     assert stack.count("dialog_state") == 1 and stack.count("reports") == 0  # kept as a draft until 「確定」
 
 
+def test_a_form_sent_while_a_typed_report_waits_for_its_type_goes_to_the_review(stack):
+    """A report being written takes the user's messages, not a form: the form's draft replaces
+    the typed one, as a new 「報告 …」 would."""
+    from .test_web import dm, slack_event
+    register(stack, "slack", "Uslack")
+    stack.slack_post(slack_event(dm("報告"), event_id="EvSteps"))
+    assert stack.slack.wait_for(lambda s: sent(s, "chat.postMessage"))
+    assert messages.REPORT_ASK_TYPE in sent(stack.slack, "chat.postMessage")[0]["text"]
+    assert submit(stack, "Uslack", form_values()) == 200
+    assert stack.slack.wait_for(lambda s: len(sent(s, "chat.postMessage")) == 2)
+    review = sent(stack.slack, "chat.postMessage")[1]["text"]
+    assert "種類：同行受診" in review and "内容：受診に同行した。主治医と相談。" in review
+    [(state,)] = stack.app.db.execute("SELECT name FROM dialog_state").fetchall()
+    assert state == "report_review"
+
+
 def test_an_unregistered_users_form_gets_the_register_prompt_and_nothing_is_kept(stack):
     assert submit(stack, "Unobody", form_values()) == 200
     assert stack.slack.wait_for(lambda s: sent(s, "chat.postMessage"))

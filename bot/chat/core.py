@@ -92,5 +92,8 @@ class Form:
     name: str
     values: Mapping[str, str] = field(default_factory=dict, hash=False)
 
+    def __post_init__(self):
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
 
 Reply = Union[Text, Cards, Form]
