@@ -4,6 +4,10 @@ The web process verifies each request on its raw bytes, keeps it in the SQLite i
 ``event_id`` is recognised there and does nothing) and acknowledges at once (bot/serve/web.py); the
 worker then hands the stored payload to Bolt's listeners here, as Bolt's Socket Mode does.  So a
 Slack answer survives a crash between the acknowledgement and the answer, as a LINE one does.
+
+Each request, the report form included (asked for: an ``open_form`` message; sent: a ``form``
+message), becomes an :class:`Incoming` for the router, which alone decides who may do what; this
+module only reads Slack's shapes and shows the replies (a :class:`Form` as a modal).
 """
 from __future__ import annotations
 
