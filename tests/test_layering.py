@@ -7,6 +7,8 @@
   written only in ``scheduler/``: everything else calls named functions of ``scheduler/store.py``.
 - Transactions are opened with ``scheduler.transactions.immediate``, not by hand.
 - The kinds of field report are listed once (``bot/reports/kinds.py``).
+- Platform adapters reach the handlers and the access rules only through the router
+  (``app.handle``): they import neither ``bot.handlers`` nor ``bot.people.access``.
 
 Each checker is also run on small sources that break the rule, so a checker that finds nothing
 because it looks at nothing would fail here too.
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOWER = ("knowledge", "scheduler")               # packages that must not import bot
 SOURCE = ("bot", "knowledge", "scheduler")       # the packages Nimo ships
 SCHEDULER_TABLES = ("reminders", "visits", "events", "plans", "rsvps", "reminder_actions")
+# What an adapter must not import: who may do what is decided by the router, for every platform.
+PAST_THE_ROUTER = ("bot.handlers", "bot.people.access")
 SQL_ON_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|INDEX\s+\w+\s+ON)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                           rf"({'|'.join(SCHEDULER_TABLES)})\b", re.I)
 # Where SQL on those tables may stand outside scheduler/: the schema's migrations, and the chat
@@ -81,6 +85,11 @@ def imported_modules(source: str, package: str) -> list[tuple[int, str]]:
 
 def bot_imports(source: str, package: str) -> list[str]:
     return [f"line {n}: {m}" for n, m in imported_modules(source, package) if m == "bot" or m.startswith("bot.")]
+
+
+def past_the_router(source: str, package: str) -> list[str]:
+    return [f"line {n}: {m}" for n, m in imported_modules(source, package)
+            if any(m == name or m.startswith(name + ".") for name in PAST_THE_ROUTER)]
 
 
 def _string(node: ast.AST) -> str | None:
@@ -137,6 +146,15 @@ def test_knowledge_and_scheduler_never_import_bot():
     checked = modules(*LOWER)
     assert len(checked) >= 10  # the packages were found
     broken = {rel(p): hits for p in checked if (hits := bot_imports(p.read_text(encoding="utf-8"), package_of(p)))}
+    assert broken == {}
+
+
+def test_adapters_go_through_the_router():
+    """An adapter that checked registration itself or called a handler would keep a second copy
+    of the access rules, which drifts from the router's."""
+    checked = modules("bot/adapters")
+    assert len(checked) >= 5 and any(rel(p) == "bot/adapters/slack.py" for p in checked)
+    broken = {rel(p): hits for p in checked if (hits := past_the_router(p.read_text(encoding="utf-8"), package_of(p)))}
     assert broken == {}
 
 
@@ -207,6 +225,26 @@ def test_the_import_check_finds_an_import_of_bot(source):
 ])
 def test_the_import_check_lets_other_imports_be(source):
     assert bot_imports(source, "scheduler") == []
+
+
+@pytest.mark.parametrize("source", [
+    "from bot.handlers.report import review_draft\n",
+    "def on_form():\n    from bot.people.access import get_user\n",           # lazy, inside a listener
+    "from bot.people import access\n",
+    "from bot import handlers\n",
+    "import bot.handlers.report as report\n",
+    "from ..handlers import ROUTES\n",                                        # relative, from bot/adapters/
+])
+def test_the_adapter_check_finds_a_way_past_the_router(source):
+    assert past_the_router(source, "bot.adapters") != []
+
+
+@pytest.mark.parametrize("source", [
+    "from bot.chat.core import Incoming, Form\n", "from bot.people.names import display\n",
+    "from bot.adapters.slack_form import check_form\n", "s = 'from bot.handlers import x'\n",
+])
+def test_the_adapter_check_lets_the_adapters_own_imports_be(source):
+    assert past_the_router(source, "bot.adapters") == []
 
 
 def test_relative_imports_are_resolved_from_the_module_package():

@@ -4,6 +4,10 @@ The web process verifies each request on its raw bytes, keeps it in the SQLite i
 ``event_id`` is recognised there and does nothing) and acknowledges at once (bot/serve/web.py); the
 worker then hands the stored payload to Bolt's listeners here, as Bolt's Socket Mode does.  So a
 Slack answer survives a crash between the acknowledgement and the answer, as a LINE one does.
+
+Each request, the report form included (asked for: an ``open_form`` message; sent: a ``form``
+message), becomes an :class:`Incoming` for the router, which alone decides who may do what; this
+module only reads Slack's shapes and shows the replies (a :class:`Form` as a modal).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import messages
-from bot.chat.core import Cards, CaseCard, Choice, Incoming, Reply, Text
+from bot.chat.core import Cards, CaseCard, Choice, Form, Incoming, Reply, Text
 from bot.adapters.slack_form import CALLBACK_ID, check_form, form_values, report_form
 
 log = logging.getLogger("nimo.slack")
@@ -96,6 +100,13 @@ def render(replies: list[Reply]) -> tuple[str, list[dict]]:
                 blocks.append(act)
             fallback.append(f"事例{len(r.cards)}件：" + "、".join(c.area for c in r.cards))
     return "\n".join(fallback)[:3000] or "Nimo", blocks[:50]
+
+
+def modal_of(form: Form) -> dict:
+    """The modal that shows a :class:`Form` (the report form is the one Nimo has)."""
+    if form.name != "report":
+        raise ValueError(f"no Slack modal for the form {form.name!r}")
+    return report_form(form.values.get("date") or "", form.values.get("area") or "")
 
 
 HOME = {
@@ -195,54 +206,57 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
         fallback, blocks = answer(incoming)
         say(text=fallback, blocks=blocks)
 
-    def open_form(client, trigger_id: str, user: str) -> None:
-        from scheduler.workdays import TZ
-        from bot.people.access import get_user
-        u = get_user(app.db, "slack", user)
-        client.views_open(trigger_id=trigger_id, view=report_form(app.clock().astimezone(TZ).date().isoformat(),
-                                                                   u.area if u else ""))
+    def show(replies: list[Reply], client, trigger_id: str, say_rest) -> None:
+        """A form among the replies opens as a modal (first: its trigger lasts 3 seconds); the rest
+        is said through ``say_rest(text, blocks)``."""
+        for r in replies:
+            if isinstance(r, Form):
+                client.views_open(trigger_id=trigger_id, view=modal_of(r))
+        rest = [r for r in replies if not isinstance(r, Form)]
+        if rest:
+            say_rest(*render(rest))
+
+    def in_dm(client, user: str):
+        """Say something in the user's DM (opened on demand): for what has no channel of its own,
+        a modal's submission and App Home's button."""
+        def say(fallback: str, blocks: list[dict]) -> None:
+            channel = client.conversations_open(users=user)["channel"]["id"]
+            client.chat_postMessage(channel=channel, text=fallback, blocks=blocks)
+        return say
 
     @bolt.action("nimo_report_form")
     def on_form_button(ack, body, client):
+        """App Home's 「報告を書く」: whether the form opens is the router's to say, as for 「報告」."""
         ack()
-        from bot.people.access import get_user
-        if get_user(app.db, "slack", body["user"]["id"]):
-            open_form(client, body["trigger_id"], body["user"]["id"])
+        user = body["user"]["id"]
+        incoming = Incoming("slack", user, user, "報告", direct=True, kind="open_form")
+        show(app.handle(incoming), client, body["trigger_id"], in_dm(client, user))
 
     @bolt.view(CALLBACK_ID)
     def on_form(ack, body, view, client):
-        """Checked by the web process (mistakes go back in the acknowledgement); here the same
-        review as the chat's, in the user's DM, then 「確定」."""
-        from bot.reports import records as reports
-        from bot.people.access import get_user
-        from bot.handlers.report import review_draft
+        """Checked by the web process (mistakes go back in the acknowledgement); here the form's
+        fields go to the router like any message, and its answer (the same review as the chat's,
+        then 「確定」) to the user's DM."""
         ack()
-        f = form_values(view)
         if check_form(view):
             return
         user = body["user"]["id"]
-        if get_user(app.db, "slack", user) is None:
-            return
         channel = client.conversations_open(users=user)["channel"]["id"]
-        draft = reports.Draft(type=f["type"] or "訪問", date=f["date"], case_code=f["case"].upper() if f["case"] else None,
-                         area=f["area"] or "", summary=f["summary"],
-                         next_action=(f["next_action"] or "次回訪問") if f["next_date"] else None, next_date=f["next_date"])
-        fallback, blocks = render(review_draft(app, Incoming("slack", user, channel, "", direct=True), draft))
+        incoming = Incoming("slack", user, channel, "", direct=True, kind="form", form=form_values(view))
+        fallback, blocks = answer(incoming)
         client.chat_postMessage(channel=channel, text=fallback, blocks=blocks)
 
     @bolt.command("/nimo")
     def on_command(ack, command, respond, client):
         ack()
-        from bot.people.access import get_user
         text = str(command.get("text") or "")
-        if text.strip() == "報告" and get_user(app.db, "slack", command["user_id"]):
-            open_form(client, command["trigger_id"], command["user_id"])
-            return
         # The answer is ephemeral: only the user who typed the command sees it, as in a 1:1 chat.
         incoming = Incoming("slack", command["user_id"], str(command.get("channel_id") or command["user_id"]), text,
-                            direct=True)
-        fallback, blocks = answer(incoming)
-        respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
+                            direct=True, kind="open_form" if text.strip() == "報告" else "message")
+
+        def say(fallback: str, blocks: list[dict]) -> None:
+            respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
+        show(app.handle(incoming), client, str(command.get("trigger_id") or ""), say)
 
     @bolt.action(re.compile(r"^nimo:"))
     def on_button(ack, body, action, respond):

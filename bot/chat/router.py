@@ -37,7 +37,7 @@ def refusal(msg: Incoming) -> str | None:
     """Why this message is not read at all, or None: too long for its platform, or a run of
     combining marks that Unicode normalisation would take the square of its length to sort."""
     limit = MAX_CHARS.get(msg.platform, min(MAX_CHARS.values()))
-    for raw in (msg.text, msg.postback):
+    for raw in msg.texts():  # a form's fields too
         if raw and len(raw) > limit:
             return messages.message_too_long(len(raw), limit)
         if raw and long_mark_run(raw):

@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from scheduler.timeparse import TimeError, parse_date
+from scheduler.workdays import TZ
 
 from bot.chat import dialogs
 from bot import messages
@@ -30,7 +31,7 @@ from bot.reports import photos
 from bot.privacy import guard as privacy
 from bot.reports import records as reports
 from bot.people.access import OVERSEEING, get_user
-from bot.chat.core import Choice, Incoming, Reply, Text
+from bot.chat.core import Choice, Form, Incoming, Reply, Text
 from bot.chat.routes import STOP_WORDS, Conversation, Route, Words, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
@@ -160,8 +161,32 @@ def attach_photo(app, msg: Incoming) -> list[Reply]:
     return [Text(messages.photo_kept(len(d.photos)))]
 
 
+# -- the report form (Slack's modal) ---------------------------------------------------------------
+# The fields a report form sends (``Incoming.form``), whatever platform shows it: 種類, 日付,
+# ケースコード, 地域, 内容, 次の予定 and its date.  Which form it is and how it looks is the adapter's.
+FORM = "report"
+
+
+def open_form(app, msg: Incoming) -> list[Reply]:
+    """The report form, asked for (Slack's 「報告」 button, 「/nimo 報告」): dated today and filed
+    under the user's area.  The router has already let only a registered user this far."""
+    return [Form(FORM, {"date": app.clock().astimezone(TZ).date().isoformat(), "area": _area(app, msg)})]
+
+
+def from_form(app, msg: Incoming) -> list[Reply]:
+    """A filled-in report form: the same review as a typed report, then 「確定」 in the chat.  Its
+    mistakes were shown beside its fields before it was sent (``bot/adapters/slack_form.py``)."""
+    f = msg.form or {}
+    case, next_date = f.get("case"), f.get("next_date")
+    draft = reports.Draft(type=f.get("type") or "訪問", date=f.get("date") or "",
+                          case_code=case.upper() if case else None, area=f.get("area") or "",
+                          summary=f.get("summary") or "",
+                          next_action=(f.get("next_action") or "次回訪問") if next_date else None, next_date=next_date)
+    return review_draft(app, msg, draft)
+
+
 def review_draft(app, msg: Incoming, d: reports.Draft) -> list[Reply]:
-    """A draft filled in elsewhere (Slack's report form) goes to the same review as a typed one,
+    """A draft filled in elsewhere (the report form) goes to the same review as a typed one,
     under the author's own area (a form's other area is said and set right)."""
     if d.type not in _types(app, msg):
         return [Text(messages.PEER_REPORT_TYPES)]
@@ -660,4 +685,9 @@ ROUTES = (
     Route(REPORT_START, lambda app, msg, m: start(app, msg, m.group(1) or ""), "report_start", typed=True,
           direct_only=messages.REPORT_DIRECT_ONLY),
     Route(_wish, lambda app, msg, m: start_wish(app, msg, m[0]), "report_wish", direct_only=messages.REPORT_DIRECT_ONLY),
+    # the report form: asked for by its name, and sent back filled in
+    Route(exact("報告"), lambda app, msg, m: open_form(app, msg), "report_form_open", kind="open_form",
+          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(lambda app, msg, w: msg.form is not None, lambda app, msg, m: from_form(app, msg), "report_form",
+          kind="form", direct_only=messages.REPORT_DIRECT_ONLY),
 )
