@@ -23,7 +23,7 @@ from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import PerThreadDB, open_db
+from storage.connections import PerThreadDB, open_db
 from bot.serve.status import readiness
 from bot.serve.web import WebApp
 from bot.serve.worker import Server
@@ -433,7 +433,7 @@ def test_a_newer_database_is_not_restored(tmp_path):
 
 def test_the_daily_backup_is_made_once_a_day_and_only_the_newest_are_kept(tmp_path):
     from datetime import timedelta
-    from bot.backup import daily
+    from storage.backup import daily
     db_path = tmp_path / "nimo.db"
     healthy_db(db_path)
     out = tmp_path / "daily"
@@ -461,7 +461,7 @@ def test_the_database_its_wal_and_shm_and_backups_are_owner_only_under_umask_022
         assert f.exists() and (f.stat().st_mode & 0o777) == 0o600, f
     assert (db_path.parent.stat().st_mode & 0o777) == 0o700
     db.close()
-    from bot.backup import backup
+    from storage.backup import backup
     backup(db_path, tmp_path / "bk" / "b.db")
     assert (tmp_path / "bk" / "b.db").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "bk").stat().st_mode & 0o777 == 0o700
@@ -478,10 +478,12 @@ def test_serve_check_warns_about_files_others_can_read(tmp_path):
 
 
 def test_a_check_cut_short_on_a_large_file_says_so_and_does_not_refuse(tmp_path):
-    from bot.db import MIGRATIONS
-    from bot.dbcheck import check
+    from storage.migrations import MIGRATIONS
+    from storage.files import check
     db_path = tmp_path / "nimo.db"
     healthy_db(db_path, reports=2000)
     assert check(db_path, known_version=len(MIGRATIONS)) == []
-    [warning] = check(db_path, known_version=len(MIGRATIONS), budget=0.0)
+    [notice] = check(db_path, known_version=len(MIGRATIONS), budget=0.0)
+    assert (notice.kind, notice.path) == ("incomplete", str(db_path))
+    warning = messages.db_notice(notice.kind, notice.path, notice.aside, notice.seconds)
     assert "打ち切りました" in warning and "確かめきれていません" in warning
