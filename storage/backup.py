@@ -27,10 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from storage import files
-from storage.connections import is_memory
+from storage.connections import LOCK_WAIT_S, is_memory
 
 log = logging.getLogger("nimo.backup")
-LOCK_WAIT_S = 30.0
 
 
 class BackupError(Exception):

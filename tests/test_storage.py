@@ -443,6 +443,50 @@ def test_the_daily_backup_is_made_once_a_day_and_only_the_newest_are_kept(tmp_pa
     assert (out.stat().st_mode & 0o777) == 0o700 and all((f.stat().st_mode & 0o777) == 0o600 for f in out.iterdir())
 
 
+def _refusal(case: str, tmp_path: Path):
+    """(what to run, the words its sentence has) for each way a backup or restore is refused."""
+    from storage.backup import backup, restore
+    from storage.migrations import MIGRATIONS
+    db, out = tmp_path / "nimo.db", tmp_path / "b.db"
+
+    def restore_from(src):
+        return lambda: restore(db, src, known_version=len(MIGRATIONS), now=NOW)
+
+    if case == "exists":
+        out.write_bytes(b"an earlier backup")
+        return lambda: backup(db, out), "もうあります"
+    if case == "missing":
+        return restore_from(tmp_path / "none.db"), "がありません。ファイルの場所"
+    if case == "no_database":
+        return lambda: backup(tmp_path / "none.db", out), "NIMO_DB を確かめて"
+    if case == "foreign":
+        _foreign(out)
+        return restore_from(out), "Nimo のデータベースではありません"
+    if case == "not_nimo":  # a versioned SQLite file without Nimo's tables
+        conn = sqlite3.connect(out)
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("PRAGMA user_version = 1")
+        conn.close()
+        return restore_from(out), "Nimo のデータベースではありません"
+    if case == "memory":
+        return lambda: restore(":memory:", out, known_version=len(MIGRATIONS), now=NOW), ":memory:"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["exists", "missing", "no_database", "foreign", "not_nimo", "memory"])
+def test_a_refused_backup_or_restore_is_said_in_japanese_from_its_code_and_changes_nothing(tmp_path, case):
+    from storage.backup import BackupError
+    db = tmp_path / "nimo.db"
+    healthy_db(db, reports=1)
+    run, words = _refusal(case, tmp_path)
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir() if f.is_file()}
+    with pytest.raises(BackupError) as e:
+        run()
+    said = messages.backup_problem(e.value.code, e.value.path, e.value.why)
+    assert words in said and "Traceback" not in said
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir() if f.is_file()} == before
+
+
 # -- owner-only files ----------------------------------------------------------------------------------
 @pytest.fixture
 def umask022():
