@@ -125,10 +125,18 @@ def _damaged(p: Path) -> None:
     damage_reports(p)
 
 
+def _newer(p: Path) -> None:
+    healthy_db(p)
+    conn = sqlite3.connect(p)
+    conn.execute("PRAGMA user_version = 9999")
+    conn.close()
+
+
 CASES = {"zero": (_zero, "0バイト"), "not_sqlite": (_not_sqlite, "SQLite のデータベースではありません"),
          "bad_header": (_bad_header, "SQLite のデータベースではありません"),
          "foreign": (_foreign, "Nimo のデータベースではありません"),
-         "truncated": (_truncated, "壊れています"), "damaged": (_damaged, "壊れています")}
+         "truncated": (_truncated, "壊れています"), "damaged": (_damaged, "壊れています"),
+         "newer": (_newer, "（版 9999、この Nimo は ")}
 
 
 @pytest.mark.parametrize("case", list(CASES))
