@@ -5,10 +5,10 @@ Every connection Nimo makes to its database (the chat's, the web process's, the 
 CLI's, each thread of the reminder engine) comes from :func:`connect`, so they all wait the same
 way for another's write lock and all have the same PRAGMAs: WAL on a file (readers go on while one
 writes), ``foreign_keys``, and ``secure_delete`` (deleted or overwritten text is zeroed, not left
-in free space).  Only a few short-lived connections are opened otherwise, on purpose: the checks
-of a file before it is opened (:mod:`storage.files`), the backup and restore
-(:mod:`storage.backup`) and the inbox's WAL checkpoint look at or copy a file that must not be
-switched to WAL, migrated or kept open.
+in free space).  Only a few short-lived plain connections are opened otherwise, on purpose: the
+checks of a file before it is opened (:mod:`storage.files`), the backup and restore
+(:mod:`storage.backup`) and the inbox's WAL checkpoint look at, copy or checkpoint a file, which
+must not be switched to WAL or migrated on the way, and each waits for locks as long as it needs.
 
 A sqlite3 connection carries one transaction at a time, so a process whose threads write (the web
 server's, the worker's, the engine's) gives each thread its own connection to the same database:
