@@ -7,6 +7,8 @@
 - SQL on the scheduler's tables (reminders, visits, events, plans, rsvps, reminder_actions) is
   written only in ``scheduler/``: everything else calls named functions of ``scheduler/store.py``.
 - Transactions are opened with ``scheduler.transactions.immediate``, not by hand.
+- Connections are set up in one place (``storage/connections.py``): no other module makes a
+  sqlite-utils ``Database`` or sets a connection's PRAGMAs, so a second factory cannot grow back.
 - The kinds of field report are listed once (``bot/reports/kinds.py``).
 
 Each checker is also run on small sources that break the rule, so a checker that finds nothing
@@ -173,6 +175,42 @@ def test_transactions_are_opened_by_immediate_not_by_hand():
     by_hand = sorted(rel(p) for p in modules(*SOURCE) if rel(p) not in allowed
                      and any("BEGIN IMMEDIATE" in (_string(n) or "") for n in ast.walk(ast.parse(p.read_text("utf-8")))))
     assert by_hand == []
+
+
+CONNECTION_PRAGMA = re.compile(r"PRAGMA\s+(?:\w+\.)?(journal_mode|synchronous|foreign_keys|secure_delete)\s*=", re.I)
+# the backup's copy is made one self-contained file (journal_mode=DELETE) after it is written
+FACTORY_ALLOWED = {"storage/connections.py", "storage/backup.py"}
+
+
+def connection_setup(source: str) -> list[str]:
+    """Strings that set a connection-wide PRAGMA, and calls that make a sqlite-utils ``Database``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        text = _string(node)
+        if text is not None and CONNECTION_PRAGMA.search(text):
+            found.append(f"line {node.lineno}: {' '.join(text.split())[:60]}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Database":
+            found.append(f"line {node.lineno}: Database(...)")
+    return found
+
+
+def test_connections_are_set_up_only_by_the_storage_factory():
+    checked = [p for p in modules(*SOURCE) if rel(p) not in FACTORY_ALLOWED]
+    assert len(checked) >= 40
+    assert {rel(p): hits for p in checked if (hits := connection_setup(p.read_text(encoding="utf-8")))} == {}
+    assert len(connection_setup((ROOT / "storage/connections.py").read_text(encoding="utf-8"))) >= 4
+
+
+@pytest.mark.parametrize("source, found", [
+    ('conn.execute("PRAGMA foreign_keys=ON")\n', True),
+    ('c.execute("pragma main.journal_mode = WAL")\n', True),
+    ('db = sqlite_utils.Database(conn)\n', True),
+    ('db.execute("PRAGMA user_version").fetchone()\n', False),          # reading, not setting up
+    ('db.execute(f"PRAGMA busy_timeout = {ms}")\n', False),            # a wait for one probe
+    ('"""secure_delete is set on every connection."""\n', False),
+])
+def test_the_factory_check_finds_a_connection_set_up_elsewhere(source, found):
+    assert bool(connection_setup(source)) is found
 
 
 def test_report_types_are_listed_once():
