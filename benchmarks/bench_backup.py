@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.db import open_db  # noqa: E402
+from storage.connections import open_db  # noqa: E402
 
 
 def make(path: Path, n: int) -> None:

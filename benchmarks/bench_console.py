@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.console import auth  # noqa: E402
 from bot.console.queries import PAGE_SIZE, REPORT_COLUMNS, REPORT_FROM, author_key  # noqa: E402
-from bot.db import open_db  # noqa: E402
+from storage.connections import open_db  # noqa: E402
 from bot.reports.records import TYPES  # noqa: E402
 from tests.procs import Nimo  # noqa: E402
 
@@ -117,7 +117,7 @@ def python_peak(path: Path, admin_id: str, url: str) -> float:
     """The Python heap's peak (tracemalloc) while the console streams ``url`` in this process."""
     import tracemalloc
     from bot.console import create_app
-    from bot.db import PerThreadDB
+    from storage.connections import PerThreadDB
     db = PerThreadDB(path)
     app = create_app(db, lambda: datetime.now(timezone.utc), {})
     c = app.test_client()

@@ -234,7 +234,7 @@ class LeaseWatch(threading.Thread):
 
 def setup_db(db_path: Path, users: list[str], now: datetime) -> None:
     from bot.people.access import add_user
-    from bot.db import open_db
+    from storage.connections import open_db
     db = open_db(db_path)
     for u in users:
         add_user(db, "line", u, "staff", "千葉市", now)
@@ -244,7 +244,7 @@ def setup_db(db_path: Path, users: list[str], now: datetime) -> None:
 def add_reminders(db_path: Path, due: list[datetime], now: datetime, first: int) -> list[tuple[str, datetime, float]]:
     """Reminders to group chats (so their pushes are told apart from the users' answers), each with a
     title that names it; their (title, due in server time, real time made)."""
-    from bot.db import open_db
+    from storage.connections import open_db
     from scheduler import store
     db = open_db(db_path)
     out = []

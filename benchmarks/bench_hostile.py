@@ -55,7 +55,7 @@ from bot.reports import records as rp  # noqa: E402
 from bot.people.access import add_user  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.chat.core import Incoming  # noqa: E402
-from bot.db import open_db  # noqa: E402
+from storage.connections import open_db  # noqa: E402
 from bot.handlers import ask as ask_h  # noqa: E402
 from bot.handlers import remind as rem  # noqa: E402
 from bot.chat.router import route  # noqa: E402

@@ -84,7 +84,7 @@ def run(questions: int) -> dict:
             os.kill(nimo.proc.pid, signal.SIGTERM)
             nimo.proc.wait(30)
     bare = baseline("pass")
-    web_imports = baseline("import bot.cli, bot.db, bot.serve.process, bot.serve.web, bot.serve.webhooks, waitress")
+    web_imports = baseline("import bot.cli, storage.connections, bot.serve.process, bot.serve.web, bot.serve.webhooks, waitress")
     worker_imports = baseline("import bot.cli, bot.serve.worker, bot.chat.router, knowledge.search, scheduler.service")
     return {"questions": questions, "answered": questions,
             "web_rss_mb": round(web_rss, 1), "web_peak_mb": round(web_peak, 1),

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.chat import reminder_texts  # noqa: E402
 from bot.adapters.line import LineMessenger, LinePusher  # noqa: E402
-from bot.db import open_db  # noqa: E402
+from storage.connections import open_db  # noqa: E402
 from scheduler import store  # noqa: E402
 from bot.chat.reminder_texts import reminder_replies  # noqa: E402
 from scheduler.service import ReminderService  # noqa: E402

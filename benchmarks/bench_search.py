@@ -64,7 +64,7 @@ def synthetic(cases, n):
 def make_db(path: Path, n: int) -> None:
     """A database with the built-in cases and ``n - 25`` synthetic local ones."""
     import yaml
-    from bot.db import open_db
+    from storage.connections import open_db
     from knowledge.cases import load_builtin
     db = open_db(path)
     real = load_builtin()

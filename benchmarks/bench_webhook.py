@@ -301,7 +301,7 @@ def run(a, tmp: Path, line: TimedLine) -> dict:
                SLACK_SIGNING_SECRET="", SLACK_BOT_TOKEN="")
     from datetime import datetime, timezone
     from bot.people.access import add_user
-    from bot.db import open_db
+    from storage.connections import open_db
     warm = plan(WARMUP, a.clients, WARMUP_FIRST, a.kind)
     work = plan(a.requests, a.clients, 0, a.kind)
     db = open_db(tmp / "bench.db")

@@ -152,7 +152,7 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from bot.people.access import add_user
-    from bot.db import open_db
+    from storage.connections import open_db
 
     tmp = Path(tempfile.mkdtemp(prefix="nimo-lw-bench-"))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from bot import config
 from bot.chat.core import Incoming, Reply
-from bot.db import PerThreadDB
+from storage.connections import PerThreadDB
 from bot.chat.dialogs import Dialogs
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ def with_db(command):
     opened its own connection and left it for the process's exit to drop."""
     @functools.wraps(command)
     def run(*args, **kwargs):
-        from bot.db import open_db
+        from storage.connections import open_db
         db = open_db(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), warn=_warn)
         try:
             return command(db, *args, **kwargs)
@@ -34,22 +34,25 @@ def with_db(command):
     return run
 
 
-def _warn(line: str) -> None:
-    click.echo(line, err=True)
+def _warn(notice) -> None:
+    """Tell the operator what the database's check found (a storage.files.Notice), in Japanese."""
+    from bot import messages
+    click.echo(messages.db_notice(notice.kind, notice.path, notice.aside, notice.seconds), err=True)
 
 
 class _Main(click.Group):
     """Every command opens the database: a file that is not a healthy Nimo database is said in
-    Japanese with what to do (bot/dbcheck.py), whichever command met it, never as a traceback."""
+    Japanese with what to do (storage/files.py), whichever command met it, never as a traceback."""
 
     def invoke(self, ctx):
         import sqlite3
         from bot import messages
-        from bot.dbcheck import DatabaseProblem, storage_failure
+        from storage.failures import storage_failure
+        from storage.files import DatabaseProblem
         try:
             return super().invoke(ctx)
         except DatabaseProblem as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(messages.db_problem(e.kind, e.path, e.version, e.known)) from None
         except sqlite3.OperationalError as e:  # a lock held past the wait, a full disk: said, not a traceback
             why = storage_failure(e)
             if why == "locked":
@@ -226,13 +229,17 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         _file_modes_check(settings)
         sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
+    from storage.connections import is_memory
+    if is_memory(config.get("NIMO_DB")):  # the web and worker processes cannot share one in memory
+        from bot import messages
+        raise click.ClickException(messages.SERVE_NEEDS_FILE)
     slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
     if slack_socket_mode and not (slack_on and settings["SLACK_APP_TOKEN"]):
         raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
     from bot.serve.logs import configure
     configure()
     import threading
-    from bot.db import WEB_LOCK_WAIT_S, PerThreadDB
+    from storage.connections import WEB_LOCK_WAIT_S, PerThreadDB
     from bot.serve.process import WorkerChild, on_stop_signals, serve_http
     from bot.serve.web import WebApp
     from bot.serve.webhooks import MAX_BODY
@@ -281,7 +288,7 @@ def _file_modes_check(settings: dict) -> None:
     """Warn (never fail) about database, photo and backup files others may read: they hold
     personal data.  Files Nimo creates are owner-only; older ones, or copies, may not be."""
     from bot import messages
-    from bot.dbcheck import open_files
+    from storage.files import open_files
     extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
     for p, mode in open_files(settings["NIMO_DB"], extra):
         click.echo(messages.file_mode_open(str(p), mode))
@@ -707,25 +714,29 @@ def reports_purge(db, days: int, yes: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup(path: Path) -> None:
     from bot import messages
-    from bot.backup import BackupError, backup as run
+    from storage.backup import BackupError, backup as run
     db_path = Path(config.get("NIMO_DB"))
-    _check_for_backup(db_path)
     try:
+        _check_for_backup(db_path)
         done = run(db_path, path)
     except BackupError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(messages.backup_problem(e.code, e.path, e.why))
     click.echo(messages.backup_done(str(done.path), done.photos))
 
 
 def _check_for_backup(db_path: Path) -> None:
     """A backup of a damaged or foreign file would only look like a backup: refuse it, as a start is."""
     from bot import messages
-    from bot.db import MIGRATIONS
-    from bot.dbcheck import check
+    from storage.backup import BackupError
+    from storage.connections import is_memory
+    from storage.files import check
+    from storage.migrations import MIGRATIONS
+    if is_memory(db_path):
+        raise BackupError("memory", str(db_path))
     if not db_path.exists():
         raise click.ClickException(messages.no_database(str(db_path)))
-    for line in check(db_path, known_version=len(MIGRATIONS)):
-        _warn(line)
+    for notice in check(db_path, known_version=len(MIGRATIONS)):
+        _warn(notice)
 
 
 @main.command(help="nimo backup で作ったバックアップ PATH を NIMO_DB に戻す（確かめてから。今のファイルは別名で残す）")
@@ -734,10 +745,10 @@ def _check_for_backup(db_path: Path) -> None:
 def restore(path: Path, force: bool) -> None:
     from bot import messages
     from bot.app import utc_now
-    from bot.backup import BackupError, restore as run
-    from bot.db import MIGRATIONS
+    from storage.backup import BackupError, restore as run
+    from storage.migrations import MIGRATIONS
     try:
         done = run(config.get("NIMO_DB"), path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
     except BackupError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(messages.backup_problem(e.code, e.path, e.why))
     click.echo(messages.restored(str(path), str(done.aside) if done.aside else "（なし）", done.photos, done.carried))

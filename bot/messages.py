@@ -1027,3 +1027,36 @@ def console_who_can_see(labels: list[str]) -> str:
     """「このページはスーパーバイザーと管理者が見られます。」 from the roles a page is for."""
     names = "と".join(labels) if len(labels) <= 2 else "、".join(labels[:-1]) + "と" + labels[-1]
     return f"このページは{names}が見られます。"
+
+
+# -- storage: the Japanese for what the database's checks, backups and restores report as codes ----
+# (storage/ holds no words a person reads; these choose the sentence from its codes)
+RESTORE_WHY = {"empty": "空のファイルです", "not_sqlite": "SQLite のファイルではありません",
+               "foreign": "Nimo のデータベースではありません", "newer": "この Nimo より新しい版のデータベースです",
+               "damaged": "壊れています", "not_nimo": "Nimo のデータベースではありません"}
+DB_MEMORY_NO_FILE = "NIMO_DB が :memory:（メモリ上のデータベース）なので、ファイルとして複製したり戻したりできません。"
+SERVE_NEEDS_FILE = ("nimo serve は web と worker の2つのプロセスで同じデータベースを開くため、"
+                    "NIMO_DB に :memory: は使えません。ファイルのパスを指定してください。")
+
+
+def db_problem(kind: str, path: str, version: int = 0, known: int = 0) -> str:
+    """The sentence for a database file that cannot be opened (storage.files.DatabaseProblem)."""
+    if kind == "newer":
+        return db_newer(path, version, known)
+    return {"empty": db_empty_file, "not_sqlite": db_not_sqlite, "foreign": db_foreign}.get(kind, db_damaged)(path)
+
+
+def db_notice(kind: str, path: str, aside: str = "", seconds: float = 0.0) -> str:
+    """The sentence for what the check of a usable file has to tell (storage.files.Notice)."""
+    return db_moved_aside(path, aside) if kind == "moved_aside" else db_check_incomplete(seconds)
+
+
+def backup_problem(code: str, path: str, why: str = "") -> str:
+    """The sentence for a backup or restore that was not made (storage.backup.BackupError)."""
+    if code == "bad":
+        return restore_bad(path, RESTORE_WHY.get(why, why))
+    if code == "worker_alive":
+        return RESTORE_WORKER_ALIVE
+    if code == "memory":
+        return DB_MEMORY_NO_FILE
+    return {"exists": backup_exists, "missing": backup_missing}.get(code, no_database)(path)

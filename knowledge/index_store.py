@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from storage.connections import file_of
+
 from .cases import Case, builtin_sources, from_sources, local_sources
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,9 @@ _STALE_TMP_S = 3600  # a temporary folder this old belongs to a process that die
 def folder(db) -> Path | None:
     """Where the saved indexes of ``db`` live, or None for a database without a file."""
     try:
-        rows = db.execute("PRAGMA database_list").fetchall()
+        path = file_of(db)
     except Exception:  # not a SQLite database we can ask: no saved index, as before
         return None
-    path = next((r[2] for r in rows if r[1] == "main"), "")
     return Path(path + ".index") if path else None
 
 

@@ -30,8 +30,11 @@ The engine never composes words: what a reminder, the digest and the weekly summ
 the ``compose`` the wiring hands in (bot/chat/reminder_texts.py), and the replies it returns go to the
 pushers as they are, so this package needs nothing from ``bot`` (tests/test_layering.py).
 
-The engine opens its own connection per thread from the database's path (see :mod:`.conns`); the
-``db`` given to it is only used to find that path.
+The engine opens its own connection per thread (a sqlite3 connection carries one transaction at a
+time: threads sharing one would put one's statements inside another's transaction or savepoint, and
+reminders would be lost or fail with "no such savepoint").  It opens them with the storage's factory
+(storage/connections.py), from the target of the ``db`` it is given: a file's path, or an in-memory
+database that ``storage.connections.open_db`` made.
 """
 from __future__ import annotations
 
@@ -50,8 +53,9 @@ from typing import Callable, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from storage.connections import ThreadConnections, target_of
+
 from . import store
-from .conns import ThreadConnections, path_of
 from .steps import StepWatch
 from .transactions import immediate
 from .workdays import QUIET_START, TZ, end_of_quiet, in_quiet_hours, is_business_day, week_start
@@ -135,13 +139,13 @@ class ReminderService:
                  threads: int = 20, summary_to: dict[str, str] | None = None,
                  wall: Callable[[], float] = _time.time, monotonic: Callable[[], float] = _time.monotonic,
                  every: float = SYNC_SECONDS):
-        """``db``: the database file, as a path or any open connection to it (only its path is
-        used; an in-memory database is refused).  ``compose``: what reminders say (see
+        """``db``: the database, as a path or any open connection to it (only its target is
+        used: a private in-memory connection, which no other can open, is refused).  ``compose``: what reminders say (see
         :class:`Compose`).  ``summary_to``: where the weekly report summary goes, by platform
         ({"slack": "C123"}).  ``wall`` and ``monotonic``: the clocks the loop compares to notice
         that the wall clock was set (the real ones unless a test steps its own); ``every``: seconds
         between the loop's turns."""
-        self.conns = ThreadConnections(path_of(db))
+        self.conns = ThreadConnections(target_of(db))
         self.pushers = pushers
         self.compose = compose
         self.summary_to = {k: v for k, v in (summary_to or {}).items() if v}

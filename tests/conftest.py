@@ -66,7 +66,7 @@ class RunningClock:
 @pytest.fixture
 def app(index, clock):
     from bot.app import build_app
-    from bot.db import open_db
+    from storage.connections import open_db
     return build_app(db=open_db(":memory:"), clock=clock, index=index)
 
 

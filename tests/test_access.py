@@ -18,7 +18,8 @@ from bot.people.access import add_user, create_invite, get_user, redeem
 from bot.adapters.terminal import render
 from bot.console import auth, create_app
 from bot.chat.core import Incoming
-from bot.db import MIGRATIONS, open_db
+from storage.connections import open_db
+from storage.migrations import MIGRATIONS
 from bot.handlers.gaps import log_gap
 from bot.handlers.report import review_draft
 from scheduler import store

@@ -24,7 +24,7 @@ def test_every_path_named_exists():
 def test_the_names_it_gives_are_defined_where_it_says():
     for module, name in [("bot.app", "build_app"), ("bot.serve.runtime", "build_worker"), ("bot.chat.routes", "Route"),
                          ("bot.chat.routes", "Conversation"), ("bot.chat.dialogs", "conversation"), ("bot.handlers", "MODULES"),
-                         ("scheduler.transactions", "immediate"), ("bot.db", "MIGRATIONS")]:
+                         ("scheduler.transactions", "immediate"), ("storage.migrations", "MIGRATIONS")]:
         assert f"`{name}" in DOC or name in DOC, name
         assert hasattr(importlib.import_module(module), name), (module, name)
 

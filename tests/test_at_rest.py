@@ -90,7 +90,7 @@ def test_a_draft_waiting_for_the_privacy_choice_holds_no_unmasked_text(stack):
 
 
 def test_a_failed_event_is_scrubbed_too(tmp_path):
-    from bot.db import open_db
+    from storage.connections import open_db
     from .conftest import Clock
     db = open_db(tmp_path / "n.db")
     box = inbox_mod.Inbox(db, Clock())

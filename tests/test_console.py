@@ -19,7 +19,8 @@ from bot.reports import records as rp
 from bot.people.access import add_user, create_invite, get_user, redeem
 from bot.console import auth, create_app
 from bot.chat.core import Incoming
-from bot.db import MIGRATIONS, migrate, open_db
+from storage.connections import open_db
+from storage.migrations import MIGRATIONS, migrate
 
 from .conftest import FIXED_NOW, ROOT
 from .console_signin import sign_in
@@ -314,7 +315,7 @@ def test_a_download_with_a_bad_filter_sends_nothing(con, many):
 
 
 def test_report_page_has_text_audit_trail_and_photos(tmp_path, clock):
-    from bot.db import PerThreadDB
+    from storage.connections import PerThreadDB
     db = PerThreadDB(tmp_path / "nimo.db")
     add_user(db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
     add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
@@ -814,7 +815,7 @@ def test_the_web_app_mounts_the_console_lazily(tmp_path):
     code = f"""
 import sys
 from datetime import datetime, timezone
-from bot.db import open_db
+from storage.connections import open_db
 from bot.serve.web import WebApp
 web = WebApp(open_db({str(tmp_path / 'n.db')!r}), lambda: datetime(2026, 11, 24, tzinfo=timezone.utc), {{}})
 out = []

@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from bot import messages
-from bot.db import PerThreadDB
+from storage.connections import PerThreadDB
 from bot.serve.process import serve_http
 from bot.serve.web import CONSOLE_SHARE, WebApp
 

@@ -16,7 +16,7 @@ from bot.adapters.terminal import render
 from bot.chat import reminder_texts
 from bot.app import build_app
 from bot.chat.core import Incoming, Text
-from bot.db import open_db
+from storage.connections import open_db
 from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.timeparse import Recurrence

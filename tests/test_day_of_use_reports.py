@@ -12,7 +12,8 @@ from bot.people.access import ROLES, add_user, create_invite, get_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming, Text
-from bot.db import MIGRATIONS, migrate, open_db
+from storage.connections import open_db
+from storage.migrations import MIGRATIONS, migrate
 from scheduler import store
 from scheduler.workdays import TZ
 

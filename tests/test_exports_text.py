@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from bot.reports import records as rp
 from bot.people.access import add_user, set_display_name
-from bot.db import open_db
+from storage.connections import open_db
 
 from .conftest import FIXED_NOW
 from .test_console import Console

@@ -18,7 +18,7 @@ from bot.reports import records as rp
 from bot.people.access import add_user
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import PerThreadDB
+from storage.connections import PerThreadDB
 from bot.reports.photos import MAX_PIXELS, PhotoError, recheck, store, strip_metadata
 
 from .conftest import FIXED_NOW, Clock

@@ -60,7 +60,7 @@ CHILD = textwrap.dedent("""
     from bot.people.access import add_user
     from bot.app import build_app
     from bot.chat.core import Incoming
-    from bot.db import open_db
+    from storage.connections import open_db
     from knowledge.cases import load_builtin
     from knowledge.search import CaseIndex
     now = datetime.fromisoformat(sys.argv[1])

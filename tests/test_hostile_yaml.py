@@ -12,7 +12,7 @@ import html
 import pytest
 import yaml
 
-from bot.db import open_db
+from storage.connections import open_db
 from knowledge import useryaml
 from knowledge.cases import ImportError_, import_local
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.db import PerThreadDB
+from storage.connections import PerThreadDB
 from bot.serve.inbox import ALIVE, Inbox, Workers
 
 GUARD = 60  # seconds: only so a broken build fails instead of hanging; never a measured duration

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.db import open_db
+from storage.connections import open_db
 from knowledge import index_store
 from knowledge.cases import import_local, load_all, withdraw_local
 from knowledge.search import CaseIndex
@@ -272,7 +272,7 @@ def test_a_loaded_index_reads_its_cases_after_its_folder_is_gone_and_keeps_only_
 
 START = """
 import json, sys
-from bot.db import open_db
+from storage.connections import open_db
 from knowledge.index_store import load_index
 index = load_index(open_db(sys.argv[1]))
 print(json.dumps([[h.case.id, h.score] for h in index.search("家族会との連携").hits]))

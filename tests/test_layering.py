@@ -1,11 +1,14 @@
 """The layering rule, checked on the source itself (with ``ast``, nothing is imported or run).
 
-- ``knowledge/`` and ``scheduler/`` never import ``bot``: not absolutely, not relatively, not lazily
-  inside a function, not through ``importlib``.  The chat sits on top of them; what the scheduler
-  needs from the chat (what a reminder says) is handed to it by the wiring (``Compose``).
+- ``knowledge/``, ``scheduler/`` and ``storage/`` never import ``bot``: not absolutely, not
+  relatively, not lazily inside a function, not through ``importlib``.  The chat sits on top of
+  them; what the scheduler needs from the chat (what a reminder says) is handed to it by the wiring
+  (``Compose``), and the database's problems are codes that ``bot`` puts into Japanese.
 - SQL on the scheduler's tables (reminders, visits, events, plans, rsvps, reminder_actions) is
   written only in ``scheduler/``: everything else calls named functions of ``scheduler/store.py``.
 - Transactions are opened with ``scheduler.transactions.immediate``, not by hand.
+- Connections are set up in one place (``storage/connections.py``): no other module makes a
+  sqlite-utils ``Database`` or sets a connection's PRAGMAs, so a second factory cannot grow back.
 - The kinds of field report are listed once (``bot/reports/kinds.py``).
 - Platform adapters reach the handlers and the access rules only through the router
   (``app.handle``): they import neither ``bot.handlers`` nor ``bot.people.access``.
@@ -22,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import open_db
+from storage.connections import open_db
 from bot.reports.kinds import TYPES
 from scheduler.transactions import immediate
 
 ROOT = Path(__file__).resolve().parents[1]
-LOWER = ("knowledge", "scheduler")               # packages that must not import bot
-SOURCE = ("bot", "knowledge", "scheduler")       # the packages Nimo ships
+LOWER = ("knowledge", "scheduler", "storage")    # packages that must not import bot
+SOURCE = ("bot", "knowledge", "scheduler", "storage")  # the packages Nimo ships
 SCHEDULER_TABLES = ("reminders", "visits", "events", "plans", "rsvps", "reminder_actions")
 # What an adapter must not import: who may do what is decided by the router, for every platform.
 PAST_THE_ROUTER = ("bot.handlers", "bot.people.access")
@@ -37,7 +40,7 @@ SQL_ON_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|INDEX\s+\w+\s+ON)\s
 # Where SQL on those tables may stand outside scheduler/: the schema's migrations, and the chat
 # handler of reminders.
 SQL_ALLOWED = {
-    "bot/db.py": "MIGRATIONS",
+    "storage/migrations.py": "MIGRATIONS",
     # TODO(reminders branch): bot/handlers/remind.py is being rewritten there; its SQL moves into
     # scheduler/store.py with it, and then this entry goes.
     "bot/handlers/remind.py": None,
@@ -142,9 +145,10 @@ def sql_on_scheduler_tables(source: str, allowed_assignment: str | None = None) 
 
 
 # -- the rules, on Nimo's source ------------------------------------------------------------------
-def test_knowledge_and_scheduler_never_import_bot():
-    checked = modules(*LOWER)
-    assert len(checked) >= 10  # the packages were found
+@pytest.mark.parametrize("package", LOWER)
+def test_knowledge_scheduler_and_storage_never_import_bot(package):
+    checked = modules(package)
+    assert len(checked) >= 5  # the package was found
     broken = {rel(p): hits for p in checked if (hits := bot_imports(p.read_text(encoding="utf-8"), package_of(p)))}
     assert broken == {}
 
@@ -156,6 +160,14 @@ def test_adapters_go_through_the_router():
     assert len(checked) >= 5 and any(rel(p) == "bot/adapters/slack.py" for p in checked)
     broken = {rel(p): hits for p in checked if (hits := past_the_router(p.read_text(encoding="utf-8"), package_of(p)))}
     assert broken == {}
+
+
+def test_storage_imports_nothing_above_it():
+    """The database layer is under everything: not the chat, not the case base, not the engine."""
+    above = {rel(p): hits for p in modules("storage")
+             if (hits := [f"line {n}: {m}" for n, m in imported_modules(p.read_text(encoding="utf-8"), package_of(p))
+                          if m.split(".")[0] in ("bot", "knowledge", "scheduler")])}
+    assert above == {}
 
 
 def test_sql_on_the_scheduler_tables_lives_in_scheduler():
@@ -177,10 +189,46 @@ def test_sql_on_the_scheduler_tables_lives_in_scheduler():
 def test_transactions_are_opened_by_immediate_not_by_hand():
     """Hand-written BEGIN IMMEDIATE … ROLLBACK blocks drift apart (one forgets the ROLLBACK on
     KeyboardInterrupt); the migrations run as one script, and /readyz only probes the write lock."""
-    allowed = {"scheduler/transactions.py", "bot/db.py", "bot/serve/status.py"}
+    allowed = {"scheduler/transactions.py", "storage/migrations.py", "bot/serve/status.py"}
     by_hand = sorted(rel(p) for p in modules(*SOURCE) if rel(p) not in allowed
                      and any("BEGIN IMMEDIATE" in (_string(n) or "") for n in ast.walk(ast.parse(p.read_text("utf-8")))))
     assert by_hand == []
+
+
+CONNECTION_PRAGMA = re.compile(r"PRAGMA\s+(?:\w+\.)?(journal_mode|synchronous|foreign_keys|secure_delete)\s*=", re.I)
+# the backup's copy is made one self-contained file (journal_mode=DELETE) after it is written
+FACTORY_ALLOWED = {"storage/connections.py", "storage/backup.py"}
+
+
+def connection_setup(source: str) -> list[str]:
+    """Strings that set a connection-wide PRAGMA, and calls that make a sqlite-utils ``Database``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        text = _string(node)
+        if text is not None and CONNECTION_PRAGMA.search(text):
+            found.append(f"line {node.lineno}: {' '.join(text.split())[:60]}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Database":
+            found.append(f"line {node.lineno}: Database(...)")
+    return found
+
+
+def test_connections_are_set_up_only_by_the_storage_factory():
+    checked = [p for p in modules(*SOURCE) if rel(p) not in FACTORY_ALLOWED]
+    assert len(checked) >= 40
+    assert {rel(p): hits for p in checked if (hits := connection_setup(p.read_text(encoding="utf-8")))} == {}
+    assert len(connection_setup((ROOT / "storage/connections.py").read_text(encoding="utf-8"))) >= 4
+
+
+@pytest.mark.parametrize("source, found", [
+    ('conn.execute("PRAGMA foreign_keys=ON")\n', True),
+    ('c.execute("pragma main.journal_mode = WAL")\n', True),
+    ('db = sqlite_utils.Database(conn)\n', True),
+    ('db.execute("PRAGMA user_version").fetchone()\n', False),          # reading, not setting up
+    ('db.execute(f"PRAGMA busy_timeout = {ms}")\n', False),            # a wait for one probe
+    ('"""secure_delete is set on every connection."""\n', False),
+])
+def test_the_factory_check_finds_a_connection_set_up_elsewhere(source, found):
+    assert bool(connection_setup(source)) is found
 
 
 def test_report_types_are_listed_once():
@@ -220,7 +268,7 @@ def test_the_import_check_finds_an_import_of_bot(source):
 
 
 @pytest.mark.parametrize("source", [
-    "import botocore\n", "from . import store\n", "from .conns import path_of\n", "from robot import x\n",
+    "import botocore\n", "from . import store\n", "from storage.connections import target_of\n", "from robot import x\n",
     "from knowledge.card import CaseCard\n", "s = 'from bot import x'\n",
 ])
 def test_the_import_check_lets_other_imports_be(source):

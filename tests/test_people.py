@@ -18,7 +18,7 @@ from bot.people.access import add_user, create_invite, get_user, set_display_nam
 from bot.app import build_app
 from bot.cli import main
 from bot.chat.core import Incoming
-from bot.db import open_db
+from storage.connections import open_db
 
 from .conftest import FIXED_NOW, Clock
 from .test_web import dm, slack_event, stack, text_event  # noqa: F401  (stack: the web stack fixture)
@@ -229,7 +229,7 @@ def test_serve_check_says_what_is_wrong_with_a_malformed_value(cli, monkeypatch,
                                   ["reports", "summary"], ["invite", "create", "--area", "千葉市"], ["status"]])
 def test_every_command_closes_the_database_it_opened(cli, monkeypatch, args):
     import sqlite3
-    from bot import db as dbmod
+    from storage import connections as dbmod
     opened = []
     real = dbmod.open_db
 

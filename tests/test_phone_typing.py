@@ -10,7 +10,7 @@ import pytest
 from bot import messages
 from bot.adapters.terminal import incoming, render
 from bot.app import build_app
-from bot.db import open_db
+from storage.connections import open_db
 from scheduler import store
 from scheduler.workdays import TZ
 

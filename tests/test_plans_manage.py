@@ -18,7 +18,7 @@ from bot.people.access import add_user, set_display_name
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming, Text
-from bot.db import open_db
+from storage.connections import open_db
 from bot.serve.notices import NoticeSender
 from scheduler import store
 from scheduler.service import ReminderService

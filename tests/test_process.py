@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 
 from bot.people.access import add_user
-from bot.db import open_db
+from storage.connections import open_db
 
 from .fakes import LineStandIn, SlackStandIn, line_signature, slack_headers
 from .procs import Nimo, alive, children, get, wait_for

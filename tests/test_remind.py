@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -16,7 +17,7 @@ from bot.people.access import add_user
 from bot.adapters.terminal import incoming, render
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import open_db
+from storage.connections import open_db
 from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
@@ -308,9 +309,13 @@ def test_quiet_hours_hold_an_automatic_notice_until_morning(tmp_path):
     assert len(pusher.sent) == 1 and "会" in pusher.sent[0][1] and "遅延" not in pusher.sent[0][1]
 
 
-def test_a_shared_in_memory_database_is_refused_with_a_clear_error():
-    with pytest.raises(ValueError, match="database file"):
-        ReminderService(open_db(":memory:"), {}, reminder_texts, clock=Clock(TUESDAY))
+@pytest.mark.parametrize("db", [lambda: sqlite3.connect(":memory:"), lambda: ":memory:"])
+def test_a_private_in_memory_database_is_refused_with_a_clear_error(db):
+    """A plain in-memory connection (or the bare name, which names no database in particular) has
+    nothing the engine's threads could open again; one made by open_db(":memory:") has
+    (tests/test_connections.py)."""
+    with pytest.raises(ValueError, match="private in-memory database"):
+        ReminderService(db(), {}, reminder_texts, clock=Clock(TUESDAY))
 
 
 def test_the_engine_keeps_its_own_connection_per_thread(tmp_path):

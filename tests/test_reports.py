@@ -15,7 +15,7 @@ from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import open_db
+from storage.connections import open_db
 from scheduler import store
 from scheduler.workdays import TZ
 

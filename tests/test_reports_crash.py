@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from bot.people.access import add_user
-from bot.db import open_db
+from storage.connections import open_db
 
 from .fakes import LineStandIn, line_signature
 from .procs import Nimo

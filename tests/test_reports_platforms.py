@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.people.access import add_user
 from bot.adapters.line import LineMessenger, LinePusher
 from bot.adapters.slack import SlackPusher, web_client
-from bot.db import open_db
+from storage.connections import open_db
 from bot.chat import reminder_texts
 from bot.reports import records as rp
 from scheduler.service import ReminderService

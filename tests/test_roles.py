@@ -30,7 +30,7 @@ def test_a_peer_in_the_console_sees_only_their_own_reports_and_no_list_of_people
     another person, and gets no list of names to choose from."""
     from bot.people.access import User
     from bot.console.queries import author_choices, read_filters
-    from bot.db import open_db
+    from storage.connections import open_db
     db = open_db(":memory:")
     peer = User("line", "U" + "a" * 32, "peer", "北区")
     f = read_filters({"area": "南区", "author": "line:U" + "b" * 32}, peer, db)

@@ -19,7 +19,8 @@ from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import MIGRATIONS, migrate, open_db
+from storage.connections import open_db
+from storage.migrations import MIGRATIONS, migrate
 from bot.handlers import MODULES, ROUTES
 from scheduler.workdays import TZ
 

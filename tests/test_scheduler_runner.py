@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot import messages
 from bot.chat import reminder_texts
-from bot.db import open_db
+from storage.connections import open_db
 from bot.serve.status import readiness
 from scheduler import store
 from scheduler.service import LEASE, ReminderService

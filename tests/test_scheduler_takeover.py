@@ -11,7 +11,7 @@ import signal
 from datetime import datetime, timedelta, timezone
 
 from bot import messages
-from bot.db import open_db
+from storage.connections import open_db
 from scheduler import store
 
 from .fakes import LineStandIn

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.adapters.slack_socket import on_request
-from bot.db import PerThreadDB
+from storage.connections import PerThreadDB
 from bot.serve.web import WebApp
 
 from .conftest import Clock

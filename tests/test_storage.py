@@ -23,7 +23,7 @@ from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming
-from bot.db import PerThreadDB, open_db
+from storage.connections import PerThreadDB, open_db
 from bot.serve.status import readiness
 from bot.serve.web import WebApp
 from bot.serve.worker import Server
@@ -125,10 +125,18 @@ def _damaged(p: Path) -> None:
     damage_reports(p)
 
 
+def _newer(p: Path) -> None:
+    healthy_db(p)
+    conn = sqlite3.connect(p)
+    conn.execute("PRAGMA user_version = 9999")
+    conn.close()
+
+
 CASES = {"zero": (_zero, "0バイト"), "not_sqlite": (_not_sqlite, "SQLite のデータベースではありません"),
          "bad_header": (_bad_header, "SQLite のデータベースではありません"),
          "foreign": (_foreign, "Nimo のデータベースではありません"),
-         "truncated": (_truncated, "壊れています"), "damaged": (_damaged, "壊れています")}
+         "truncated": (_truncated, "壊れています"), "damaged": (_damaged, "壊れています"),
+         "newer": (_newer, "（版 9999、この Nimo は ")}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -433,7 +441,7 @@ def test_a_newer_database_is_not_restored(tmp_path):
 
 def test_the_daily_backup_is_made_once_a_day_and_only_the_newest_are_kept(tmp_path):
     from datetime import timedelta
-    from bot.backup import daily
+    from storage.backup import daily
     db_path = tmp_path / "nimo.db"
     healthy_db(db_path)
     out = tmp_path / "daily"
@@ -441,6 +449,50 @@ def test_the_daily_backup_is_made_once_a_day_and_only_the_newest_are_kept(tmp_pa
     assert daily(db_path, out, 3, NOW + timedelta(days=4, hours=5)) is None  # the day's is there
     assert sorted(f.name for f in out.glob("*.db")) == [m.name for m in made[-3:]]
     assert (out.stat().st_mode & 0o777) == 0o700 and all((f.stat().st_mode & 0o777) == 0o600 for f in out.iterdir())
+
+
+def _refusal(case: str, tmp_path: Path):
+    """(what to run, the words its sentence has) for each way a backup or restore is refused."""
+    from storage.backup import backup, restore
+    from storage.migrations import MIGRATIONS
+    db, out = tmp_path / "nimo.db", tmp_path / "b.db"
+
+    def restore_from(src):
+        return lambda: restore(db, src, known_version=len(MIGRATIONS), now=NOW)
+
+    if case == "exists":
+        out.write_bytes(b"an earlier backup")
+        return lambda: backup(db, out), "もうあります"
+    if case == "missing":
+        return restore_from(tmp_path / "none.db"), "がありません。ファイルの場所"
+    if case == "no_database":
+        return lambda: backup(tmp_path / "none.db", out), "NIMO_DB を確かめて"
+    if case == "foreign":
+        _foreign(out)
+        return restore_from(out), "Nimo のデータベースではありません"
+    if case == "not_nimo":  # a versioned SQLite file without Nimo's tables
+        conn = sqlite3.connect(out)
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("PRAGMA user_version = 1")
+        conn.close()
+        return restore_from(out), "Nimo のデータベースではありません"
+    if case == "memory":
+        return lambda: restore(":memory:", out, known_version=len(MIGRATIONS), now=NOW), ":memory:"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["exists", "missing", "no_database", "foreign", "not_nimo", "memory"])
+def test_a_refused_backup_or_restore_is_said_in_japanese_from_its_code_and_changes_nothing(tmp_path, case):
+    from storage.backup import BackupError
+    db = tmp_path / "nimo.db"
+    healthy_db(db, reports=1)
+    run, words = _refusal(case, tmp_path)
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir() if f.is_file()}
+    with pytest.raises(BackupError) as e:
+        run()
+    said = messages.backup_problem(e.value.code, e.value.path, e.value.why)
+    assert words in said and "Traceback" not in said
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir() if f.is_file()} == before
 
 
 # -- owner-only files ----------------------------------------------------------------------------------
@@ -461,7 +513,7 @@ def test_the_database_its_wal_and_shm_and_backups_are_owner_only_under_umask_022
         assert f.exists() and (f.stat().st_mode & 0o777) == 0o600, f
     assert (db_path.parent.stat().st_mode & 0o777) == 0o700
     db.close()
-    from bot.backup import backup
+    from storage.backup import backup
     backup(db_path, tmp_path / "bk" / "b.db")
     assert (tmp_path / "bk" / "b.db").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "bk").stat().st_mode & 0o777 == 0o700
@@ -478,10 +530,12 @@ def test_serve_check_warns_about_files_others_can_read(tmp_path):
 
 
 def test_a_check_cut_short_on_a_large_file_says_so_and_does_not_refuse(tmp_path):
-    from bot.db import MIGRATIONS
-    from bot.dbcheck import check
+    from storage.migrations import MIGRATIONS
+    from storage.files import check
     db_path = tmp_path / "nimo.db"
     healthy_db(db_path, reports=2000)
     assert check(db_path, known_version=len(MIGRATIONS)) == []
-    [warning] = check(db_path, known_version=len(MIGRATIONS), budget=0.0)
+    [notice] = check(db_path, known_version=len(MIGRATIONS), budget=0.0)
+    assert (notice.kind, notice.path) == ("incomplete", str(db_path))
+    warning = messages.db_notice(notice.kind, notice.path, notice.aside, notice.seconds)
     assert "打ち切りました" in warning and "確かめきれていません" in warning

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from bot.chat.routes import Conversation
+from storage.connections import file_of
 
 TIMEOUTS: dict[str, timedelta] = {}
 DEFAULT_TIMEOUT = timedelta(minutes=30)
@@ -64,8 +65,7 @@ def on_end(names, fn: Callable[[object, dict, dict | None], None]) -> None:
 
 def key_path(db) -> str | None:
     """Where the sealing key of ``db`` is kept: ``nimo.db.key`` beside ``nimo.db``; None in memory."""
-    rows = db.execute("PRAGMA database_list").fetchall()
-    path = next((r[2] for r in rows if r[1] == "main"), "")
+    path = file_of(db)
     return f"{path}.key" if path else None
 
 

@@ -16,7 +16,8 @@ import logging
 from knowledge.tokens import normalize
 from scheduler.timeparse import long_mark_run
 
-from bot import dbcheck, messages
+from bot import messages
+from storage import failures
 from bot.chat import dialogs
 from bot.people.access import get_user
 from bot.chat.casesync import refresh as refresh_cases
@@ -65,8 +66,8 @@ def route(app, msg: Incoming) -> list[Reply]:
         expired = app.dialogs.pop_expired(msg.platform, msg.user, app.clock())
         replies = dispatch(app, msg, words)
     except Exception as e:  # a safety net, not a way of handling input: each case found is fixed where it arises
-        if dbcheck.is_damage(e):  # not a bug to apologise for: the input is kept for after a restore
-            dbcheck.note_damage(app.db, app.clock())
+        if failures.is_damage(e):  # not a bug to apologise for: the input is kept for after a restore
+            failures.note_damage(app.db, app.clock())
             return [Text(messages.DB_DAMAGED_KEPT)]
         log.error("message not handled: %s in %s", type(e).__name__, _handler_of(e))
         return [Text(messages.SORRY)]

@@ -22,6 +22,7 @@ from scheduler.timeparse import parse_when
 from scheduler.timeparse import TimeError, parse_date
 from scheduler.transactions import immediate
 from scheduler.workdays import TZ
+from storage.connections import file_of
 
 from bot import messages
 from bot.reports.kinds import TYPES  # noqa: F401  (the one list; reports.TYPES is imported widely)
@@ -386,10 +387,8 @@ SWEEP_AFTER = timedelta(minutes=30)  # a file younger than this may be a photo b
 
 def photo_dir(db) -> Path | None:
     """The ``photos`` directory beside the database file; None for an in-memory database."""
-    for _, name, file in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return Path(file).parent / "photos" if file else None
-    return None
+    file = file_of(db)
+    return Path(file).parent / "photos" if file else None
 
 
 def discard_photos(db, paths) -> int:

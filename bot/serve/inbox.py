@@ -26,7 +26,8 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from bot import dbcheck
+from storage import failures
+from storage.connections import file_of
 
 log = logging.getLogger("nimo.inbox")
 
@@ -97,7 +98,7 @@ class Inbox:
         -wal file too; True when done.  False when a reader still used an older snapshot: the
         log is left as it is and the next call tries again.  The wait for readers is short (a
         connection of its own with a half-second timeout), so the caller's heartbeat goes on."""
-        path = _file_of(self.db)
+        path = file_of(self.db)
         if path is None:  # in memory: no file to clean
             return True
         conn = sqlite3.connect(path, timeout=0.5, isolation_level=None)
@@ -182,13 +183,6 @@ def _kind(platform: str, ev: object) -> str:
     else:  # LINE, LINE WORKS
         parts = (get(ev, "type"), get(ev, "message", "type") or get(ev, "content", "type"))
     return ".".join(p for p in parts if p) or "?"
-
-
-def _file_of(db) -> str | None:
-    """The database file behind ``db`` (None for an in-memory database)."""
-    rows = db.execute("PRAGMA database_list").fetchall()
-    path = next((r[2] for r in rows if r[1] == "main"), "")
-    return path or None
 
 
 class Workers:
@@ -350,26 +344,26 @@ class Workers:
         try:
             taken = self.inbox.take(row_id, self.holder)
         except sqlite3.Error as e:  # the poll will offer the row again
-            if dbcheck.is_damage(e):
-                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
+            if failures.is_damage(e):
+                failures.note_damage(self.inbox.db, self.inbox.clock())
             log.warning("inbox claim: %s", type(e).__name__)
             return None
         if taken is None:  # done, taken by another worker, or an earlier row of its sender is open
             return None
         platform, payload, sender = taken
         status = "done"
-        dbcheck.take_damage_flag()
+        failures.take_damage_flag()
         try:
             self.handle(platform, payload, row_id)
         except Exception as e:  # never the message text: only where and what kind
-            if dbcheck.is_damage(e):
-                dbcheck.note_damage(self.inbox.db, self.inbox.clock())
+            if failures.is_damage(e):
+                failures.note_damage(self.inbox.db, self.inbox.clock())
             # A platform API's failure describes itself safely (platform, path, status, attempt);
             # any other exception may carry text from the message, so only its kind is logged.
             from bot.serve.delivery import DeliveryFailed
             log.error("event %s failed: %s", row_id, e if isinstance(e, DeliveryFailed) else type(e).__name__)
             status = "failed"
-        if dbcheck.take_damage_flag():
+        if failures.take_damage_flag():
             # The database is damaged: the event stays 'working' (its sender's later ones wait behind
             # it), is not offered again by this process, and is carried over by `nimo restore`.
             log.error("event %s kept unanswered: the database is damaged", row_id)

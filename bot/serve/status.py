@@ -13,7 +13,9 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Callable
 
-from bot import dbcheck, messages
+from bot import messages
+from storage.connections import file_of
+from storage.failures import storage_failure
 from bot.serve.inbox import ALIVE
 
 STALE_HEARTBEAT_S = ALIVE.total_seconds()
@@ -34,12 +36,12 @@ def database_problem(db, now: datetime) -> str | None:
                    [now.astimezone(timezone.utc).isoformat()])
         damaged = db.execute("SELECT 1 FROM health WHERE name = 'database' AND ok = 0").fetchone()
     except sqlite3.Error as e:
-        return dbcheck.storage_failure(e)
+        return storage_failure(e)
     finally:
         db.execute(f"PRAGMA busy_timeout = {int(old)}")
     if damaged:
         return "damaged"
-    path = next((r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"), "")
+    path = file_of(db)
     if path:
         fs = os.statvfs(os.path.dirname(path))
         if fs.f_bavail * fs.f_frsize < MIN_FREE_BYTES:

@@ -17,7 +17,9 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from bot import dbcheck, messages
+from bot import messages
+from storage import failures
+from storage.connections import file_of
 from bot.serve import spool, status, webhooks
 from bot.serve.inbox import Inbox
 
@@ -120,7 +122,7 @@ class WebApp:
         """The event could not be stored: 503 with ``Retry-After``, so the platform sends it again
         (LINE with webhook redelivery on, Slack by itself) instead of it being lost or a 500.  The
         inbox's unique key makes the redelivery stored once.  The log says why, never the body."""
-        why = dbcheck.storage_failure(e)
+        why = failures.storage_failure(e)
         log.error("%s: event not stored, answered 503: %s (%s)", path, why, type(e).__name__)
         start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
                                                    ("Retry-After", str(RETRY_AFTER_S)), ("Content-Length", "0")])
@@ -220,7 +222,7 @@ class WebApp:
             except OSError:
                 raise e from None
             log.error("/lineworks/callback: database refused the event (%s), kept in the spool",
-                      dbcheck.storage_failure(e))
+                      failures.storage_failure(e))
         return _respond(start_response, "200 OK")
 
 
@@ -254,8 +256,7 @@ class _Slot:
 
 def _spool_of(db):
     """The spool folder beside the database file; None for an in-memory database."""
-    rows = db.execute("PRAGMA database_list").fetchall()
-    path = next((r[2] for r in rows if r[1] == "main"), "")
+    path = file_of(db)
     return spool.spool_dir(path) if path else None
 
 

@@ -200,11 +200,12 @@ class Answerer:
         directory = self.settings.get("NIMO_BACKUP_DIR")
         if not directory:
             return
-        from scheduler.conns import path_of
-        from bot.backup import daily
+        from storage.backup import daily
+        from storage.connections import MEMORY, file_of
         try:
             keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
-            made = daily(path_of(self.app.db), directory, keep, self.app.clock())
+            # an in-memory database has no file: the backup refuses it, and that is logged
+            made = daily(file_of(self.app.db) or MEMORY, directory, keep, self.app.clock())
             if made is not None:
                 log.info("daily backup made")
         except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
@@ -214,11 +215,11 @@ class Answerer:
         """LINE WORKS callbacks the web process kept in files while the database was locked
         (bot/serve/spool.py): into the inbox as soon as it takes writes, and answered."""
         from bot.serve.spool import drain, spool_dir
-        from scheduler.conns import path_of
-        try:
-            directory = spool_dir(path_of(self.app.db))
-        except ValueError:  # an in-memory database: the web process has no spool either
+        from storage.connections import file_of
+        path = file_of(self.app.db)
+        if path is None:  # an in-memory database: the web process has no spool either
             return
+        directory = spool_dir(path)
         while not self.stopping.wait(SPOOL_SECONDS):
             try:
                 for row in drain(directory, self.inbox):

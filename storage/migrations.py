@@ -1,35 +1,15 @@
-"""The SQLite database (through sqlite-utils) and its numbered migrations.
+"""The numbered migrations that own every table of Nimo's database, and ``migrate``.
 
-The database is the source of truth for everything Nimo remembers: dialog state, feedback, the
-questions it could not answer, local cases.  Migrations are numbered and recorded in
-``PRAGMA user_version``, applied in order at start, each in its own transaction, so a half-applied
-migration never stays behind.
+Every table is here, those of the case base (``local_cases``, ``withdrawn_cases``) and of the
+reminder engine (``reminders``, ``events``, ``plans``, ``visits``, ``leases``...) included: one
+database file holds them all, so one ordered list says what it holds and one number
+(``PRAGMA user_version``) says how far a file has come.  Migrations are applied in order at start,
+each in its own transaction, so a half-applied migration never stays behind.  An applied migration
+is never edited: a change is a new one at the end.
 """
 from __future__ import annotations
 
 import sqlite3
-import sys
-import threading
-from pathlib import Path
-
-
-def _import_sqlite_utils():
-    """sqlite-utils imports numpy (and pandas) when installed, only to map their number types to
-    columns, which Nimo never stores.  The web process must stay small (about 12 MB for numpy),
-    so numpy is hidden while sqlite-utils loads; a process that has numpy already keeps it."""
-    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
-    for m in hidden:
-        sys.modules[m] = None  # makes ``import numpy`` fail inside sqlite-utils, which allows it
-    try:
-        import sqlite_utils
-    finally:
-        for m in hidden:
-            if sys.modules.get(m, 0) is None:
-                del sys.modules[m]
-    return sqlite_utils
-
-
-sqlite_utils = _import_sqlite_utils()
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: what the case search needs
@@ -460,8 +440,9 @@ def _sql_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("nimo_utc", 1, utc, deterministic=True)
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Apply the migrations not yet applied; return the version reached."""
+def migrate(db) -> int:
+    """Apply the migrations not yet applied to ``db`` (anything with ``.conn``: a sqlite-utils
+    ``Database``); return the version reached."""
     conn = db.conn
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     _sql_functions(conn)
@@ -476,69 +457,3 @@ def migrate(db: sqlite_utils.Database) -> int:
             raise
         version = number
     return version
-
-
-LOCK_WAIT_S = 30.0      # the worker and the CLI wait this long for another process's write
-WEB_LOCK_WAIT_S = 3.0   # the web process: well inside LINE's and Slack's timeouts, then 503 and redelivery
-
-
-def _connect(path: str, busy_timeout: float = LOCK_WAIT_S, setup=None) -> sqlite_utils.Database:
-    if path == ":memory:":
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA secure_delete=ON")  # deleted or overwritten text is zeroed, not left in free space
-    if setup is not None:
-        setup(conn)
-    return sqlite_utils.Database(conn)
-
-
-def open_db(path: str | Path, *, new_db: bool = False, busy_timeout: float = LOCK_WAIT_S,
-            setup=None, warn=None) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate.  ``":memory:"`` gives a private in-memory database.
-
-    A file that is there is checked first (bot/dbcheck.py): an empty, foreign, newer or damaged one
-    raises :class:`bot.dbcheck.DatabaseProblem`, unless ``new_db`` allows replacing an empty or
-    foreign one (kept aside).  A new file is created owner-only.  ``warn`` is told the warnings."""
-    if str(path) != ":memory:":
-        from bot import dbcheck
-        for line in dbcheck.check(path, known_version=len(MIGRATIONS), new_db=new_db):
-            (warn or dbcheck.log.warning)(line)
-        dbcheck.create_private(Path(path))
-    db = _connect(str(path), busy_timeout, setup)
-    migrate(db)
-    return db
-
-
-class PerThreadDB:
-    """One connection per thread to the same file, used like a ``sqlite_utils.Database``.
-
-    The web server and its workers run handlers in several threads; a sqlite3 connection must not
-    carry two threads' transactions at once, and WAL lets the connections read while one writes.
-    ``busy_timeout`` is how long a connection waits for another's write lock; ``setup(conn)`` runs
-    on each new connection.
-    """
-
-    def __init__(self, path: str | Path, *, new_db: bool = False, busy_timeout: float = LOCK_WAIT_S,
-                 setup=None, warn=None):
-        self.path = str(path)
-        self.busy_timeout = busy_timeout
-        self.setup = setup
-        self._local = threading.local()
-        # checks and migrates once, in the thread that starts Nimo
-        self._local.db = open_db(self.path, new_db=new_db, busy_timeout=busy_timeout, setup=setup, warn=warn)
-
-    def get(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = _connect(self.path, self.busy_timeout, self.setup)
-        return db
-
-    def __getattr__(self, name):
-        return getattr(self.get(), name)
-
-    def __getitem__(self, name):
-        return self.get()[name]

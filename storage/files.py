@@ -4,9 +4,13 @@ Why: SQLite opens almost anything.  A zero-byte file (a copy that failed, a full
 empty database, and Nimo would migrate it and tell every user to register; a file of another
 application would get Nimo's tables added to it; a damaged page is only met when a user's message
 happens to read it.  So every process that opens the database (serve, worker, chat, the CLI) first
-looks at the file and refuses, in Japanese and with what to do, anything that is not a healthy Nimo
-database.  Only a path that does not exist at all is created silently, as before; an empty or
-foreign file is replaced only when asked (``NIMO_NEW_DB=1``), and then kept aside, never deleted.
+looks at the file and refuses anything that is not a healthy Nimo database.  Only a path that does
+not exist at all is created silently; an empty or foreign file is replaced only when asked
+(``new_db``), and then kept aside, never deleted.
+
+What is wrong is said here as a code (:class:`DatabaseProblem` ``kind``, :class:`Notice` ``kind``);
+the Japanese sentence an operator reads is chosen from it by the caller (``bot/messages.py``), so
+this package holds no user-facing words.
 
 The database holds personal data, so the file is created owner-only before SQLite opens it
 (SQLite gives its -wal and -shm files the main file's mode).  This module is standard library only:
@@ -18,26 +22,36 @@ import logging
 import os
 import sqlite3
 import stat
-import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
-from bot import messages
 
 log = logging.getLogger("nimo.db")
 
 HEADER = b"SQLite format 3\x00"
 QUICK_CHECK_SECONDS = 5.0  # a huge file must not hold up a start: the check stops and says so
-MALFORMED = "database disk image is malformed"
+PROBLEMS = ("empty", "not_sqlite", "foreign", "newer", "damaged")
 
 
 class DatabaseProblem(Exception):
-    """The file cannot be used as it is; ``str()`` is a Japanese sentence saying what to do."""
+    """The file at ``path`` cannot be used as it is.  ``kind`` is one of :data:`PROBLEMS`;
+    ``version`` and ``known`` are the file's schema version and the newest this code knows
+    (set for 'newer')."""
 
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind  # 'empty', 'not_sqlite', 'foreign', 'newer', 'damaged'
+    def __init__(self, kind: str, path: str, *, version: int = 0, known: int = 0):
+        super().__init__(f"{kind}: {path}")
+        self.kind, self.path, self.version, self.known = kind, path, version, known
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell whoever started the process, the file being usable: the check was cut
+    short after ``seconds`` ('incomplete'), or the file was moved to ``aside`` ('moved_aside')."""
+    kind: str
+    path: str
+    aside: str = ""
+    seconds: float = 0.0
 
 
 def create_private(path: Path) -> None:
@@ -57,9 +71,9 @@ def create_private(path: Path) -> None:
 
 
 def check(path: str | Path, *, known_version: int, new_db: bool = False,
-          budget: float = QUICK_CHECK_SECONDS) -> list[str]:
-    """Refuse (:class:`DatabaseProblem`) a file that is not a healthy Nimo database; return the
-    warnings to show (a check cut short, a file moved aside).  A missing file passes."""
+          budget: float = QUICK_CHECK_SECONDS) -> list[Notice]:
+    """Refuse (:class:`DatabaseProblem`) a file that is not a healthy Nimo database; return what
+    to tell (a check cut short, a file moved aside).  A missing file passes."""
     path = Path(path)
     if not path.exists():
         return []
@@ -68,20 +82,20 @@ def check(path: str | Path, *, known_version: int, new_db: bool = False,
         head = f.read(len(HEADER))
     problem = None
     if size == 0:
-        problem = DatabaseProblem("empty", messages.db_empty_file(str(path)))
+        problem = DatabaseProblem("empty", str(path))
     elif head != HEADER:
-        problem = DatabaseProblem("not_sqlite", messages.db_not_sqlite(str(path)))
+        problem = DatabaseProblem("not_sqlite", str(path))
     else:
-        problem, warnings = _inspect(path, known_version, budget)
+        problem, notices = _inspect(path, known_version, budget)
         if problem is None:
-            return warnings
+            return notices
     if new_db and problem.kind in ("empty", "not_sqlite", "foreign"):
         aside = set_aside(path, "replaced")
-        return [messages.db_moved_aside(str(path), str(aside))]
+        return [Notice("moved_aside", str(path), aside=str(aside))]
     raise problem
 
 
-def _inspect(path: Path, known_version: int, budget: float) -> tuple[DatabaseProblem | None, list[str]]:
+def _inspect(path: Path, known_version: int, budget: float) -> tuple[DatabaseProblem | None, list[Notice]]:
     conn = sqlite3.connect(path, timeout=budget, isolation_level=None)
     try:
         try:
@@ -90,21 +104,21 @@ def _inspect(path: Path, known_version: int, budget: float) -> tuple[DatabasePro
                                   "AND name NOT LIKE 'sqlite_%'").fetchone()[0]
         except sqlite3.DatabaseError as e:
             if getattr(e, "sqlite_errorname", "") == "SQLITE_NOTADB":
-                return DatabaseProblem("not_sqlite", messages.db_not_sqlite(str(path))), []
+                return DatabaseProblem("not_sqlite", str(path)), []
             if getattr(e, "sqlite_errorname", "") == "SQLITE_BUSY":
                 raise
-            return DatabaseProblem("damaged", messages.db_damaged(str(path))), []
+            return DatabaseProblem("damaged", str(path)), []
         if version == 0 and tables:
-            return DatabaseProblem("foreign", messages.db_foreign(str(path))), []
+            return DatabaseProblem("foreign", str(path)), []
         if version > known_version:
-            return DatabaseProblem("newer", messages.db_newer(str(path), version, known_version)), []
+            return DatabaseProblem("newer", str(path), version=version, known=known_version), []
         ok, complete = quick_check(conn, budget)
         if not ok:
             log.error("database check: %s is damaged (quick_check failed)", path)
-            return DatabaseProblem("damaged", messages.db_damaged(str(path))), []
+            return DatabaseProblem("damaged", str(path)), []
         if not complete:
             log.warning("database check: quick_check stopped after %.0f s, not completed", budget)
-            return None, [messages.db_check_incomplete(budget)]
+            return None, [Notice("incomplete", str(path), seconds=budget)]
         return None, []
     finally:
         conn.close()
@@ -142,52 +156,6 @@ def set_aside(path: Path, why: str) -> Path:
         if side.exists():
             os.replace(side, Path(str(aside) + suffix))
     return aside
-
-
-def storage_failure(e: sqlite3.Error) -> str:
-    """What kept the database from taking a write, in a word for logs and ``/readyz``."""
-    name = getattr(e, "sqlite_errorname", "")
-    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in str(e):
-        return "locked"
-    if name == "SQLITE_FULL" or "disk is full" in str(e):
-        return "disk full"
-    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in str(e):
-        return "damaged"
-    if name.startswith("SQLITE_READONLY"):
-        return "read-only"
-    if name.startswith("SQLITE_IOERR"):
-        return "I/O error"
-    return "error"
-
-
-# -- a damaged page met while answering ------------------------------------------------------------
-_seen = threading.local()
-
-
-def is_damage(e: BaseException) -> bool:
-    """A damaged database file (not a lock, not a full disk: those pass by themselves)."""
-    return isinstance(e, sqlite3.DatabaseError) and (
-        getattr(e, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or MALFORMED in str(e))
-
-
-def note_damage(db, now: datetime) -> None:
-    """Say that this thread met a damaged page: the log names it, ``/readyz`` turns not ready (a
-    row in ``health``, written if the damaged page allows it), and the worker keeps the event."""
-    _seen.flag = True
-    log.error("database is damaged (%s): stop Nimo and run `nimo restore BACKUP`", MALFORMED)
-    try:
-        db.execute("INSERT INTO health (name, ok, detail, checked_at) VALUES ('database', 0, 'malformed', ?) "
-                   "ON CONFLICT (name) DO UPDATE SET ok = 0, detail = excluded.detail, "
-                   "checked_at = excluded.checked_at", [now.astimezone(timezone.utc).isoformat()])
-    except sqlite3.Error as e:
-        log.error("database damage could not be recorded for /readyz: %s", type(e).__name__)
-
-
-def take_damage_flag() -> bool:
-    """Whether this thread met a damaged page since the last call (and forget it)."""
-    seen = getattr(_seen, "flag", False)
-    _seen.flag = False
-    return seen
 
 
 # -- file permissions ------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ before their report is saved and never change (their names are their hash), so c
 the snapshot names, after the snapshot, finds each of them.
 
 Everything a backup holds is personal data: files are 0600, folders 0700, whatever the umask.
+
+It lives with the database's other file handling (not in ``bot``) because what it copies and
+carries is the schema's: the photos ``report_photos`` names, the ``inbox`` rows not yet answered,
+the worker's heartbeat in ``leases``.  What went wrong is a code (:class:`BackupError`); the
+operator's Japanese is chosen from it in ``bot/messages.py``.
 """
 from __future__ import annotations
 
@@ -21,14 +26,22 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot import dbcheck, messages
+from storage import files
+from storage.connections import LOCK_WAIT_S, is_memory
 
 log = logging.getLogger("nimo.backup")
-LOCK_WAIT_S = 30.0
 
 
 class BackupError(Exception):
-    """Said to the operator as it is (Japanese)."""
+    """Why a backup or a restore was not made.  ``code``: 'exists' (``path`` is there already),
+    'no_database' (no database at ``path``), 'missing' (no backup at ``path``), 'bad' (the backup
+    at ``path`` is not a healthy Nimo database: ``why`` is a :data:`storage.files.PROBLEMS` kind or
+    'not_nimo'), 'worker_alive' (a worker is running on the database), 'memory' (the database is
+    in memory: it has no file to copy or to put one in place of)."""
+
+    def __init__(self, code: str, path: str = "", why: str = ""):
+        super().__init__(f"{code}: {path}" + (f" ({why})" if why else ""))
+        self.code, self.path, self.why = code, path, why
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ def _copy_private(src: Path, dst: Path) -> None:
 
 def _snapshot(src_path: Path, dst_path: Path) -> None:
     """An online backup of ``src_path`` into a new owner-only single file ``dst_path``."""
-    dbcheck.create_private(dst_path)
+    files.create_private(dst_path)
     src = sqlite3.connect(src_path, timeout=LOCK_WAIT_S)
     dst = sqlite3.connect(dst_path, isolation_level=None)
     try:
@@ -93,11 +106,13 @@ def _copy_photos(names: list[str], src_dir: Path, dst_dir: Path) -> int:
 
 def backup(db_path: str | Path, dest: str | Path) -> Done:
     """Copy the database (while it is in use) and its reports' photos to ``dest`` and ``dest.photos``."""
+    if is_memory(db_path):
+        raise BackupError("memory", str(db_path))
     db_path, dest = Path(db_path), Path(dest)
     if dest.exists() or photos_of(dest).exists():
-        raise BackupError(messages.backup_exists(str(dest)))
+        raise BackupError("exists", str(dest))
     if not db_path.is_file():
-        raise BackupError(messages.no_database(str(db_path)))
+        raise BackupError("no_database", str(db_path))
     if not dest.parent.is_dir():
         _private_dir(dest.parent)
     try:
@@ -148,17 +163,19 @@ def restore(db_path: str | Path, src: str | Path, *, known_version: int, now: da
 
     The events the old database had stored but not answered are carried into the restored one, so
     what a user sent while the database was damaged is answered once the worker starts again."""
+    if is_memory(db_path):
+        raise BackupError("memory", str(db_path))
     db_path, src = Path(db_path), Path(src)
     if not src.is_file():
-        raise BackupError(messages.backup_missing(str(src)))
+        raise BackupError("missing", str(src))
     try:
-        dbcheck.check(src, known_version=known_version)
-    except dbcheck.DatabaseProblem as e:
-        raise BackupError(messages.restore_bad(str(src), _why(e))) from None
+        files.check(src, known_version=known_version)
+    except files.DatabaseProblem as e:
+        raise BackupError("bad", str(src), e.kind) from None
     if not _is_nimo(src):
-        raise BackupError(messages.restore_bad(str(src), "Nimo のデータベースではありません"))
+        raise BackupError("bad", str(src), "not_nimo")
     if not force and worker_alive(db_path, now):
-        raise BackupError(messages.RESTORE_WORKER_ALIVE)
+        raise BackupError("worker_alive", str(db_path))
     if not db_path.parent.is_dir():
         _private_dir(db_path.parent)
     tmp = db_path.with_name(f".{db_path.name}.restoring")
@@ -169,16 +186,10 @@ def restore(db_path: str | Path, src: str | Path, *, known_version: int, now: da
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    aside = dbcheck.set_aside(db_path, "before-restore") if db_path.exists() else None
+    aside = files.set_aside(db_path, "before-restore") if db_path.exists() else None
     os.replace(tmp, db_path)
     photos = _copy_photos(_photo_names(db_path), photos_of(src), db_path.parent / "photos")
     return Done(db_path, photos, aside, carried)
-
-
-def _why(e: dbcheck.DatabaseProblem) -> str:
-    return {"empty": "空のファイルです", "not_sqlite": "SQLite のファイルではありません",
-            "foreign": "Nimo のデータベースではありません", "newer": "この Nimo より新しい版のデータベースです",
-            "damaged": "壊れています"}.get(e.kind, e.kind)
 
 
 def _is_nimo(path: Path) -> bool:
