@@ -697,8 +697,10 @@ def reports_summary(db) -> None:
 @with_db
 def reports_purge(db, days: int, yes: bool) -> None:
     from bot.app import utc_now
+    from bot.chat.dialogs import Dialogs
+    from bot.handlers import registry
     from bot.reports.records import number, purge
-    ids = purge(db, days=days, now=utc_now(), apply=yes)
+    ids = purge(db, days=days, now=utc_now(), apply=yes, dialogs=Dialogs(db, registry()))
     verb = "消しました" if yes else "消す対象です（--yes を付けると消します）"
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
 

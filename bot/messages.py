@@ -1027,3 +1027,7 @@ def console_who_can_see(labels: list[str]) -> str:
     """「このページはスーパーバイザーと管理者が見られます。」 from the roles a page is for."""
     names = "と".join(labels) if len(labels) <= 2 else "、".join(labels[:-1]) + "と" + labels[-1]
     return f"このページは{names}が見られます。"
+
+
+# -- a confirmation whose kind this version does not know (written by another version) --------------
+CONFIRM_UNKNOWN = "この確認は受け付けられなくなりました。お手数ですが、もう一度はじめから送ってください。"
