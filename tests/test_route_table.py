@@ -253,3 +253,12 @@ def test_swapping_two_groups_that_can_take_one_text_changes_the_table(index):
     unnoticed = [(a, b) for a, b in pairs if (a, b) in shared and not any(
         explain(*_app(index, row, _swapped(a, b))).taken_by != row.route for row in shared[(a, b)])]
     assert unnoticed == []
+
+
+def test_the_routes_a_report_names_by_string_exist():
+    """While a report is written, report.py asks whether a text is another command by the names of
+    other modules' routes: each name must be a route (a renamed one would raise, not pass silently)."""
+    from bot.handlers import report
+    names = {r.name for r in registry().routes}
+    assert set(report.ALWAYS_ANOTHER + report.UNLESS_AN_ANSWER) <= names
+    assert {"help", "listing", "reminder", "case_visits_asked"} <= set(report.ALWAYS_ANOTHER + report.UNLESS_AN_ANSWER)

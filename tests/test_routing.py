@@ -85,6 +85,24 @@ def test_direct_only_routes_refuse_in_a_group_and_store_nothing(app):
     assert app.db.execute("SELECT count(*) FROM dialog_state").fetchone()[0] == 0
 
 
+def test_the_sender_is_looked_up_once_for_the_registration_check_and_the_roles(app):
+    """One chain of access steps: the registration check and a route's roles read one lookup."""
+    lookups = []
+    app.db.conn.set_trace_callback(lambda sql: lookups.append(sql) if "FROM users" in sql else None)
+    try:
+        assert "よろしいですか" in say(app, "退院 K-012 11/20")  # a route for staff roles only
+    finally:
+        app.db.conn.set_trace_callback(None)
+    assert len(lookups) == 1
+
+
+def test_every_message_passes_the_access_steps_in_one_stated_order():
+    from bot.chat.router import CHAIN, ROUTE_RULES
+    assert [step.__name__ for step in CHAIN] == ["shape", "safety_net", "public_routes", "registered", "fresh_cases",
+                                                 "expired_dialogs", "dialogs_and_routes", "nothing_took"]
+    assert [rule.__name__ for rule in ROUTE_RULES] == ["direct_only", "role"]
+
+
 def test_an_unregistered_user_is_asked_to_register_whatever_the_route(app):
     for text in ("予定", "報告", "ヘルプ", "家族教室"):
         assert "登録" in render(app.handle(Incoming("line", "U-new", "U-new", text)))
