@@ -69,7 +69,7 @@ class App:
             self._index = value
 
     def handle(self, msg: Incoming) -> list[Reply]:
-        from bot.chat.router import route  # the router needs the tokenizer's normalize: not at import
+        from bot.chat.router import route  # it loads the time parser: not for CLI commands that want utc_now only
         return route(self, msg)
 
     def reload_cases(self) -> None:
