@@ -57,6 +57,8 @@ class Registry:
         self._routes = {r.name: r for r in self.routes}
         self._group = {g.name: g for g in self.groups}
         self._slot = {state: c.name for c in self.conversations.values() for state in c.states}
+        self._public = tuple(r for r in self.routes if r.public)
+        self._rest = tuple(r for r in self.routes if not r.public)
         if not all(self._routes) or len(self._routes) != len(self.routes):
             raise ValueError("every route needs a name of its own")
 
@@ -100,10 +102,12 @@ class Registry:
         return self._group[name]
 
     def public(self) -> tuple[Route, ...]:
-        return tuple(r for r in self.routes if r.public)
+        """The routes served before the registration check, in their order."""
+        return self._public
 
     def after_registration(self) -> tuple[Route, ...]:
-        return tuple(r for r in self.routes if not r.public)
+        """Every other route, in its order: what a registered user's message is tried against."""
+        return self._rest
 
     # -- conversations -----------------------------------------------------------------------------
     def slot_of(self, state: str) -> str:
