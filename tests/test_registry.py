@@ -185,3 +185,19 @@ def test_every_module_listed_declares_routes_in_known_groups():
     names = {g.name for g in GROUPS}
     for module in MODULES:
         assert module.ROUTES and all(r.group in names for r in module.ROUTES), module.__name__
+
+
+def test_reports_purge_sweeps_dialogs_with_their_own_timeouts(nimo):
+    """`nimo reports purge` never answers a message, so it never imported the handlers: its sweep
+    took every dialog for a 30-minute one and forgot an answer being paged the same afternoon.
+    Now it sweeps with the handlers' registry: the answer stays its day, the draft goes."""
+    from bot.app import utc_now
+    db = open_db(nimo.db_path)
+    two_hours_ago = utc_now() - timedelta(hours=2)
+    dialogs = Dialogs(db, registry())
+    dialogs.set("line", "U1", "answer", {"ids": ["c1"], "shown": 1}, two_hours_ago)
+    dialogs.set("line", "U1", "report_step", {"step": "summary", "draft": {"photos": []}}, two_hours_ago)
+    db.close()
+    nimo("reports", "purge", "--days", "365", "--yes")
+    rows = open_db(nimo.db_path).execute("SELECT name FROM dialog_state").fetchall()
+    assert [r[0] for r in rows] == ["answer"]
