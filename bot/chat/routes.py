@@ -48,13 +48,13 @@ class Route:
     match: re.Pattern | Predicate
     handler: Handler
     name: str = ""
-    group: str = ""
     kind: str = "message"
     typed: bool = False
     direct_only: str | None = None
     roles: tuple[str, ...] | None = None
     refused: str | None = None
     public: bool = False
+    group: str = ""  # last, so that the fields before keep their places for positional use
 
     def hit(self, app, msg, words: Words):
         if self.kind != getattr(msg, "kind", "message"):
