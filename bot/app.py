@@ -1,4 +1,4 @@
-"""The one place where Nimo is wired: database, clock, case index and dialogs.
+"""The one place where Nimo is wired: database, clock, case index, the handlers' registry and dialogs.
 
 Everything a handler needs comes from the :class:`App` it is given, so a test builds one with an
 in-memory database and a fixed clock, and the CLI, the terminal chat and the web server build
@@ -8,6 +8,10 @@ The case index is made on first use, not when the app is built: the web process 
 stores and acknowledges, and must not pay for the tokenizer, its dictionary and the index (about
 90 MB and more); a worker that only sends reminders never needs it either.  So this module imports
 nothing of the search (no Sudachi, numpy or scipy).
+
+The handler modules only declare their routes, conversations and confirmations; ``build_app``
+collects them into one :class:`bot.chat.registry.Registry` that the router and the dialogs read,
+so nothing depends on which modules happen to have been imported.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from bot import config
 from bot.chat.core import Incoming, Reply
 from storage.connections import PerThreadDB
 from bot.chat.dialogs import Dialogs
+from bot.chat.registry import Registry
 
 if TYPE_CHECKING:
     from knowledge.search import CaseIndex
@@ -30,13 +35,17 @@ def utc_now() -> datetime:
 
 class App:
     """What handlers use.  ``index`` is the one given, or else the saved index of ``db`` loaded
-    (or built) on first access, once however many threads ask at the same time."""
+    (or built) on first access, once however many threads ask at the same time.  ``registry`` is
+    what the handler modules declare (``bot.handlers.registry()``); given ``dialogs``, theirs."""
 
     def __init__(self, db: object, index: "CaseIndex | None" = None, clock: Callable[[], datetime] = utc_now,
-                 dialogs: Dialogs | None = None):
+                 dialogs: Dialogs | None = None, registry: Registry | None = None):
+        if registry is None and dialogs is None:
+            raise TypeError("App needs the handlers' registry (build_app, or registry=bot.handlers.registry())")
         self.db = db
         self.clock = clock
-        self.dialogs = dialogs if dialogs is not None else Dialogs(db)
+        self.registry = registry if registry is not None else dialogs.registry
+        self.dialogs = dialogs if dialogs is not None else Dialogs(db, self.registry)
         self._index = index
         self._index_lock = threading.Lock()
         # ``profiles(platform, user_id) -> name | None``: set by the wiring that holds the platform
@@ -60,7 +69,7 @@ class App:
             self._index = value
 
     def handle(self, msg: Incoming) -> list[Reply]:
-        from bot.chat.router import route  # the router imports handlers, which import App's module
+        from bot.chat.router import route  # it loads the time parser: not for CLI commands that want utc_now only
         return route(self, msg)
 
     def reload_cases(self) -> None:
@@ -70,7 +79,12 @@ class App:
 
 
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
-              index: "CaseIndex | None" = None) -> App:
+              index: "CaseIndex | None" = None, registry: Registry | None = None) -> App:
+    """The app of ``db`` (or of the file ``db_path``, or ``NIMO_DB``) with every handler module's
+    routes, conversations and confirmations (``registry``: another set, for a test of the order)."""
     if db is None:
         db = PerThreadDB(db_path or config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"))
-    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db))
+    if registry is None:
+        from bot.handlers import registry as handlers_registry  # the handlers import the search's modules
+        registry = handlers_registry()
+    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db, registry), registry=registry)

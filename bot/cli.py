@@ -196,6 +196,62 @@ def gaps(db, as_json: bool) -> None:
         click.echo(f"{r['count']}\t{r['kind']}\t{(r['last'] or '')[:10]}\t{q[:80] + ('…' if len(q) > 80 else '')}")
 
 
+@main.command(help="チャットのルートを試す順に一覧する。--explain TEXT で、その文を受けるルートと理由を表示する"
+                   "（試し用の空のデータベースで送るので、本番のデータには触れない）")
+@click.option("--explain", "text", metavar="TEXT", help="説明する文")
+@click.option("--platform", type=click.Choice(["line", "slack", "lineworks", "terminal"]), default="line",
+              show_default=True, help="送った場所")
+@click.option("--group-chat", is_flag=True, help="グループで送ったことにする（既定は1対1のトーク）")
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer", "unregistered"]), default="staff",
+              show_default=True, help="送った人の役割（unregistered: 未登録）")
+@click.option("--button", is_flag=True, help="ボタンが送ったことにする")
+@click.option("--after", multiple=True, metavar="TEXT", help="先に送っておく文（例: --after 報告）。何度でも指定できる")
+def routes(text: str | None, platform: str, group_chat: bool, role: str, button: bool, after: tuple[str, ...]) -> None:
+    from bot.handlers import registry
+    if text is None:
+        if after or button or group_chat:
+            raise click.ClickException("--after・--button・--group-chat は --explain と一緒に使います。")
+        for line in _explain_table(registry()):
+            click.echo(line)
+        return
+    import tempfile
+    from bot.app import build_app, utc_now
+    from bot.chat.core import Incoming
+    from bot.chat.explain import explain
+    from storage.connections import open_db
+    from bot.people.access import add_user
+    with tempfile.TemporaryDirectory(prefix="nimo-explain-") as scratch:
+        db = open_db(Path(scratch) / "explain.db")
+        try:
+            app = build_app(db=db, clock=utc_now)
+            user = "U-explain"
+            if role != "unregistered" and platform != "terminal":
+                add_user(app.db, platform, user, role, "（試し）", utc_now())
+            where = "G-explain" if group_chat else user
+            for earlier in after:
+                app.handle(Incoming(platform, user, where, earlier, not group_chat))
+            msg = Incoming(platform, user, where, "" if button else text, not group_chat,
+                           postback=text if button else None)
+            said = explain(app, msg)
+            click.echo(f"「{_shown(text)}」（{platform}、{'グループ' if group_chat else '1対1'}、{role}"
+                       f"{'、ボタン' if button else ''}{'、先に: ' + ' / '.join(map(_shown, after)) if after else ''}）")
+            for line in said.lines(app.registry):
+                click.echo(line)
+        finally:
+            db.close()
+
+
+def _explain_table(reg) -> list[str]:
+    from bot.chat.explain import table
+    return table(reg)
+
+
+def _shown(text: str) -> str:
+    """A text as an operator can read it on one line: control characters escaped, cut at 60."""
+    flat = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return flat if len(flat) <= 60 else flat[:60] + f"…（{len(text)}文字）"
+
+
 # -- LINE and Slack ---------------------------------------------------------------------------
 @main.command(help="LINE と Slack の webhook を受ける HTTP サーバーを動かす（Procfile の web:）")
 @click.option("--check", is_flag=True, help="設定の有無だけを表示して終わる（値は表示しない）")
@@ -704,8 +760,10 @@ def reports_summary(db) -> None:
 @with_db
 def reports_purge(db, days: int, yes: bool) -> None:
     from bot.app import utc_now
+    from bot.chat.dialogs import Dialogs
+    from bot.handlers import registry
     from bot.reports.records import number, purge
-    ids = purge(db, days=days, now=utc_now(), apply=yes)
+    ids = purge(db, days=days, now=utc_now(), apply=yes, dialogs=Dialogs(db, registry()))
     verb = "消しました" if yes else "消す対象です（--yes を付けると消します）"
     click.echo(f"{len(ids)}件を{verb}" + (f"：{', '.join(number(i) for i in ids[:20])}" if ids else ""))
 

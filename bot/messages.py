@@ -1060,3 +1060,5 @@ def backup_problem(code: str, path: str, why: str = "") -> str:
     if code == "memory":
         return DB_MEMORY_NO_FILE
     return {"exists": backup_exists, "missing": backup_missing}.get(code, no_database)(path)
+# -- a confirmation whose kind this version does not know (written by another version) --------------
+CONFIRM_UNKNOWN = "この確認は受け付けられなくなりました。お手数ですが、もう一度はじめから送ってください。"

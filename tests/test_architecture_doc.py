@@ -23,14 +23,18 @@ def test_every_path_named_exists():
 
 def test_the_names_it_gives_are_defined_where_it_says():
     for module, name in [("bot.app", "build_app"), ("bot.serve.runtime", "build_worker"), ("bot.chat.routes", "Route"),
-                         ("bot.chat.routes", "Conversation"), ("bot.chat.dialogs", "conversation"), ("bot.handlers", "MODULES"),
+                         ("bot.chat.routes", "Conversation"), ("bot.handlers", "GROUPS"), ("bot.handlers", "MODULES"),
+                         ("bot.chat.router", "CHAIN"), ("bot.chat.router", "ROUTE_RULES"),
                          ("scheduler.transactions", "immediate"), ("storage.migrations", "MIGRATIONS")]:
         assert f"`{name}" in DOC or name in DOC, name
         assert hasattr(importlib.import_module(module), name), (module, name)
 
 
 def test_the_router_goes_in_the_order_the_doc_says():
-    src = (ROOT / "bot" / "chat" / "router.py").read_text(encoding="utf-8")
-    order = [src.index(s) for s in ("refusal(msg)", "r.public", "REGISTER_PROMPT", "conv.captures",
-                                    "not r.public")]
-    assert order == sorted(order)
+    from bot.chat.router import CHAIN
+    steps = [step.__name__ for step in CHAIN]
+    assert steps.index("shape") < steps.index("public_routes") < steps.index("registered") \
+        < steps.index("expired_dialogs") < steps.index("dialogs_and_routes")
+    said = [DOC.index(s) for s in ("shape checks", "public routes", "is this user registered",
+                                   "timed-out dialogs", "conversation that captures", "the first route")]
+    assert said == sorted(said)

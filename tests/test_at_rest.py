@@ -146,7 +146,7 @@ def test_a_draft_whose_seal_cannot_be_opened_is_kept_masked(app):
     from bot.chat.dialogs import Dialogs
     _staff(app)
     assert NAME in _say(app, REPORT)
-    app.dialogs = Dialogs(app.db)  # a new process without the key: the seal no longer opens
+    app.dialogs = Dialogs(app.db, app.registry)  # a new process without the key: the seal no longer opens
     review = _say(app, "報告")
     assert NAME not in review and "〇〇さん" in review and "***-****-****" in review
     _say(app, "確定")

@@ -196,8 +196,8 @@ def test_purge_is_a_dry_run_unless_told(rapp):
     say(rapp, ONE_LINE)
     say(rapp, "確定")
     later = NOW + timedelta(days=400)
-    assert rp.purge(rapp.db, days=365, now=later, apply=False) == [1] and len(reports(rapp)) == 1
-    assert rp.purge(rapp.db, days=365, now=later, apply=True) == [1] and reports(rapp) == []
+    assert rp.purge(rapp.db, days=365, now=later, apply=False, dialogs=rapp.dialogs) == [1] and len(reports(rapp)) == 1
+    assert rp.purge(rapp.db, days=365, now=later, apply=True, dialogs=rapp.dialogs) == [1] and reports(rapp) == []
     assert rapp.db.execute("SELECT action FROM report_audit ORDER BY id").fetchall()[-1] == ("purge",)
 
 
@@ -358,7 +358,7 @@ def test_an_expired_draft_whose_author_never_returns_is_cleared_by_purge(rapp):
     rapp.clock.now = NOW + timedelta(minutes=40)
     say(rapp, "確定", "line", "Uline")  # …and saved
     later = NOW + timedelta(hours=2)
-    assert rp.purge(rapp.db, days=365, now=later, apply=True) == []  # nothing old enough
+    assert rp.purge(rapp.db, days=365, now=later, apply=True, dialogs=rapp.dialogs) == []  # nothing old enough
     [(rid, path)] = photo_rows(rapp)
     assert photo_files(rapp) == [Path(path).name]  # the saved report's photo stays
     assert rapp.db.execute("SELECT COUNT(*) FROM dialog_state").fetchone()[0] == 0  # the draft text is gone too
@@ -369,7 +369,7 @@ def test_a_dry_run_purge_deletes_nothing(rapp):
     say(rapp, ONE_LINE)
     send_photo(rapp, jpeg_with_metadata())
     rapp.clock.now = NOW + timedelta(hours=2)
-    assert rp.purge(rapp.db, days=365, now=rapp.clock.now, apply=False) == []
+    assert rp.purge(rapp.db, days=365, now=rapp.clock.now, apply=False, dialogs=rapp.dialogs) == []
     assert len(photo_files(rapp)) == 1
 
 
@@ -383,7 +383,7 @@ def test_a_saved_photo_stays_and_a_withdrawn_report_keeps_its_photo_until_purged
     assert "取り下げました" in say(rapp, "報告取消 R-000001")
     assert photo_files(rapp) == [Path(path).name] and photo_rows(rapp) == [(1, path)]
     later = NOW + timedelta(days=400)
-    assert rp.purge(rapp.db, days=365, now=later, apply=True) == [1]
+    assert rp.purge(rapp.db, days=365, now=later, apply=True, dialogs=rapp.dialogs) == [1]
     assert reports(rapp) == [] and photo_rows(rapp) == [] and photo_files(rapp) == []
     audit = rapp.db.execute("SELECT report_id, action, by, before, after FROM report_audit ORDER BY id").fetchall()
     assert [a[1] for a in audit] == ["create", "withdraw", "purge"]
@@ -399,7 +399,7 @@ def test_purge_goes_on_when_a_photo_file_is_already_gone(rapp):
     say(rapp, "確定")
     first, second = (Path(p) for _, p in photo_rows(rapp))
     first.unlink()
-    assert rp.purge(rapp.db, days=365, now=NOW + timedelta(days=400), apply=True) == [1]
+    assert rp.purge(rapp.db, days=365, now=NOW + timedelta(days=400), apply=True, dialogs=rapp.dialogs) == [1]
     assert not second.exists() and photo_rows(rapp) == [] and reports(rapp) == []
 
 
@@ -500,7 +500,7 @@ def test_leftover_photo_files_are_swept_by_purge_but_not_a_photo_being_stored(ra
                    (foreign, timedelta(days=9))):
         t = (now - age).timestamp()
         os.utime(p, (t, t))
-    rp.purge(rapp.db, days=365, now=now, apply=True)
+    rp.purge(rapp.db, days=365, now=now, apply=True, dialogs=rapp.dialogs)
     left = photo_files(rapp)
     assert old.name not in left and tmp.name not in left
     assert fresh.name in left and foreign.name in left and len(left) == 3

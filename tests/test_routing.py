@@ -14,14 +14,13 @@ import pytest
 import sqlite_utils
 
 import bot.handlers
-from bot.chat import dialogs
 from bot.people.access import add_user
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.chat.core import Incoming
 from storage.connections import open_db
 from storage.migrations import MIGRATIONS, migrate
-from bot.handlers import MODULES, ROUTES
+from bot.handlers import MODULES, registry
 from scheduler.workdays import TZ
 
 from .conftest import Clock
@@ -87,6 +86,24 @@ def test_direct_only_routes_refuse_in_a_group_and_store_nothing(app):
     assert app.db.execute("SELECT count(*) FROM dialog_state").fetchone()[0] == 0
 
 
+def test_the_sender_is_looked_up_once_for_the_registration_check_and_the_roles(app):
+    """One chain of access steps: the registration check and a route's roles read one lookup."""
+    lookups = []
+    app.db.conn.set_trace_callback(lambda sql: lookups.append(sql) if "FROM users" in sql else None)
+    try:
+        assert "よろしいですか" in say(app, "退院 K-012 11/20")  # a route for staff roles only
+    finally:
+        app.db.conn.set_trace_callback(None)
+    assert len(lookups) == 1
+
+
+def test_every_message_passes_the_access_steps_in_one_stated_order():
+    from bot.chat.router import CHAIN, ROUTE_RULES
+    assert [step.__name__ for step in CHAIN] == ["shape", "safety_net", "public_routes", "registered", "fresh_cases",
+                                                 "expired_dialogs", "dialogs_and_routes", "nothing_took"]
+    assert [rule.__name__ for rule in ROUTE_RULES] == ["direct_only", "role"]
+
+
 def test_an_unregistered_user_is_asked_to_register_whatever_the_route(app):
     for text in ("予定", "報告", "ヘルプ", "家族教室"):
         assert "登録" in render(app.handle(Incoming("line", "U-new", "U-new", text)))
@@ -115,22 +132,27 @@ def test_every_handler_module_with_routes_is_listed_once_and_route_names_are_uni
         src = (Path(bot.handlers.__file__).parent / f"{info.name}.py").read_text(encoding="utf-8")
         if re.search(r"^ROUTES\s*=", src, re.M):
             assert f"bot.handlers.{info.name}" in declared, info.name
-    names = [r.name for r in ROUTES]
+    routes = registry().routes
+    names = [r.name for r in routes]
     assert all(names) and len(names) == len(set(names))
-    assert ROUTES[-1].name == "question"  # the search takes what no command took
+    assert routes[-1].name == "question"  # the search takes what no command took
 
 
-def test_the_router_names_no_handler():
-    """Adding a command touches its handler module only: the router imports the list, not handlers."""
-    tree = ast.parse((Path(bot.handlers.__file__).parent.parent / "chat" / "router.py").read_text(encoding="utf-8"))
-    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-                and "handlers" in n.module for a in n.names}
-    assert imported == {"ROUTES"}
+def test_the_chat_framework_names_no_handler():
+    """Adding a command touches its handler module only: the router gets the routes from the app's
+    registry, and nothing in bot/chat imports bot.handlers."""
+    chat = Path(bot.handlers.__file__).parent.parent / "chat"
+    for path in chat.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not any("handlers" in m for m in imported), path.name
 
 
 def test_a_conversation_state_is_found_in_its_own_slot():
-    assert dialogs.slot_of("report_review") == "report" and dialogs.slot_of("answer") == "answer"
-    assert dialogs.CONVERSATIONS["report"].captures and not dialogs.CONVERSATIONS["confirm"].captures
+    reg = registry()
+    assert reg.slot_of("report_review") == "report" and reg.slot_of("answer") == "answer"
+    assert reg.conversation("report").captures and not reg.conversation("confirm").captures
 
 
 def test_migration_9_keeps_the_dialog_states_of_before(tmp_path):

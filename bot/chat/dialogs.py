@@ -9,10 +9,12 @@ conversation and found from the state's name, so a pending 「はい／いいえ
 with 「次」 and a report being written are kept side by side instead of the last one erasing the
 others.
 
-A state can hold things outside this table (a report draft holds photo files), so whoever defines
-a state may register what must happen when it ends (:func:`on_end`): the end is seen here, whether
-the state is cleared, replaced, found timed out when its user writes again (``pop_expired``), or
-swept long after its user has gone (``sweep``).
+A state can hold things outside this table (a report draft holds photo files), so the conversation
+that owns a state may declare what must happen when it ends (``Conversation.on_end``): the end is
+seen here, whether the state is cleared, replaced, found timed out when its user writes again
+(``pop_expired``), or swept long after its user has gone (``sweep``).  Which conversation a state
+belongs to, its timeout and its end hook come from the registry the app was built with
+(:mod:`bot.chat.registry`), handed to :class:`Dialogs` when it is made.
 
 What a user typed rests here only masked.  A conversation that must still offer the words as
 typed across turns (a report's 「そのまま確定」) stores them sealed (:meth:`Dialogs.seal`):
@@ -27,40 +29,10 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Callable
+from datetime import datetime
 
-from bot.chat.routes import Conversation
+from bot.chat.registry import Registry
 from storage.connections import file_of
-
-TIMEOUTS: dict[str, timedelta] = {}
-DEFAULT_TIMEOUT = timedelta(minutes=30)
-_SLOT: dict[str, str] = {}                       # state name -> its conversation's slot
-CONVERSATIONS: dict[str, Conversation] = {}      # slot -> the conversation
-
-# state name -> fn(db, data, next_data): next_data is the replacing state's data, or None
-_ON_END: dict[str, Callable[[object, dict, dict | None], None]] = {}
-
-
-def conversation(conv: Conversation) -> Conversation:
-    """Declare a conversation (a handler module does, at import): its states' slot and timeout."""
-    CONVERSATIONS[conv.name] = conv
-    for state in conv.states:
-        _SLOT[state] = conv.name
-        TIMEOUTS[state] = conv.timeout
-    return conv
-
-
-def slot_of(name: str) -> str:
-    return _SLOT.get(name, name)
-
-def on_end(names, fn: Callable[[object, dict, dict | None], None]) -> None:
-    """Run ``fn(db, data, next_data)`` whenever a state called one of ``names`` ends: cleared, timed
-    out, or overwritten by ``set`` (also by the next step of itself), ``next_data`` being the new
-    data, or None when nothing replaces it.  It runs after the change is written, so a failed
-    write loses nothing."""
-    for name in names:
-        _ON_END[name] = fn
 
 
 def key_path(db) -> str | None:
@@ -95,10 +67,6 @@ def _key_for(db) -> bytes:
         return f.read().strip()
 
 
-def _timed_out(name: str, updated_at: str, now: datetime) -> bool:
-    return now - datetime.fromisoformat(updated_at) > TIMEOUTS.get(name, DEFAULT_TIMEOUT)
-
-
 @dataclass(frozen=True)
 class State:
     name: str
@@ -108,8 +76,12 @@ class State:
 
 
 class Dialogs:
-    def __init__(self, db):
+    """The dialog states of ``db``, read with the conversations ``registry`` declares (pass
+    ``Registry.empty()`` to keep states with none)."""
+
+    def __init__(self, db, registry: Registry):
         self.db = db
+        self.registry = registry
         self._fernet = None
         self._key_lock = threading.Lock()
 
@@ -158,7 +130,7 @@ class Dialogs:
         most recently written of any conversation."""
         rows = self._rows(platform, user, names)
         live = [r for r in rows if r[1] in names or not names]
-        live = [r for r in live if not _timed_out(r[1], r[3], now)]
+        live = [r for r in live if not self._timed_out(r[1], r[3], now)]
         if not live:
             return None
         slot, name, data, updated = max(live, key=lambda r: r[3])
@@ -166,13 +138,13 @@ class Dialogs:
 
     def active(self, platform: str, user: str, now: datetime) -> list[State]:
         """Every live state of this user, the most recent first."""
-        rows = [r for r in self._rows(platform, user, ()) if not _timed_out(r[1], r[3], now)]
+        rows = [r for r in self._rows(platform, user, ()) if not self._timed_out(r[1], r[3], now)]
         return [State(n, json.loads(d), datetime.fromisoformat(u), s)
                 for s, n, d, u in sorted(rows, key=lambda r: r[3], reverse=True)]
 
     def set(self, platform: str, user: str, name: str, data: dict, now: datetime) -> None:
-        slot = slot_of(name)
-        before = self._row(platform, user, slot) if _ON_END else None
+        slot = self.registry.slot_of(name)
+        before = self._row(platform, user, slot) if self.registry.has_end_hooks() else None
         self.db.execute(
             "INSERT INTO dialog_state (platform, user, slot, name, data, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (platform, user, slot) DO UPDATE SET name = excluded.name, data = excluded.data, "
@@ -185,7 +157,7 @@ class Dialogs:
         """The names of the states that timed out (and forget them), so the user can be told."""
         gone = []
         for slot, name, data, updated in self._rows(platform, user, ()):
-            if _timed_out(name, updated, now):
+            if self._timed_out(name, updated, now):
                 self.clear(platform, user, name)
                 gone.append(name)
         return gone
@@ -202,7 +174,7 @@ class Dialogs:
         rows = self.db.execute("SELECT platform, user, slot, name, data, updated_at FROM dialog_state").fetchall()
         n = 0
         for platform, user, slot, name, data, updated in rows:
-            if not _timed_out(name, updated, now):
+            if not self._timed_out(name, updated, now):
                 continue
             gone = self.db.execute(
                 "DELETE FROM dialog_state WHERE platform = ? AND user = ? AND slot = ? AND updated_at = ?",
@@ -215,14 +187,17 @@ class Dialogs:
     def _rows(self, platform: str, user: str, names: tuple[str, ...]) -> list[tuple]:
         rows = self.db.execute("SELECT slot, name, data, updated_at FROM dialog_state WHERE platform = ? AND user = ?",
                                [platform, user]).fetchall()
-        slots = {slot_of(n) for n in names}
+        slots = {self.registry.slot_of(n) for n in names}
         return [tuple(r) for r in rows if not names or r[0] in slots]
 
     def _row(self, platform: str, user: str, slot: str) -> tuple | None:
         return self.db.execute("SELECT name, data, updated_at FROM dialog_state WHERE platform = ? AND user = ? "
                                "AND slot = ?", [platform, user, slot]).fetchone()
 
+    def _timed_out(self, name: str, updated_at: str, now: datetime) -> bool:
+        return now - datetime.fromisoformat(updated_at) > self.registry.timeout_of(name)
+
     def _ended(self, row: tuple, next_data: dict | None) -> None:
-        fn = _ON_END.get(row[0])
+        fn = self.registry.on_end_of(row[0])
         if fn:
             fn(self.db, json.loads(row[1]), next_data)

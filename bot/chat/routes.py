@@ -2,11 +2,12 @@
 it takes, who may use it, where) and a :class:`Conversation` (a dialog with named states that takes
 the user's next messages until it ends).
 
-Each module of :mod:`bot.handlers` exports ``ROUTES`` (and, when it holds a dialog, ``CONVERSATION``),
-and :mod:`bot.chat.router` applies the rules they declare once, for all of them: so adding a command is a
-change to its own module, and a rule such as "1:1 only" or "supervisors only" cannot be forgotten in
-one of six places (in the spirit of bolt-python's listener matchers and python-telegram-bot's
-ConversationHandler, without their framework).
+Each module of :mod:`bot.handlers` exports ``ROUTES`` (and, when it holds a dialog, ``CONVERSATIONS``);
+the composition root collects them (:mod:`bot.chat.registry`) and :mod:`bot.chat.router` applies the
+rules they declare once, for all of them: so adding a command is a change to its own module, and a
+rule such as "1:1 only" or "supervisors only" cannot be forgotten in one of six places (in the
+spirit of bolt-python's listener matchers and python-telegram-bot's ConversationHandler, without
+their framework).
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class Route:
     ``direct_only`` is the message that refuses it outside a 1:1 chat; ``roles`` the roles allowed
     (``refused`` the message for the others; the terminal user, the local staff member, always
     may).  ``public`` routes are served before the registration check (registering itself, a
-    greeting)."""
+    greeting).  ``group`` names the rank it is tried in (``bot.handlers.GROUPS``): the order of
+    routes is stated there, once, not by where a module stands."""
 
     match: re.Pattern | Predicate
     handler: Handler
@@ -52,6 +54,7 @@ class Route:
     roles: tuple[str, ...] | None = None
     refused: str | None = None
     public: bool = False
+    group: str = ""  # last, so that the fields before keep their places for positional use
 
     def hit(self, app, msg, words: Words):
         if self.kind != getattr(msg, "kind", "message"):
@@ -65,7 +68,11 @@ def exact(*words: str) -> Predicate:
     """A predicate for a command that is one of a few whole words (「予定」, 「よてい」); its match is
     the message's :class:`Words`."""
     table = frozenset(words)
-    return lambda app, msg, w: w if w.norm in table or w.typed in table else None
+
+    def one_of(app, msg, w: Words):
+        return w if w.norm in table or w.typed in table else None
+    one_of.words = words  # what `nimo routes` shows for it
+    return one_of
 
 
 # What ends a dialog being written (a report, a case proposal) at any step.
@@ -87,7 +94,9 @@ class Conversation:
     read by its routes (「はい」 reads the pending confirmation, 「次」 the answer shown).  After
     ``timeout`` without a message it ends; ``timed_out`` is what the user is told then (or None).
     ``fallbacks`` are routes tried before ``handle`` while it captures (やめる, キャンセル): the way out
-    is declared beside the way in, not found by the order of an ``if`` chain.
+    is declared beside the way in, not found by the order of an ``if`` chain.  ``on_end(db, data,
+    next_data)`` runs whenever one of its states ends, however it ends (see :mod:`bot.chat.dialogs`),
+    for what a state holds outside the table (a report draft's photo files).
     """
 
     name: str
@@ -97,3 +106,4 @@ class Conversation:
     captures: bool = False
     handle: Callable[[Any, Any, Any, Words], Any] | None = None
     fallbacks: tuple[Route, ...] = field(default=())
+    on_end: Callable[[Any, dict, "dict | None"], None] | None = None

@@ -9,18 +9,27 @@ import re
 import unicodedata
 from datetime import timedelta
 
+from typing import TYPE_CHECKING
+
 from knowledge.answer import card, detail_sections, pack
-from knowledge.search import PAGE as SEARCH_PAGE, SearchResult
 from knowledge.tokens import normalize
 
-from bot.chat import dialogs
 from bot import messages
 from bot.privacy import guard as privacy
 from bot.chat.core import Cards, Choice, Incoming, Reply, Text
 from bot.chat.routes import Conversation, Route, always, exact
 from bot.handlers.gaps import log_feedback, log_gap
 
-PAGE = SEARCH_PAGE  # the search spreads each page over different areas
+if TYPE_CHECKING:
+    from knowledge.search import SearchResult
+
+
+def page_size() -> int:
+    """Cards per page: the search's (it spreads each page over different areas).  Read when a page
+    is shown, so that building the app (which collects this module's routes) loads no search."""
+    from knowledge.search import PAGE
+    return PAGE
+
 MAX_QUESTION = 1000     # characters; a longer message is a pasted document, not a question
 DETAIL_CHARS = 2000     # one message of a detailed case, readable on a phone
 
@@ -45,13 +54,13 @@ def answer_choices(first: int, last: int, more: bool) -> tuple[Choice, ...]:
 
 
 def present(app, lead: str, ids: list[str], start: int, question: str) -> Cards:
-    """Cards for ids[start:start+PAGE], numbered from 1 across the whole answer; each shows the
+    """Cards for one page of ids from ``start``, numbered from 1 across the whole answer; each shows the
     lines of its case that answer ``question`` ("" for a listing or similar cases)."""
-    page = ids[start:start + PAGE]
+    page = ids[start:start + page_size()]
     index = app.index
     cards = tuple(card(index.cases[index.by_id[cid]], start + i + 1, index.matches(question, cid))
                   for i, cid in enumerate(page))
-    more = start + PAGE < len(ids)
+    more = start + page_size() < len(ids)
     return Cards(lead, cards, messages.footer(start + 1, more), answer_choices(start + 1, start + len(page), more))
 
 
@@ -80,7 +89,7 @@ def search(app, question: str) -> tuple[SearchResult | None, list[Reply], str | 
         return result, [Text(messages.no_match(said), tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], result.reason
     ids = [h.id for h in result.hits]
     said = result.filters.describe() or None
-    count = min(len(ids), PAGE)
+    count = min(len(ids), page_size())
     if result.terms:
         lead = messages.lead(text, count, said)
     else:
@@ -99,7 +108,7 @@ def ask(app, msg: Incoming) -> list[Reply]:
         words = [privacy.NAME_MASK if any(p in x for p in w.split("+") for x in secret) else w for w in result.terms]
         app.dialogs.set(msg.platform, msg.user, ANSWER, {
             "question": privacy.mask(clean(msg.text), found), "ids": [h.id for h in result.hits],
-            "shown": min(PAGE, len(result.hits)), "page_start": 0, "words": words, "masked": bool(found)}, app.clock())
+            "shown": min(page_size(), len(result.hits)), "page_start": 0, "words": words, "masked": bool(found)}, app.clock())
     return replies
 
 
@@ -145,7 +154,7 @@ def more(app, msg: Incoming) -> list[Reply]:
     start = st["shown"]
     if start >= len(st["ids"]):
         return [Text(messages.NEXT_NONE)]
-    end = min(start + PAGE, len(st["ids"]))
+    end = min(start + page_size(), len(st["ids"]))
     st.update(shown=end, page_start=start)
     app.dialogs.set(msg.platform, msg.user, ANSWER, st, app.clock())
     question = st["question"] if st["words"] else ""  # words: the answer was to a question
@@ -165,9 +174,9 @@ def similar(app, msg: Incoming, number: str | None) -> list[Reply]:
         return [Text(messages.NEXT_NONE)]
     ids = [h.id for h in hits]
     app.dialogs.set(msg.platform, msg.user, ANSWER, {
-        "question": f"似た事例: {base.area}", "ids": ids, "shown": min(PAGE, len(ids)), "page_start": 0,
+        "question": f"似た事例: {base.area}", "ids": ids, "shown": min(page_size(), len(ids)), "page_start": 0,
         "words": []}, app.clock())
-    return [present(app, messages.lead_similar(base.area, min(PAGE, len(ids))), ids, 0, "")]
+    return [present(app, messages.lead_similar(base.area, min(page_size(), len(ids))), ids, 0, "")]
 
 
 def feedback(app, msg: Incoming, vote: int) -> list[Reply]:
@@ -183,7 +192,7 @@ def feedback(app, msg: Incoming, vote: int) -> list[Reply]:
 # -- routes -------------------------------------------------------------------------------------
 # The answer shown stays a day, so 「次」 or 「詳しく 2」 the same afternoon still work.
 ANSWER = "answer"
-CONVERSATION = dialogs.conversation(Conversation("answer", (ANSWER,), timeout=timedelta(hours=24)))
+CONVERSATIONS = (Conversation("answer", (ANSWER,), timeout=timedelta(hours=24)),)
 UP = ("👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "役に立った", "よかった", "良かった")
 DOWN = ("👎", "👎🏻", "👎🏼", "👎🏽", "👎🏾", "👎🏿", "違った", "ちがった", "役に立たなかった")
 
@@ -195,17 +204,19 @@ def _as_question(app, msg: Incoming, m) -> list[Reply]:
 
 
 ROUTES = (
-    Route(exact(*UP), lambda app, msg, m: feedback(app, msg, 1), "feedback_up"),
-    Route(exact(*DOWN), lambda app, msg, m: feedback(app, msg, -1), "feedback_down"),
+    Route(exact(*UP), lambda app, msg, m: feedback(app, msg, 1), "feedback_up", group="follow-ups"),
+    Route(exact(*DOWN), lambda app, msg, m: feedback(app, msg, -1), "feedback_down", group="follow-ups"),
     Route(re.compile(r"^(詳しく|くわしく|詳細|全文)\s*(\S*)$"), lambda app, msg, m: detail(app, msg, m.group(2) or "1"),
-          "detail"),
+          "detail", group="follow-ups"),
     # A number on its own (「2」「②」「2番」) after a list is what 「詳しく 2」 does: on a phone people
     # answer a numbered list with the number.  With no list shown it says so, instead of being
     # searched as a question and logged as a gap.  Two digits at most: 「8050」 and 「630」 are topics
     # (8050問題, 630調査), searched as before.
-    Route(re.compile(r"^([0-9]{1,2})\s*(番目?|件目)?$"), lambda app, msg, m: detail(app, msg, m.group(1)), "detail_number"),
-    Route(re.compile(r"^(次|つぎ|次へ|続き|つづき|もっと|他には|ほかには)$"), lambda app, msg, m: more(app, msg), "more"),
+    Route(re.compile(r"^([0-9]{1,2})\s*(番目?|件目)?$"), lambda app, msg, m: detail(app, msg, m.group(1)), "detail_number",
+          group="follow-ups"),
+    Route(re.compile(r"^(次|つぎ|次へ|続き|つづき|もっと|他には|ほかには)$"), lambda app, msg, m: more(app, msg), "more",
+          group="follow-ups"),
     Route(re.compile(r"^(似た事例|にた事例|似てる事例|類似事例)\s*(\S*)$"),
-          lambda app, msg, m: similar(app, msg, m.group(2) or None), "similar"),
-    Route(always, _as_question, "question"),  # the last route of all
+          lambda app, msg, m: similar(app, msg, m.group(2) or None), "similar", group="follow-ups"),
+    Route(always, _as_question, "question", group="questions"),  # the last route of all
 )

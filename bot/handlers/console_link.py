@@ -21,4 +21,5 @@ def link(app, msg: Incoming) -> list[Reply]:
 
 
 ROUTES = (Route(exact("管理画面"), lambda app, msg, m: link(app, msg), "console_link",
-                direct_only=messages.CONSOLE_DIRECT_ONLY, roles=STAFF_ROLES, refused=messages.PEER_NO_CONSOLE),)
+                direct_only=messages.CONSOLE_DIRECT_ONLY, roles=STAFF_ROLES, refused=messages.PEER_NO_CONSOLE,
+                group="menu"),)

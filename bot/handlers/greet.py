@@ -86,8 +86,8 @@ def smalltalk(app, msg: Incoming, kind: str) -> list[Reply]:
 
 
 ROUTES = (
-    Route(_smalltalk, smalltalk, "smalltalk"),
-    Route(always, follow, "follow", kind="follow", public=True),
-    Route(always, join, "join", kind="join", public=True),
-    Route(always, lambda app, msg, m: [Text(messages.NON_TEXT)], "non_text", kind="non_text"),
+    Route(_smalltalk, smalltalk, "smalltalk", group="menu"),
+    Route(always, follow, "follow", kind="follow", public=True, group="events"),
+    Route(always, join, "join", kind="join", public=True, group="events"),
+    Route(always, lambda app, msg, m: [Text(messages.NON_TEXT)], "non_text", kind="non_text", group="events"),
 )

@@ -56,8 +56,9 @@ def topic(app, msg: Incoming, m) -> list[Reply]:
 
 
 ROUTES = (
-    Route(re.compile(rf"^({HELP_WORDS}|\?|？|メニュー)$", re.I), lambda app, msg, m: help_(app, msg), "help"),
-    Route(re.compile(rf"^{HELP_WORDS}\s*+(\S{{1,20}})$", re.I), topic, "help_topic"),
+    Route(re.compile(rf"^({HELP_WORDS}|\?|？|メニュー)$", re.I), lambda app, msg, m: help_(app, msg), "help", group="menu"),
+    Route(re.compile(rf"^{HELP_WORDS}\s*+(\S{{1,20}})$", re.I), topic, "help_topic", group="menu"),
     Route(exact("質問する"),  # the rich menu's first button
-          lambda app, msg, m: [Text(messages.ASK_PROMPT, tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], "ask_prompt"),
+          lambda app, msg, m: [Text(messages.ASK_PROMPT, tuple(Choice(e, e) for e in messages.EXAMPLES[:4]))], "ask_prompt",
+          group="menu"),
 )

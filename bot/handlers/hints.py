@@ -25,4 +25,4 @@ def hint(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.HINTS[WORDS[m.group(1)]])]
 
 
-ROUTES = (Route(COMMAND_WORD, hint, "command_hint"),)
+ROUTES = (Route(COMMAND_WORD, hint, "command_hint", group="hints"),)

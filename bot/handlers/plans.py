@@ -3,9 +3,10 @@
 「計画終了 K-012 再入院」 ends the case's active plans (readmitted, moved away): their open visits are
 cancelled and no reminder of them is sent.  「引継ぎ K-012 佐藤」 gives them to a colleague of the same
 area on the same platform, who is told by a notice the worker sends (bot/serve/notices.py).  Both are read
-back and wait for 「はい」 in the CONFIRM conversation of remind.py; a missing reason, case or colleague is
-asked for with buttons that send the whole command again, so no other state is kept.  Staff act on
-their own plans, supervisors and admins on their area's.
+back and wait for 「はい」 in the CONFIRM conversation of remind.py (this module's CONFIRMATIONS say what
+「はい」 does to them); a missing reason, case or colleague is asked for with buttons that send the
+whole command again, so no other state is kept.  Staff act on their own plans, supervisors and
+admins on their area's.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bot.people.access import OVERSEEING, get_user
 from bot.chat.core import Choice, Incoming, Reply, Text
 from bot.reports.records import CODE
 from bot.chat.routes import Route
-from bot.handlers.remind import CONFIRM, CONFIRMED, YES_NO, canonical_code
+from bot.handlers.remind import CONFIRM, YES_NO, canonical_code
 
 PLAN_ROLES = ("staff", "supervisor", "admin")  # who may hold a visit plan (a peer supporter may not)
 _CODE = rf"{CODE}(?![0-9A-Za-z])"
@@ -235,10 +236,11 @@ def _handover_confirmed(app, msg: Incoming, d: dict, yes: bool) -> list[Reply]:
     return [Text(messages.handed_over(code, to_name))]
 
 
-CONFIRMED.update(close_plans=_close_confirmed, hand_over=_handover_confirmed)
+# What 「はい」 does to this module's read-backs (they wait in remind.py's CONFIRM conversation).
+CONFIRMATIONS = {"close_plans": _close_confirmed, "hand_over": _handover_confirmed}
 ROUTES = (
     Route(_close_words, lambda app, msg, m: close_plan(app, msg, *m), "plan_close", roles=PLAN_ROLES,
-          refused=messages.PLAN_STAFF_ONLY, direct_only=messages.DIRECT_ONLY),
+          refused=messages.PLAN_STAFF_ONLY, direct_only=messages.DIRECT_ONLY, group="plans"),
     Route(_handover_words, lambda app, msg, m: hand_over(app, msg, *m), "plan_hand_over", roles=PLAN_ROLES,
-          refused=messages.PLAN_STAFF_ONLY, direct_only=messages.DIRECT_ONLY),
+          refused=messages.PLAN_STAFF_ONLY, direct_only=messages.DIRECT_ONLY, group="plans"),
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from bot.chat import dialogs
 from bot import messages
 from bot.privacy import guard as privacy
 from bot.people.access import get_user
@@ -93,9 +92,9 @@ def _stop(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.PROPOSAL_CANCELLED)]
 
 
-CONVERSATION = dialogs.conversation(Conversation(
+CONVERSATIONS = (Conversation(
     "proposal", (STEP, REVIEW), captures=True, handle=handle,
-    fallbacks=(Route(exact(*STOP_WORDS), _stop, "proposal_stop"),)))
+    fallbacks=(Route(exact(*STOP_WORDS), _stop, "proposal_stop"),)),)
 
 ROUTES = (Route(exact("事例提案"), lambda app, msg, m: start(app, msg), "proposal_start",
-                direct_only=messages.PROPOSAL_DIRECT_ONLY),)
+                direct_only=messages.PROPOSAL_DIRECT_ONLY, group="menu"),)

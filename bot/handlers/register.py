@@ -47,5 +47,5 @@ def register(app, msg: Incoming, code: str) -> list[Reply]:
 # Before the registration check (it is how one registers).  Also in groups: a code seen there is
 # revoked.  On the terminal, whose user is the local staff member and needs no registration, a code
 # is answered 「登録済みです」, not searched as a question.
-ROUTES = (Route(lambda app, msg, w: re.match(r"^登録\s*([A-Za-z0-9\- ]{4,20})$", w.norm),
-                lambda app, msg, m: register(app, msg, m.group(1)), "register", public=True),)
+ROUTES = (Route(re.compile(r"^登録\s*([A-Za-z0-9\- ]{4,20})$"), lambda app, msg, m: register(app, msg, m.group(1)),
+                "register", public=True, group="registration"),)

@@ -10,6 +10,7 @@ The handlers only write rows: the scheduler (in whichever process runs it) picks
 """
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import asdict
@@ -19,7 +20,6 @@ from scheduler import store
 from scheduler.timeparse import Recurrence, TimeError, When, is_time_of_day, parse_date, parse_when, readback
 from scheduler.workdays import TZ, is_night
 
-from bot.chat import dialogs
 from bot import messages
 from bot.people.access import OVERSEEING, STAFF_ROLES, get_user, may_see_event
 from bot.chat.core import Choice, Incoming, Reply, Text
@@ -40,10 +40,9 @@ def canonical_code(text: str) -> str:
     return case_code(text) or text.upper()
 
 
-CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back
-# what -> fn(app, msg, data, yes): the confirmations other handler modules put in this conversation
-CONFIRMED: dict = {}
-dialogs.conversation(Conversation("confirm", (CONFIRM,)))
+log = logging.getLogger("nimo.remind")
+CONFIRM = "confirm"  # what waits for 「はい」: a reminder, event, plan or change read back (plans.py's too)
+CONVERSATIONS = (Conversation("confirm", (CONFIRM,)),)
 # The other time offered for one in the night (「15時にする」): the words its button sends.
 NIGHT_ALT = re.compile(r"^([0-9]{1,2})時(?:([0-9]{1,2})分)?にする$")
 MONTH_END = re.compile(r"^月末")  # 月末 alone (not 今月末, 来月末, 12月末: those name one month)
@@ -68,6 +67,11 @@ def fold_width(text: str) -> str:
 def wants_reminder(text: str) -> bool:
     text = fold_width(text)
     return bool(REMIND_PREFIX.match(text) or REMIND_SUFFIX.search(text))
+
+
+def _reminder_words(app, msg: Incoming, w):
+    """「リマインド …」 or 「… をリマインドして」, as typed (half-width and full-width forms too)."""
+    return w if wants_reminder(w.typed) else None
 
 
 def reminder(app, msg: Incoming, text: str) -> list[Reply]:
@@ -211,50 +215,75 @@ def plan(app, msg: Incoming, plan_key: str, rest: str) -> list[Reply]:
 
 
 def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
-    """「はい」/「いいえ」; None when nothing waits for it (the words are then a question)."""
+    """「はい」/「いいえ」; None when nothing waits for it (the words are then a question).  What
+    waits is done by the confirmation its tag names (``what``), from the table the modules declare
+    (:data:`CONFIRMATIONS`, plans.py's); a tag none declares (a state written by another version) is
+    said to be no longer valid, never taken for something else."""
     st = app.dialogs.get(msg.platform, msg.user, app.clock(), CONFIRM)
     if st is None:
         return None
     app.dialogs.clear(msg.platform, msg.user, CONFIRM)
-    if st.data.get("what") in CONFIRMED:  # what other modules read back here (計画終了 / 引継ぎ: plans.py)
-        return CONFIRMED[st.data["what"]](app, msg, st.data, yes)
-    if not yes:
-        return [Text(messages.CANCELLED_INPUT)]
-    d = st.data
+    tag = st.data.get("what")
+    done = app.registry.confirmation(tag)
+    if done is None:
+        log.warning("confirmation with an unknown tag: %s", str(tag)[:40])
+        return [Text(messages.CONFIRM_UNKNOWN if yes else messages.CANCELLED_INPUT)]
+    return done(app, msg, st.data, yes)
+
+
+def _when_yes(fn):
+    """A confirmation that does nothing on 「いいえ」 but say so."""
+    def confirmed(app, msg: Incoming, d: dict, yes: bool) -> list[Reply]:
+        return fn(app, msg, d) if yes else [Text(messages.CANCELLED_INPUT)]
+    confirmed.__name__ = confirmed.__qualname__ = fn.__name__
+    return confirmed
+
+
+@_when_yes
+def _change_confirmed(app, msg: Incoming, d: dict) -> list[Reply]:
     now = app.clock()
-    if d["what"] == "change":
-        r = store.get(app.db, d["id"])
-        at = store.from_utc(d["at"]).astimezone(TZ)
-        if d.get("rec"):  # a rule given: it replaces the old one (or makes a one-off repeat)
-            rec = Recurrence(**d["rec"])
-            store.change_rule(app.db, r.id, at, rec, now)
-            said = rec.describe()
-        else:  # a time: a one-off moves, a repeating one moves its next time and keeps its rule
-            store.reschedule(app.db, r.id, at, now, asked=True)
-            said = messages.fmt_when(at)
-        store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
-                            action="change", detail=d["at"], now=now)
-        if r.recurrence is not None and not d.get("rec"):
-            return [Text(messages.changed_next(r.title, said, r.recurrence.describe()))]
-        return [Text(messages.changed(r.title, said))]
-    if d["what"] == "reminder":
-        rid = store.add_reminder(app.db, kind="reminder", platform=msg.platform, owner=msg.user, target=d["target"],
-                                 is_group=d["group"], title=d["title"], due=store.from_utc(d["at"]),
-                                 recurrence=Recurrence(**d["rec"]) if d["rec"] else None, asked=True, now=now)
-        return [Text(messages.saved(rid))]
-    if d["what"] == "event":
-        starts = store.from_utc(d["at"])
-        eid, _ = store.add_event(app.db, platform=msg.platform, owner=msg.user, target=d["target"],
-                                 is_group=d["group"], title=d["title"], starts=starts, now=now)
-        # In a group this reply is the announcement everyone sees: it carries the answers.
-        rsvp = (Choice("参加", f"参加 #E{eid}"), Choice("不参加", f"不参加 #E{eid}")) if d["group"] else ()
-        return [Text(messages.event_saved(eid, d["title"], messages.fmt_when(starts.astimezone(TZ)), d["group"]), rsvp)]
+    r = store.get(app.db, d["id"])
+    at = store.from_utc(d["at"]).astimezone(TZ)
+    if d.get("rec"):  # a rule given: it replaces the old one (or makes a one-off repeat)
+        rec = Recurrence(**d["rec"])
+        store.change_rule(app.db, r.id, at, rec, now)
+        said = rec.describe()
+    else:  # a time: a one-off moves, a repeating one moves its next time and keeps its rule
+        store.reschedule(app.db, r.id, at, now, asked=True)
+        said = messages.fmt_when(at)
+    store.record_action(app.db, reminder_id=r.id, visit_id=r.visit_id, platform=msg.platform, user=msg.user,
+                        action="change", detail=d["at"], now=now)
+    if r.recurrence is not None and not d.get("rec"):
+        return [Text(messages.changed_next(r.title, said, r.recurrence.describe()))]
+    return [Text(messages.changed(r.title, said))]
+
+
+@_when_yes
+def _reminder_confirmed(app, msg: Incoming, d: dict) -> list[Reply]:
+    rid = store.add_reminder(app.db, kind="reminder", platform=msg.platform, owner=msg.user, target=d["target"],
+                             is_group=d["group"], title=d["title"], due=store.from_utc(d["at"]),
+                             recurrence=Recurrence(**d["rec"]) if d["rec"] else None, asked=True, now=app.clock())
+    return [Text(messages.saved(rid))]
+
+
+@_when_yes
+def _event_confirmed(app, msg: Incoming, d: dict) -> list[Reply]:
+    starts = store.from_utc(d["at"])
+    eid, _ = store.add_event(app.db, platform=msg.platform, owner=msg.user, target=d["target"],
+                             is_group=d["group"], title=d["title"], starts=starts, now=app.clock())
+    # In a group this reply is the announcement everyone sees: it carries the answers.
+    rsvp = (Choice("参加", f"参加 #E{eid}"), Choice("不参加", f"不参加 #E{eid}")) if d["group"] else ()
+    return [Text(messages.event_saved(eid, d["title"], messages.fmt_when(starts.astimezone(TZ)), d["group"]), rsvp)]
+
+
+@_when_yes
+def _plan_confirmed(app, msg: Incoming, d: dict) -> list[Reply]:
     user = get_user(app.db, msg.platform, msg.user)
     pid = store.add_plan(app.db, platform=msg.platform, owner=msg.user,
                          target=msg.user if msg.platform != "slack" else d["target"],
                          area=user.area if user else "", case_code=d["code"], plan_key=d["plan"],
                          anchor=date.fromisoformat(d["anchor"]),
-                         digest_time=store.digest_time(app.db, msg.platform, msg.user), now=now)
+                         digest_time=store.digest_time(app.db, msg.platform, msg.user), now=app.clock())
     reminded, not_reminded = [], []
     for label, at in store.plan_notices(app.db, pid):
         if at is None:
@@ -262,6 +291,11 @@ def confirm(app, msg: Incoming, yes: bool) -> list[Reply] | None:
         else:
             reminded.append(f"{label}（{messages.fmt_when(at.astimezone(TZ))}）")
     return [Text(messages.saved_plan_visits(reminded, not_reminded))]
+
+
+# What 「はい」 does to each read-back this module asks for (the tag is the state's ``what``).
+CONFIRMATIONS = {"change": _change_confirmed, "reminder": _reminder_confirmed, "event": _event_confirmed,
+                 "plan": _plan_confirmed}
 
 
 def listing(app, msg: Incoming, everyone: bool = False) -> list[Reply]:
@@ -587,30 +621,31 @@ def _visit_state(v: dict, today: date) -> str:
 
 
 
+G = "reminders"  # the group of every route here (bot/handlers/__init__.py: GROUPS)
 ROUTES = (
-    Route(exact(*YES_WORDS, *NO_WORDS), _yes_no, "confirm"),
-    Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan", roles=STAFF_ROLES, refused=messages.PEER_NO_PLANS),
-    Route(EVENT_PREFIX, lambda app, msg, m: event(app, msg, m.string), "event", typed=True),
-    Route(lambda app, msg, w: w if wants_reminder(w.typed) else None, lambda app, msg, w: reminder(app, msg, w.typed),
-          "reminder"),
-    Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing"),
+    Route(exact(*YES_WORDS, *NO_WORDS), _yes_no, "confirm", group=G),
+    Route(_plan_match, lambda app, msg, m: plan(app, msg, *m), "plan", roles=STAFF_ROLES, refused=messages.PEER_NO_PLANS,
+          group=G),
+    Route(EVENT_PREFIX, lambda app, msg, m: event(app, msg, m.string), "event", typed=True, group=G),
+    Route(_reminder_words, lambda app, msg, w: reminder(app, msg, w.typed), "reminder", group=G),
+    Route(exact("予定", "よてい", "予定一覧"), lambda app, msg, m: listing(app, msg), "listing", group=G),
     Route(CASE_VISITS, case_visits, "case_visits", direct_only=messages.DIRECT_ONLY, roles=STAFF_ROLES,
-          refused=messages.PEER_NO_PLANS),
+          refused=messages.PEER_NO_PLANS, group=G),
     Route(CASE_VISITS_ASKED, case_visits, "case_visits_asked", direct_only=messages.DIRECT_ONLY, roles=STAFF_ROLES,
-          refused=messages.PEER_NO_PLANS),
+          refused=messages.PEER_NO_PLANS, group=G),
     Route(exact("予定 全体", "予定全体", "地域の予定"), lambda app, msg, m: listing(app, msg, everyone=True),
-          "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY),
-    Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative"),
+          "listing_area", roles=OVERSEEING, refused=messages.SUPERVISOR_ONLY, direct_only=messages.DIRECT_ONLY, group=G),
+    Route(NIGHT_ALT, lambda app, msg, m: use_alternative(app, msg, m.string), "night_alternative", group=G),
     Route(exact(MONTH_END_EVERY), lambda app, msg, w: use_alternative(app, msg, w.norm)
-          or [Text(messages.NOTHING_TO_CONFIRM)], "month_end_every"),
-    Route(EVENT_CANCEL, lambda app, msg, m: cancel_event(app, msg, m.group(1)), "event_cancel"),
+          or [Text(messages.NOTHING_TO_CONFIRM)], "month_end_every", group=G),
+    Route(EVENT_CANCEL, lambda app, msg, m: cancel_event(app, msg, m.group(1)), "event_cancel", group=G),
     Route(RSVP, lambda app, msg, m: answer_event(app, msg, "yes" if m.group(1) == "参加" else "no", m.group(2)),
-          "rsvp"),
+          "rsvp", group=G),
     Route(DIGEST, lambda app, msg, m: set_digest(
-        app, msg, f"{m.group(1)}:{m.group(2) or m.group(4) or ('30' if m.group(3) else '00')}"), "digest"),
-    Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True),
-    Route(CHANGE_SAID, lambda app, msg, m: change(app, msg, m.group(1), m.group(2).strip()), "change_said"),
-    Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone"),
-    Route(ACT, _act, "act"),
-    Route(UNDO, lambda app, msg, m: undo_cancel(app, msg, m.group(1)), "undo_cancel"),
+        app, msg, f"{m.group(1)}:{m.group(2) or m.group(4) or ('30' if m.group(3) else '00')}"), "digest", group=G),
+    Route(CHANGE, lambda app, msg, m: change(app, msg, m.group(1), m.group(2)), "change", typed=True, group=G),
+    Route(CHANGE_SAID, lambda app, msg, m: change(app, msg, m.group(1), m.group(2).strip()), "change_said", group=G),
+    Route(postpone_words, lambda app, msg, p: postpone(app, msg, p[0] or "明日", p[1]), "postpone", group=G),
+    Route(ACT, _act, "act", group=G),
+    Route(UNDO, lambda app, msg, m: undo_cancel(app, msg, m.group(1)), "undo_cancel", group=G),
 )

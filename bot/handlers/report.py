@@ -25,14 +25,13 @@ from pathlib import Path
 from scheduler.timeparse import TimeError, parse_date
 from scheduler.workdays import TZ
 
-from bot.chat import dialogs
 from bot import messages
 from bot.reports import photos
 from bot.privacy import guard as privacy
 from bot.reports import records as reports
 from bot.people.access import OVERSEEING, get_user
 from bot.chat.core import Choice, Form, Incoming, Reply, Text
-from bot.chat.routes import STOP_WORDS, Conversation, Route, Words, exact
+from bot.chat.routes import STOP_WORDS, Conversation, Route, Words, always, exact
 
 STEPS = ("type", "date", "case_code", "area", "summary", "next")
 NONE_WORDS = ("なし", "無し", "ない")
@@ -137,7 +136,6 @@ def _draft_ended(db, data: dict, next_data: dict | None) -> None:
 
 
 STATES = (REVIEW, STEP, FIX)
-dialogs.on_end(STATES + (ASIDE,), _draft_ended)
 
 
 def attach_photo(app, msg: Incoming) -> list[Reply]:
@@ -304,6 +302,7 @@ def _again(app, msg: Incoming) -> list[Reply]:
 # -- stepping out of a report -------------------------------------------------------------------
 # Routes whose words are never an answer to a step (「予定」「ヘルプ」 are no summary either), and
 # routes that are, unless the step would take the text as its answer (「リマインド 明日10時 …」).
+# Other modules' routes, by name: tests/test_route_table.py checks that each one exists.
 ALWAYS_ANOTHER = ("help", "help_topic", "ask_prompt", "listing", "listing_area", "case_visits", "report_list",
                   "report_list_area", "report_list_case", "console_link", "proposal_start", "rsvp")
 # 「報告 電話 K-1 …」: another report; 「K-012」: the case's visits, unless the step asks for a case code
@@ -311,9 +310,8 @@ UNLESS_AN_ANSWER = ("reminder", "event", "plan", "report_start", "case_visits_as
 
 
 def _commands(app, msg: Incoming, words: Words, always_only: bool) -> bool:
-    from bot.handlers import ROUTES  # the list of every module's routes, this one's included
     names = ALWAYS_ANOTHER if always_only else ALWAYS_ANOTHER + UNLESS_AN_ANSWER
-    return any(r.name in names and r.hit(app, msg, words) for r in ROUTES)
+    return any(app.registry.route(name).hit(app, msg, words) for name in names)
 
 
 def _plausible(app, st, t: str) -> bool:
@@ -663,31 +661,34 @@ def _stop(app, msg: Incoming, m) -> list[Reply]:
     return [Text(messages.REPORT_CANCELLED)]
 
 
-CONVERSATION = dialogs.conversation(Conversation(
-    "report", STATES, timed_out=messages.REPORT_TIMED_OUT, captures=True,
-    handle=handle,
-    fallbacks=(Route(exact(*STOP_WORDS), _stop, "report_stop"),)))
-# The draft set aside takes no messages (it does not capture); 「報告」 offers it back.
-ASIDE_CONVERSATION = dialogs.conversation(Conversation("report_aside", (ASIDE,), timed_out=messages.REPORT_ASIDE_TIMED_OUT))
+# A draft's photo files go with it, however it ends (_draft_ended), also when set aside or taken back.
+CONVERSATIONS = (
+    Conversation("report", STATES, timed_out=messages.REPORT_TIMED_OUT, captures=True, handle=handle,
+                 fallbacks=(Route(exact(*STOP_WORDS), _stop, "report_stop"),), on_end=_draft_ended),
+    # The draft set aside takes no messages (it does not capture); 「報告」 offers it back.
+    Conversation("report_aside", (ASIDE,), timed_out=messages.REPORT_ASIDE_TIMED_OUT, on_end=_draft_ended),
+)
 
 ROUTES = (
-    Route(lambda app, msg, w: True, lambda app, msg, m: attach_photo(app, msg), "photo", kind="image",
-          direct_only=messages.REPORT_DIRECT_ONLY),
+    Route(always, lambda app, msg, m: attach_photo(app, msg), "photo", kind="image",
+          direct_only=messages.REPORT_DIRECT_ONLY, group="events"),
     Route(re.compile(r"^報告一覧\s*+全体$"), lambda app, msg, m: listing(app, msg, everyone=True), "report_list_area",
-          direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.REPORT_SUPERVISOR_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, roles=OVERSEEING, refused=messages.REPORT_SUPERVISOR_ONLY,
+          group="reports"),
     Route(re.compile(r"^報告一覧$"), lambda app, msg, m: listing(app, msg, everyone=False), "report_list",
-          direct_only=messages.REPORT_DIRECT_ONLY),
-    Route(REPORT_CASE, case_listing, "report_list_case", direct_only=messages.REPORT_DIRECT_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
+    Route(REPORT_CASE, case_listing, "report_list_case", direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
     Route(REPORT_EDIT, lambda app, msg, m: edit(app, msg, m.string), "report_edit", typed=True,
-          direct_only=messages.REPORT_DIRECT_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
     Route(REPORT_WITHDRAW, lambda app, msg, m: withdraw(app, msg, m.string), "report_withdraw", typed=True,
-          direct_only=messages.REPORT_DIRECT_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
     Route(REPORT_START, lambda app, msg, m: start(app, msg, m.group(1) or ""), "report_start", typed=True,
-          direct_only=messages.REPORT_DIRECT_ONLY),
-    Route(_wish, lambda app, msg, m: start_wish(app, msg, m[0]), "report_wish", direct_only=messages.REPORT_DIRECT_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
+    Route(_wish, lambda app, msg, m: start_wish(app, msg, m[0]), "report_wish", direct_only=messages.REPORT_DIRECT_ONLY,
+          group="reports"),
     # the report form: asked for by its name, and sent back filled in
     Route(exact("報告"), lambda app, msg, m: open_form(app, msg), "report_form_open", kind="open_form",
-          direct_only=messages.REPORT_DIRECT_ONLY),
+          direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
     Route(lambda app, msg, w: msg.form is not None, lambda app, msg, m: from_form(app, msg), "report_form",
-          kind="form", direct_only=messages.REPORT_DIRECT_ONLY),
+          kind="form", direct_only=messages.REPORT_DIRECT_ONLY, group="reports"),
 )

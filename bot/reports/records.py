@@ -349,12 +349,13 @@ def query(db, *, since: str | None = None, until: str | None = None, area: str |
     return _rows(db, f"SELECT * FROM reports WHERE {' AND '.join(where)} ORDER BY date, id", params)
 
 
-def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
+def purge(db, *, days: int, now: datetime, apply: bool, dialogs) -> list[int]:
     """Reports older than ``days`` (by their date, withdrawn ones too): listed, and deleted only
     with ``apply``.  Deleting takes their photos' rows in the same transaction and their files
     right after it (a file already gone is no error), leaves one 'purge' audit entry per report
     and clears the fields kept in its earlier audit entries, so no report text outlives the
-    retention period; the audit keeps who did what and when.  Then :func:`sweep_photos` runs."""
+    retention period; the audit keeps who did what and when.  Then :func:`sweep_photos` runs, with
+    ``dialogs`` (the app's, which knows each dialog's timeout)."""
     cutoff = (now.astimezone(TZ).date() - timedelta(days=days)).isoformat()
     old = "SELECT id FROM reports WHERE date < ?"
     if not apply:
@@ -369,7 +370,7 @@ def purge(db, *, days: int, now: datetime, apply: bool) -> list[int]:
         conn.execute(f"DELETE FROM report_photos WHERE report_id IN ({old})", [cutoff])
         conn.execute("DELETE FROM reports WHERE date < ?", [cutoff])
     discard_photos(db, files)
-    sweep_photos(db, now)
+    sweep_photos(db, now, dialogs)
     return ids
 
 
@@ -402,12 +403,13 @@ def discard_photos(db, paths) -> int:
     return _delete_files(db, [p for p in paths if p not in held])
 
 
-def sweep_photos(db, now: datetime) -> int:
+def sweep_photos(db, now: datetime, dialogs) -> int:
     """Forget timed-out dialog states (drafts of users who never came back) and delete every photo
     file that neither a saved report nor a live draft names, once it is older than SWEEP_AFTER
-    (also files left by a crash between storing a photo and noting it in the draft); how many."""
-    from bot.chat.dialogs import Dialogs
-    Dialogs(db).sweep(now)
+    (also files left by a crash between storing a photo and noting it in the draft); how many.
+    ``dialogs`` is the app's :class:`bot.chat.dialogs.Dialogs`: it knows each dialog's timeout (an
+    answer being paged lives a day, not the default 30 minutes) and a draft's end hook."""
+    dialogs.sweep(now)
     d = photo_dir(db)
     if d is None or not d.is_dir():
         return 0

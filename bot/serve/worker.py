@@ -188,7 +188,7 @@ class Answerer:
             try:
                 self.inbox.purge()
                 ReplyClaims(self.app.db, self.app.clock).forget_old()
-                sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE)
+                sweep_photos(self.app.db, self.app.clock() - HOUSEKEEPING_GRACE, self.app.dialogs)
             except Exception as e:  # a locked database now and then: the next hour will do
                 log.warning("housekeeping: %s", type(e).__name__)
             self._daily_backup()
