@@ -80,7 +80,7 @@ def chat() -> None:
 def ask(question: tuple[str, ...], as_json: bool) -> None:
     from bot.adapters.terminal import render
     from bot.handlers.ask import search
-    from bot.handlers.gaps import log_gap
+    from bot.curation.gaps import log_gap
     app = _app()
     questions = (line.rstrip("\r\n") for line in sys.stdin) if question == ("-",) else [" ".join(question)]
     for q in questions:
@@ -179,7 +179,7 @@ def cases_withdraw(db, case_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 @with_db
 def gaps(db, as_json: bool) -> None:
-    from bot.handlers.gaps import gap_report
+    from bot.curation.gaps import gap_report
     rows = gap_report(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))

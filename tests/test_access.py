@@ -19,7 +19,7 @@ from bot.adapters.terminal import render
 from bot.console import auth, create_app
 from bot.chat.core import Incoming
 from bot.db import MIGRATIONS, open_db
-from bot.handlers.gaps import log_gap
+from bot.curation.gaps import log_gap
 from bot.handlers.report import review_draft
 from scheduler import store
 

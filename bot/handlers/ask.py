@@ -18,7 +18,7 @@ from bot import messages
 from bot.privacy import guard as privacy
 from bot.chat.core import Cards, Choice, Incoming, Reply, Text
 from bot.chat.routes import Conversation, Route, always, exact
-from bot.handlers.gaps import log_feedback, log_gap
+from bot.curation.gaps import log_feedback, log_gap
 
 PAGE = SEARCH_PAGE  # the search spreads each page over different areas
 MAX_QUESTION = 1000     # characters; a longer message is a pasted document, not a question
