@@ -1,4 +1,5 @@
-"""The worker: answers the events the web process stored, and reaches each platform's API.
+"""The worker: the inbox loop over the events the web process stored, and its wiring to each
+platform's adapter (bot/adapters/: LINE, Slack, LINE WORKS), which parse, render and deliver.
 
 ``nimo worker`` runs an :class:`Answerer` beside the web process (and the reminder engine); tests
 and a one-process setup run :class:`Server`, the web app and an answerer together.  Answering
@@ -8,14 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.serve import status
-from bot.adapters import line as line_adapter
-from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
+from bot.serve.delivery import ReplyClaims
 from bot.serve.inbox import Inbox, Workers
-from bot.chat.platform import Event, answer
 from bot.serve.logs import quiet_libraries
 from bot.serve.web import WebApp, lineworks_on
 
@@ -23,59 +21,6 @@ log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
 SPOOL_SECONDS = 1.0  # how soon a LINE WORKS callback kept in a file during a lock is answered
 HOUSEKEEPING_GRACE = timedelta(days=1)
-
-
-class LineAnswers:
-    """LINE as a :class:`~bot.chat.platform.Platform`: one stored webhook event → the replies, delivered
-    by reply token or (after a restart, when the token is spent) by push."""
-
-    name = "line"
-
-    def __init__(self, app, messenger: line_adapter.LineMessenger):
-        self.app = app
-        self.messenger = messenger
-
-    def process(self, payload: dict) -> None:
-        answer(self, self.app, payload)
-
-    def parse(self, payload: dict) -> Event | None:
-        ev = line_adapter.read_event(payload)
-        if ev.kind == "ignore":
-            return None
-        incoming = replace(ev.incoming, kind="message" if ev.kind == "postback" else ev.kind,
-                           fetch_photo=(lambda: self._photo(ev)) if ev.kind == "image" else None)
-        if incoming.kind == "message" and incoming.direct:
-            self.messenger.loading(incoming.user)
-        return Event(incoming, (ev.reply_token, ev.to), f"line:{line_adapter.event_key(payload)}")
-
-    def render(self, replies: list) -> list[dict]:
-        return line_adapter.render(replies)
-
-    def deliver(self, rendered: list[dict], event: Event) -> None:
-        """Claimed before it is sent, marked after: an event redone after a crash whose answer may
-        already have gone out is not pushed again (see :class:`~bot.serve.delivery.ReplyClaims`)."""
-        token, to = event.reply_to
-        claims = ReplyClaims(self.app.db, self.app.clock)
-        state = claims.begin("line", event.key)
-        if state == "sent":
-            return
-        try:
-            self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key,
-                                   tried_before=state == "tried")
-        except DeliveryFailed:
-            claims.end(event.key, sent=False)
-            raise
-        claims.end(event.key, sent=True)
-
-    def pusher(self) -> line_adapter.LinePusher:
-        return line_adapter.LinePusher(self.messenger)
-
-    def _photo(self, ev) -> bytes | None:
-        try:
-            return self.messenger.content(ev.message_id)
-        except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
-            log.warning("line image download failed: %s", type(e).__name__)
-            return None
 
 
 class Answerer:
@@ -91,20 +36,15 @@ class Answerer:
         self.app = app
         self.settings = settings
         self.inbox = Inbox(app.db, app.clock)
-        self.line: LineAnswers | None = None
+        self.line = None  # bot.adapters.line.LineAnswers
         self.bolt = None
         self.lineworks = None
         if lineworks_on(settings):
             from bot.adapters.lineworks import answers_from_settings
             self.lineworks = answers_from_settings(app, settings, sleep=sleep)
         if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
-            kw = {"sleep": sleep} if sleep else {}
-            messenger = line_adapter.LineMessenger(
-                access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
-                data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
-            messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
-            self.line = LineAnswers(app, messenger)
+            from bot.adapters.line import answers_from_settings as line_answers
+            self.line = line_answers(app, settings, sleep=sleep)
         if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
             from bot.adapters.slack import build_bolt
             self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
