@@ -15,7 +15,7 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
-from bot import config
+from bot.config import Settings
 from bot.chat.core import Incoming, Reply
 from bot.db import PerThreadDB
 from bot.chat.dialogs import Dialogs
@@ -33,8 +33,11 @@ class App:
     (or built) on first access, once however many threads ask at the same time."""
 
     def __init__(self, db: object, index: "CaseIndex | None" = None, clock: Callable[[], datetime] = utc_now,
-                 dialogs: Dialogs | None = None):
+                 dialogs: Dialogs | None = None, settings: Settings | None = None):
         self.db = db
+        # What a handler may need of the settings (the console's public URL); the defaults when the
+        # caller gave none (a test, the terminal chat without a setting).
+        self.settings = settings if settings is not None else Settings.from_env({})
         self.clock = clock
         self.dialogs = dialogs if dialogs is not None else Dialogs(db)
         self._index = index
@@ -70,7 +73,9 @@ class App:
 
 
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
-              index: "CaseIndex | None" = None) -> App:
+              index: "CaseIndex | None" = None, settings: Settings | None = None) -> App:
+    """The App over ``db``, or else over the file ``db_path``, or else ``settings.db`` (the commands)."""
+    settings = settings if settings is not None else Settings.from_env({})
     if db is None:
-        db = PerThreadDB(db_path or config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"))
-    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db))
+        db = PerThreadDB(db_path or settings.db, new_db=settings.new_db)
+    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db), settings=settings)

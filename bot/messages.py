@@ -1027,3 +1027,9 @@ def console_who_can_see(labels: list[str]) -> str:
     """「このページはスーパーバイザーと管理者が見られます。」 from the roles a page is for."""
     names = "と".join(labels) if len(labels) <= 2 else "、".join(labels[:-1]) + "と" + labels[-1]
     return f"このページは{names}が見られます。"
+
+
+# -- settings: a value that cannot be used ----------------------------------------------------------
+def setting_not_a_number(name: str, value: str) -> str:
+    shown = value if len(value) <= 20 else value[:20] + "…"
+    return f"{name} には 1 以上の整数を設定してください（いまの値：「{shown}」）。"

@@ -43,11 +43,12 @@ SCRIPT = r"""
 import json, re, sys
 from datetime import datetime
 from werkzeug.test import Client
+from bot.config import Settings
 from bot.db import PerThreadDB
 from bot.serve.web import WebApp
 
 db_path, token, now, ids = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), json.loads(sys.argv[4])
-web = WebApp(PerThreadDB(db_path), lambda: now, {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
+web = WebApp(PerThreadDB(db_path), lambda: now, Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp"}))
 c = Client(web)
 BASE = "https://nimo.example.jp"
 seen, statuses = set(), []

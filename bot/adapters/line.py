@@ -27,6 +27,7 @@ from linebot.v3.webhooks import (
 
 from bot.chat import platform as chat_platform
 from bot.chat.core import CaseCard, Choice, Incoming, Reply
+from bot.config import Settings
 from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
 from bot.serve.webhooks import line_key
 from bot.adapters import line_family
@@ -343,11 +344,10 @@ class LineAnswers:
             return None
 
 
-def answers_from_settings(app, settings, *, sleep: Callable[[float], None] | None = None) -> LineAnswers:
+def answers_from_settings(app, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> LineAnswers:
     """LINE for the worker, its failed deliveries recorded for ``/readyz`` and ``nimo status``."""
     kw = {"sleep": sleep} if sleep else {}
-    messenger = LineMessenger(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                              base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
-                              data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
+    messenger = LineMessenger(access_token=settings.line_channel_access_token, base_url=settings.line_api_base_url,
+                              data_url=settings.line_api_data_base_url, **kw)
     messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
     return LineAnswers(app, messenger)

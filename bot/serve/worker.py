@@ -15,7 +15,8 @@ from bot.serve import status
 from bot.serve.delivery import ReplyClaims
 from bot.serve.inbox import Inbox, Workers
 from bot.serve.logs import quiet_libraries
-from bot.serve.web import WebApp, lineworks_on
+from bot.config import Settings
+from bot.serve.web import WebApp
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
@@ -31,7 +32,7 @@ class Answerer:
     rows left by a restart.
     """
 
-    def __init__(self, app, settings: dict, *, threads: int = 4, poll: float | None = None, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, poll: float | None = None, sleep=None):
         quiet_libraries()
         self.app = app
         self.settings = settings
@@ -39,16 +40,15 @@ class Answerer:
         self.line = None  # bot.adapters.line.LineAnswers
         self.bolt = None
         self.lineworks = None
-        if lineworks_on(settings):
+        if settings.lineworks_on:
             from bot.adapters.lineworks import answers_from_settings
             self.lineworks = answers_from_settings(app, settings, sleep=sleep)
-        if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
+        if settings.line_on:
             from bot.adapters.line import answers_from_settings as line_answers
             self.line = line_answers(app, settings, sleep=sleep)
-        if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
+        if settings.slack_on:
             from bot.adapters.slack import build_bolt
-            self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
-                                   base_url=settings.get("SLACK_API_BASE_URL") or None)
+            self.bolt = build_bolt(app, bot_token=settings.slack_bot_token, base_url=settings.slack_api_base_url)
         app.profiles = self._profiles()
         self.workers = Workers(self.inbox, self.process, threads=threads, poll=poll) if self.on else None
         self.stopping = threading.Event()
@@ -92,10 +92,9 @@ class Answerer:
         out = {}
         if self.line is not None:
             out["line"] = self.line.pusher()
-        if self.settings.get("SLACK_BOT_TOKEN"):
+        if self.settings.slack_bot_token:
             from bot.adapters.slack import SlackPusher, web_client
-            out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],
-                                                  self.settings.get("SLACK_API_BASE_URL") or None))
+            out["slack"] = SlackPusher(web_client(self.settings.slack_bot_token, self.settings.slack_api_base_url))
         if self.lineworks is not None:
             out["lineworks"] = self.lineworks.pusher()
         return out
@@ -137,14 +136,13 @@ class Answerer:
     def _daily_backup(self) -> None:
         """With ``NIMO_BACKUP_DIR`` set: the day's backup, the first hour it is missing (so a
         worker restarted during the day makes none twice), and the oldest beyond the kept count gone."""
-        directory = self.settings.get("NIMO_BACKUP_DIR")
+        directory = self.settings.backup_dir
         if not directory:
             return
         from scheduler.conns import path_of
         from bot.backup import daily
         try:
-            keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
-            made = daily(path_of(self.app.db), directory, keep, self.app.clock())
+            made = daily(path_of(self.app.db), directory, self.settings.backup_keep, self.app.clock())
             if made is not None:
                 log.info("daily backup made")
         except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
@@ -191,7 +189,7 @@ class Answerer:
 class Server:
     """The web app and an answerer in one process (tests; a one-process setup)."""
 
-    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, sleep=None):
         self.app = app
         self.answerer = Answerer(app, settings, threads=threads, sleep=sleep)
         self.web = WebApp(app.db, app.clock, settings, on_stored=self.answerer.submit)
