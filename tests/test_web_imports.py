@@ -132,24 +132,26 @@ class _Chat:
         self.db, self.clock = db, lambda: FIXED_NOW
 
 
-def visit_every_page(tmp_path) -> dict:
+def visit_every_page(tmp_path) -> tuple[dict, dict]:
     token, ids = _world(tmp_path)
     p = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "n.db"), token, FIXED_NOW.isoformat(),
                         json.dumps(ids)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
-    return json.loads(p.stdout)
+    return json.loads(p.stdout), ids
 
 
 def test_the_web_process_holds_no_handler_search_or_numpy_after_every_console_page(tmp_path):
-    out = visit_every_page(tmp_path)
+    out, ids = visit_every_page(tmp_path)
     assert out["missed"] == []  # every page of the console, and every form posted
     failed = [s for s in out["statuses"] if s[2] >= 500]
     assert failed == []
     by_path = {(m, p): code for m, p, code in out["statuses"]}
     # the visits did what they say: signed in, pages shown, forms taken (a 303 is a form that worked)
     assert by_path[("GET", "/reports")] == 200 and by_path[("GET", "/cases/c/c01")] == 200
-    assert by_path[("POST", "/cases/new")] == 303 and by_path[("POST", "/proposals/1")] == 303
-    assert by_path[("POST", "/proposals/2")] == 303 and by_path[("POST", "/cases/upload")] == 400
+    assert by_path[("POST", "/cases/new")] == 303 and by_path[("POST", "/cases/upload")] == 400
+    decided = [by_path[("POST", f"/proposals/{ids[k]}")] for k in ("proposal", "other_proposal")]
+    assert decided == [303, 303]  # published, declined
+    assert by_path[("POST", f"/cases/withdrawn/{ids['withdrawn']}/restore")] == 303
     modules = set(out["modules"])
     assert "flask" in modules and "bot.console.views_cases" in modules  # the console really ran
     loaded = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
