@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINE_CHANNEL_SECRET", None, "LINE のチャネルシークレット（署名の検証に使う）"),
     Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "LINE のチャネルアクセストークン（長期）"),
     Setting("LINE_API_BASE_URL", "https://api.line.me", "LINE Messaging API の URL（テストやプロキシで差し替える）"),
-    Setting("LINE_API_DATA_BASE_URL", "https://api-data.line.me", "LINE のデータ用 API（リッチメニュー画像）の URL"),
+    Setting("LINE_API_DATA_BASE_URL", "https://api-data.line.me", "LINE のデータ用 API（写真の受け取り・リッチメニュー画像）の URL。未設定で LINE_API_BASE_URL を変えたときは、それと同じ URL"),
     Setting("SLACK_SIGNING_SECRET", None, "Slack アプリの Signing Secret（署名の検証に使う）"),
     Setting("SLACK_BOT_TOKEN", None, "Slack の Bot User OAuth Token（xoxb-…）"),
     Setting("SLACK_APP_TOKEN", None, "Slack の App-Level Token（xapp-…、Socket Mode のときだけ）"),
@@ -69,7 +69,6 @@ SLACK_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
 LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",
                       "LINEWORKS_SERVICE_ACCOUNT", "LINEWORKS_PRIVATE_KEY")
 LINE_API = "https://api.line.me"
-LINE_DATA_API = "https://api-data.line.me"
 
 
 class SettingError(ValueError):
@@ -117,9 +116,6 @@ class Settings:
         """From ``env`` (``os.environ`` for the commands): an empty value counts as unset.  Raises
         :class:`SettingError` for a number that is not one."""
         raw = all_settings(env)
-        if not env.get("LINE_API_DATA_BASE_URL") and raw["LINE_API_BASE_URL"].rstrip("/") != LINE_API:
-            # LINE's content lives on a host of its own; a stand-in or proxy that moves the API moves both
-            raw["LINE_API_DATA_BASE_URL"] = raw["LINE_API_BASE_URL"]
         return cls(**{s.attr: _typed(s.name, raw[s.name]) for s in SETTINGS})
 
     def value(self, name: str) -> str | None:
@@ -152,9 +148,13 @@ _ATTRS = {s.name: s.attr for s in SETTINGS}
 
 
 def all_settings(env: Mapping[str, str]) -> dict[str, str | None]:
-    """Every setting as the text in ``env``, or its default when unset or empty."""
+    """Every setting as the text in ``env``, or its default when unset or empty (what ``nimo serve
+    --check`` shows, and what :meth:`Settings.from_env` reads)."""
     out = {s.name: env.get(s.name) or s.default for s in SETTINGS}
     out["NIMO_DB"] = out["NIMO_DB"] or _default_db(env)
+    if not env.get("LINE_API_DATA_BASE_URL") and out["LINE_API_BASE_URL"].rstrip("/") != LINE_API:
+        # LINE's content lives on a host of its own; a stand-in or proxy that moves the API moves both
+        out["LINE_API_DATA_BASE_URL"] = out["LINE_API_BASE_URL"]
     return out
 
 
