@@ -7,7 +7,7 @@ The README documents every setting (a test checks it), so a new deployment has o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
