@@ -25,6 +25,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import Settings  # noqa: E402
 from bot.console import auth  # noqa: E402
 from bot.console.queries import PAGE_SIZE, REPORT_COLUMNS, REPORT_FROM, author_key  # noqa: E402
 from storage.connections import open_db  # noqa: E402
@@ -119,7 +120,7 @@ def python_peak(path: Path, admin_id: str, url: str) -> float:
     from bot.console import create_app
     from storage.connections import PerThreadDB
     db = PerThreadDB(path)
-    app = create_app(db, lambda: datetime.now(timezone.utc), {})
+    app = create_app(db, lambda: datetime.now(timezone.utc), Settings.from_env({}))
     c = app.test_client()
     token = auth.new_link(db, "line", admin_id, datetime.now(timezone.utc))
     c.post(f"/login/{token}")

@@ -19,7 +19,7 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
-from bot import config
+from bot.config import Settings
 from bot.chat.core import Incoming, Reply
 from storage.connections import PerThreadDB
 from bot.chat.dialogs import Dialogs
@@ -39,10 +39,14 @@ class App:
     what the handler modules declare (``bot.handlers.registry()``); given ``dialogs``, theirs."""
 
     def __init__(self, db: object, index: "CaseIndex | None" = None, clock: Callable[[], datetime] = utc_now,
-                 dialogs: Dialogs | None = None, registry: Registry | None = None):
+                 dialogs: Dialogs | None = None, registry: Registry | None = None,
+                 settings: Settings | None = None):
         if registry is None and dialogs is None:
             raise TypeError("App needs the handlers' registry (build_app, or registry=bot.handlers.registry())")
         self.db = db
+        # What a handler may need of the settings (the console's public URL); the defaults when the
+        # caller gave none (a test, the terminal chat without a setting).
+        self.settings = settings if settings is not None else Settings.from_env({})
         self.clock = clock
         self.registry = registry if registry is not None else dialogs.registry
         self.dialogs = dialogs if dialogs is not None else Dialogs(db, self.registry)
@@ -79,12 +83,16 @@ class App:
 
 
 def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], datetime] | None = None,
-              index: "CaseIndex | None" = None, registry: Registry | None = None) -> App:
-    """The app of ``db`` (or of the file ``db_path``, or ``NIMO_DB``) with every handler module's
-    routes, conversations and confirmations (``registry``: another set, for a test of the order)."""
+              index: "CaseIndex | None" = None, registry: Registry | None = None,
+              settings: Settings | None = None) -> App:
+    """The App over ``db``, or else over the file ``db_path``, or else ``settings.db`` (the commands),
+    with every handler module's routes, conversations and confirmations (``registry``: another set,
+    for a test of the order)."""
+    settings = settings if settings is not None else Settings.from_env({})
     if db is None:
-        db = PerThreadDB(db_path or config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"))
+        db = PerThreadDB(db_path or settings.db, new_db=settings.new_db)
     if registry is None:
         from bot.handlers import registry as handlers_registry  # the handlers import the search's modules
         registry = handlers_registry()
-    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db, registry), registry=registry)
+    return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db, registry), registry=registry,
+               settings=settings)

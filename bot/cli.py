@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,9 +15,18 @@ from bot import config
 from bot.reports import kinds as report_types
 
 
+def _settings() -> config.Settings:
+    """This run's settings, read from the environment once, on first use (so ``nimo serve --check``
+    can still list what is set when one of them is wrong), and passed on from here."""
+    root = click.get_current_context().find_root()
+    if root.obj is None:
+        root.obj = config.Settings.from_env(os.environ)
+    return root.obj
+
+
 def _app():
     from bot.app import build_app
-    return build_app(db_path=config.get("NIMO_DB"))
+    return build_app(settings=_settings())
 
 
 def with_db(command):
@@ -26,7 +36,8 @@ def with_db(command):
     @functools.wraps(command)
     def run(*args, **kwargs):
         from storage.connections import open_db
-        db = open_db(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), warn=_warn)
+        settings = _settings()
+        db = open_db(settings.db, new_db=settings.new_db, warn=_warn)
         try:
             return command(db, *args, **kwargs)
         finally:
@@ -51,6 +62,8 @@ class _Main(click.Group):
         from storage.files import DatabaseProblem
         try:
             return super().invoke(ctx)
+        except config.SettingError as e:
+            raise click.ClickException(str(e)) from None
         except DatabaseProblem as e:
             raise click.ClickException(messages.db_problem(e.kind, e.path, e.version, e.known)) from None
         except sqlite3.OperationalError as e:  # a lock held past the wait, a full disk: said, not a traceback
@@ -83,7 +96,7 @@ def chat() -> None:
 def ask(question: tuple[str, ...], as_json: bool) -> None:
     from bot.adapters.terminal import render
     from bot.handlers.ask import search
-    from bot.handlers.gaps import log_gap
+    from bot.curation.gaps import log_gap
     app = _app()
     questions = (line.rstrip("\r\n") for line in sys.stdin) if question == ("-",) else [" ".join(question)]
     for q in questions:
@@ -182,7 +195,7 @@ def cases_withdraw(db, case_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
 @with_db
 def gaps(db, as_json: bool) -> None:
-    from bot.handlers.gaps import gap_report
+    from bot.curation.gaps import gap_report
     rows = gap_report(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -262,8 +275,8 @@ def _shown(text: str) -> str:
               help="nimo worker を起動しない（Procfile や systemd で worker を別に動かすとき）")
 def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_worker: bool) -> None:
     import logging
-    settings = config.all_settings()
     if check:
+        settings = config.all_settings(os.environ)
         width = max(_display_width(s.name) for s in config.SETTINGS)
         for s in config.SETTINGS:
             value = settings[s.name]
@@ -283,14 +296,19 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
         _file_modes_check(settings)
+        try:
+            _settings()
+        except config.SettingError as e:
+            click.echo(str(e))
+            sys.exit(1)
         sys.exit(0 if line_on or slack_on or lineworks_on else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
+    settings = _settings()
     from storage.connections import is_memory
-    if is_memory(config.get("NIMO_DB")):  # the web and worker processes cannot share one in memory
+    if is_memory(settings.db):  # the web and worker processes cannot share one in memory
         from bot import messages
         raise click.ClickException(messages.SERVE_NEEDS_FILE)
-    slack_on = bool(settings["SLACK_SIGNING_SECRET"] and settings["SLACK_BOT_TOKEN"])
-    if slack_socket_mode and not (slack_on and settings["SLACK_APP_TOKEN"]):
+    if slack_socket_mode and not (settings.slack_on and settings.slack_app_token):
         raise click.ClickException("Socket Mode には SLACK_BOT_TOKEN・SLACK_SIGNING_SECRET・SLACK_APP_TOKEN が必要です")
     from bot.serve.logs import configure
     configure()
@@ -303,24 +321,23 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     from datetime import datetime, timezone
     # This process only verifies, stores and acknowledges; a `nimo worker` process answers, so
     # answering never holds up an acknowledgement (see benchmarks/bench_webhook.py).
-    db = PerThreadDB(config.get("NIMO_DB"), new_db=config.flag("NIMO_NEW_DB"), busy_timeout=WEB_LOCK_WAIT_S,
-                     warn=_warn)
+    db = PerThreadDB(settings.db, new_db=settings.new_db, busy_timeout=WEB_LOCK_WAIT_S, warn=_warn)
     web = WebApp(db, lambda: datetime.now(timezone.utc), settings)
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
-    if not no_worker and (web.line_secret or web.slack_secret or web.lineworks_secret):
+    if not no_worker and (settings.line_on or settings.slack_on or settings.lineworks_on):
         child = WorkerChild()
         child.start()
     socket = None
     try:
         if slack_socket_mode:
             from bot.adapters.slack_socket import connect
-            socket = connect(web, app_token=settings["SLACK_APP_TOKEN"], bot_token=settings["SLACK_BOT_TOKEN"],
-                             base_url=settings["SLACK_API_BASE_URL"])
+            socket = connect(web, app_token=settings.slack_app_token, bot_token=settings.slack_bot_token,
+                             base_url=settings.slack_api_base_url)
         # The console takes uploads of up to 1 MB in a form (and says so in Japanese above that);
         # the webhook paths still refuse more than MAX_BODY themselves.
-        serve_http(web, host=host, port=port or int(settings["PORT"]), max_body=max(MAX_BODY, CONSOLE_MAX), stop=stop)
+        serve_http(web, host=host, port=port or settings.port, max_body=max(MAX_BODY, CONSOLE_MAX), stop=stop)
     finally:
         if socket is not None:
             socket.close()
@@ -368,8 +385,7 @@ def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
 
 def _lineworks_check(settings: dict) -> bool:
     """Say whether LINE WORKS is on, and what is missing or unusable when it is not."""
-    from bot.serve.web import LINEWORKS_REQUIRED
-    missing = [name for name in LINEWORKS_REQUIRED if not settings[name]]
+    missing = [name for name in config.LINEWORKS_REQUIRED if not settings[name]]
     if missing:
         click.echo(f"LINE WORKS: オフ（{'・'.join(missing)} が必要）")
         return False
@@ -399,7 +415,7 @@ def worker(parent_pid: int | None) -> None:
     from bot.serve.logs import configure
     from bot.serve.runtime import build_worker
     configure()
-    parts = build_worker(_app(), config.all_settings())
+    parts = build_worker(_app(), _settings())
     if not parts.on:
         raise click.ClickException("LINE・Slack・LINE WORKS のどの設定もありません（nimo serve --check で確かめられます）")
     # Answering can wait a few milliseconds; acknowledging webhooks (the web process) cannot, so
@@ -586,9 +602,9 @@ def console_link(db, platform: str, user_id: str) -> None:
         raise click.ClickException(f"{platform} の {user_id} は登録されていません（nimo users add で登録できます）")
     if not auth.may_sign_in(user):
         raise click.ClickException(messages.CONSOLE_LINK_PEER)
-    base = config.get("NIMO_PUBLIC_URL")
+    base = _settings().public_url
     if not base:
-        base = f"http://localhost:{config.get('PORT')}"
+        base = f"http://localhost:{_settings().port}"
         click.echo(f"NIMO_PUBLIC_URL が未設定のため {base} を使います", err=True)
     token = auth.new_link(db, platform, user_id, utc_now())
     click.echo(f"{user.area}・{user.role} としてログインするリンクです（{auth.LINK_MINUTES}分間、1回限り）：")
@@ -605,11 +621,11 @@ def line() -> None:
               help="2500×843 の PNG（既定は同梱の画像）")
 def line_richmenu(image: Path | None) -> None:
     from bot.adapters.line_richmenu import create_rich_menu
-    settings = config.all_settings()
-    if not settings["LINE_CHANNEL_ACCESS_TOKEN"]:
+    settings = _settings()
+    if not settings.line_channel_access_token:
         raise click.ClickException("LINE_CHANNEL_ACCESS_TOKEN が設定されていません")
-    menu_id = create_rich_menu(access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                               base_url=settings["LINE_API_BASE_URL"], data_url=settings["LINE_API_DATA_BASE_URL"],
+    menu_id = create_rich_menu(access_token=settings.line_channel_access_token,
+                               base_url=settings.line_api_base_url, data_url=settings.line_api_data_base_url,
                                image=image)
     click.echo(f"リッチメニューを作り、既定にしました：{menu_id}")
 
@@ -622,9 +638,8 @@ def lineworks() -> None:
 @lineworks.command("menu", help="Bot の固定メニュー（質問する／予定／報告）を設定する")
 def lineworks_menu() -> None:
     from bot.adapters.lineworks_menu import set_menu
-    from bot.serve.web import lineworks_on
-    settings = config.all_settings()
-    if not lineworks_on(settings):
+    settings = _settings()
+    if not settings.lineworks_on:
         raise click.ClickException("LINE WORKS の設定が足りません（nimo serve --check で確かめられます）")
     try:
         labels = set_menu(settings)
@@ -773,7 +788,7 @@ def reports_purge(db, days: int, yes: bool) -> None:
 def backup(path: Path) -> None:
     from bot import messages
     from storage.backup import BackupError, backup as run
-    db_path = Path(config.get("NIMO_DB"))
+    db_path = Path(_settings().db)
     try:
         _check_for_backup(db_path)
         done = run(db_path, path)
@@ -806,7 +821,7 @@ def restore(path: Path, force: bool) -> None:
     from storage.backup import BackupError, restore as run
     from storage.migrations import MIGRATIONS
     try:
-        done = run(config.get("NIMO_DB"), path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
+        done = run(_settings().db, path, known_version=len(MIGRATIONS), now=utc_now(), force=force)
     except BackupError as e:
         raise click.ClickException(messages.backup_problem(e.code, e.path, e.why))
     click.echo(messages.restored(str(path), str(done.aside) if done.aside else "（なし）", done.photos, done.carried))

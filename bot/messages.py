@@ -1062,3 +1062,7 @@ def backup_problem(code: str, path: str, why: str = "") -> str:
     return {"exists": backup_exists, "missing": backup_missing}.get(code, no_database)(path)
 # -- a confirmation whose kind this version does not know (written by another version) --------------
 CONFIRM_UNKNOWN = "この確認は受け付けられなくなりました。お手数ですが、もう一度はじめから送ってください。"
+# -- settings: a value that cannot be used ----------------------------------------------------------
+def setting_not_a_number(name: str, value: str) -> str:
+    shown = value if len(value) <= 20 else value[:20] + "…"
+    return f"{name} には 1 以上の整数を設定してください（いまの値：「{shown}」）。"

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import Settings
 from bot import messages
 from bot.reports import records as rp
 from bot.people.access import add_user, create_invite, get_user, redeem
@@ -20,7 +21,7 @@ from bot.console import auth, create_app
 from bot.chat.core import Incoming
 from storage.connections import open_db
 from storage.migrations import MIGRATIONS
-from bot.handlers.gaps import log_gap
+from bot.curation.gaps import log_gap
 from bot.handlers.report import review_draft
 from scheduler import store
 
@@ -83,7 +84,7 @@ def test_an_event_joined_across_areas_before_is_not_shown_in_chat_or_the_console
     eid = one_to_one_event(people)
     store.rsvp(people.db, eid, "line", "Ufuna", "yes", FIXED_NOW)  # answered when nothing was checked
     assert "家族面談" not in say(people, "予定", "Ufuna")
-    con = create_app(people.db, people.clock, {"NIMO_PUBLIC_URL": PUBLIC})
+    con = create_app(people.db, people.clock, Settings.from_env({"NIMO_PUBLIC_URL": PUBLIC}))
     c = con.test_client()
     assert sign_in(c, auth.new_link(people.db, "line", "Ufuna", people.clock())).status_code == 303
     assert "家族面談" not in c.get("/visits").get_data(as_text=True)
@@ -187,7 +188,7 @@ def test_one_code_tried_by_many_accounts_is_held(people):
 # -- the console: sign-in ------------------------------------------------------------------------------
 @pytest.fixture
 def con(people):
-    return create_app(people.db, people.clock, {"NIMO_PUBLIC_URL": PUBLIC})
+    return create_app(people.db, people.clock, Settings.from_env({"NIMO_PUBLIC_URL": PUBLIC}))
 
 
 def test_login_from_another_site_is_refused(people, con):

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from bot import messages
+from bot.config import Settings
 from bot.app import build_app
 from bot.chat import reminder_texts
 from bot.chat.core import Incoming
@@ -127,7 +128,7 @@ def test_the_console_on_an_in_memory_database_serves_every_thread(clock):
     add_user(db, "line", "Usv", "supervisor", "千葉市", FIXED_NOW)
     rid, _ = rp.save(db, rp.Draft(type="訪問", date="2026-11-20", case_code="K-012", area="千葉市", summary="表情明るい"),
                      platform="line", author="Usv", source_key="s1", now=FIXED_NOW)
-    console = create_app(db, clock, {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
+    console = create_app(db, clock, Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp"}))
     client = console.test_client()
     assert sign_in(client, auth.new_link(db, "line", "Usv", clock())).status_code == 303
     r = in_thread(lambda: client.get(f"/reports/{rid}"))  # a request in a thread of its own, as waitress's

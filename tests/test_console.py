@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from bot.config import Settings
 from bot.reports import records as rp
 from bot.people.access import add_user, create_invite, get_user, redeem
 from bot.console import auth, create_app
@@ -33,7 +34,7 @@ class Console:
 
     def __init__(self, db, clock, public=PUBLIC):
         self.db, self.clock = db, clock
-        self.app = create_app(db, clock, {"NIMO_PUBLIC_URL": public})
+        self.app = create_app(db, clock, Settings.from_env({"NIMO_PUBLIC_URL": public}))
 
     def client(self, platform="line", user=None):
         c = self.app.test_client()
@@ -68,8 +69,8 @@ def page(r) -> str:
 
 
 # -- sign-in -------------------------------------------------------------------------------------
-def test_console_link_in_a_one_to_one_chat(app, monkeypatch):
-    monkeypatch.setenv("NIMO_PUBLIC_URL", PUBLIC)
+def test_console_link_in_a_one_to_one_chat(app):
+    app.settings = Settings.from_env({"NIMO_PUBLIC_URL": PUBLIC})
     add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
     text = app.handle(Incoming("line", "Ustaff", "Ustaff", "管理画面"))[0].text
     url = re.search(r"https://\S+", text).group(0)
@@ -77,8 +78,8 @@ def test_console_link_in_a_one_to_one_chat(app, monkeypatch):
     assert auth.check_link(app.db, url.rsplit("/", 1)[1], app.clock()) == "ok"
 
 
-def test_console_link_refused_in_a_group_and_to_strangers(app, monkeypatch):
-    monkeypatch.setenv("NIMO_PUBLIC_URL", PUBLIC)
+def test_console_link_refused_in_a_group_and_to_strangers(app):
+    app.settings = Settings.from_env({"NIMO_PUBLIC_URL": PUBLIC})
     add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
     group = app.handle(Incoming("line", "Ustaff", "Cgroup", "管理画面", direct=False))[0].text
     assert "1対1のトークでだけ使えます" in group and "http" not in group
@@ -86,8 +87,8 @@ def test_console_link_refused_in_a_group_and_to_strangers(app, monkeypatch):
     assert app.db.execute("SELECT COUNT(*) FROM console_links").fetchone()[0] == 0
 
 
-def test_console_link_without_a_public_url_says_so(app, monkeypatch):
-    monkeypatch.delenv("NIMO_PUBLIC_URL", raising=False)
+def test_console_link_without_a_public_url_says_so(app):
+    app.settings = Settings.from_env({})
     add_user(app.db, "line", "Ustaff", "staff", "千葉市", FIXED_NOW)
     assert "NIMO_PUBLIC_URL" in app.handle(Incoming("line", "Ustaff", "Ustaff", "管理画面"))[0].text
 
@@ -816,8 +817,9 @@ def test_the_web_app_mounts_the_console_lazily(tmp_path):
 import sys
 from datetime import datetime, timezone
 from storage.connections import open_db
+from bot.config import Settings
 from bot.serve.web import WebApp
-web = WebApp(open_db({str(tmp_path / 'n.db')!r}), lambda: datetime(2026, 11, 24, tzinfo=timezone.utc), {{}})
+web = WebApp(open_db({str(tmp_path / 'n.db')!r}), lambda: datetime(2026, 11, 24, tzinfo=timezone.utc), Settings.from_env({{}}))
 out = []
 def start(status, headers): out.append(status)
 web({{"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}}, start)

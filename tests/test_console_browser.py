@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import replace
 from datetime import date, time as dtime, timedelta
 
 import pytest
@@ -68,11 +69,14 @@ def browser():
 
 
 @pytest.fixture
-def stack(tmp_path, index, monkeypatch):
+def stack(tmp_path, index):
     with LineStandIn() as line, SlackStandIn() as slack:
         s = Stack(tmp_path, index, line, slack)
         try:
-            monkeypatch.setenv("NIMO_PUBLIC_URL", f"http://127.0.0.1:{s.port}")
+            # The address is known once the server listens; nothing has read the setting yet (the
+            # console is built on its first request, the link when someone asks for one).
+            public = replace(s.server.web.settings, public_url=f"http://127.0.0.1:{s.port}")
+            s.app.settings = s.server.web.settings = public
             yield s
         finally:
             s.stop()

@@ -16,6 +16,7 @@ import threading
 
 import pytest
 
+from bot.config import Settings
 from bot import messages
 from storage.connections import PerThreadDB
 from bot.serve.process import serve_http
@@ -35,7 +36,7 @@ class Served:
 
     def __init__(self, tmp_path):
         self.web = WebApp(PerThreadDB(tmp_path / "n.db"), Clock(),
-                          {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "token"})
+                          Settings.from_env({"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "token"}))
         self.stop = threading.Event()
         ready = threading.Event()
         self.port = 0
@@ -124,7 +125,7 @@ def test_a_console_answer_holds_its_slot_until_the_server_closes_it(tmp_path):
     """A streamed answer (a CSV download) works in its thread until its last byte is sent: the slot
     is given back by close(), as PEP 3333 servers call it, not when the app returns."""
     from io import BytesIO
-    web = WebApp(PerThreadDB(tmp_path / "n.db"), Clock(), {})
+    web = WebApp(PerThreadDB(tmp_path / "n.db"), Clock(), Settings.from_env({}))
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/console/signin", "SERVER_NAME": "127.0.0.1",
                "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": BytesIO(), "SERVER_PROTOCOL": "HTTP/1.1"}
     said = []

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
+from bot.config import Settings
 from bot.chat import reminder_texts
 from bot.reports import records as rp
 from bot.people.access import add_user, get_user, list_users, set_display_name
@@ -132,7 +133,7 @@ def test_to_and_cancel_together_are_refused(world):
 
 # -- the console ---------------------------------------------------------------------------------
 def console(world):
-    app = create_app(world.db, world.clock, {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
+    app = create_app(world.db, world.clock, Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp"}))
     c = app.test_client()
     assert sign_in(c, auth.new_link(world.db, 'line', ADMIN, world.clock())).status_code == 303
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/users").get_data(as_text=True)).group(1)

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.config import Settings
 from bot.chat import reminder_texts
 from bot.reports import records as rp
 from bot.people.access import add_user, create_invite, get_user
@@ -568,7 +569,7 @@ def _api(works, key_pem, tmp_path):
     from bot.adapters.lineworks_api import from_settings
     key_path = tmp_path / "private.key"
     key_path.write_bytes(key_pem)
-    return from_settings(lw_settings(works, key_path), sleep=lambda s: None)
+    return from_settings(Settings.from_env(lw_settings(works, key_path)), sleep=lambda s: None)
 
 
 def _flex_of(bubbles: list[dict]) -> dict:

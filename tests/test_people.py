@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
+from bot.config import Settings
 from bot.people.access import add_user, create_invite, get_user, set_display_name
 from bot.app import build_app
 from bot.cli import main
@@ -176,7 +177,7 @@ def test_console_downloads_name_authors_and_use_japan_time(reported, tmp_path):
     from bot.console import auth, create_app
     db = open_db(reported.db_path)
     add_user(db, "line", SV, "supervisor", "千葉市", FIXED_NOW)
-    console = create_app(db, Clock(), {"NIMO_PUBLIC_URL": "https://nimo.example.jp"})
+    console = create_app(db, Clock(), Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp"}))
     c = console.test_client()
     from .console_signin import sign_in
     assert sign_in(c, auth.new_link(db, 'line', SV, FIXED_NOW)).status_code == 303

@@ -7,7 +7,7 @@ import json
 
 from bot import messages
 from bot.adapters.terminal import incoming, render
-from bot.handlers.gaps import gap_groups, gap_report
+from bot.curation.gaps import gap_groups, gap_report
 from scheduler import store
 
 PHONE = "090-1234-5678"

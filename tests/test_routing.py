@@ -184,7 +184,7 @@ def test_line_line_works_and_the_terminal_are_platforms_answered_by_one_loop(app
     from bot.adapters.lineworks import LineWorksAnswers
     from bot.adapters.terminal import Terminal, chat
     from bot.chat.platform import Platform
-    from bot.serve.worker import LineAnswers
+    from bot.adapters.line import LineAnswers
     line = LineAnswers(app, LineMessenger(access_token="t", base_url="http://127.0.0.1:9"))
     works = LineWorksAnswers(app, api=None)
     for platform in (line, works, Terminal(io.StringIO())):

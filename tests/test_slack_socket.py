@@ -1,13 +1,14 @@
 """Socket Mode requests take the HTTP path's steps: shape checked, stored once, acknowledged."""
 from __future__ import annotations
 
+from bot.config import Settings
 from bot.adapters.slack_socket import on_request
 from storage.connections import PerThreadDB
 from bot.serve.web import WebApp
 
 from .conftest import Clock
 
-SETTINGS = {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-t"}
+SETTINGS = Settings.from_env({"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-t"})
 
 
 def _web(tmp_path) -> WebApp:

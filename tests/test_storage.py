@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from waitress.server import create_server
 
+from bot.config import Settings
 from bot import messages
 from bot.people.access import add_user
 from bot.adapters.terminal import render
@@ -197,6 +198,7 @@ class WebStack:
         settings = settings or {"LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": line.access_token,
                                 "LINE_API_BASE_URL": line.url}
         self.app = build_app(db_path=str(self.db_path), index=index, clock=Clock())
+        settings = Settings.from_env(settings)
         self.server = Server(self.app, settings, threads=1)
         self.web = WebApp(PerThreadDB(self.db_path, busy_timeout=busy_timeout, setup=setup), Clock(), settings,
                           on_stored=self.server.answerer.submit)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from waitress.server import create_server
 
+from bot.config import Settings
 from bot.people.access import add_user, create_invite, get_user
 from bot.app import build_app
 from bot.serve.worker import Server
@@ -45,7 +46,7 @@ class Stack:
         # The app's clock is fixed (a Tuesday morning in Tokyo): what Nimo says about dates must not
         # depend on when the suite runs.  Slack's signature window is checked against real time.
         self.app = build_app(db_path=str(self.db_path), index=self.index, clock=self.clock)
-        self.server = Server(self.app, self.settings, threads=2, sleep=self.sleeps.append)
+        self.server = Server(self.app, Settings.from_env(self.settings), threads=2, sleep=self.sleeps.append)
         self.working = workers
         if workers:
             self.server.start_workers()

@@ -1,22 +1,19 @@
-"""LINE: verify and store webhook events, turn them into Incoming, render replies, deliver them.
+"""LINE for the worker: a stored webhook event read into an Incoming, replies rendered as LINE
+messages and delivered, pushes for the scheduler (:class:`LineAnswers` is the Platform).
 
-The webhook only verifies, stores each event in the SQLite inbox (its ``webhookEventId`` is the
-key, so a redelivery is recognised and dropped) and answers 200; a worker does the rest.  That
-keeps the acknowledgement fast and means an event acknowledged to LINE survives a crash.
+The web process verifies the signature and stores each event in the SQLite inbox
+(bot/serve/webhooks.py: its ``webhookEventId`` is the key, so a redelivery is dropped) and answers
+200; everything here runs later, in the worker, so an event acknowledged to LINE survives a crash.
 
 Delivery uses the reply token first and falls back to push with an ``X-Line-Retry-Key`` derived
 from the event, so neither our retries nor LINE's redeliveries show the user one answer twice.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import urllib3
@@ -28,8 +25,11 @@ from linebot.v3.webhooks import (
     Event, FollowEvent, ImageMessageContent, JoinEvent, MessageEvent, PostbackEvent, TextMessageContent,
 )
 
+from bot.chat import platform as chat_platform
 from bot.chat.core import CaseCard, Choice, Incoming, Reply
-from bot.serve.delivery import DeliveryFailed
+from bot.config import Settings
+from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
+from bot.serve.webhooks import line_key
 from bot.adapters import line_family
 from bot.adapters.line_family import group_call, sequence
 
@@ -44,20 +44,6 @@ RETRY_NAMESPACE = uuid.UUID("6f1c5a52-2d0e-4d4e-9a57-6e696d6f6c6e")
 PROFILE_TIMEOUT = 5.0      # seconds for a profile lookup at registration
 REPLY_PATH = "/v2/bot/message/reply"
 PUSH_PATH = "/v2/bot/message/push"
-
-
-def signature_ok(body: bytes, signature: str | None, secret: str) -> bool:
-    """``X-Line-Signature``: base64 HMAC-SHA256 of the raw body, compared in constant time."""
-    if not signature:
-        return False
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(digest), signature.encode("ascii", "replace"))
-
-
-def event_key(event: dict) -> str:
-    """The dedupe key of an event: LINE's ``webhookEventId``, or a digest of the event itself."""
-    return event.get("webhookEventId") or hashlib.sha256(
-        json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 # -- from LINE --------------------------------------------------------------------------------
@@ -97,7 +83,7 @@ def read_event(raw: dict) -> LineEvent:
         return LineEvent("ignore", None, None, None)
     user, conv, direct = _source(ev)
     token = getattr(ev, "reply_token", None)
-    eid = raw.get("webhookEventId") or event_key(raw)
+    eid = line_key(raw)
     if user is None and not isinstance(ev, JoinEvent):
         return LineEvent("ignore", None, None, None)
     if isinstance(ev, MessageEvent):
@@ -303,3 +289,65 @@ class LinePusher:
 
     def push_user(self, user: str, replies: list[Reply], key: str) -> bool:
         return self.push(user, replies, key)
+
+
+class LineAnswers:
+    """LINE as a :class:`~bot.chat.platform.Platform`: one stored webhook event → the replies, delivered
+    by reply token or (after a restart, when the token is spent) by push."""
+
+    name = "line"
+
+    def __init__(self, app, messenger: LineMessenger):
+        self.app = app
+        self.messenger = messenger
+
+    def process(self, payload: dict) -> None:
+        chat_platform.answer(self, self.app, payload)
+
+    def parse(self, payload: dict) -> chat_platform.Event | None:
+        ev = read_event(payload)
+        if ev.kind == "ignore":
+            return None
+        incoming = replace(ev.incoming, kind="message" if ev.kind == "postback" else ev.kind,
+                           fetch_photo=(lambda: self._photo(ev)) if ev.kind == "image" else None)
+        if incoming.kind == "message" and incoming.direct:
+            self.messenger.loading(incoming.user)
+        return chat_platform.Event(incoming, (ev.reply_token, ev.to), f"line:{line_key(payload)}")
+
+    def render(self, replies: list) -> list[dict]:
+        return render(replies)
+
+    def deliver(self, rendered: list[dict], event: chat_platform.Event) -> None:
+        """Claimed before it is sent, marked after: an event redone after a crash whose answer may
+        already have gone out is not pushed again (see :class:`~bot.serve.delivery.ReplyClaims`)."""
+        token, to = event.reply_to
+        claims = ReplyClaims(self.app.db, self.app.clock)
+        state = claims.begin("line", event.key)
+        if state == "sent":
+            return
+        try:
+            self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key,
+                                   tried_before=state == "tried")
+        except DeliveryFailed:
+            claims.end(event.key, sent=False)
+            raise
+        claims.end(event.key, sent=True)
+
+    def pusher(self) -> LinePusher:
+        return LinePusher(self.messenger)
+
+    def _photo(self, ev) -> bytes | None:
+        try:
+            return self.messenger.content(ev.message_id)
+        except (ApiException, urllib3.exceptions.HTTPError) as e:
+            log.warning("line image download failed: %s", type(e).__name__)
+            return None
+
+
+def answers_from_settings(app, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> LineAnswers:
+    """LINE for the worker, its failed deliveries recorded for ``/readyz`` and ``nimo status``."""
+    kw = {"sleep": sleep} if sleep else {}
+    messenger = LineMessenger(access_token=settings.line_channel_access_token, base_url=settings.line_api_base_url,
+                              data_url=settings.line_api_data_base_url, **kw)
+    messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
+    return LineAnswers(app, messenger)

@@ -213,7 +213,7 @@ class LineWorksPusher:
         return self.api.deliver(render(replies), to=user, key=key)
 
 
-def answers_from_settings(app, settings: dict, *, sleep=None) -> LineWorksAnswers | None:
+def answers_from_settings(app, settings: Settings, *, sleep=None) -> LineWorksAnswers | None:
     """LINE WORKS for the worker, or None (logged) when its private key cannot be used."""
     from bot.adapters.lineworks_api import from_settings
     kw = {"sleep": sleep} if sleep else {}
@@ -222,4 +222,4 @@ def answers_from_settings(app, settings: dict, *, sleep=None) -> LineWorksAnswer
     except ValueError as e:  # the message names the setting, never the key
         log.error("LINE WORKS is off: %s", e)
         return None
-    return LineWorksAnswers(app, api, summary_channel=settings.get("NIMO_SUMMARY_LINEWORKS_CHANNEL"))
+    return LineWorksAnswers(app, api, summary_channel=settings.summary_lineworks_channel)

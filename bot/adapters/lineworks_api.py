@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from bot.config import Settings
 from bot.serve.delivery import DeliveryFailed, record_failure
 
 log = logging.getLogger("nimo.lineworks")
@@ -368,7 +369,7 @@ def _utc(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat()
 
 
-def from_settings(settings: dict, *, db=None, clock=None, sleep: Callable[[float], None] = time.sleep) -> WorksApi:
+def from_settings(settings: Settings, *, db=None, clock=None, sleep: Callable[[float], None] = time.sleep) -> WorksApi:
     """The API client from the eight settings; ValueError (in Japanese) when the key is unusable.
     With ``db``, every token fetch is recorded as ``lineworks_api`` for ``/readyz``."""
     report = None
@@ -376,11 +377,9 @@ def from_settings(settings: dict, *, db=None, clock=None, sleep: Callable[[float
         from bot.serve import status
         now = clock or (lambda: datetime.now(timezone.utc))
         report = lambda ok, detail: status.record(db, "lineworks_api", ok, detail, now())  # noqa: E731
-    tokens = Tokens(client_id=settings["LINEWORKS_CLIENT_ID"], client_secret=settings["LINEWORKS_CLIENT_SECRET"],
-                    service_account=settings["LINEWORKS_SERVICE_ACCOUNT"],
-                    private_key=load_private_key(settings["LINEWORKS_PRIVATE_KEY"]),
-                    auth_url=settings.get("LINEWORKS_AUTH_URL") or "https://auth.worksmobile.com/oauth2/v2.0/token",
-                    sleep=sleep, report=report)
-    return WorksApi(bot_id=settings["LINEWORKS_BOT_ID"], tokens=tokens,
-                    base_url=settings.get("LINEWORKS_API_BASE_URL") or "https://www.worksapis.com/v1.0",
+    tokens = Tokens(client_id=settings.lineworks_client_id, client_secret=settings.lineworks_client_secret,
+                    service_account=settings.lineworks_service_account,
+                    private_key=load_private_key(settings.lineworks_private_key),
+                    auth_url=settings.lineworks_auth_url, sleep=sleep, report=report)
+    return WorksApi(bot_id=settings.lineworks_bot_id, tokens=tokens, base_url=settings.lineworks_api_base_url,
                     db=db, clock=clock, sleep=sleep)

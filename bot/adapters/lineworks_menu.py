@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from bot import messages
 from bot.adapters.lineworks_api import WorksError, from_settings
+from bot.config import Settings
 
 
 def menu_actions() -> list[dict]:
     return [{"type": "message", "label": label, "text": label, "postback": label} for label in messages.LINEWORKS_MENU]
 
 
-def set_menu(settings: dict) -> tuple[str, ...]:
+def set_menu(settings: Settings) -> tuple[str, ...]:
     """Set the menu; the labels set.  ValueError (in Japanese) when LINE WORKS refused it."""
     api = from_settings(settings)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 MAX_REQUEST = 8 * 1024 * 1024
 
 
-def create_app(db, clock, settings: dict):
+def create_app(db, clock, settings):
+    """The console's Flask app; ``settings``: the one :class:`bot.config.Settings` (its ``public_url``)."""
     from bot.console.site import build
     return build(db, clock, settings)

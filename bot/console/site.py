@@ -18,7 +18,8 @@ from werkzeug.routing import IntegerConverter
 
 from scheduler.workdays import TZ
 
-from bot import config, messages
+from bot import messages
+from bot.config import Settings
 from bot.people.access import ROLE_LABELS
 from bot.console import MAX_REQUEST, audit, auth, text  # MAX_REQUEST: an upload over 1 MB still gets its page
 
@@ -63,10 +64,10 @@ def who() -> str:
     return f"{g.user.platform}:{g.user.user_id}"
 
 
-def build(db, clock, settings: dict) -> Flask:
+def build(db, clock, settings: Settings) -> Flask:
     app = Flask(__name__)
     app.url_map.converters["int"] = BoundedInt
-    public = settings.get("NIMO_PUBLIC_URL") or config.get("NIMO_PUBLIC_URL") or ""
+    public = settings.public_url or ""
     ctx = Ctx(db, clock, secure=public.lower().startswith("https://"))
     app.extensions["nimo"] = ctx
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST, TEMPLATES_AUTO_RELOAD=False)

@@ -11,7 +11,7 @@ from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
 
 from bot.people.access import acts_on_area
 from bot.people.names import display
-from bot.handlers.gaps import gap_groups, mark_handled
+from bot.curation.gaps import gap_groups, mark_handled
 from bot.console import localcases, text
 from bot.console.site import Ctx, need, who
 

@@ -9,9 +9,8 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from scheduler.workdays import TZ
 
-from bot import messages
-from bot.serve import notices
-from bot.handlers.proposal import number
+from bot.curation import proposals as decide
+from bot.curation.proposals import number
 from bot.console import localcases, queries, text
 from bot.console.site import Ctx, need, who
 
@@ -57,8 +56,7 @@ def register(app, ctx: Ctx) -> None:
                 elif len(reason) > 500:
                     error = text.REASON_TOO_LONG
                 else:
-                    _decide(ctx, p, "declined", reason=reason)
-                    notices.add(db, p["platform"], p["user_id"], messages.proposal_declined(number(pid), reason), ctx.now())
+                    decide.decline(db, p, reason, by=who(), now=ctx.now())
                     ctx.log("decline_proposal", number(pid))
                     return redirect(url_for("proposals", done="declined"), code=303)
             else:
@@ -68,9 +66,7 @@ def register(app, ctx: Ctx) -> None:
                     problems.setdefault(field, said)
                 if not problems:
                     case = localcases.add(db, data, now=ctx.now())
-                    _decide(ctx, p, "published", case_id=case.id)
-                    notices.add(db, p["platform"], p["user_id"], messages.proposal_published(number(pid), case.title),
-                                ctx.now())
+                    decide.published(db, p, case.id, case.title, by=who(), now=ctx.now())
                     ctx.log("publish_proposal", number(pid), f"case={case.id}")
                     return redirect(url_for("proposals", done="published"), code=303)
         status = 400 if (problems or error) else 200
@@ -100,9 +96,3 @@ def _record(values: dict) -> tuple[dict, dict]:
         elif raw.strip():
             data[name] = [x.strip() for x in raw.split("\n") if x.strip()] if widget == "lines" else raw.strip()
     return data, problems
-
-
-def _decide(ctx: Ctx, p: dict, status: str, *, reason: str | None = None, case_id: str | None = None) -> None:
-    now = ctx.now().isoformat()
-    ctx.db.execute("UPDATE case_proposals SET status = ?, reason = ?, case_id = ?, decided_by = ?, decided_at = ?, "
-                   "updated_at = ? WHERE id = ? AND status = 'draft'", [status, reason, case_id, who(), now, now, p["id"]])

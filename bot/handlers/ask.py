@@ -18,7 +18,7 @@ from bot import messages
 from bot.privacy import guard as privacy
 from bot.chat.core import Cards, Choice, Incoming, Reply, Text
 from bot.chat.routes import Conversation, Route, always, exact
-from bot.handlers.gaps import log_feedback, log_gap
+from bot.curation.gaps import log_feedback, log_gap
 
 if TYPE_CHECKING:
     from knowledge.search import SearchResult

@@ -5,7 +5,7 @@ to a group (anyone there could open it) and it works once, for ten minutes.
 """
 from __future__ import annotations
 
-from bot import config, messages
+from bot import messages
 from bot.people.access import STAFF_ROLES
 from bot.console import auth
 from bot.chat.core import Incoming, Reply, Text
@@ -13,7 +13,7 @@ from bot.chat.routes import Route, exact
 
 
 def link(app, msg: Incoming) -> list[Reply]:
-    base = config.get("NIMO_PUBLIC_URL")
+    base = app.settings.public_url
     if not base:
         return [Text(messages.CONSOLE_NO_URL)]
     token = auth.new_link(app.db, msg.platform, msg.user, app.clock())

@@ -16,16 +16,13 @@ from bot.privacy import guard as privacy
 from bot.people.access import get_user
 from bot.chat.core import Choice, Incoming, Reply, Text
 from bot.chat.routes import STOP_WORDS, Conversation, Route, exact
+from bot.curation.proposals import add, number
 
 STEPS = ("area", "problem", "action", "outcome", "contact")
 STEP = "proposal_step"
 REVIEW = "proposal_review"
 LIMITS = {"area": 50, "problem": 1000, "action": 1000, "outcome": 1000, "contact": 100}
 TEXT_FIELDS = ("problem", "action", "outcome", "contact")
-
-
-def number(pid: int) -> str:
-    return f"P-{pid}"
 
 
 def start(app, msg: Incoming) -> list[Reply]:
@@ -78,11 +75,7 @@ def _review(app, msg: Incoming, draft: dict) -> list[Reply]:
 
 
 def _save(app, msg: Incoming, draft: dict) -> list[Reply]:
-    now = app.clock().astimezone(timezone.utc).isoformat()
-    pid = app.db.execute(
-        "INSERT INTO case_proposals (platform, user_id, area, problem, action, outcome, contact, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [msg.platform, msg.user, draft["area"], draft["problem"], draft["action"],
-                                             draft["outcome"], draft["contact"], now, now]).lastrowid
+    pid = add(app.db, msg.platform, msg.user, draft, app.clock())
     app.dialogs.clear(msg.platform, msg.user, STEP)
     return [Text(messages.proposal_saved(number(pid)))]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
@@ -123,6 +124,7 @@ def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
     """openpyxl's write-only workbook keeps rows on disk, not in memory.  The widths and the
     frozen header row are set before the first row, as write-only sheets require; the autofilter
     on the header row is set after the last, when its range is known (it is written on save)."""
+    _import_openpyxl()
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
@@ -149,6 +151,21 @@ def write_xlsx(rows: Iterable[dict], path: str | Path) -> None:
         ws.append([cell(v) for v in values(r)])
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{n + 1}"
     wb.save(str(path))
+
+
+def _import_openpyxl() -> None:
+    """openpyxl imports numpy whenever it is installed, only to count numpy's number types as
+    numbers; the rows written here hold text, integers and dates.  The console's xlsx download runs
+    in the web process, which stays small (numpy alone is about 15 MB there), so openpyxl is
+    imported with numpy hidden, unless this process has numpy already (the CLI after a search)."""
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # an import of numpy now raises ImportError, as if not installed
+    try:
+        import openpyxl  # noqa: F401
+    finally:
+        if sys.modules.get("numpy", False) is None:
+            del sys.modules["numpy"]
 
 
 def format_for(path: Path, fmt: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.chat import reminder_texts
+from bot.config import Settings
 from bot.serve.notices import NoticeSender
 from bot.serve.worker import Answerer
 
@@ -34,12 +35,10 @@ class WorkerParts:
         return [self.answerer.stop, self.reminders.stop, self.notices.stop]
 
 
-def build_worker(app, settings: dict, *, threads: int | None = None, poll: float | None = 0.05) -> WorkerParts:
+def build_worker(app, settings: Settings, *, threads: int | None = None, poll: float | None = 0.05) -> WorkerParts:
     from scheduler.service import ReminderService  # APScheduler: only where reminders are sent
-    answerer = Answerer(app, settings, threads=threads or int(settings.get("NIMO_WORKERS") or 4), poll=poll)
+    answerer = Answerer(app, settings, threads=threads or settings.workers, poll=poll)
     reminders = ReminderService(app.db, answerer.pushers(), reminder_texts, clock=app.clock,
-                                summary_to={"slack": settings.get("NIMO_SUMMARY_SLACK_CHANNEL"),
-                                            "line": settings.get("NIMO_SUMMARY_LINE_GROUP"),
-                                            "lineworks": settings.get("NIMO_SUMMARY_LINEWORKS_CHANNEL")})
+                                summary_to=settings.summary_to)
     notices = NoticeSender(app.db, reminders.pushers, clock=app.clock)  # what the console asks to tell users
     return WorkerParts(answerer, reminders, notices)

@@ -5,7 +5,8 @@
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
 process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
 acknowledgement stays fast, and this process never loads an SDK, the tokenizer or the case index.
-A platform whose settings are missing is switched off and its path answers 404.  The console
+A platform whose settings are missing is switched off (``Settings.line_on`` and the like) and its
+path answers 404.  The console
 may hold only ``CONSOLE_SHARE`` of the server's threads at once, so it can never delay a webhook.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Callable, Iterable
 from bot import messages
 from storage import failures
 from storage.connections import file_of
+from bot.config import Settings
 from bot.serve import spool, status, webhooks
 from bot.serve.inbox import Inbox
 
@@ -66,7 +68,7 @@ class WebApp:
     """The WSGI callable.  ``on_stored(row_id)`` is told of each new inbox row, so that workers in
     the same process can start at once; a separate worker process finds rows by polling."""
 
-    def __init__(self, db, clock, settings: dict, *, on_stored: Callable[[int], None] | None = None,
+    def __init__(self, db, clock, settings: Settings, *, on_stored: Callable[[int], None] | None = None,
                  wall: Callable[[], float] = time.time, console_share: int = CONSOLE_SHARE):
         self.db = db
         self.clock = clock
@@ -81,10 +83,10 @@ class WebApp:
         self._console_slots = threading.BoundedSemaphore(console_share)
         self._console_busy = 0  # console requests holding a slot, for readers such as tests and logs
         self._busy_lock = threading.Lock()
-        self.line_secret = settings.get("LINE_CHANNEL_SECRET") if settings.get("LINE_CHANNEL_ACCESS_TOKEN") else None
-        self.slack_secret = settings.get("SLACK_SIGNING_SECRET") if settings.get("SLACK_BOT_TOKEN") else None
-        self.lineworks_secret = settings.get("LINEWORKS_BOT_SECRET") if lineworks_on(settings) else None
-        self.lineworks_bot = settings.get("LINEWORKS_BOT_ID") if self.lineworks_secret else None
+        self.line_secret = settings.line_channel_secret if settings.line_on else None
+        self.slack_secret = settings.slack_signing_secret if settings.slack_on else None
+        self.lineworks_secret = settings.lineworks_bot_secret if settings.lineworks_on else None
+        self.lineworks_bot = settings.lineworks_bot_id if settings.lineworks_on else None
         if not self.line_secret:
             log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
         if not self.slack_secret:
@@ -258,15 +260,6 @@ def _spool_of(db):
     """The spool folder beside the database file; None for an in-memory database."""
     path = file_of(db)
     return spool.spool_dir(path) if path else None
-
-
-LINEWORKS_REQUIRED = ("LINEWORKS_BOT_ID", "LINEWORKS_BOT_SECRET", "LINEWORKS_CLIENT_ID", "LINEWORKS_CLIENT_SECRET",
-                      "LINEWORKS_SERVICE_ACCOUNT", "LINEWORKS_PRIVATE_KEY")
-
-
-def lineworks_on(settings: dict) -> bool:
-    """LINE WORKS is on when all six of its own settings are set (the URLs have defaults)."""
-    return all(settings.get(name) for name in LINEWORKS_REQUIRED)
 
 
 def form_errors(payload: dict) -> dict:

@@ -143,8 +143,15 @@ def line_events(body: bytes, skipped: list[str] | None = None) -> list[Event]:
         if user is not None and _id(user) is None:
             _skip(skipped, "source.userId")
             continue
-        out.append(Event(ev.get("webhookEventId") or _digest(ev), user, ev))
+        out.append(Event(line_key(ev), user, ev))
     return out
+
+
+def line_key(event: dict) -> str:
+    """The inbox key of a LINE event: its ``webhookEventId`` (a redelivery carries the same), or a
+    digest of the event itself.  The worker's delivery keys are made from it too
+    (bot/adapters/line.py), so it is computed here only."""
+    return event.get("webhookEventId") or _digest(event)
 
 
 def _skip(skipped: list[str] | None, field: str) -> None:

@@ -1,4 +1,5 @@
-"""The worker: answers the events the web process stored, and reaches each platform's API.
+"""The worker: the inbox loop over the events the web process stored, and its wiring to each
+platform's adapter (bot/adapters/: LINE, Slack, LINE WORKS), which parse, render and deliver.
 
 ``nimo worker`` runs an :class:`Answerer` beside the web process (and the reminder engine); tests
 and a one-process setup run :class:`Server`, the web app and an answerer together.  Answering
@@ -8,74 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from datetime import timedelta
 
 from bot.serve import status
-from bot.adapters import line as line_adapter
-from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
+from bot.serve.delivery import ReplyClaims
 from bot.serve.inbox import Inbox, Workers
-from bot.chat.platform import Event, answer
 from bot.serve.logs import quiet_libraries
-from bot.serve.web import WebApp, lineworks_on
+from bot.config import Settings
+from bot.serve.web import WebApp
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
 SPOOL_SECONDS = 1.0  # how soon a LINE WORKS callback kept in a file during a lock is answered
 HOUSEKEEPING_GRACE = timedelta(days=1)
-
-
-class LineAnswers:
-    """LINE as a :class:`~bot.chat.platform.Platform`: one stored webhook event → the replies, delivered
-    by reply token or (after a restart, when the token is spent) by push."""
-
-    name = "line"
-
-    def __init__(self, app, messenger: line_adapter.LineMessenger):
-        self.app = app
-        self.messenger = messenger
-
-    def process(self, payload: dict) -> None:
-        answer(self, self.app, payload)
-
-    def parse(self, payload: dict) -> Event | None:
-        ev = line_adapter.read_event(payload)
-        if ev.kind == "ignore":
-            return None
-        incoming = replace(ev.incoming, kind="message" if ev.kind == "postback" else ev.kind,
-                           fetch_photo=(lambda: self._photo(ev)) if ev.kind == "image" else None)
-        if incoming.kind == "message" and incoming.direct:
-            self.messenger.loading(incoming.user)
-        return Event(incoming, (ev.reply_token, ev.to), f"line:{line_adapter.event_key(payload)}")
-
-    def render(self, replies: list) -> list[dict]:
-        return line_adapter.render(replies)
-
-    def deliver(self, rendered: list[dict], event: Event) -> None:
-        """Claimed before it is sent, marked after: an event redone after a crash whose answer may
-        already have gone out is not pushed again (see :class:`~bot.serve.delivery.ReplyClaims`)."""
-        token, to = event.reply_to
-        claims = ReplyClaims(self.app.db, self.app.clock)
-        state = claims.begin("line", event.key)
-        if state == "sent":
-            return
-        try:
-            self.messenger.deliver(rendered, reply_token=token, to=to, key=event.key,
-                                   tried_before=state == "tried")
-        except DeliveryFailed:
-            claims.end(event.key, sent=False)
-            raise
-        claims.end(event.key, sent=True)
-
-    def pusher(self) -> line_adapter.LinePusher:
-        return line_adapter.LinePusher(self.messenger)
-
-    def _photo(self, ev) -> bytes | None:
-        try:
-            return self.messenger.content(ev.message_id)
-        except (line_adapter.ApiException, line_adapter.urllib3.exceptions.HTTPError) as e:
-            log.warning("line image download failed: %s", type(e).__name__)
-            return None
 
 
 class Answerer:
@@ -86,29 +32,23 @@ class Answerer:
     rows left by a restart.
     """
 
-    def __init__(self, app, settings: dict, *, threads: int = 4, poll: float | None = None, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, poll: float | None = None, sleep=None):
         quiet_libraries()
         self.app = app
         self.settings = settings
         self.inbox = Inbox(app.db, app.clock)
-        self.line: LineAnswers | None = None
+        self.line = None  # bot.adapters.line.LineAnswers
         self.bolt = None
         self.lineworks = None
-        if lineworks_on(settings):
+        if settings.lineworks_on:
             from bot.adapters.lineworks import answers_from_settings
             self.lineworks = answers_from_settings(app, settings, sleep=sleep)
-        if settings.get("LINE_CHANNEL_SECRET") and settings.get("LINE_CHANNEL_ACCESS_TOKEN"):
-            kw = {"sleep": sleep} if sleep else {}
-            messenger = line_adapter.LineMessenger(
-                access_token=settings["LINE_CHANNEL_ACCESS_TOKEN"],
-                base_url=settings.get("LINE_API_BASE_URL") or "https://api.line.me",
-                data_url=settings.get("LINE_API_DATA_BASE_URL"), **kw)
-            messenger.on_failure = lambda f: record_failure(app.db, f, app.clock())
-            self.line = LineAnswers(app, messenger)
-        if settings.get("SLACK_SIGNING_SECRET") and settings.get("SLACK_BOT_TOKEN"):
+        if settings.line_on:
+            from bot.adapters.line import answers_from_settings as line_answers
+            self.line = line_answers(app, settings, sleep=sleep)
+        if settings.slack_on:
             from bot.adapters.slack import build_bolt
-            self.bolt = build_bolt(app, bot_token=settings["SLACK_BOT_TOKEN"],
-                                   base_url=settings.get("SLACK_API_BASE_URL") or None)
+            self.bolt = build_bolt(app, bot_token=settings.slack_bot_token, base_url=settings.slack_api_base_url)
         app.profiles = self._profiles()
         self.workers = Workers(self.inbox, self.process, threads=threads, poll=poll) if self.on else None
         self.stopping = threading.Event()
@@ -152,10 +92,9 @@ class Answerer:
         out = {}
         if self.line is not None:
             out["line"] = self.line.pusher()
-        if self.settings.get("SLACK_BOT_TOKEN"):
+        if self.settings.slack_bot_token:
             from bot.adapters.slack import SlackPusher, web_client
-            out["slack"] = SlackPusher(web_client(self.settings["SLACK_BOT_TOKEN"],
-                                                  self.settings.get("SLACK_API_BASE_URL") or None))
+            out["slack"] = SlackPusher(web_client(self.settings.slack_bot_token, self.settings.slack_api_base_url))
         if self.lineworks is not None:
             out["lineworks"] = self.lineworks.pusher()
         return out
@@ -197,15 +136,14 @@ class Answerer:
     def _daily_backup(self) -> None:
         """With ``NIMO_BACKUP_DIR`` set: the day's backup, the first hour it is missing (so a
         worker restarted during the day makes none twice), and the oldest beyond the kept count gone."""
-        directory = self.settings.get("NIMO_BACKUP_DIR")
+        directory = self.settings.backup_dir
         if not directory:
             return
         from storage.backup import daily
         from storage.connections import MEMORY, file_of
         try:
-            keep = int(self.settings.get("NIMO_BACKUP_KEEP") or 7)
             # an in-memory database has no file: the backup refuses it, and that is logged
-            made = daily(file_of(self.app.db) or MEMORY, directory, keep, self.app.clock())
+            made = daily(file_of(self.app.db) or MEMORY, directory, self.settings.backup_keep, self.app.clock())
             if made is not None:
                 log.info("daily backup made")
         except Exception as e:  # a full disk or a wrong folder: said in the log, tried again next hour
@@ -252,7 +190,7 @@ class Answerer:
 class Server:
     """The web app and an answerer in one process (tests; a one-process setup)."""
 
-    def __init__(self, app, settings: dict, *, threads: int = 4, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, sleep=None):
         self.app = app
         self.answerer = Answerer(app, settings, threads=threads, sleep=sleep)
         self.web = WebApp(app.db, app.clock, settings, on_stored=self.answerer.submit)
