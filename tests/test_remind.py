@@ -21,6 +21,7 @@ from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
+from . import waiting
 from .conftest import Clock, RunningClock
 from .fakes import LineStandIn, PushRecorder, SlackStandIn
 
@@ -208,11 +209,9 @@ TUESDAY = at(2026, 11, 24, 9, 30)  # a business-day morning: no quiet hours, no 
 
 
 def wait_until(cond, timeout=10.0):
-    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest."""
-    deadline = time.monotonic() + timeout
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return bool(cond())
+    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest.
+    True once ``cond()`` holds; raises (naming it) after ``timeout``."""
+    return waiting.wait_until(cond, timeout)
 
 
 def test_a_due_reminder_is_sent_on_time_once(tmp_path):
