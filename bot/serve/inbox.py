@@ -338,7 +338,7 @@ class Workers:
                     pending = self._pending
                 raise TimeoutError(f"workers not idle after {timeout:g} s: {pending} row(s) queued or being "
                                    f"handled, runnable inbox rows {waiting[:10]}")
-            with self.idle:  # woken by the next row's end, or a poll interval later
+            with self.idle:  # woken when the queue empties again, or 20 ms later (a row not yet handed over)
                 self.idle.wait(min(0.02, max(0.0, deadline - time.monotonic())))
 
     def _take_next(self) -> int | None:
