@@ -9,8 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from .waiting import wait_until
 
 
 def free_port() -> int:
@@ -44,12 +45,8 @@ def alive(pid: int) -> bool:
 
 
 def wait_for(cond, timeout: float = 20.0, step: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
+    """True once ``cond()`` holds; raises ``WaitTimeout`` (an AssertionError) after ``timeout``."""
+    return wait_until(cond, timeout, step=step)
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -73,8 +70,7 @@ class Nimo:
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", *self.args], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=self.stderr, start_new_session=True)
         try:
-            if not wait_for(self._up, timeout=60):
-                raise RuntimeError("nimo serve did not start")
+            wait_for(self._up, timeout=60)  # raises when nimo serve did not start
         except BaseException:
             self.kill()
             raise

@@ -107,8 +107,13 @@ def test_half_width_kana_is_understood(app):
 
 
 def test_control_characters_inside_a_question_are_ignored(app):
-    a = say(app, "ピア\x00サポーター\x1bの活用")[0]
-    assert isinstance(a, Cards)
+    """A NUL, a bare ESC, a terminal colour code and a bell (a paste from a terminal) count as a
+    space: the answer is exactly the one to the question without them, and quotes none of them."""
+    dirty = say(app, "ピア\x00サポーター\x1b[31mの活用\x1b[0m\x07")
+    clean = say(app, "ピア サポーター の活用")
+    assert isinstance(dirty[0], Cards) and len(dirty[0].cards) == 3
+    assert render(dirty) == render(clean)
+    assert not any(ch in render(dirty) for ch in "\x00\x1b\x07")
 
 
 def test_the_answer_state_expires(app, clock):

@@ -55,6 +55,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from tests.fakes import LineStandIn, SlackStandIn, line_headers, line_signature, slack_headers
+from tests.waiting import WaitTimeout
 
 RETRY_KEY = "123e4567-e89b-12d3-a456-426614174000"
 
@@ -508,7 +509,8 @@ def test_line_error_status_with_deliver(line):
 
 
 def test_line_wait_for_and_reset(line):
-    assert not line.wait_for(lambda s: s.messages(), timeout=0.05)
+    with pytest.raises(WaitTimeout, match=r"waited 0.05 s for lambda s: s.messages\(\); seen: 0 request\(s\)$"):
+        line.wait_for(lambda s: s.messages(), timeout=0.05)
     reply(line, text("a"), token="t-a")
     assert line.wait_for(lambda s: s.texts() == ["a"], timeout=1)
     line.fail_next("/reply", 500)

@@ -13,16 +13,14 @@ import pytest
 from storage.connections import PerThreadDB
 from bot.serve.inbox import ALIVE, Inbox, Workers
 
+from . import waiting
+
 GUARD = 60  # seconds: only so a broken build fails instead of hanging; never a measured duration
 
 
 def wait_until(predicate, timeout: float = GUARD) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return bool(predicate())
+    """True once ``predicate()`` holds; raises (naming it) after ``timeout``."""
+    return waiting.wait_until(predicate, timeout, step=0.005)
 
 
 @pytest.fixture
@@ -278,3 +276,39 @@ def test_a_failing_handler_marks_its_row_failed_and_the_sender_goes_on(inbox):
     finally:
         workers.stop()
     assert answered == [1, 2] and statuses(inbox) == {"failed": 1, "done": 2}
+
+
+# -- waiting for the workers to be idle (what tests rely on before asserting that nothing happened) --
+def test_wait_idle_waits_for_a_row_another_process_stored(inbox):
+    """The queue is empty until the poller hands over a row stored elsewhere: idle means that row
+    was answered too, not just that nothing was queued at the moment of asking."""
+    rec = Recorder()
+    workers = Workers(inbox, rec(), threads=2, poll=0.5)  # a slow poll: the row waits in the inbox
+    workers.start()
+    try:
+        inbox.add("line", "ev-elsewhere", {"sender": "Ua", "n": 0}, sender="Ua")  # not submitted
+        assert workers.wait_idle(GUARD) is True
+        assert rec.count() == 1 and statuses(inbox) == {"done": 1}
+    finally:
+        workers.stop()
+
+
+def test_wait_idle_raises_while_a_row_is_being_handled(inbox):
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(platform, payload, row_id):
+        entered.set()
+        release.wait(GUARD)
+
+    workers = Workers(inbox, hold, threads=1)
+    workers.start()
+    try:
+        workers.submit(inbox.add("line", "ev-held", {"sender": "Ua", "n": 0}, sender="Ua"))
+        assert entered.wait(GUARD)
+        with pytest.raises(TimeoutError, match=r"1 row\(s\) queued or being handled"):
+            workers.wait_idle(0.1)
+        release.set()
+        assert workers.wait_idle(GUARD) is True and statuses(inbox) == {"done": 1}
+    finally:
+        release.set()
+        workers.stop()

@@ -22,6 +22,7 @@ from scheduler import store
 from scheduler.service import ReminderService
 from scheduler.workdays import TZ
 
+from . import waiting
 from .conftest import Clock, RunningClock
 from .fakes import LineStandIn, PushRecorder, SlackStandIn
 
@@ -209,11 +210,22 @@ TUESDAY = at(2026, 11, 24, 9, 30)  # a business-day morning: no quiet hours, no 
 
 
 def wait_until(cond, timeout=10.0):
-    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest."""
-    deadline = time.monotonic() + timeout
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return bool(cond())
+    """Real seconds pass here (APScheduler fires for real); the engine's clock decides the rest.
+    True once ``cond()`` holds; raises (naming it) after ``timeout``."""
+    return waiting.wait_until(cond, timeout)
+
+
+def wait_for_no_overdue_firing(svc) -> bool:
+    """Until no firing job is overdue: each instant a reminder falls due has a ``due:`` job,
+    removed once it has run (one planned for later, such as a retry a minute on, is not counted).
+    With what was due recorded as done, and ``svc.stop()`` waiting for any firing under way, what
+    a test then finds sent will not be followed by more."""
+    def overdue() -> list[str]:
+        now = datetime.now(TZ)
+        return [f"{j.id} at {j.next_run_time}" for j in svc.sched.get_jobs()
+                if j.id.startswith("due:") and j.next_run_time is not None and j.next_run_time <= now]
+
+    return waiting.wait_until(lambda: not overdue(), 10, seen=overdue)
 
 
 def test_a_due_reminder_is_sent_on_time_once(tmp_path):
@@ -226,8 +238,8 @@ def test_a_due_reminder_is_sent_on_time_once(tmp_path):
     svc = ReminderService(db, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert svc.start()
-        wait_until(lambda: pusher.sent)
-        time.sleep(0.5)
+        assert wait_until(lambda: store.get(db, rid).status == "done")  # sent, and recorded as sent
+        assert wait_for_no_overdue_firing(svc)
     finally:
         svc.stop()
     assert len(pusher.sent) == 1 and "準備" in pusher.sent[0][1] and "遅延" not in pusher.sent[0][1]
@@ -275,13 +287,14 @@ def test_restart_across_the_due_time_loses_none_and_doubles_none(tmp_path):
     second = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)
     try:
         assert second.start()
-        wait_until(lambda: len(pusher.sent) >= 2)
+        assert wait_until(lambda: len(pusher.sent) >= 2)
     finally:
         second.stop()
     third = ReminderService(path, {"line": pusher}, reminder_texts, clock=clock)  # and once more: nothing again
     try:
         assert third.start()
-        time.sleep(1.0)
+        assert third.fire_due() == 0  # nothing is due for it: what was due went, or was missed
+        assert wait_for_no_overdue_firing(third)  # nor did its start wake anything
     finally:
         third.stop()
     texts = [p.text for p in pusher.sent]
@@ -498,7 +511,8 @@ def test_event_and_visit_set_up_by_chat_arrive_at_the_stand_in_once(tmp_path, in
             stand_in = line if platform == "line" else slack
             got = (lambda s: len(s.delivered) >= 2) if platform == "line" else (lambda s: len(s.posted) >= 2)
             assert stand_in.wait_for(got, timeout=15)
-            time.sleep(1.0)
+            assert wait_until(lambda: {store.get(app.db, r.id).status for r in (ev, visit)} == {"done"}, timeout=15)
+            assert wait_for_no_overdue_firing(svc)
         finally:
             svc.stop()
         if platform == "line":

@@ -20,6 +20,7 @@ from storage.connections import open_db
 
 from .fakes import LineStandIn, line_signature
 from .procs import Nimo
+from .waiting import wait_until
 
 SECRET = "crash-test-secret"
 USERS = 500
@@ -98,13 +99,12 @@ def test_sigkill_part_way_loses_none_and_doubles_none(tmp_path):
                 list(pool.map(lambda i: user(i, port), range(USERS)))
             assert all(acked.get((i, k)) for i in range(USERS) for k in (0, 1))
             check = sqlite3.connect(db_path)
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                n = check.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
-                busy = check.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0]
-                if n >= USERS and busy == 0:
-                    break
-                time.sleep(0.5)
+
+            def settled() -> tuple[int, int]:  # (reports saved, inbox rows not yet answered)
+                return (check.execute("SELECT COUNT(*) FROM reports").fetchone()[0],
+                        check.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0])
+
+            wait_until(lambda: settled()[0] >= USERS and settled()[1] == 0, timeout=180, step=0.5, seen=settled)
         said = [m.get("text", "") for m in line.messages()]
         acknowledged = {int(x) for t in said for x in re.findall(r"保存しました（R-(\d+)）", t)}
         rows = check.execute("SELECT id, author, case_code FROM reports").fetchall()

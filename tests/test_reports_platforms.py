@@ -4,7 +4,6 @@ LINE group once."""
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -132,7 +131,7 @@ def test_slack_report_form_opens_and_its_submission_goes_to_the_review(stack):
         return stack.slack_post({"payload": _json.dumps(payload, ensure_ascii=False)}, form=True)
 
     assert submit("田中", "受診に同行した") == 200   # not a case code: the form says so, nothing else happens
-    time.sleep(0.3)
+    assert stack.statuses() == {"done": 1}  # only the command was stored; slack_post waited for the workers
     assert not any(p["method"] == "chat.postMessage" for p in stack.slack.posted)
     assert submit("k-7", "受診に同行した。主治医と相談。") == 200
     assert stack.slack.wait_for(lambda s: any(p["method"] == "chat.postMessage" for p in s.posted))

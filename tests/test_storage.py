@@ -381,8 +381,8 @@ def test_a_backup_during_a_burst_of_reports_holds_every_report_acknowledged_befo
     t = threading.Thread(target=writer)
     t.start()
     try:
-        while len(acked) < 20:
-            t.join(0.05)
+        assert wait_for(lambda: len(acked) >= 20 or not t.is_alive(), timeout=120)
+        assert t.is_alive()  # the writer is still writing while the backup is made
         before = list(acked)
         p = nimo(tmp_path / "live.db", "backup", str(tmp_path / "b.db"))
     finally:

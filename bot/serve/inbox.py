@@ -309,10 +309,31 @@ class Workers:
         return True
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """For tests and shutdown: wait until nothing is queued and no row is being processed
-        (a sender's next row is queued before the previous one counts as done: no gap)."""
-        with self.idle:
-            return self.idle.wait_for(lambda: self._pending == 0, timeout)
+        """For tests: True once no row is queued or being processed here and the inbox holds no
+        row a worker could take now; raises ``TimeoutError`` after ``timeout`` seconds.
+
+        Both are needed: the queue is empty for a moment before the poller hands over a row that
+        another process stored.  A sender's next row is queued before the previous one counts as
+        done, and the count is read again after the inbox, so no event can slip between the two
+        looks.  Rows held back (a damaged database) or claimed by a live worker elsewhere are not
+        runnable and do not count."""
+        deadline = time.monotonic() + timeout
+        waiting: list[int] = []
+        while True:
+            with self.idle:
+                quiet = self.idle.wait_for(lambda: self._pending == 0, max(0.0, deadline - time.monotonic()))
+            if quiet:
+                waiting = [r for r in self.inbox.unfinished() if r not in self.held]
+                with self.idle:
+                    if not waiting and self._pending == 0:
+                        return True
+            if time.monotonic() >= deadline:
+                with self.idle:
+                    pending = self._pending
+                raise TimeoutError(f"workers not idle after {timeout:g} s: {pending} row(s) queued or being "
+                                   f"handled, runnable inbox rows {waiting[:10]}")
+            with self.idle:  # woken when the queue empties again, or 20 ms later (a row not yet handed over)
+                self.idle.wait(min(0.02, max(0.0, deadline - time.monotonic())))
 
     def _take_next(self) -> int | None:
         with self._ready:

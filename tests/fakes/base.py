@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from ..waiting import WaitTimeout, describe
+
 
 @dataclass
 class Response:
@@ -143,15 +145,28 @@ class StandIn:
 
     def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 5.0) -> bool:
         """Wait until ``predicate(self)`` holds (checked again whenever a request arrives or is
-        answered); returns its final truth value, never raises on timeout."""
+        answered); True then.  After ``timeout`` seconds it raises ``WaitTimeout`` (an
+        AssertionError) naming the predicate and the requests seen, so an unchecked wait still
+        fails the test.  To show that something does NOT happen, wait for Nimo to be idle instead."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while not predicate(self):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return bool(predicate(self))
+                    raise WaitTimeout(f"{type(self).__name__}: waited {timeout:g} s for {describe(predicate)}; "
+                                      f"seen: {self.seen()}")
                 self._cond.wait(remaining)
             return True
+
+    def seen(self) -> str:
+        """What this stand-in received so far, in one line: each request's method, path and status
+        (the last ten), and the client errors."""
+        with self._lock:
+            reqs = [f"{r['method']} {r['path']} -> {r['status']}" for r in self.requests[-10:]]
+            more = len(self.requests) - len(reqs)
+            errors = list(self.errors)
+        return (f"{len(self.requests)} request(s)" + (f" (last {len(reqs)})" if more else "")
+                + (": " + "; ".join(reqs) if reqs else "") + (f"; errors: {errors}" if errors else ""))
 
     def _serve(self, h: _Handler) -> None:
         split = urlsplit(h.path)
