@@ -7,7 +7,6 @@ compared, so that a change of load on a shared machine weighs on both sides.  Du
 are counted at the stand-in and in the database, for every round.  Never run as a test.
 
     python benchmarks/bench_reminders.py [--due 1000] [--later 10000] [--rounds 3] [--json]
-
     python benchmarks/bench_reminders.py --smoke   # 30 due, 100 later, 1 round: for CI
 
 The exit status is 1 when a reminder is lost or sent twice, one is still due after its burst, a
