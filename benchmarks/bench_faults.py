@@ -15,8 +15,9 @@ reminders sent (each exactly once, and how late), and the longest time without a
 kill of the worker holding the scheduler lease to the moment another process holds it.  Reminders
 due while the database was locked are counted but kept out of the lateness limit (they cannot be
 on time).  ``--json`` prints the same as one object, and
-the exit status is 1 when anything was lost or doubled, nothing was sent or due at all, or (at
-full size only: CI's machine is shared and noisy) a reminder was more than 90 s late.
+the exit status is 1 when anything was lost or doubled, nothing was sent or due at all, a kill
+found no worker, the scheduler was never taken over after a kill, or (at full size only: CI's
+machine is shared and noisy) a reminder was more than 90 s late.
 
     python benchmarks/bench_faults.py [--kills 20] [--lock 40] [--step 300] [--users 6] [--seed 1] [--json]
     python benchmarks/bench_faults.py --smoke     # 2 kills, a 3 s lock, 20 s steps, about 30 s: for CI
@@ -426,7 +427,7 @@ def figures(args, db_path, line, users, reminders, kills, watch, clock, lock_win
         after = [t for t, h in watch.changes if t > at and h is not None and h != holder]
         gaps.append((after[0] - at) if after else float("inf"))
     return {
-        "smoke": args.smoke, "kills": len(kills), "lock_s": args.lock, "clock_steps": clock.on, "step_s": args.step,
+        "smoke": args.smoke, "kills": len(kills), "kills_planned": args.kills, "lock_s": args.lock, "clock_steps": clock.on, "step_s": args.step,
         "redeliveries": users.redeliveries,
         "questions": {"acknowledged": out["question"]["acknowledged"],
                       "answered_once": out["question"]["acknowledged"] - out["question"]["unanswered_by_reply"]
@@ -470,6 +471,10 @@ def failed(f: dict) -> list[str]:
         why.append("a reminder lost or doubled")
     if not f["questions"]["acknowledged"] or not f["reports"]["confirmed"] or not r["due"]:
         why.append("nothing measured: no question, report or reminder went through")
+    if f["kills"] < f["kills_planned"]:
+        why.append(f"{f['kills']} of {f['kills_planned']} kills done (no worker to kill)")
+    if f["longest_without_scheduler_s"] == float("inf"):
+        why.append("after a kill no other process ever held the scheduler")
     if r["over_90s"] and not f["smoke"]:
         why.append(f"{r['over_90s']} reminders more than {LATE_LIMIT:.0f} s late")
     return why
