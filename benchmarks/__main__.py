@@ -6,7 +6,7 @@ Scripts are found by name (every ``*.py`` of this folder but ``_*.py`` helpers a
 own files), so a new one cannot be left out; one that does not list ``--smoke`` in its ``--help``
 fails the run without being started at full size (which could take an hour).  Each script runs in a
 process group of its own, ended with all its children when it overruns ``--timeout`` or this runner
-is stopped.  Prints each script's own output, then a table: script, exit status, seconds.
+is stopped; one that exits leaving a process of that group running fails too.  Prints each script's own output, then a table: script, exit status, seconds.
 """
 from __future__ import annotations
 
@@ -74,17 +74,20 @@ def _end_group(proc: subprocess.Popen) -> None:
 
 
 def run(script: Path, timeout: float) -> tuple[str, float]:
-    """(outcome, seconds): "ok", "exit N", "timeout", or "no --smoke"."""
+    """(outcome, seconds): "ok", "exit N", "timeout", "left a process behind" or "no --smoke"."""
     t0 = time.perf_counter()
     if not takes_smoke(script):
         return "no --smoke", time.perf_counter() - t0
     proc = subprocess.Popen([sys.executable, str(script), "--smoke"], cwd=ROOT, start_new_session=True)
     try:
         code = proc.wait(timeout)
+        left = _alive(proc.pid)  # a process the script started and did not end
     except subprocess.TimeoutExpired:
         return "timeout", time.perf_counter() - t0
     finally:
         _end_group(proc)  # also ends what a script that exited left behind, and on Ctrl-C
+    if code == 0 and left:
+        return "left a process behind", time.perf_counter() - t0
     return ("ok" if code == 0 else f"exit {code}"), time.perf_counter() - t0
 
 

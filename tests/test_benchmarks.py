@@ -110,3 +110,21 @@ def test_the_runner_ends_an_overrunning_script_with_its_children(tmp_path):
     assert "| bench_hangs.py | timeout |" in out.stdout
     child = int(pid_file.read_text())
     assert not alive(child), "the script's own child outlived the runner"
+
+
+def test_the_runner_fails_a_script_that_leaves_a_process_behind(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    scripts_dir = tmp_path / "scripts"
+    scripts_dir.mkdir()
+    _write(scripts_dir, "bench_leaks.py", f"""
+        import argparse, pathlib, subprocess, sys
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--smoke", action="store_true")
+        ap.parse_args()
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))
+    """)
+    out = _runner(scripts_dir)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "| bench_leaks.py | left a process behind |" in out.stdout
+    assert not alive(int(pid_file.read_text())), "the runner did not end what the script left"
