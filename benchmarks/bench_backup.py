@@ -4,6 +4,10 @@ command (a new process: interpreter start, the database check, the copy), median
 Never run as a test.
 
     python benchmarks/bench_backup.py [--reports 10000] [--rounds 5]
+    python benchmarks/bench_backup.py --smoke     # 300 reports, 1 round: for CI
+
+The exit status is 1 when a command fails, the writer added nothing while the backups ran, or a
+backup or a restored copy lacks the reports or fails SQLite's integrity check.
 """
 from __future__ import annotations
 
@@ -58,11 +62,24 @@ def nimo(db: Path, *args: str) -> float:
     return took
 
 
-def main() -> None:
+def reports_in(path: Path) -> tuple[str, int]:
+    """(SQLite's integrity check, the number of reports) of the database file at ``path``."""
+    check = sqlite3.connect(path)
+    try:
+        return check.execute("PRAGMA integrity_check").fetchone()[0], check.execute(
+            "SELECT COUNT(*) FROM reports").fetchone()[0]
+    finally:
+        check.close()
+
+
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reports", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="300 reports, 1 round (for CI)")
     a = ap.parse_args()
+    if a.smoke:
+        a.reports, a.rounds = 300, 1
     tmp = Path(tempfile.mkdtemp(prefix="nimo-bench-backup-"))
     try:
         db = tmp / "live" / "nimo.db"
@@ -73,9 +90,12 @@ def main() -> None:
             idle.append(nimo(db, "backup", str(tmp / f"idle{r}.db")))
         stop = threading.Event()
 
+        written = [0]
+
         def writer():
             w = open_db(db)
             while not stop.is_set():
+                written[0] += 1
                 w.execute("INSERT INTO reports (platform, author, area, type, date, summary, created_at, updated_at) "
                           "VALUES ('line', 'U', '地域', '電話', '2026-11-21', '電話で確認', 't', 't')")
             w.close()
@@ -100,12 +120,19 @@ def main() -> None:
         print(f"| nimo backup, idle | {statistics.median(idle):.2f} |")
         print(f"| nimo backup, while a writer adds reports | {statistics.median(busy):.2f} |")
         print(f"| nimo restore (into a new path) | {statistics.median(restore):.2f} |")
-        check = sqlite3.connect(tmp / "busy0.db")
-        print("integrity of a backup taken while writing:", check.execute("PRAGMA integrity_check").fetchone()[0])
-        check.close()
+        busy_check, busy_reports = reports_in(tmp / "busy0.db")
+        print("integrity of a backup taken while writing:", busy_check)
+        problems = [] if written[0] else ["the writer added nothing while the backups ran"]
+        for name, (check, n) in (("backup taken idle", reports_in(tmp / "idle0.db")),
+                                 ("backup taken while writing", (busy_check, busy_reports)),
+                                 ("restored copy", reports_in(tmp / "restored0" / "nimo.db"))):
+            if check != "ok" or n < a.reports:
+                problems.append(f"{name}: integrity {check}, {n} reports of at least {a.reports}")
+        from benchmarks import verdict
+        return verdict(problems)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

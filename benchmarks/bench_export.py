@@ -4,6 +4,9 @@ raw (csv.writer / openpyxl write-only, no conversion) in the same run.  Prints p
 and the ratio.  Never run as a test.
 
     python benchmarks/bench_export.py [--csv-rows 50000] [--xlsx-rows 10000] [--rounds 7]
+    python benchmarks/bench_export.py --smoke     # 1,000 CSV rows, 300 xlsx rows, 1 round: for CI
+
+The exit status is 1 when a download lacks rows or is not a workbook.
 """
 from __future__ import annotations
 
@@ -62,14 +65,30 @@ def raw_xlsx(cursor):
         os.unlink(path)
 
 
-def timed(db, make, rounds: int) -> list[float]:
-    out = []
+def timed(db, make, rounds: int) -> tuple[list[float], bytes]:
+    """Seconds of each round, and what the last one wrote."""
+    out, data = [], b""
     for _ in range(rounds):
+        chunks = []
         t = time.perf_counter()
-        for _chunk in make(db.execute("SELECT * FROM r")):
-            pass
+        for chunk in make(db.execute("SELECT * FROM r")):
+            chunks.append(chunk)
         out.append(time.perf_counter() - t)
-    return out
+        data = b"".join(chunks)
+    return out, data
+
+
+def short(fmt: str, data: bytes, n: int) -> str | None:
+    """What is wrong with a download of ``n`` rows, if anything."""
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+        try:
+            rows = sum(1 for _ in load_workbook(io.BytesIO(data), read_only=True).worksheets[0].iter_rows())
+        except Exception as e:  # not a workbook at all
+            return f"xlsx unreadable: {type(e).__name__}"
+    else:
+        rows = len(data.decode("utf-8-sig").splitlines())
+    return None if rows >= n else f"{fmt}: {rows} lines for {n} rows"
 
 
 def p95(xs: list[float]) -> float:
@@ -81,7 +100,11 @@ def main() -> int:
     ap.add_argument("--csv-rows", type=int, default=50_000)
     ap.add_argument("--xlsx-rows", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--smoke", action="store_true", help="1,000 CSV rows, 300 xlsx rows, 1 round (for CI)")
     a = ap.parse_args()
+    if a.smoke:
+        a.csv_rows, a.xlsx_rows, a.rounds = 1_000, 300, 1
+    problems = []
     print("| format | rows | raw p50 s | raw p95 s | layout p50 s | layout p95 s | p50 ratio |")
     print("|---|---|---|---|---|---|---|")
     for fmt, n, raw, layout in (("csv", a.csv_rows, raw_csv, exports.csv_stream),
@@ -89,11 +112,14 @@ def main() -> int:
         db = database(n)
         base, ours = [], []
         for _ in range(a.rounds):  # interleaved, so a busy moment weighs on both alike
-            base += timed(db, raw, 1)
-            ours += timed(db, layout, 1)
+            base += timed(db, raw, 1)[0]
+            took, data = timed(db, layout, 1)
+            ours += took
+        problems += [p for p in [short(fmt, data, n)] if p]
         b50, o50 = statistics.median(base), statistics.median(ours)
         print(f"| {fmt} | {n:,} | {b50:.2f} | {p95(base):.2f} | {o50:.2f} | {p95(ours):.2f} | {o50 / b50:.2f} |")
-    return 0
+    from benchmarks import verdict
+    return verdict(problems)
 
 
 if __name__ == "__main__":

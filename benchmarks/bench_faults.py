@@ -15,10 +15,12 @@ reminders sent (each exactly once, and how late), and the longest time without a
 kill of the worker holding the scheduler lease to the moment another process holds it.  Reminders
 due while the database was locked are counted but kept out of the lateness limit (they cannot be
 on time).  ``--json`` prints the same as one object, and
-the exit status is 1 when anything was lost or doubled, or a reminder was more than 90 s late.
+the exit status is 1 when anything was lost or doubled, nothing was sent or due at all, a kill
+found no worker, the scheduler was never taken over after a kill, or (at full size only: CI's
+machine is shared and noisy) a reminder was more than 90 s late.
 
     python benchmarks/bench_faults.py [--kills 20] [--lock 40] [--step 300] [--users 6] [--seed 1] [--json]
-    python benchmarks/bench_faults.py --smoke     # 3 kills, a 6 s lock, 60 s steps: for CI
+    python benchmarks/bench_faults.py --smoke     # 2 kills, a 3 s lock, 20 s steps, about 30 s: for CI
 
 Every process it starts is in one process group, ended (SIGTERM, then SIGKILL) however the run ends.
 """
@@ -298,8 +300,8 @@ def run(args) -> dict:
         wait(lambda: watch.holder() is not None, 60)
         watch.start()
         t0 = time.time()
-        span = args.kills * args.gap + args.lock + 90
-        due = [datetime.fromtimestamp(clock.server(t0) + 20 + i * args.every, timezone.utc)
+        span = args.kills * args.gap + args.lock + args.tail
+        due = [datetime.fromtimestamp(clock.server(t0) + args.lead + i * args.every, timezone.utc)
                for i in range(int(span / args.every))]
         reminders += add_reminders(db_path, due, datetime.now(timezone.utc), 1)
         threads = [threading.Thread(target=users.run, args=(u,), daemon=True) for u in users.ids]
@@ -329,7 +331,7 @@ def run(args) -> dict:
             elif clock.on:
                 clock.step(-args.step if what == "back" else args.step)
                 # a reminder made after the step: it must come on the clock the server now has
-                soon = datetime.fromtimestamp(clock.server(time.time()) + 30, timezone.utc)
+                soon = datetime.fromtimestamp(clock.server(time.time()) + args.after_step, timezone.utc)
                 reminders += add_reminders(db_path, [soon], datetime.fromtimestamp(clock.server(time.time()),
                                                                                      timezone.utc), 10_000 + len(clock.steps))
         users.stop.set()
@@ -425,7 +427,7 @@ def figures(args, db_path, line, users, reminders, kills, watch, clock, lock_win
         after = [t for t, h in watch.changes if t > at and h is not None and h != holder]
         gaps.append((after[0] - at) if after else float("inf"))
     return {
-        "kills": len(kills), "lock_s": args.lock, "clock_steps": clock.on, "step_s": args.step,
+        "smoke": args.smoke, "kills": len(kills), "kills_planned": args.kills, "lock_s": args.lock, "clock_steps": clock.on, "step_s": args.step,
         "redeliveries": users.redeliveries,
         "questions": {"acknowledged": out["question"]["acknowledged"],
                       "answered_once": out["question"]["acknowledged"] - out["question"]["unanswered_by_reply"]
@@ -467,7 +469,13 @@ def failed(f: dict) -> list[str]:
     r = f["reminders"]
     if r["lost"] or r["doubled"]:
         why.append("a reminder lost or doubled")
-    if r["over_90s"]:
+    if not f["questions"]["acknowledged"] or not f["reports"]["confirmed"] or not r["due"]:
+        why.append("nothing measured: no question, report or reminder went through")
+    if f["kills"] < f["kills_planned"]:
+        why.append(f"{f['kills']} of {f['kills_planned']} kills done (no worker to kill)")
+    if f["longest_without_scheduler_s"] == float("inf"):
+        why.append("after a kill no other process ever held the scheduler")
+    if r["over_90s"] and not f["smoke"]:
         why.append(f"{r['over_90s']} reminders more than {LATE_LIMIT:.0f} s late")
     return why
 
@@ -482,12 +490,18 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=6)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--smoke", action="store_true", help="3 kills, a 6 s lock, 60 s steps (for CI)")
+    ap.add_argument("--lead", type=float, default=20.0, help="seconds from the start to the first reminder's due time")
+    ap.add_argument("--tail", type=float, default=90.0, help="seconds of reminders after the faults' span")
+    ap.add_argument("--after-step", type=float, default=30.0,
+                    help="seconds after a clock step to the due time of the reminder made then")
+    ap.add_argument("--smoke", action="store_true",
+                    help="2 kills, a 3 s lock, 20 s steps, about 30 s; lateness not judged (for CI)")
     args = ap.parse_args()
     # SIGTERM as Ctrl-C: the run's ``finally`` stops the server's process group either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.smoke:
-        args.kills, args.lock, args.step, args.gap, args.users = 3, 6.0, 60.0, 6.0, 3
+        args.kills, args.lock, args.step, args.gap, args.users = 2, 3.0, 20.0, 2.5, 3
+        args.every, args.lead, args.tail, args.after_step = 2.0, 3.0, 5.0, 5.0
     f = run(args)
     if args.json:
         print(json.dumps(f, ensure_ascii=False))

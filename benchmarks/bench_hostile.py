@@ -31,6 +31,11 @@ Floor: every attack refused or stripped, and none over 1 s.
 
     python benchmarks/bench_hostile.py [--sizes 1000,10000,40000] [--repeat 7] [--only privacy] [--wall]
     python benchmarks/bench_hostile.py --only uploads
+    python benchmarks/bench_hostile.py --smoke    # 200 and 800 characters, one sample: for CI
+
+With ``--smoke`` the floors on time and growth are not judged (at those sizes, on a shared machine,
+the ratios are noise): the exit status is 1 only when a call raises or hangs (over 2 s of CPU at
+800 characters), or an upload attack is stored.
 """
 from __future__ import annotations
 
@@ -273,8 +278,8 @@ def targets(only: str | None):
     add("filters.read_filters", lambda s: filters.read_filters(s, ["船橋", "千葉"]), FILTER_WORST)
     add("ask.clean", ask_h.clean, {"escapes": fill("", "\x1b[", "x"), "escape+digits": fill("\x1b[", "0", "!")})
     add("remind.wants_reminder", rem.wants_reminder, {"spaces+リマインド": fill("a", " ", "リマインドx")})
-    # The router's own patterns, and every route's: commands are matched by the ROUTES of bot/handlers
-    add("patterns: router", Family(_patterns(router, handlers)), {**GENERIC, **ROUTER_WORST})
+    # The router's own patterns, and every route's: each module of bot/handlers declares its ROUTES
+    add("patterns: router", Family(_patterns(router, *handlers.MODULES)), {**GENERIC, **ROUTER_WORST})
     add("patterns: handlers", Family(_patterns(rem, rep_h, ask_h, rp)), {**GENERIC, **ROUTER_WORST,
                                                                                  **REPORT_WORST})
     add("patterns: timeparse", Family(_patterns(timeparse)), {**GENERIC, **TIME_WORST})
@@ -450,7 +455,7 @@ def upload_rows():
     ]
 
 
-def run_uploads(repeat: int) -> list[str]:
+def run_uploads(repeat: int, smoke: bool = False) -> list[str]:
     print("uploads: wall clock of the path named (a photo's includes writing and fsync)\n")
     print("| upload attack | file (bytes) | path | p50 / max (ms) | outcome | stored (bytes) | ok |")
     print("|---|---|---|---|---|---|---|")
@@ -460,14 +465,15 @@ def run_uploads(repeat: int) -> list[str]:
         for _ in range(max(1, repeat)):
             outcome, stored, took = call()
             times.append(took)
-        ok = (outcome.startswith("refused") or outcome == "stripped") and max(times) <= UPLOAD_MAX
+        ok = (outcome.startswith("refused") or outcome == "stripped") and (smoke or max(times) <= UPLOAD_MAX)
         if judged and not ok:
             broken.append(f"{attack} / {path}")
         mark = ("yes" if ok else "**NO**") if judged else "(before)"
         print(f"| {attack} | {size:,} | {path} | {statistics.median(times) * 1e3:.1f} / {max(times) * 1e3:.1f} | "
               f"{outcome} | {stored:,} | {mark} |", flush=True)
     print()
-    print(f"floor: every upload attack refused or stripped, none over {UPLOAD_MAX} s")
+    print(f"floor: every upload attack refused or stripped, none over {UPLOAD_MAX} s"
+          + (" (smoke: time not judged)" if smoke else ""))
     return broken
 
 
@@ -481,14 +487,18 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--only", default=None, help="only targets whose name contains this ('uploads': only those)")
     ap.add_argument("--wall", action="store_true", help="time the wall clock instead of this process's CPU")
+    ap.add_argument("--smoke", action="store_true",
+                    help="200 and 800 characters, one sample; only errors and stored attacks fail (for CI)")
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.repeat = "200,800", 1
     global CLOCK
     if args.wall:
         CLOCK = time.perf_counter
     load = ' '.join(Path('/proc/loadavg').read_text().split()[:3]) if Path('/proc/loadavg').exists() else '?'
     if args.only == "uploads":
         print(f"load average before: {load}\n")
-        broken = run_uploads(args.repeat)
+        broken = run_uploads(args.repeat, args.smoke)
         print(f"BROKEN ({len(broken)}): " + "; ".join(broken) if broken else "all floors held")
         return 1 if broken else 0
     print(f"{'wall clock' if args.wall else 'CPU time of this process'}; load average before: {load}\n")
@@ -516,18 +526,23 @@ def main() -> int:
             ratio = res.pop("ratio")
         else:
             ratio = min(res[big]) / min(res[mid]) if big in res and mid in res else None
-        ok = ratio is not None and ratio <= RATIO_MAX and max(res[big]) <= CALL_MAX
+        if args.smoke:  # every size measured: none gave up (over GIVE_UP), none raised
+            ok = all(n in res for n in sizes)
+        else:
+            ok = ratio is not None and ratio <= RATIO_MAX and max(res[big]) <= CALL_MAX
         if not ok:
             broken.append(f"{name} / {label}")
         shown = f"{ratio:.1f}" if ratio is not None else "—"
         print(f"| {name} | {label} | " + " | ".join(cells) + f" | {shown} | " + ("yes |" if ok else "**NO** |"),
               flush=True)
     print()
+    if args.smoke:
+        print(f"smoke: floors on time not judged; ok means no call raised or took over {GIVE_UP} s")
     print(f"floors: every {k(big)}/{k(mid)} ratio <= {RATIO_MAX}, no call over {CALL_MAX} s at "
           f"{big:,} characters")
     print()
     if not args.only:
-        broken += run_uploads(args.repeat)
+        broken += run_uploads(args.repeat, args.smoke)
     if broken:
         print(f"BROKEN ({len(broken)}): " + "; ".join(broken))
         return 1

@@ -16,6 +16,10 @@ guard, then finds a name once (which loads the dictionary); its VmRSS is read at
 whether ``import bot.serve.web`` (the web process) pulls in sudachipy.
 
     python benchmarks/bench_names.py [--repeat 5] [--json]
+    python benchmarks/bench_names.py --smoke      # 1 timed pass: for CI
+
+The exit status is 1 when a set of sentences is empty or a figure is missing; recall and time are
+reported, not judged.
 """
 from __future__ import annotations
 
@@ -95,11 +99,24 @@ def memory() -> dict:
     return out
 
 
-def main() -> None:
+def failures(quality: dict, lat: dict, mem: dict) -> list[str]:
+    from benchmarks import absent
+    why = [f"{part}/{mode}: no sentence with a name or no role-word sentence"
+           for (part, mode), q in quality.items() if not q["names"] or not q["role_sentences"]]
+    for mode, figures in lat.items():
+        why += [f"{mode}: {w}" for w in absent(figures, "p50_ms", "p95_ms")]
+    return why + absent(mem, "interpreter", "import", "after_first_find", "load_s")
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed passes over all sentences")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="1 timed pass (for CI)")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeat = 1
+    from benchmarks import verdict
     mem = memory()
     data = {part: load(part) for part in SETS}
     texts = [r["text"] for part in SETS for r in data[part]]
@@ -111,7 +128,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({"quality": {f"{p}/{m}": q for (p, m), q in quality.items()}, "latency": lat, "memory": mem},
                          ensure_ascii=False, indent=1))
-        return
+        return verdict(failures(quality, lat, mem))
     counts = ", ".join(f"{p}: {sum(bool(r['names']) for r in data[p])} with names, "
                        f"{sum(not r['names'] for r in data[p])} with role words only" for p in SETS)
     print(f"{len(texts)} sentences ({counts})")
@@ -132,7 +149,8 @@ def main() -> None:
           f"{mem['after_first_find']:.0f} MB after the first find (dictionary loaded in {mem['load_s']:.2f} s): "
           f"+{mem['after_first_find'] - mem['import']:.0f} MB for SudachiDict")
     print(f"import bot.serve.web + bot.privacy.guard loads sudachipy: {'yes' if mem['web_loads_sudachipy'] else 'no'}")
+    return verdict(failures(quality, lat, mem))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,6 +30,10 @@ with those values.  "CV" rows give each question the answer of the fold that hel
 ``knowledge/search.py`` and ``knowledge/scope.py`` hold what ``--tune`` printed).
 
     python benchmarks/bench_quality.py [--folds 5] [--tune] [--misses]
+    python benchmarks/bench_quality.py --smoke    # 2 folds over one point of each grid: for CI
+
+The exit status is 1 when Nimo's figures over all questions are missing or it ranks no gold case
+first at all (the search is broken, whatever its tuning).
 """
 from __future__ import annotations
 
@@ -461,7 +465,14 @@ def main():
     ap.add_argument("--tune", action="store_true", help="print the in-sample parameters chosen on all questions")
     ap.add_argument("--misses", action="store_true", help="list Nimo's misses per file")
     ap.add_argument("--no-cv", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="2 folds over the first point of each grid (for CI)")
     a = ap.parse_args()
+    if a.smoke:  # every step of the cross-validation still runs, on one point of each grid
+        a.folds = 2
+        for grid in (GRID, GATE_GRID, CLINICAL_GRID, BUILD_GRID):
+            for k in grid:
+                grid[k] = grid[k][:1]
+    from benchmarks import absent, verdict
 
     from knowledge.cases import load_builtin
     from knowledge.search import Build, CaseIndex, Params
@@ -506,8 +517,12 @@ def main():
         print()
 
     print(clinical_table([("shipped", answers["Nimo"])], allq))
+    shipped = figures(allq, answers["Nimo"], expect)
+    problems = absent(shipped, "hit1", "recall3", "mrr10")
+    if not shipped["hit1"]:
+        problems.append("Nimo ranked no gold case first")
     if a.no_cv:
-        return
+        return verdict(problems)
     t0 = time.perf_counter()
     cases = list(index.cases)
     everything = list(range(len(allq)))
@@ -572,7 +587,10 @@ def main():
           f"{fc['false_declines']} | {fc['keys_shown']}/{fc['keys']} |")
     print()
     print(clinical_table([("in-sample", insample), ("CV", cv_answers)], allq))
+    if len(cv_answers) != len(allq):
+        problems.append(f"cross-validation answered {len(cv_answers)} of {len(allq)} questions")
+    return verdict(problems + absent(fc, "hit1", "recall3", "mrr10"))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,10 @@ compared, so that a change of load on a shared machine weighs on both sides.  Du
 are counted at the stand-in and in the database, for every round.  Never run as a test.
 
     python benchmarks/bench_reminders.py [--due 1000] [--later 10000] [--rounds 3] [--json]
+    python benchmarks/bench_reminders.py --smoke   # 30 due, 100 later, 1 round: for CI
 
+The exit status is 1 when a reminder is lost or sent twice, one is still due after its burst, a
+baseline push fails, or the stand-in refuses a request; lateness is reported, not judged.
 ``--json`` prints one JSON object instead of the tables.  Every thread has its own SQLite
 connection: the engine opens its own from the file's path; this script's connection is used by the
 main thread only.
@@ -53,7 +56,8 @@ class Timed(LinePusher):
 
     def push(self, target, replies, key):
         ok = super().push(target, replies, key)
-        self.done[key] = time.time()
+        if ok:  # a refused push is not a delivery, however quick
+            self.done[key] = time.time()
         return ok
 
 
@@ -76,8 +80,9 @@ def baseline(line, msgs):
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(lambda i: direct.push(f"B{i}", msgs[i], f"base:{i}"), range(n)))
     lat = [t - start for t in direct.done.values()]
+    errors = len(line.errors)
     line.reset()
-    return lat
+    return lat, errors
 
 
 def engine_burst(path, db, line, n, rnd):
@@ -107,17 +112,32 @@ def engine_burst(path, db, line, n, rnd):
         svc.stop()
     targets = [d["to"] for d in line.delivered if d["kind"] == "push"]
     pushes = sum(r["path"].endswith("/push") for r in line.requests)
+    errors = len(line.errors)
     line.reset()
     still_due = db.execute("SELECT COUNT(*) FROM reminders WHERE status = 'active' AND due_at <= ?",
                            [store.utc(due_at)]).fetchone()[0]
     return {"lat": [t - due_at.timestamp() for t in pusher.done.values()], "rows": len(rows), "read_s": read_s,
             "restore_s": restore_s, "started_before_due": started_before_due, "jobs": jobs,
             "delivered": len(set(targets)), "duplicated": len(targets) - len(set(targets)),
-            "lost": n - len(set(targets)), "push_requests": pushes, "still_due": still_due}
+            "lost": n - len(set(targets)), "push_requests": pushes, "still_due": still_due, "errors": errors}
 
 
 def med(xs):
     return statistics.median(xs)
+
+
+def failures(f: dict) -> list[str]:
+    from benchmarks import absent
+    why = [f"{f[k]} reminders {what}" for k, what in (("lost", "lost"), ("duplicated", "sent twice"),
+                                                       ("db_still_due", "still due after their burst"))
+           if f[k]]
+    if f["db_sent"] != f["due"] * f["rounds"]:
+        why.append(f"{f['db_sent']} deliveries recorded as sent of {f['due'] * f['rounds']}")
+    if f["baseline_lost"]:
+        why.append(f"{f['baseline_lost']} baseline pushes not accepted")
+    if f["standin_errors"]:
+        why.append(f"{f['standin_errors']} requests the LINE stand-in refused as invalid")
+    return why + absent(f, "restore_s", "p50_s", "p95_s", "baseline_p50_s", "baseline_p95_s", "ratio")
 
 
 def main():
@@ -126,7 +146,10 @@ def main():
     ap.add_argument("--later", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3, help="baseline and engine bursts, alternating")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    ap.add_argument("--smoke", action="store_true", help="30 due, 100 later, 1 round (for CI)")
     a = ap.parse_args()
+    if a.smoke:
+        a.due, a.later, a.rounds = 30, 100, 1
     tmp = Path(tempfile.mkdtemp())
     path = tmp / "bench.db"
     db = open_db(path)
@@ -136,11 +159,13 @@ def main():
             store.add_reminder(db, kind="reminder", platform="line", owner=f"U{i % 300}", target=f"U{i % 300}",
                                is_group=False, title=f"予定 {i}", due=t0 + timedelta(days=1, minutes=i * 4),
                                recurrence=None, asked=True, now=t0)
-    bases, bursts = [], []
+    bases, bursts, base_errors = [], [], 0
     with LineStandIn() as line:
         msgs = same_messages(db, a.due, t0)
         for rnd in range(a.rounds):
-            bases.append(baseline(line, msgs))
+            lat, errors = baseline(line, msgs)
+            bases.append(lat)
+            base_errors += errors
             bursts.append(engine_burst(path, db, line, a.due, rnd))
     db_sent = db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'").fetchone()[0]
     p95s = [pct(b["lat"], 95) if b["lat"] else float("nan") for b in bursts]
@@ -162,10 +187,13 @@ def main():
         "delivered": sum(b["delivered"] for b in bursts), "duplicated": sum(b["duplicated"] for b in bursts),
         "lost": sum(b["lost"] for b in bursts), "push_requests": sum(b["push_requests"] for b in bursts),
         "db_sent": db_sent, "db_still_due": sum(b["still_due"] for b in bursts),
+        "baseline_lost": sum(a.due - len(x) for x in bases),
+        "standin_errors": base_errors + sum(b["errors"] for b in bursts),
     }
+    from benchmarks import verdict
     if a.json:
         print(json.dumps(f))
-        return
+        return verdict(failures(f))
     b0 = bursts[0]
     print(f"Reminder engine: {a.later:,} later reminders + {a.due:,} due at the same instant, LINE stand-in, "
           f"{a.rounds} rounds (baseline, then engine)\n")
@@ -182,7 +210,8 @@ def main():
           f"delivered {f['delivered']}, duplicated {f['duplicated']}, lost {f['lost']}; push requests "
           f"{f['push_requests']}; in the database: sent {db_sent}, still due {f['db_still_due']}; "
           f"every start before its due time: {f['started_before_due']}")
+    return verdict(failures(f))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,6 +18,10 @@ Baselines in the same run: a plain substring scan over the case texts, and ``pyt
 run), warm, and with an in-memory database (no saved index: what every start did before).
 
     python benchmarks/bench_search.py [--cases 25 1000 10000] [--repeat 200] [--json]
+    python benchmarks/bench_search.py --smoke     # 25 and 200 cases, 20 answers, 1 run each: for CI
+
+The exit status is 1 when a child process fails, the warm start does not load the saved index, no
+question finds a case, or a figure is missing; times are reported, not judged.
 """
 from __future__ import annotations
 
@@ -92,10 +96,11 @@ def child(mode: str, db_path: str, repeat: int) -> None:
         answer(app, QUESTIONS[0])
         print("ready", flush=True)
         start_cpu = sum(os.times()[:2])
-        lat, cpu = [], []
+        lat, cpu, found = [], [], 0
         for r in range(repeat):
             t0, c0 = time.perf_counter(), time.thread_time()
-            answer(app, QUESTIONS[r % len(QUESTIONS)])
+            result, _, _ = answer(app, QUESTIONS[r % len(QUESTIONS)])
+            found += bool(result is not None and result.hits)
             lat.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.thread_time() - c0) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's texts
@@ -113,7 +118,7 @@ def child(mode: str, db_path: str, repeat: int) -> None:
             sum(nq in t for t in texts)
             base.append((time.perf_counter() - t0) * 1000)
         out = {"lat": lat, "cpu": cpu, "base": base, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": filed,
-               "start_cpu_s": start_cpu,
+               "start_cpu_s": start_cpu, "found": found,
                "loaded": getattr(app.index, "loaded_from", None) is not None}
         print(json.dumps(out), flush=True)
 
@@ -124,13 +129,13 @@ def run_child(mode: str, db_path: Path, repeat: int = 0) -> tuple[float, dict]:
     p = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_search", "--child", mode, str(db_path),
                           "--repeat", str(repeat)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
-        ready = None
+        ready = result = None
         for line in p.stdout:
             if line.strip() == "ready":
                 ready = time.perf_counter() - t0
             elif line.startswith("{"):
                 result = json.loads(line)
-        if p.wait() != 0:
+        if p.wait() != 0 or result is None:
             raise SystemExit(f"bench child {mode} failed")
     finally:
         if p.poll() is None:
@@ -163,7 +168,8 @@ def measure(n: int, repeat: int, warm_runs: int) -> dict:
                 "scan_p50_ms": round(pct(base, 50), 3), "scan_p95_ms": round(pct(base, 95), 3),
                 "rss_mb": round(max(w["rss_mb"] for w in warm)),
                 "rss_anon_mb": round(max(w["rss_anon_mb"] for w in warm)),
-                "rss_file_mb": round(max(w["rss_file_mb"] for w in warm))}
+                "rss_file_mb": round(max(w["rss_file_mb"] for w in warm)),
+                "found": sum(w["found"] for w in warm), "asked": len(lat)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -209,9 +215,12 @@ def main():
     ap.add_argument("--ask-runs", type=int, default=10, help="`nimo ask` starts of each kind (0: skip)")
     ap.add_argument("--json", action="store_true", help="one JSON object per size")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "DB"), help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true", help="25 and 200 cases, 20 answers, 1 run of each (for CI)")
     a = ap.parse_args()
     if a.child:
         return child(a.child[0], a.child[1], a.repeat)
+    if a.smoke:
+        a.cases, a.repeat, a.warm_runs, a.ask_runs = [25, 200], 20, 1, 1
     if min(a.cases) < 25:
         ap.error("--cases: each size is at least the 25 built-in cases")
 
@@ -224,8 +233,17 @@ def main():
         rows.append(row)
         if a.json:
             print(json.dumps(row), flush=True)
+    from benchmarks import absent, verdict
+    problems = []
+    for r in rows:
+        if not r["found"]:
+            problems.append(f"{r['cases']} cases: no question found a case")
+        problems += [f"{r['cases']} cases: {w}" for w in absent(r, "index_build_s", "warm_start_s", "answer_p50_ms",
+                                                                "answer_p95_ms", "scan_p95_ms")]
+    if ask:
+        problems += absent(ask, "ask_cold_p50_s", "ask_warm_p50_s", "ask_no_saved_index_p50_s")
     if a.json:
-        return
+        return verdict(problems)
 
     print(f"Case search ({a.repeat} answers in each of {a.warm_runs} warm processes per size; "
           "answer = search + cards)\n")
@@ -244,7 +262,8 @@ def main():
               f"cold cache {ask['ask_cold_p50_s']:.2f} s, warm {ask['ask_warm_p50_s']:.2f} s, "
               f"no saved index (in-memory database) {ask['ask_no_saved_index_p50_s']:.2f} s "
               f"(bare `python -c pass`: {ask['bare_python_p50_s']:.3f} s)")
+    return verdict(problems)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,8 +10,11 @@ long the worker took to answer them all.  Every process started here is ended wi
 process group, also when the run fails.
 
     python benchmarks/lineworks_load.py [--requests 2000] [--clients 8]
+    python benchmarks/lineworks_load.py --smoke    # 40 requests from 2 clients: for CI
 
 ``run(requests, clients)`` returns the rows, for benchmarks/bench_webhook.py --platform lineworks.
+The exit status is 1 when a callback answered anything but 200, one was not answered, or the
+stand-in refused a request as malformed.
 """
 from __future__ import annotations
 
@@ -146,7 +149,15 @@ def unanswered(db_path: Path) -> int:
         return c.execute("SELECT COUNT(*) FROM inbox WHERE status IN ('new', 'working')").fetchone()[0]
 
 
-def run(requests: int = 2000, clients: int = 8) -> list[dict]:
+WARMUP = 100  # callbacks before the timed load
+
+
+def finished(db_path: Path, status: str) -> int:
+    with sqlite3.connect(db_path, timeout=10) as c:
+        return c.execute("SELECT COUNT(*) FROM inbox WHERE status = ?", [status]).fetchone()[0]
+
+
+def run(requests: int = 2000, clients: int = 8, warmup: int = WARMUP) -> list[dict]:
     """Rows for the table: server, rate, ratio, p50/p95 ack in ms, non-200 count, answered_s."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -178,10 +189,10 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
             proc = subprocess.Popen(cmd + ([str(port)] if name.startswith("bare") else ["--port", str(port)]),
                                     env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     start_new_session=True)
-            answered = None
+            answered, failed = None, 0
             try:
                 wait_up(port, proc)
-                load(port, 100, clients)  # warm-up
+                load(port, warmup, clients)
                 t0 = time.perf_counter()
                 wall, lat, bad = load(port, requests, clients)
                 if name == "nimo serve":  # wait until the worker has answered every callback
@@ -190,10 +201,12 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
                         time.sleep(0.2)
                     if not unanswered(db_path):
                         answered = time.perf_counter() - t0
+                    failed = finished(db_path, "failed")
             finally:
                 end_group(proc)
             rows.append({"server": name, "rate": requests / wall, "p50_ms": pct(lat, 50) * 1000,
-                         "p95_ms": pct(lat, 95) * 1000, "non_200": bad, "answered_s": answered})
+                         "p95_ms": pct(lat, 95) * 1000, "non_200": bad, "answered_s": answered,
+                         "failed": failed})
     finally:
         works.stop()
     base = rows[0]["rate"]
@@ -204,12 +217,32 @@ def run(requests: int = 2000, clients: int = 8) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def failures(rows: list[dict], sent: int) -> list[str]:
+    """What makes the run a failure, whatever its speed."""
+    why = [f"{r['non_200']} callbacks to {r['server']} answered with another status than 200"
+           for r in rows if r["non_200"]]
+    last = rows[-1]
+    if not last["answered_s"]:
+        why.append("not every callback was answered")
+    if last["failed"]:
+        why.append(f"{last['failed']} callbacks whose answer failed (the worker gave up)")
+    if last["messages"] < sent:
+        why.append(f"{last['messages']} messages at the stand-in for {sent} callbacks")
+    if last["stand_in_errors"]:
+        why.append(f"{last['stand_in_errors']} requests the LINE WORKS stand-in refused as malformed")
+    return why
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=WARMUP, help="callbacks sent before the timed load")
+    ap.add_argument("--smoke", action="store_true", help="40 requests from 2 clients, 10 to warm up (for CI)")
     a = ap.parse_args(argv)
-    rows = run(a.requests, a.clients)
+    if a.smoke:
+        a.requests, a.clients, a.warmup = 40, 2, 10
+    rows = run(a.requests, a.clients, a.warmup)
     print(f"Signed LINE WORKS callbacks carrying questions, {a.requests} requests from {a.clients} "
           f"keep-alive clients on 127.0.0.1\n")
     print("| server | callbacks/s | ratio to bare | ack p50 ms | ack p95 ms | non-200 |")
@@ -218,12 +251,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {r['server']} | {r['rate']:,.0f} | {r['ratio']:.2f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} "
               f"| {r['non_200']} |")
     last = rows[-1]
-    done = (f"all {a.requests + 100} answered {last['answered_s']:.1f} s after the load began "
-            f"({(a.requests + 100) / last['answered_s']:,.0f} callbacks/s answered by the `nimo worker` process)"
+    sent = a.requests + a.warmup
+    done = (f"all {sent} answered {last['answered_s']:.1f} s after the load began "
+            f"({sent / last['answered_s']:,.0f} callbacks/s answered by the `nimo worker` process)"
             if last["answered_s"] else "not all answered within 600 s")
     print(f"\nAt the LINE WORKS stand-in: {last['messages']} messages, {last['stand_in_errors']} refused as "
           f"malformed; {done}")
+    from benchmarks import verdict
+    return verdict(failures(rows, sent))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -152,17 +152,25 @@ def serve_http(wsgi, *, host: str, port: int, max_body: int, stop: threading.Eve
                threads: int = 8, ready: Callable[[int], None] | None = None) -> None:
     """waitress until ``stop`` is set; then stop accepting, let the requests in flight finish (at
     most ``DRAIN_SECONDS``) and close.  waitress's own stop on SIGTERM would end its loop at once,
-    and the answers of requests still being handled would never be written out."""
+    and the answers of requests still being handled would never be written out.
+
+    waitress has no public API for such a drain, so this drives its internals: the server's socket
+    map ``_map``, the ``wasyncore`` loop over it, ``task_dispatcher`` (its worker threads) and a
+    channel's ``requests``/``request``/``total_outbufs_len`` (``_busy``).  pyproject pins
+    waitress's minor version and tests/test_waitress_contract.py checks each of them, so an upgrade
+    that renames one fails a test instead of a shutdown."""
     from waitress.server import create_server
     from waitress import wasyncore
     # outbuf_high_watermark: a streamed download (the console's CSV) waits for the socket once 1 MB is
     # pending, instead of piling up to waitress's default 16 MB per response in the worker threads'
     # malloc arenas, which the process keeps (benchmarks/bench_console.py).
     server = create_server(wsgi, host=host, port=port, threads=threads, ident="nimo",
-                           max_request_body_size=max_body, asyncore_loop_timeout=0.2,
-                           outbuf_high_watermark=1024 * 1024)
+                           max_request_body_size=max_body, outbuf_high_watermark=1024 * 1024)
     if ready:
-        ready(server.effective_port)
+        ready(int(server.effective_port))  # waitress 3 keeps it as a string
+    # The loop is run here, one pass at a time, instead of server.run(): run() only ends on an
+    # exception, and this one must look at ``stop`` between passes.  The map is the server's own
+    # (its listening socket and every connection's channel): passes over another would see nothing.
     socket_map = server._map
     while not stop.is_set():
         wasyncore.loop(timeout=0.2, map=socket_map, count=1)
@@ -171,12 +179,15 @@ def serve_http(wsgi, *, host: str, port: int, max_body: int, stop: threading.Eve
     server.socket.close()
     end = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < end and _busy(socket_map, server):
-        wasyncore.loop(timeout=0.05, map=socket_map, count=1)
+        wasyncore.loop(timeout=0.05, map=socket_map, count=1)  # writes out the answers still pending
+    # the application's threads: those still in a request get what is left of the drain, no more
     server.task_dispatcher.shutdown(timeout=max(0.1, end - time.monotonic()))
     wasyncore.close_all(socket_map)
 
 
 def _busy(socket_map: dict, server) -> bool:
+    """Whether a connection still has a request being read (``request``), waiting or running in a
+    thread (``requests``), or an answer not yet written out (``total_outbufs_len``)."""
     from waitress.channel import HTTPChannel
     for ch in list(socket_map.values()):
         if ch is server or not isinstance(ch, HTTPChannel):
