@@ -386,7 +386,7 @@ def upload_rows():
     """(attack, file bytes, path, call, judged) where call() returns (outcome, stored bytes, seconds)."""
     from bot.reports import photos
     from bot.console import localcases
-    from knowledge.cases import ImportError_, import_local
+    from casebase.cases import ImportError_, import_local
 
     def stored(db) -> int:
         return db.execute("SELECT COALESCE(SUM(LENGTH(CAST(yaml AS BLOB))), 0) FROM local_cases").fetchone()[0]

@@ -87,7 +87,7 @@ def _n(s: str) -> str:
 
 
 def _catalogue():
-    for p in (SHARED / "source" / "catalogue.json", ROOT / "knowledge" / "source" / "catalogue.json"):
+    for p in (SHARED / "source" / "catalogue.json", ROOT / "casebase" / "source" / "catalogue.json"):
         if p.exists():
             return json.loads(p.read_text(encoding="utf-8"))["cases"]
     raise SystemExit("no catalogue.json")
@@ -474,7 +474,7 @@ def main():
                 grid[k] = grid[k][:1]
     from benchmarks import absent, verdict
 
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     from knowledge.search import Build, CaseIndex, Params
     # Where the choice of the build starts: every part at the same weight, passages half the score
     # (no value in it was chosen on the questions), and the rank constant at 2, the value the

@@ -53,7 +53,7 @@ def pct(xs, p):
 
 
 def synthetic(cases, n):
-    from knowledge.cases import Case
+    from casebase.cases import Case
     out = []
     for i in range(n):
         base, other = cases[i % len(cases)], cases[(i * 7 + 3) % len(cases)]
@@ -69,7 +69,7 @@ def make_db(path: Path, n: int) -> None:
     """A database with the built-in cases and ``n - 25`` synthetic local ones."""
     import yaml
     from storage.connections import open_db
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     db = open_db(path)
     real = load_builtin()
     extra = synthetic(real, max(0, n - len(real)))

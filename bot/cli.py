@@ -121,7 +121,7 @@ def ask(question: tuple[str, ...], as_json: bool) -> None:
 def cases(db, ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand:
         return
-    from knowledge.cases import load_all
+    from casebase.cases import load_all
     all_cases = load_all(db)
     if as_json:
         click.echo(json.dumps([dict(c.data, local=c.local) for c in all_cases], ensure_ascii=False, indent=1))
@@ -136,7 +136,7 @@ def cases(db, ctx: click.Context, as_json: bool) -> None:
 @with_db
 def cases_show(db, case_id: str) -> None:
     from knowledge.answer import detail_sections
-    from knowledge.cases import load_all
+    from casebase.cases import load_all
     found = [c for c in load_all(db) if c.id == case_id]
     if not found:
         raise click.ClickException(f"事例「{case_id}」はありません。`nimo cases` で一覧を見られます。")
@@ -146,9 +146,9 @@ def cases_show(db, case_id: str) -> None:
 @cases.command("check", help="すべての事例を検証する（必須項目・型・手引きにない文）")
 @with_db
 def cases_check(db) -> None:
-    from knowledge.cases import CASES_DIR
-    from knowledge.validate import check_file, check_record
-    from knowledge.cases import load_local
+    from casebase.cases import CASES_DIR
+    from casebase.validate import check_file, check_record
+    from casebase.cases import load_local
     problems = []
     files = sorted(CASES_DIR.glob("*.yaml"))
     for p in files:
@@ -168,7 +168,7 @@ def cases_check(db) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @with_db
 def cases_import(db, file: Path) -> None:
-    from knowledge.cases import ImportError_, import_local
+    from casebase.cases import ImportError_, import_local
     from bot.app import utc_now
     try:
         case = import_local(db, file, now=utc_now().isoformat())
@@ -177,6 +177,7 @@ def cases_import(db, file: Path) -> None:
             click.echo(str(p), err=True)
         click.echo("取り込みませんでした。上の問題を直してからもう一度実行してください。", err=True)
         sys.exit(1)
+    _forget_saved_index(db)
     click.echo(f"事例「{case.id}」（{case.area}）を追加しました。")
 
 
@@ -184,11 +185,20 @@ def cases_import(db, file: Path) -> None:
 @click.argument("case_id")
 @with_db
 def cases_withdraw(db, case_id: str) -> None:
-    from knowledge.cases import withdraw_local
+    from casebase.cases import withdraw_local
     from bot import messages
     if not withdraw_local(db, case_id):
         raise click.ClickException(messages.no_local_case(case_id))
+    _forget_saved_index(db)
     click.echo(messages.local_case_withdrawn(case_id))
+
+
+def _forget_saved_index(db) -> None:
+    """The saved case index no longer matches the cases: remove it now rather than leave it on disk
+    until a worker saves the next one (its key is a hash of the cases, so it is never used again).
+    The case base (casebase/) knows nothing of the search's index, so the command does this."""
+    from knowledge.index_store import prune
+    prune(db)
 
 
 @main.command(help="答えられなかった質問と 👎 の一覧（多い順）")

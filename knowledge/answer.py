@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .card import CaseCard
-from .cases import Case
+from casebase.card import CaseCard
+from casebase.cases import Case
 from .passages import HEADING
-from .schema import FIELDS, FORUM_FIELDS
+from casebase.schema import FIELDS, FORUM_FIELDS
 
 LINE_MAX = 110          # characters of one line of a card
 CARD_MAX = 700          # characters of a whole card, as the issue asks

@@ -38,14 +38,16 @@ from pathlib import Path
 
 from storage.connections import file_of
 
-from .cases import Case, builtin_sources, from_sources, local_sources
+import casebase.cases
+from casebase.cases import Case, builtin_sources, from_sources, local_sources
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # of the files below; raise it when they change
 # The code whose change changes what an index holds: a new release of it makes a new key.
-_CODE = tuple(Path(__file__).parent / n for n in ("search.py", "tokens.py", "cases.py", "index_store.py",
-                                                  "passages.py", "bm25.py", "scope.py"))
+_CODE = tuple(Path(__file__).parent / n for n in ("search.py", "tokens.py", "index_store.py",
+                                                  "passages.py", "bm25.py", "scope.py")) + (
+    Path(casebase.cases.__file__),)  # how records are read from YAML and the database
 _PACKAGES = ("SudachiPy", "SudachiDict-core", "numpy")
 _ARRAY_NAME = re.compile(r"^[a-z]+(\.[a-z]+)*$")
 _STALE_TMP_S = 3600  # a temporary folder this old belongs to a process that died while saving
@@ -111,7 +113,7 @@ class _Sources:
 
 
 def _stream_local(db):
-    """The rows of :func:`knowledge.cases.local_sources`, one at a time (same query, same order)."""
+    """The rows of :func:`casebase.cases.local_sources`, one at a time (same query, same order)."""
     if db is None or "local_cases" not in db.table_names():
         return
     for case_id, data in db.execute("SELECT id, CAST(yaml AS BLOB) FROM local_cases ORDER BY id"):

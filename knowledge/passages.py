@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .cases import Case
+from casebase.cases import Case
 
 # The text fields of a record, in the order a card prefers them when scores tie.
 TEXT_FIELDS = (

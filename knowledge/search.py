@@ -35,7 +35,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from . import bm25
-from .cases import Case
+from casebase.cases import Case
 from .filters import Filters, area_names, read_filters
 from .passages import TEXT_FIELDS, passages
 from .clinical import counts as clinical_counts

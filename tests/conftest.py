@@ -32,7 +32,7 @@ def no_network(monkeypatch):
 
 @pytest.fixture(scope="session")
 def index():
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     from knowledge.search import CaseIndex
     return CaseIndex(load_builtin())
 

@@ -10,7 +10,7 @@ import pytest
 from bot.adapters import line, lineworks, slack, terminal
 from bot.chat.core import Cards
 from knowledge.answer import CARD_MAX, card, card_text
-from knowledge.faithful import norm
+from casebase.faithful import norm
 from knowledge.passages import HEADING, passages, sentences
 from knowledge.search import field_text
 
@@ -116,7 +116,7 @@ def test_the_next_page_answers_the_same_question(app):
 # -- the 工夫 line (issue 11, item 14) -----------------------------------------------------------
 def test_the_tip_line_gives_advice_and_is_never_a_heading_or_a_problem():
     from knowledge.answer import BRACKETED, advises, card
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     cases = load_builtin()
     tips = {c.id: card(c, 1).tip for c in cases}
     assert sum(t is not None for t in tips.values()) >= 20
@@ -132,7 +132,7 @@ def test_the_tip_line_gives_advice_and_is_never_a_heading_or_a_problem():
 
 def test_population_is_not_said_twice_in_the_detail():
     from knowledge.answer import detail_sections
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     for c in load_builtin():
         assert "人口：人口" not in detail_sections(c)[0], c.id
 

@@ -8,10 +8,10 @@ import unicodedata
 import pytest
 import yaml
 
-from knowledge.cases import CASES_DIR, ImportError_, import_local, load_all, load_builtin, load_local, withdraw_local
-from knowledge.faithful import Source, norm
-from knowledge.schema import FIELDS, META
-from knowledge.validate import SOURCE_PATH, check_file, check_record
+from casebase.cases import CASES_DIR, ImportError_, import_local, load_all, load_builtin, load_local, withdraw_local
+from casebase.faithful import Source, norm
+from casebase.schema import FIELDS, META
+from casebase.validate import SOURCE_PATH, check_file, check_record
 
 CATALOGUE = json.loads((CASES_DIR.parent / "source" / "catalogue.json").read_text(encoding="utf-8"))["cases"]
 GUIDE = SOURCE_PATH.read_text(encoding="utf-8")

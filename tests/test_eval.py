@@ -19,7 +19,7 @@ import pytest
 from bot.adapters.terminal import render
 from bot.app import build_app
 from bot.handlers.ask import search
-from knowledge.cases import CASES_DIR
+from casebase.cases import CASES_DIR
 
 DATA = Path(__file__).parent / "data"
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"

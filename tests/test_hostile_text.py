@@ -61,7 +61,7 @@ CHILD = textwrap.dedent("""
     from bot.app import build_app
     from bot.chat.core import Incoming
     from storage.connections import open_db
-    from knowledge.cases import load_builtin
+    from casebase.cases import load_builtin
     from knowledge.search import CaseIndex
     now = datetime.fromisoformat(sys.argv[1])
     app = build_app(db=open_db(":memory:"), clock=lambda: now, index=CaseIndex(load_builtin()))

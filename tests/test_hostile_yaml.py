@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from storage.connections import open_db
-from knowledge import useryaml
-from knowledge.cases import ImportError_, import_local
+from casebase import useryaml
+from casebase.cases import ImportError_, import_local
 
 from .test_console import GOOD, Console, upload
 

@@ -15,7 +15,7 @@ import yaml
 
 from storage.connections import open_db
 from knowledge import index_store
-from knowledge.cases import import_local, load_all, withdraw_local
+from casebase.cases import import_local, load_all, withdraw_local
 from knowledge.search import CaseIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,8 @@ def test_the_saved_index_is_json_and_npy_loaded_memory_mapped(db):
 
 
 def test_importing_or_withdrawing_a_local_case_changes_the_key_and_removes_the_old_index(db, tmp_path):
+    """The key changes at once; the stale index goes when the next one is saved (a worker), or at
+    once by ``prune`` (what ``nimo cases import`` and ``withdraw`` call)."""
     index_store.load_index(db)
     before = index_store.key(db)
     assert saved(db) == [before]
@@ -111,16 +113,35 @@ def test_importing_or_withdrawing_a_local_case_changes_the_key_and_removes_the_o
                                 "夜間にピア相談員を派遣する仕組みを試行した。"), now=NOW)
     after = index_store.key(db)
     assert after != before
+    index_store.prune(db)
     assert saved(db) == []  # the old index is gone at once
     index = index_store.load_index(db)
     assert "chiba-local-2" in index.by_id and saved(db) == [after]
     assert index_store.load_index(db).loaded_from.name == after
 
     assert withdraw_local(db, "chiba-local-2")
-    assert saved(db) == []
     assert index_store.key(db) == before  # the same cases as before: the same key
-    index = index_store.load_index(db)
+    index = index_store.load_index(db)  # saved anew, and the stale one pruned on the way
     assert "chiba-local-2" not in index.by_id and saved(db) == [before]
+
+
+def test_nimo_cases_import_and_withdraw_leave_no_stale_index(tmp_path):
+    """The commands prune at once: the case base itself knows nothing of the search's index."""
+    from click.testing import CliRunner
+    from bot.cli import main
+    path = tmp_path / "n.db"
+    env = {"NIMO_DB": str(path)}
+    index_store.load_index(open_db(path))
+    before = saved(open_db(path))
+    assert len(before) == 1
+    f = local_case(tmp_path, "chiba-local-3", "ピア相談員の夜間派遣", "夜間にピア相談員を派遣する仕組みを試行した。")
+    r = CliRunner().invoke(main, ["cases", "import", str(f)], env=env)
+    assert r.exit_code == 0, r.output
+    assert saved(open_db(path)) == []
+    index_store.load_index(open_db(path))
+    r = CliRunner().invoke(main, ["cases", "withdraw", "chiba-local-3"], env=env)
+    assert r.exit_code == 0, r.output
+    assert saved(open_db(path)) == []
 
 
 def test_the_synonym_file_and_the_tokenizer_versions_are_part_of_the_key(db, tmp_path, monkeypatch):

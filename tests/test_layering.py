@@ -30,8 +30,11 @@ from bot.reports.kinds import TYPES
 from scheduler.transactions import immediate
 
 ROOT = Path(__file__).resolve().parents[1]
-LOWER = ("knowledge", "scheduler", "storage")    # packages that must not import bot
-SOURCE = ("bot", "knowledge", "scheduler", "storage")  # the packages Nimo ships
+LOWER = ("casebase", "knowledge", "scheduler", "storage")    # packages that must not import bot
+SOURCE = ("bot", "casebase", "knowledge", "scheduler", "storage")  # the packages Nimo ships
+# What the case base must never load: the web process reads it (the console lists and checks cases)
+# and must stay small, so the search, its tokenizer and its numbers stay in ``knowledge``.
+SEARCH_PARTS = ("bot", "knowledge", "scheduler", "storage", "numpy", "scipy", "rapidfuzz", "sudachipy", "sudachidict_core")
 SCHEDULER_TABLES = ("reminders", "visits", "events", "plans", "rsvps", "reminder_actions")
 # What an adapter must not import: who may do what is decided by the router, for every platform.
 PAST_THE_ROUTER = ("bot.handlers", "bot.people.access")
@@ -146,7 +149,7 @@ def sql_on_scheduler_tables(source: str, allowed_assignment: str | None = None) 
 
 # -- the rules, on Nimo's source ------------------------------------------------------------------
 @pytest.mark.parametrize("package", LOWER)
-def test_knowledge_scheduler_and_storage_never_import_bot(package):
+def test_the_lower_packages_never_import_bot(package):
     checked = modules(package)
     assert len(checked) >= 5  # the package was found
     broken = {rel(p): hits for p in checked if (hits := bot_imports(p.read_text(encoding="utf-8"), package_of(p)))}
@@ -162,11 +165,22 @@ def test_adapters_go_through_the_router():
     assert broken == {}
 
 
+def test_the_case_base_holds_nothing_of_the_search():
+    """The console (web process) loads the case base; anything of the search it pulled in would
+    load the tokenizer and numpy there (tests/test_web_imports.py sees the result, this the cause)."""
+    checked = modules("casebase")
+    assert len(checked) >= 5
+    found = {rel(p): hits for p in checked
+             if (hits := [f"line {n}: {m}" for n, m in imported_modules(p.read_text(encoding="utf-8"), package_of(p))
+                          if m.split(".")[0] in SEARCH_PARTS])}
+    assert found == {}
+
+
 def test_storage_imports_nothing_above_it():
     """The database layer is under everything: not the chat, not the case base, not the engine."""
     above = {rel(p): hits for p in modules("storage")
              if (hits := [f"line {n}: {m}" for n, m in imported_modules(p.read_text(encoding="utf-8"), package_of(p))
-                          if m.split(".")[0] in ("bot", "knowledge", "scheduler")])}
+                          if m.split(".")[0] in ("bot", "casebase", "knowledge", "scheduler")])}
     assert above == {}
 
 
@@ -269,7 +283,7 @@ def test_the_import_check_finds_an_import_of_bot(source):
 
 @pytest.mark.parametrize("source", [
     "import botocore\n", "from . import store\n", "from storage.connections import target_of\n", "from robot import x\n",
-    "from knowledge.card import CaseCard\n", "s = 'from bot import x'\n",
+    "from casebase.card import CaseCard\n", "s = 'from bot import x'\n",
 ])
 def test_the_import_check_lets_other_imports_be(source):
     assert bot_imports(source, "scheduler") == []

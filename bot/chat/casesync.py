@@ -7,7 +7,7 @@ restart.
 """
 from __future__ import annotations
 
-from knowledge.cases import cases_version
+from casebase.cases import cases_version
 
 
 def refresh(app) -> bool:

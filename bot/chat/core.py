@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping, Union
 
-from knowledge.card import CaseCard  # the search's type; re-exported for the adapters
+from casebase.card import CaseCard  # the search's type; re-exported for the adapters
 
 __all__ = ["Incoming", "Choice", "CaseCard", "Text", "Cards", "Form", "Reply"]
 

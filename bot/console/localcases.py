@@ -2,7 +2,7 @@
 ``nimo cases check``.
 
 A case comes as YAML text (an uploaded file, or the form turned into YAML); it is read, checked
-with :func:`knowledge.validate.check_record` (``local=True``, as ``nimo cases check`` checks local
+with :func:`casebase.validate.check_record` (``local=True``, as ``nimo cases check`` checks local
 cases) and stored only when nothing is wrong.  Withdrawing moves the row to ``withdrawn_cases`` in
 the same transaction, so the text is kept and the id can be used again; restoring moves it back.
 All three change the counter the worker watches (triggers on ``local_cases``), so chat answers
@@ -15,10 +15,10 @@ from datetime import date, datetime, timezone
 
 import yaml
 
-from knowledge import useryaml
-from knowledge.cases import Case, load_all
-from knowledge.schema import FIELDS
-from knowledge.validate import Problem, check_record
+from casebase import useryaml
+from casebase.cases import Case, load_all
+from casebase.schema import FIELDS
+from casebase.validate import Problem, check_record
 from scheduler.transactions import immediate
 
 from bot.console import text
@@ -57,7 +57,7 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 
 def parse_upload(raw: bytes) -> dict:
     """The bytes of an uploaded file as a record; CaseRejected when too large, not UTF-8, not YAML, or
-    holding an anchor or alias (knowledge/useryaml.py)."""
+    holding an anchor or alias (casebase/useryaml.py)."""
     try:
         data = useryaml.load(raw)  # size first, then no anchors or aliases: nothing is expanded
     except useryaml.Refused as e:

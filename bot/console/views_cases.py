@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, url_for
 
-from knowledge.cases import load_all
-from knowledge.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
+from casebase.cases import load_all
+from casebase.schema import FIELDS, FORUM_FIELDS, LEVELS, PARTS
 
 from bot.people.access import acts_on_area
 from bot.people.names import display

@@ -75,7 +75,7 @@ def register(app, ctx: Ctx) -> None:
 
 
 def _levels():
-    from knowledge.schema import LEVELS
+    from casebase.schema import LEVELS
     return LEVELS
 
 

@@ -106,7 +106,6 @@ def import_local(db, path: Path, *, now: str) -> Case:
     if problems:
         raise ImportError_(problems)
     db["local_cases"].insert({"id": data["id"], "yaml": text, "imported_at": now})
-    _forget_saved_index(db)
     return Case(data["id"], data, local=True)
 
 
@@ -115,17 +114,7 @@ def withdraw_local(db, case_id: str) -> bool:
     if "local_cases" not in db.table_names():
         return False
     cur = db.execute("DELETE FROM local_cases WHERE id = ?", [case_id])
-    if not cur.rowcount:
-        return False
-    _forget_saved_index(db)
-    return True
-
-
-def _forget_saved_index(db) -> None:
-    """The saved index no longer matches the cases: remove it now rather than leave it on disk
-    (the next start would not use it anyway; its key is a hash of the cases)."""
-    from .index_store import prune
-    prune(db)
+    return bool(cur.rowcount)
 
 
 def cases_version(db) -> int:

@@ -1,8 +1,8 @@
-"""The card of one case, as the search hands it to the chat: a knowledge type, not a chat one.
+"""The card of one case, as the search hands it to the chat: a case base type, not a chat one.
 
-It lives here so that ``knowledge`` needs nothing from ``bot`` (the layering rule, checked by
-tests/test_layering.py); ``bot.chat.core`` re-exports it beside the other reply types, so adapters keep
-importing it from there.
+It lives here so that ``knowledge`` (which makes cards) needs nothing from ``bot`` (the layering
+rule, checked by tests/test_layering.py); ``bot.chat.core`` re-exports it beside the other reply
+types, so adapters keep importing it from there.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ counts nodes and depth as it goes: the parser is pulled one event at a time, so 
 before anything is built, whatever the rest of the file holds.  The size of the file is checked
 before it is parsed at all, and :func:`check_record_size` bounds a record again before it is dumped.
 
-Messages are Japanese because the person who uploaded the file reads them (``knowledge`` cannot
+Messages are Japanese because the person who uploaded the file reads them (``casebase`` cannot
 import ``bot``, so they live here, beside the validator's own).
 """
 from __future__ import annotations

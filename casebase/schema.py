@@ -1,9 +1,9 @@
 """The shape of a case record, declared once.
 
-Each case is one YAML file under ``knowledge/cases/``.  The field names are English so that code
+Each case is one YAML file under ``casebase/cases/``.  The field names are English so that code
 reads plainly; the comment beside each gives the guide's own heading, which is what a curator
 looks for when mending a record.  ``TEXT`` fields hold the guide's words (checked against the
-source by :mod:`knowledge.faithful`); ``META`` fields are facts about the case that the check
+source by :mod:`casebase.faithful`); ``META`` fields are facts about the case that the check
 does not look for in the text (numbers parsed from it, the level we classify it under).
 """
 from __future__ import annotations

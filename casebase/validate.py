@@ -2,7 +2,7 @@
 
 Used by ``nimo cases check``, by ``nimo cases import`` before a file is accepted, and by the tests.
 Each problem names the file, the field and what is wrong, in Japanese, because curators read it.
-Run directly (``python -m knowledge.validate FILE...``) it checks the files given.
+Run directly (``python -m casebase.validate FILE...``) it checks the files given.
 """
 from __future__ import annotations
 
