@@ -1,7 +1,7 @@
 """Hostile text: how each pattern family and each parser grows with the length of its worst input;
 hostile uploads: what a crafted local-case YAML file or photo costs and what is stored of it.
 
-A fuzzing pass (issue 14) found chat text that made patterns backtrack quadratically or worse, so
+A fuzzing pass found chat text that made patterns backtrack quadratically or worse, so
 one message could freeze the service.  This script times every parser the chat reaches (the router,
 the time parser, the privacy guard, the one-message report, the search conditions) and every
 family of compiled patterns, at 1k, 10k and 40k characters (Slack allows 40,000) of the worst

@@ -4,7 +4,7 @@ Starts ``nimo serve`` (which starts ``nimo worker``) against a LINE stand-in, se
 with 20 questions of a registered user, waits until all are answered, and reads both processes'
 resident memory (VmRSS now, VmHWM the peak) from /proc.  In the same run it measures a bare
 ``python -c pass`` and the imports alone of each process, so the figures can be read against the
-interpreter and the libraries.  Floors (issue 8): web ≤ 120 MB, web + worker ≤ 350 MB.
+interpreter and the libraries.  Floors: web ≤ 120 MB, web + worker ≤ 350 MB.
 
     python benchmarks/bench_memory.py [--questions 20] [--json]
     python benchmarks/bench_memory.py --smoke     # 3 questions: for CI

@@ -482,11 +482,11 @@ def case_visits_none(code: str) -> str:
     return f"{code} の訪問予定は見つかりませんでした（ご自身の担当分だけ表示します）。"
 
 
-# -- layering branch ---------------------------------------------------------------------------
+# -- the weekly summary's chart ------------------------------------------------------------------
 WEEKLY_CHART_TITLE = "報告件数（直近8週）"  # the title of the weekly summary's chart on Slack
 
 
-# --- privacy branch: what Nimo keeps of what users type goes through the guard (issue 11) ---------
+# -- what Nimo keeps of what users type goes through the privacy guard -----------------------------
 MASKED_NOTICE = "※お名前・電話番号などは伏せて記録しました。"
 MASKED_PENDING = "※お名前・電話番号などは伏せて登録します。"
 
@@ -511,7 +511,7 @@ HINTS = {
 
 
 
-# -- reminders branch (issue 11: reminders, events and visit plans from a day of use) -------------------
+# -- reminders, events and visit plans as staff use them in a day ------------------------------------
 def plan_needs_date(code: str, word: str) -> str:
     return f"{code} の退院日はいつですか？ 日付を付けて送ってください。例：「{word} {code} 12/1」「{word} {code} 昨日」"
 
@@ -585,7 +585,7 @@ def changed_next(title: str, when: str, rule: str) -> str:
 
 
 
-# -- people & exports (branch people): names, id shapes, token shapes, export files ----------------
+# -- people and exports: names, id shapes, token shapes, export files -----------------------------
 NAME_UNSET = "（名前未設定）"
 USERS_HEADER = "名前\t種類\tID\t役割\t地域"
 PLATFORM_NAMES = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
@@ -643,7 +643,7 @@ def how_to_name(platform: str, user_id: str) -> str:
     return f"名前は「nimo users rename {platform} {user_id} 名前」で付けられます"
 
 
-# -- reports branch: a report set aside, one-line reports that keep the draft, 「報告一覧 K-012」,
+# -- reports: a report set aside, one-line reports that keep the draft, 「報告一覧 K-012」,
 # the peer-supporter role ------------------------------------------------------------------------
 REPORT_STOP_HINT = "（やめるときは「やめる」、ほかの操作をするときは「中断」）"
 REPORT_ASIDE_ASK = "報告の入力を中断しますか？書きかけの報告は30分残り、「報告」で続きから書けます。"
@@ -676,7 +676,7 @@ def case_reports_none(code: str, area: str | None) -> str:
     return f"{code} の報告は見つかりませんでした（{whose}を表示します）。"
 
 
-# -- plans branch (issue 11, "missing"): 計画終了 and 引継ぎ of a case's visit plans ---------------------
+# -- 計画終了 and 引継ぎ of a case's visit plans ---------------------------------------------------------
 PLAN_REASONS = ("再入院", "転居", "支援終了", "その他")
 PLAN_CLOSE_EXAMPLE = "例：「計画終了 K-012 再入院」"
 PLAN_HANDOVER_EXAMPLE = "例：「引継ぎ K-012 佐藤」"
@@ -777,7 +777,7 @@ def handover_notice_previous(code: str, by: str, to: str) -> str:
 # -- a visit report that says the person was not met ------------------------------------------------
 def visit_not_met(label: str) -> str:
     return f"会えなかった訪問として記録しました。訪問計画の「{label}」は未完了のままです（期間内にもう一度どうぞ）。"
-# -- 退職・異動した人の登録解除と引き継ぎ、送信失敗の表示（delivery） --
+# -- a person who leaves: deactivation and hand-over; delivery failures shown --------------------
 SUCCESSOR_SELF = "引き継ぐ人には、登録を解除する本人以外を選んでください。"
 REMOVE_CANCEL_AND_TO = "--to と --cancel はどちらか一方だけを指定してください。"
 

@@ -21,7 +21,7 @@ from .passages import HEADING
 from casebase.schema import FIELDS, FORUM_FIELDS
 
 LINE_MAX = 110          # characters of one line of a card
-CARD_MAX = 700          # characters of a whole card, as the issue asks
+CARD_MAX = 700          # characters of a whole card: one phone screen
 
 # (what they did, result, tip) fields in order of preference, per part of the chapter: the lines
 # shown when nothing of the question matches.

@@ -349,7 +349,7 @@ def event_answers(db, event_id: int) -> list[dict]:
                      "ORDER BY r.updated_at", [event_id])
 
 
-# -- reminders branch (issue 11): visit plans on the calendar, events as one thing, rules that change,
+# -- visit plans on the calendar, events as one thing, rules that change,
 # and the queries bot/handlers/remind.py ran itself --------------------------------------------------
 
 class PlanVisit(NamedTuple):
@@ -454,7 +454,7 @@ def change_rule(db, rid: int, due: datetime, recurrence: Recurrence | None, now:
                "WHERE id = ?", [utc(due), json.dumps(asdict(recurrence)) if recurrence else None, utc(now), rid])
 
 
-# -- plans branch (issue 11, "missing"): close a whole visit plan, hand a case's plans to a colleague --
+# -- close a whole visit plan, hand a case's plans to a colleague --
 # The caller opens the transaction (``immediate``), so that what the chat queues with a change (a
 # notice to the colleague) is written with it or not at all.
 
@@ -529,7 +529,7 @@ def hand_over_plans(db, plan_ids: list[int], new_owner: str, now: datetime, *,
     return db.execute(f"UPDATE plans SET owner = ? WHERE id IN ({marks})", [new_owner, *live]).rowcount
 
 
-# -- delivery branch: a person who leaves hands over their work, or it is cancelled with a record --
+# -- a person who leaves hands over their work, or it is cancelled with a record --
 # The caller opens the transaction (``immediate``), so the person's deactivation and what happens to
 # their work are written together or not at all.
 

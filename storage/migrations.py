@@ -328,7 +328,7 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE dialog_state;
     ALTER TABLE dialog_state_new RENAME TO dialog_state;
     """,
-    # 10 (reports branch): the peer-supporter role ('peer': users and invites rebuilt with their rows
+    # 10: the peer-supporter role ('peer': users and invites rebuilt with their rows
     # copied, as in 8, since SQLite cannot change a CHECK), and the time of a report's next step
     # (「次回12/10 14時」: its reminder rings at that time, not at the morning notice)
     """
@@ -362,7 +362,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE invites_new RENAME TO invites;
     ALTER TABLE reports ADD COLUMN next_time TEXT;  -- HH:MM in Japan time, or NULL: a day only
     """,
-    # 11 (delivery branch): a person who leaves is deactivated, never deleted, so their past reports
+    # 11: a person who leaves is deactivated, never deleted, so their past reports
     # keep their name; and the platform API failures an operator reads in ``nimo status`` (where and
     # what, never a target or a message)
     """
@@ -379,7 +379,7 @@ MIGRATIONS: tuple[str, ...] = (
         retried INTEGER NOT NULL       -- 1: it will be tried again; 0: given up
     );
     """,
-    # 12 (access branch): invite codes kept only as their SHA-256 (the code is shown once, when made;
+    # 12: invite codes kept only as their SHA-256 (the code is shown once, when made;
     # existing rows are hashed here), with a hint to tell them apart, who made each (told when it is
     # seen in a group), times in UTC; the failed tries of codes (to hold guessing); the area a local
     # case was added for (a supervisor withdraws their own area's only); the area of the one who
@@ -415,7 +415,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE withdrawn_cases ADD COLUMN area TEXT;
     ALTER TABLE gaps ADD COLUMN area TEXT;             -- the asker's area; NULL: the terminal, the CLI, before this
     """,
-    # 13 (chat branch): which report's 「次回」 set a reminder, so that withdrawing the report cancels
+    # 13: which report's 「次回」 set a reminder, so that withdrawing the report cancels
     # it and a correction of 「次回」 moves it.  No REFERENCES: the retention purge deletes reports,
     # and the reminder, sent or not, stays in the reminders' own history.
     """

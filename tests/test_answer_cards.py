@@ -113,7 +113,7 @@ def test_the_next_page_answers_the_same_question(app):
         assert c == matched
 
 
-# -- the 工夫 line (issue 11, item 14) -----------------------------------------------------------
+# -- the 工夫 line -----------------------------------------------------------
 def test_the_tip_line_gives_advice_and_is_never_a_heading_or_a_problem():
     from knowledge.answer import BRACKETED, advises, card
     from casebase.cases import load_builtin

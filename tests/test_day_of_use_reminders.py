@@ -1,4 +1,4 @@
-"""Issue 11, a day of use: what staff hit in reminders, events and visit plans (items 3, 4, 5, 6, 11
+"""A day of use: what staff hit in reminders, events and visit plans (items 3, 4, 5, 6, 11
 and 13), each as the conversation a user has, through the router, with the clock injected; where
 delivery matters, the engine runs with the same clock (as in test_instants.py) and pushes through the
 real LINE pusher to the LINE stand-in.

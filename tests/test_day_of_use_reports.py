@@ -1,4 +1,4 @@
-"""A day of use, reports side (issue 11, items 8 and 9, 「報告一覧 K-012」 and the peer-supporter
+"""A day of use, reports side (「報告一覧 K-012」 and the peer-supporter
 role), written as the conversations staff and peer supporters have on their phones."""
 from __future__ import annotations
 

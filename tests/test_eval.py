@@ -2,7 +2,7 @@
 is answered by: gold first (hit@1), gold in the top 3 (recall@3), off-topic questions declined,
 in-scope ones not declined, and the key fact of an expect file in the answer text.
 
-The floors are the issue's (hit@1 0.90, recall@3 0.92, every off-topic question declined, none in
+The floors asked of the search (hit@1 0.90, recall@3 0.92, every off-topic question declined, none in
 scope declined, key fact for 90 %) where the search meets them; FLOORS lowers one only where it does
 not yet, to the figure it reaches, so that this test still catches any step back.
 benchmarks/bench_quality.py prints the same figures with their cross-validated counterparts.
@@ -24,7 +24,7 @@ from casebase.cases import CASES_DIR
 DATA = Path(__file__).parent / "data"
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 ISSUE = {"hit1": 0.90, "recall3": 0.92, "keys": 0.90, "answered_off": 0}
-FLOORS = {  # file -> floors below the issue's, each the figure measured when it was set
+FLOORS = {  # file -> floors below those asked, each the figure measured when it was set
     "dev_questions.jsonl": {"hit1": 0.83, "recall3": 0.88},
     "field_questions_more.jsonl": {"hit1": 0.88, "recall3": 0.91},
     "field_questions_72.jsonl": {"hit1": 0.87, "recall3": 0.87},

@@ -1,4 +1,4 @@
-"""ヘルプ shows every capability with an example that works as it is (issue 11, item 7), the README
+"""ヘルプ shows every capability with an example that works as it is, the README
 lists the same examples, and a command word Nimo cannot read gets a hint, never a place in the
 log of missing cases (item 10)."""
 from __future__ import annotations

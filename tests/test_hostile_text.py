@@ -1,4 +1,4 @@
-"""Issue 14: no chat text can stall or crash Nimo.
+"""No chat text can stall or crash Nimo.
 
 1. Patterns that backtracked over a run of spaces (seconds to days at a few thousand characters):
    40,000-character hostile messages are answered, in a child process with a generous timeout so

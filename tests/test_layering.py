@@ -40,13 +40,9 @@ SCHEDULER_TABLES = ("reminders", "visits", "events", "plans", "rsvps", "reminder
 PAST_THE_ROUTER = ("bot.handlers", "bot.people.access")
 SQL_ON_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|INDEX\s+\w+\s+ON)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                           rf"({'|'.join(SCHEDULER_TABLES)})\b", re.I)
-# Where SQL on those tables may stand outside scheduler/: the schema's migrations, and the chat
-# handler of reminders.
+# Where SQL on those tables may stand outside scheduler/: the schema's migrations only.
 SQL_ALLOWED = {
     "storage/migrations.py": "MIGRATIONS",
-    # TODO(reminders branch): bot/handlers/remind.py is being rewritten there; its SQL moves into
-    # scheduler/store.py with it, and then this entry goes.
-    "bot/handlers/remind.py": None,
 }
 
 

@@ -1,4 +1,4 @@
-"""People are named, not shown as platform ids (issue 11, item 12), from the user's side.
+"""People are named, not shown as platform ids, from the user's side.
 
 Registration on LINE and Slack through signed webhooks, the worker and the stand-ins' profile
 endpoints (``GET /v2/bot/profile/{userId}``, ``users.info``); 予定 全体 through the router; the

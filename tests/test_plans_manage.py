@@ -1,4 +1,4 @@
-"""Issue 11, "missing, and expected by these users": close a whole visit plan (readmitted, moved
+"""What staff expect and missed: close a whole visit plan (readmitted, moved
 away) and hand a case's plan to a colleague, as the conversations staff have, through the router with
 the clock injected; where delivery matters the reminder engine and the notice sender run with the
 same clock and push into an in-process recorder.

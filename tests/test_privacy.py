@@ -233,7 +233,7 @@ def test_finding_is_frozen_and_empty_text_has_none():
     assert mask("") == ""
 
 
-# -- hostile text (issue 14) ------------------------------------------------------------------------
+# -- hostile text ----------------------------------------------------------------------------------
 def test_the_characters_copied_as_they_are_are_left_alone_by_nfkc():
     import re
     import unicodedata

@@ -1,4 +1,4 @@
-"""Everything a user types that Nimo keeps goes through the privacy guard (issue 11, item 2): the
+"""Everything a user types that Nimo keeps goes through the privacy guard: the
 gaps log, 👍 / 👎, reminder and event titles, and the dialog state of a pending confirmation.  Each
 test is a conversation through the router (``app.handle``), then a look at the database rows."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Person names in the privacy guard (issue 11, item 1): the issue's examples, role words that must
+"""Person names in the privacy guard: names as staff write them, role words that must
 stay, and a floor on the held-out sentences (tests/data/names_held.jsonl, never tuned on)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shape every command has (issue 9): routes declared by their handler modules, access rules
+"""The shape every command has: routes declared by their handler modules, access rules
 applied once by the router, and conversations kept in slots of their own, written as the
 conversations a user has."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, item 15: small wrongs staff met in a day of use, each as the conversation that showed it."""
+"""Small wrongs staff met in a day of use, each as the conversation that showed it."""
 from __future__ import annotations
 
 from datetime import datetime

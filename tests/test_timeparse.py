@@ -399,7 +399,7 @@ def test_readback_shows_year_only_when_it_differs():
     assert readback(rec, now=NOW) == "毎月第5金曜 10:00（初回 2027年1月29日(金) 10:00）"
 
 
-# -- hostile text (issue 14) ------------------------------------------------------------------------
+# -- hostile text ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["0000/1/1 10時 会議", "〇〇〇〇年1月1日 10時 会議", "0000.12.5 9時"])
 def test_year_zero_is_no_date(text):
     with pytest.raises(TimeError, match="という日付はありません。例："):
@@ -444,7 +444,7 @@ def test_nfkc_reads_a_long_run_of_marks_in_pieces():
     assert parse_when(text, NOW)[0].at == datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
 
 
-# -- time words staff use (issue 11, item 11) ----------------------------------------------------------
+# -- time words staff use ----------------------------------------------------------
 # Each expression against the fixed NOW (Monday 2026-11-23 09:00), with what it is read back as.
 
 TIME_WORD_CASES = [

@@ -1,4 +1,4 @@
-"""Visit plans after they are registered: 「計画終了」 and 「引継ぎ」 (issue 11).
+"""Visit plans after they are registered: 「計画終了」 and 「引継ぎ」.
 
 「計画終了 K-012 再入院」 ends the case's active plans (readmitted, moved away): their open visits are
 cancelled and no reminder of them is sent.  「引継ぎ K-012 佐藤」 gives them to a colleague of the same
