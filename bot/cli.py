@@ -326,7 +326,8 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
-    if not no_worker and (settings.line_on or settings.slack_on or settings.lineworks_on):
+    from bot.adapters import CONNECTORS
+    if not no_worker and any(c.on(settings) for c in CONNECTORS):
         child = WorkerChild()
         child.start()
     socket = None

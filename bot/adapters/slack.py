@@ -351,3 +351,60 @@ def display_name(client: WebClient, user_id: str) -> str | None:
     user = client.users_info(user=user_id)["user"]
     profile = user.get("profile") or {}
     return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or None
+
+
+class SlackPart:
+    """Slack for the worker (bot/serve/worker.py): Bolt answering the stored requests when Slack is
+    on, pushes with the bot token (also when only the token is set), names for new users, and a
+    watch on Slack's API for ``/readyz``."""
+
+    name = "slack"
+
+    def __init__(self, app, settings, bolt: BoltApp | None):
+        self.app = app
+        self.bolt = bolt
+        self.answers = bolt is not None
+        self.settings = settings
+
+    def process(self, payload: dict) -> None:
+        dispatch(self.bolt, payload)
+
+    def pusher(self) -> SlackPusher | None:
+        if not self.settings.slack_bot_token:
+            return None
+        return SlackPusher(web_client(self.settings.slack_bot_token, self.settings.slack_api_base_url))
+
+    @property
+    def display_name(self):
+        if self.bolt is None:
+            return None
+        return lambda user_id: display_name(self.bolt.client, user_id)
+
+    def start(self, stopping) -> None:
+        if self.bolt is not None:
+            import threading
+            threading.Thread(target=self._watch, args=(stopping,), name="nimo-slack-check", daemon=True).start()
+
+    def _watch(self, stopping) -> None:
+        """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
+        (``auth.test``) with a growing wait, recording the outcome for ``/readyz``."""
+        from bot.serve import status
+        wait = 1.0
+        while not stopping.is_set():
+            try:
+                self.bolt.client.auth_test()
+                status.record(self.app.db, "slack_api", True, None, self.app.clock())
+                wait = 600.0
+            except Exception as e:  # any failure: only its kind is kept
+                log.warning("slack api check failed: %s", type(e).__name__)
+                status.record(self.app.db, "slack_api", False, type(e).__name__, self.app.clock())
+                wait = min(wait * 2, 300.0)
+            stopping.wait(wait)
+
+
+def worker_part(app, settings, *, sleep=None) -> SlackPart:
+    """Bolt when Slack is on (its signing secret and bot token are set); with the bot token alone,
+    only the pusher."""
+    bolt = build_bolt(app, bot_token=settings.slack_bot_token, base_url=settings.slack_api_base_url) \
+        if settings.slack_on else None
+    return SlackPart(app, settings, bolt)
