@@ -292,7 +292,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         elif slack_socket_mode:
-            from bot.serve.config_check import problems
+            from bot.adapters.config_check import problems
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
         _file_modes_check(settings)
@@ -370,8 +370,8 @@ def _file_modes_check(settings: dict) -> None:
 
 def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
     """Say whether a platform is on: both settings there and each of the shape its platform issues
-    (bot/serve/config_check.py), else what is missing or wrong, without showing any value."""
-    from bot.serve.config_check import problems
+    (bot/adapters/config_check.py), else what is missing or wrong, without showing any value."""
+    from bot.adapters.config_check import problems
     missing = [n for n in names if not settings[n]]
     if missing:
         click.echo(f"{label}: オフ（{' と '.join(names)} が必要）")

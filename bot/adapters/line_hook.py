@@ -69,4 +69,5 @@ class LineHook:
 CONNECTOR = Connector(
     name=NAME, path="/line/webhook", on=lambda s: s.line_on,
     hook=lambda s: LineHook(s.line_channel_secret), worker="bot.adapters.line:worker_part",
+    loggers=("linebot",),
     off_warning="LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")

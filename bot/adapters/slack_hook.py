@@ -155,4 +155,5 @@ CONNECTOR = Connector(
     hook=lambda s: SlackHook(s.slack_signing_secret), worker="bot.adapters.slack:worker_part",
     # reminders reach Slack with the bot token alone, also without Slack's webhooks
     pushes=lambda s: bool(s.slack_bot_token),
+    loggers=("slack_sdk", "slack_bolt", "nimo.slack.bolt"),
     off_warning="Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")

@@ -112,6 +112,7 @@ class Connector:
     pushes: Callable[[Settings], bool] | None = None
     off_warning: str | None = None              # logged by the web process when it is off
     spools: bool = False                        # its hook may keep events aside (Intake.keep_aside)
+    loggers: tuple[str, ...] = ()               # its libraries' loggers, which log bodies below INFO
 
     def worker_factory(self) -> Callable:
         if callable(self.worker):
