@@ -12,7 +12,10 @@ from pathlib import Path
 import click
 
 from bot import config
+from bot.adapters import CONNECTORS  # the platforms' declarations only: the standard library
 from bot.reports import kinds as report_types
+
+PLATFORMS = [c.name for c in CONNECTORS]
 
 
 def _settings() -> config.Settings:
@@ -212,7 +215,7 @@ def gaps(db, as_json: bool) -> None:
 @main.command(help="チャットのルートを試す順に一覧する。--explain TEXT で、その文を受けるルートと理由を表示する"
                    "（試し用の空のデータベースで送るので、本番のデータには触れない）")
 @click.option("--explain", "text", metavar="TEXT", help="説明する文")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks", "terminal"]), default="line",
+@click.option("--platform", type=click.Choice([*PLATFORMS, "terminal"]), default="line",
               show_default=True, help="送った場所")
 @click.option("--group-chat", is_flag=True, help="グループで送ったことにする（既定は1対1のトーク）")
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer", "unregistered"]), default="staff",
@@ -326,7 +329,6 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
-    from bot.adapters import CONNECTORS
     if not no_worker and any(c.on(settings) for c in CONNECTORS):
         child = WorkerChild()
         child.start()
@@ -459,7 +461,7 @@ def users() -> None:
 
 
 @users.command("add", help="利用者を登録する")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True,
               help="LINE の userId（U と32桁）、Slack のユーザーID（U…／W…）、LINE WORKS の userId（xxxxxxxx-xxxx-…）")
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer"]), default="staff", show_default=True)
@@ -511,7 +513,7 @@ def users_list(db, everyone: bool) -> None:
 
 
 @users.command("rename", help="利用者の名前（一覧・書き出し・管理画面に出る）を変える")
-@click.argument("platform", type=click.Choice(["line", "slack", "lineworks"]))
+@click.argument("platform", type=click.Choice(PLATFORMS))
 @click.argument("user_id")
 @click.argument("name")
 @with_db
@@ -527,7 +529,7 @@ def users_rename(db, platform: str, user_id: str, name: str) -> None:
 
 @users.command("remove", help="利用者の登録を解除する（報告は名前のまま残る）。残っている計画・リマインダーは"
                "--to で引き継ぐか --cancel で取り消す")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True)
 @click.option("--to", "to", default=None, help="引き継ぐ人（PLATFORM:ID、同じ地域の登録中の人）")
 @click.option("--cancel", is_flag=True, help="残っている訪問計画・訪問・リマインダーを取り消す（記録に残る）")
@@ -548,7 +550,7 @@ def users_remove(db, platform: str, user_id: str, to: str | None, cancel: bool) 
 
 
 @users.command("restore", help="登録を解除した利用者を元に戻す")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True)
 @with_db
 def users_restore(db, platform: str, user_id: str) -> None:
@@ -590,7 +592,7 @@ def console() -> None:
 
 
 @console.command("link", help="管理画面へのログインリンクを作る（10分間・1回限り）。URL は最後の行に出る")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
 @with_db
 def console_link(db, platform: str, user_id: str) -> None:

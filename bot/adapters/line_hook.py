@@ -3,6 +3,7 @@ against ``X-Line-Signature`` and read into inbox events.  The worker's side is b
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.serve.webhooks import Answer, Connector, Event, Intake, Refused, Request, digest, hmac_b64_ok, \
     parse_json, platform_id
@@ -70,4 +71,6 @@ CONNECTOR = Connector(
     name=NAME, path="/line/webhook", on=lambda s: s.line_on,
     hook=lambda s: LineHook(s.line_channel_secret), worker="bot.adapters.line:worker_part",
     loggers=("linebot",),
+    id_shape=re.compile(r"U[0-9a-f]{32}"),  # the Messaging API's documented pattern
+    max_chars=5000,
     off_warning="LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")

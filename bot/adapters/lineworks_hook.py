@@ -94,4 +94,7 @@ class LineWorksHook:
 CONNECTOR = Connector(
     name=NAME, path="/lineworks/callback", on=lambda s: s.lineworks_on,
     hook=lambda s: LineWorksHook(s.lineworks_bot_secret, s.lineworks_bot_id),
-    worker="bot.adapters.lineworks:worker_part", spools=True)
+    worker="bot.adapters.lineworks:worker_part", spools=True,
+    # the API 2.0 user id in callbacks (not the login id or e-mail address, which callbacks never carry)
+    id_shape=re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    max_chars=5000)  # LINE WORKS documents 2,000 for what a bot sends; people are held to LINE's

@@ -156,4 +156,6 @@ CONNECTOR = Connector(
     # reminders reach Slack with the bot token alone, also without Slack's webhooks
     pushes=lambda s: bool(s.slack_bot_token),
     loggers=("slack_sdk", "slack_bolt", "nimo.slack.bolt"),
+    id_shape=re.compile(r"[UW][A-Z0-9]{8,20}"),  # U or W (Enterprise Grid), e.g. U024BE7LH
+    max_chars=40000,
     off_warning="Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")

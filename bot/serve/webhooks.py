@@ -113,6 +113,8 @@ class Connector:
     off_warning: str | None = None              # logged by the web process when it is off
     spools: bool = False                        # its hook may keep events aside (Intake.keep_aside)
     loggers: tuple[str, ...] = ()               # its libraries' loggers, which log bodies below INFO
+    id_shape: re.Pattern | None = None          # what its user ids look like (``nimo users add`` checks)
+    max_chars: int = 5000                       # the longest text a user can send there (the router's bound)
 
     def worker_factory(self) -> Callable:
         if callable(self.worker):
