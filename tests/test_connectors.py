@@ -213,3 +213,16 @@ def test_an_event_of_a_platform_this_worker_does_not_answer_is_refused_not_dropp
                         threads=1, connectors=(toy.connector,))
     with pytest.raises(RuntimeError, match="line is off"):
         answerer.process("line", {"events": []}, 1)
+
+
+def test_a_platform_the_scheduler_only_pushes_to_is_not_answered(tmp_path, index):
+    """Slack with its bot token alone: reminders go there, its webhooks are not taken (no signing
+    secret), so an event of it in the inbox fails rather than being counted as answered."""
+    from bot.adapters import CONNECTORS
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1234567890-1234567890123-AbCdEfGh"})
+    answerer = Answerer(build_app(db_path=str(tmp_path / "n.db"), index=index, clock=Clock()), settings,
+                        threads=1, connectors=CONNECTORS)
+    assert not answerer.on and answerer.workers is None
+    assert list(answerer.pushers()) == ["slack"]
+    with pytest.raises(RuntimeError, match="slack is off"):
+        answerer.process("slack", {"kind": "events_api", "body": {}}, 1)
