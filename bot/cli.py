@@ -289,9 +289,11 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
                 shown = value if value else "未設定"
             click.echo(f"{_pad(s.name, width)} {shown}")
         click.echo("")
-        line_on = _platform_check(settings, "LINE", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"))
-        slack_on = _platform_check(settings, "Slack", ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
-        lineworks_on = _lineworks_check(settings)
+        on = []
+        for c in CONNECTORS:  # each platform says whether it is on, and why not
+            state, said = c.checker()(settings, c)
+            click.echo(said)
+            on.append(state)
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         elif slack_socket_mode:
@@ -304,7 +306,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         except config.SettingError as e:
             click.echo(str(e))
             sys.exit(1)
-        sys.exit(0 if line_on or slack_on or lineworks_on else 1)
+        sys.exit(0 if any(on) else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     settings = _settings()
     from storage.connections import is_memory
@@ -368,38 +370,6 @@ def _file_modes_check(settings: dict) -> None:
     extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
     for p, mode in open_files(settings["NIMO_DB"], extra):
         click.echo(messages.file_mode_open(str(p), mode))
-
-
-def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
-    """Say whether a platform is on: both settings there and each of the shape its platform issues
-    (bot/adapters/config_check.py), else what is missing or wrong, without showing any value."""
-    from bot.adapters.config_check import problems
-    missing = [n for n in names if not settings[n]]
-    if missing:
-        click.echo(f"{label}: オフ（{' と '.join(names)} が必要）")
-        return False
-    wrong = problems(settings, names)
-    if wrong:
-        click.echo(f"{label}: オフ（{'／'.join(wrong)}）")
-        return False
-    click.echo(f"{label}: オン")
-    return True
-
-
-def _lineworks_check(settings: dict) -> bool:
-    """Say whether LINE WORKS is on, and what is missing or unusable when it is not."""
-    missing = [name for name in config.LINEWORKS_REQUIRED if not settings[name]]
-    if missing:
-        click.echo(f"LINE WORKS: オフ（{'・'.join(missing)} が必要）")
-        return False
-    from bot.adapters.lineworks_api import load_private_key
-    try:
-        load_private_key(settings["LINEWORKS_PRIVATE_KEY"])
-    except ValueError as e:
-        click.echo(f"LINE WORKS: オフ（{e}）")
-        return False
-    click.echo("LINE WORKS: オン")
-    return True
 
 
 @main.command(help="LINE と Slack のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.config import LINE_REQUIRED
 from bot.serve.webhooks import Answer, Connector, Event, Intake, Refused, Request, digest, hmac_b64_ok, \
     parse_json, platform_id
 
@@ -73,4 +74,5 @@ CONNECTOR = Connector(
     loggers=("linebot",),
     id_shape=re.compile(r"U[0-9a-f]{32}"),  # the Messaging API's documented pattern
     max_chars=5000,
+    required=LINE_REQUIRED,
     off_warning="LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from datetime import datetime
 
+from bot.config import LINEWORKS_REQUIRED
 from bot.serve.webhooks import Answer, Connector, Event, Intake, Refused, Request, digest, hmac_b64_ok, \
     parse_json, platform_id
 
@@ -97,4 +98,6 @@ CONNECTOR = Connector(
     worker="bot.adapters.lineworks:worker_part", spools=True,
     # the API 2.0 user id in callbacks (not the login id or e-mail address, which callbacks never carry)
     id_shape=re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    max_chars=5000)  # LINE WORKS documents 2,000 for what a bot sends; people are held to LINE's
+    max_chars=5000,  # LINE WORKS documents 2,000 for what a bot sends; people are held to LINE's
+    required=LINEWORKS_REQUIRED,
+    check="bot.adapters.config_check:lineworks_key_usable")

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from bot.config import SLACK_REQUIRED
 from bot.serve.webhooks import Answer, Connector, Event, Intake, Refused, Request, digest, parse_json, platform_id
 
 log = logging.getLogger("nimo.web")
@@ -158,4 +159,5 @@ CONNECTOR = Connector(
     loggers=("slack_sdk", "slack_bolt", "nimo.slack.bolt"),
     id_shape=re.compile(r"[UW][A-Z0-9]{8,20}"),  # U or W (Enterprise Grid), e.g. U024BE7LH
     max_chars=40000,
+    required=SLACK_REQUIRED,
     off_warning="Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")

@@ -115,16 +115,26 @@ class Connector:
     loggers: tuple[str, ...] = ()               # its libraries' loggers, which log bodies below INFO
     id_shape: re.Pattern | None = None          # what its user ids look like (``nimo users add`` checks)
     max_chars: int = 5000                       # the longest text a user can send there (the router's bound)
+    required: tuple[str, ...] = ()              # the settings it needs to be on (``nimo serve --check``)
+    # how ``nimo serve --check`` says whether it is on: "module:function", called with the settings
+    # as text and this connector, giving (on, the line to show); None: the required settings' shapes
+    check: str | None = None
 
     def worker_factory(self) -> Callable:
-        if callable(self.worker):
-            return self.worker
-        from importlib import import_module
-        module, _, name = self.worker.partition(":")
-        return getattr(import_module(module), name)
+        return self.worker if callable(self.worker) else _load(self.worker)
+
+    def checker(self) -> Callable:
+        return _load(self.check or "bot.adapters.config_check:required_and_shapes")
 
     def wanted_by_worker(self, settings: Settings) -> bool:
         return self.on(settings) or bool(self.pushes and self.pushes(settings))
+
+
+def _load(where: str) -> Callable:
+    """``"module:function"``, imported now (so a platform's SDK is loaded only where it is used)."""
+    from importlib import import_module
+    module, _, name = where.partition(":")
+    return getattr(import_module(module), name)
 
 
 # -- helpers for the hooks ------------------------------------------------------------------------
