@@ -1079,3 +1079,5 @@ def platform_needs(label: str, names: str) -> str:
 
 def platform_off(label: str, why: str) -> str:
     return f"{label}: オフ（{why}）"
+# How to call Nimo in a group, where a platform differs from the usual (LINE WORKS has no mention of a bot)
+GROUP_HINTS = {"lineworks": LINEWORKS_GROUP_HINT}
