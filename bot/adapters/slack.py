@@ -167,7 +167,8 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     runs each listener to its end before the inbox row is marked done.
     ``base_url`` points the Web API client elsewhere (tests)."""
     client = web_client(bot_token, base_url)
-    quiet = logging.getLogger("nimo.slack.bolt")  # held at INFO (slack_hook.CONNECTOR.loggers): Bolt logs bodies at DEBUG
+    # held at INFO (slack_hook.CONNECTOR.loggers): Bolt logs bodies at DEBUG
+    quiet = logging.getLogger("nimo.slack.bolt")
     bolt = BoltApp(client=client, signing_secret="verified-by-the-web-process", logger=quiet,
                    process_before_response=True, request_verification_enabled=False,
                    token_verification_enabled=False, url_verification_enabled=False)

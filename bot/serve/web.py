@@ -89,8 +89,8 @@ class WebApp:
         self._busy_lock = threading.Lock()
         if connectors is None:
             from bot.adapters import CONNECTORS as connectors
-        # path → (platform, its hook), for the platforms that are on
-        self.hooks = {c.path: (c.name, c.hook(settings)) for c in connectors if c.on(settings)}
+        # path → its platform's hook, for the platforms that are on
+        self.hooks = {c.path: c.hook(settings) for c in connectors if c.on(settings)}
         for c in connectors:
             if not c.on(settings) and c.off_warning:
                 log.warning("%s", c.off_warning)
@@ -108,10 +108,10 @@ class WebApp:
             return _respond(start_response, "404 Not Found")
         if environ.get("REQUEST_METHOD") != "POST":
             return _respond(start_response, "405 Method Not Allowed")
-        _, hook = self.hooks[path]
         try:
-            answer = hook.receive(webhooks.Request(_read(environ), environ.get("CONTENT_TYPE") or "", self.wall(),
-                                                   _headers(environ)), self)
+            body = _read(environ)
+            request = webhooks.Request(body, environ.get("CONTENT_TYPE") or "", self.wall(), _headers(environ))
+            answer = self.hooks[path].receive(request, self)  # the web app is the hook's Intake
         except webhooks.Refused as e:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
