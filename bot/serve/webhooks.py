@@ -142,8 +142,8 @@ def hmac_b64_ok(body: bytes, signature: str | None, secret: str | None) -> bool:
     """A base64 HMAC-SHA256 of the raw body (LINE's and LINE WORKS's rule), in constant time."""
     if not signature or not secret:
         return False
-    digest = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest())
-    return hmac.compare_digest(digest, signature.encode("ascii", "replace"))
+    mac = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest())
+    return hmac.compare_digest(mac, signature.encode("ascii", "replace"))
 
 
 def parse_json(raw: bytes | str) -> object:
