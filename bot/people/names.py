@@ -12,7 +12,6 @@ registering someone who can never match an incoming message.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from typing import Callable
 
