@@ -12,7 +12,10 @@ from pathlib import Path
 import click
 
 from bot import config
+from bot.adapters import CONNECTORS  # the platforms' declarations only: the standard library
 from bot.reports import kinds as report_types
+
+PLATFORMS = [c.name for c in CONNECTORS]
 
 
 def _settings() -> config.Settings:
@@ -222,7 +225,7 @@ def gaps(db, as_json: bool) -> None:
 @main.command(help="チャットのルートを試す順に一覧する。--explain TEXT で、その文を受けるルートと理由を表示する"
                    "（試し用の空のデータベースで送るので、本番のデータには触れない）")
 @click.option("--explain", "text", metavar="TEXT", help="説明する文")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks", "terminal"]), default="line",
+@click.option("--platform", type=click.Choice([*PLATFORMS, "terminal"]), default="line",
               show_default=True, help="送った場所")
 @click.option("--group-chat", is_flag=True, help="グループで送ったことにする（既定は1対1のトーク）")
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer", "unregistered"]), default="staff",
@@ -296,13 +299,15 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
                 shown = value if value else "未設定"
             click.echo(f"{_pad(s.name, width)} {shown}")
         click.echo("")
-        line_on = _platform_check(settings, "LINE", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"))
-        slack_on = _platform_check(settings, "Slack", ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
-        lineworks_on = _lineworks_check(settings)
+        on = []
+        for c in CONNECTORS:  # each platform says whether it is on, and why not
+            state, said = c.checker()(settings, c)
+            click.echo(said)
+            on.append(state)
         if slack_socket_mode and not settings["SLACK_APP_TOKEN"]:
             click.echo("Socket Mode には SLACK_APP_TOKEN（xapp-…）が必要です")
         elif slack_socket_mode:
-            from bot.serve.config_check import problems
+            from bot.adapters.config_check import problems
             for p in problems(settings, ("SLACK_APP_TOKEN",)):
                 click.echo(p)
         _file_modes_check(settings)
@@ -311,7 +316,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
         except config.SettingError as e:
             click.echo(str(e))
             sys.exit(1)
-        sys.exit(0 if line_on or slack_on or lineworks_on else 1)
+        sys.exit(0 if any(on) else 1)
     # Every check comes before anything starts, so a mistake never leaves a worker behind.
     settings = _settings()
     from storage.connections import is_memory
@@ -336,7 +341,7 @@ def serve(check: bool, slack_socket_mode: bool, host: str, port: int | None, no_
     stop = threading.Event()
     on_stop_signals(stop)
     child = None
-    if not no_worker and (settings.line_on or settings.slack_on or settings.lineworks_on):
+    if not no_worker and any(c.on(settings) for c in CONNECTORS):
         child = WorkerChild()
         child.start()
     socket = None
@@ -375,38 +380,6 @@ def _file_modes_check(settings: dict) -> None:
     extra = [Path(settings["NIMO_BACKUP_DIR"])] if settings.get("NIMO_BACKUP_DIR") else []
     for p, mode in open_files(settings["NIMO_DB"], extra):
         click.echo(messages.file_mode_open(str(p), mode))
-
-
-def _platform_check(settings: dict, label: str, names: tuple[str, str]) -> bool:
-    """Say whether a platform is on: both settings there and each of the shape its platform issues
-    (bot/serve/config_check.py), else what is missing or wrong, without showing any value."""
-    from bot.serve.config_check import problems
-    missing = [n for n in names if not settings[n]]
-    if missing:
-        click.echo(f"{label}: オフ（{' と '.join(names)} が必要）")
-        return False
-    wrong = problems(settings, names)
-    if wrong:
-        click.echo(f"{label}: オフ（{'／'.join(wrong)}）")
-        return False
-    click.echo(f"{label}: オン")
-    return True
-
-
-def _lineworks_check(settings: dict) -> bool:
-    """Say whether LINE WORKS is on, and what is missing or unusable when it is not."""
-    missing = [name for name in config.LINEWORKS_REQUIRED if not settings[name]]
-    if missing:
-        click.echo(f"LINE WORKS: オフ（{'・'.join(missing)} が必要）")
-        return False
-    from bot.adapters.lineworks_api import load_private_key
-    try:
-        load_private_key(settings["LINEWORKS_PRIVATE_KEY"])
-    except ValueError as e:
-        click.echo(f"LINE WORKS: オフ（{e}）")
-        return False
-    click.echo("LINE WORKS: オン")
-    return True
 
 
 @main.command(help="LINE と Slack のイベントに答え、リマインドを送る処理（nimo serve が自動で起動する。"
@@ -468,7 +441,7 @@ def users() -> None:
 
 
 @users.command("add", help="利用者を登録する")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True,
               help="LINE の userId（U と32桁）、Slack のユーザーID（U…／W…）、LINE WORKS の userId（xxxxxxxx-xxxx-…）")
 @click.option("--role", type=click.Choice(["staff", "supervisor", "admin", "peer"]), default="staff", show_default=True)
@@ -520,7 +493,7 @@ def users_list(db, everyone: bool) -> None:
 
 
 @users.command("rename", help="利用者の名前（一覧・書き出し・管理画面に出る）を変える")
-@click.argument("platform", type=click.Choice(["line", "slack", "lineworks"]))
+@click.argument("platform", type=click.Choice(PLATFORMS))
 @click.argument("user_id")
 @click.argument("name")
 @with_db
@@ -536,7 +509,7 @@ def users_rename(db, platform: str, user_id: str, name: str) -> None:
 
 @users.command("remove", help="利用者の登録を解除する（報告は名前のまま残る）。残っている計画・リマインダーは"
                "--to で引き継ぐか --cancel で取り消す")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True)
 @click.option("--to", "to", default=None, help="引き継ぐ人（PLATFORM:ID、同じ地域の登録中の人）")
 @click.option("--cancel", is_flag=True, help="残っている訪問計画・訪問・リマインダーを取り消す（記録に残る）")
@@ -557,7 +530,7 @@ def users_remove(db, platform: str, user_id: str, to: str | None, cancel: bool) 
 
 
 @users.command("restore", help="登録を解除した利用者を元に戻す")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True)
 @with_db
 def users_restore(db, platform: str, user_id: str) -> None:
@@ -599,7 +572,7 @@ def console() -> None:
 
 
 @console.command("link", help="管理画面へのログインリンクを作る（10分間・1回限り）。URL は最後の行に出る")
-@click.option("--platform", type=click.Choice(["line", "slack", "lineworks"]), required=True)
+@click.option("--platform", type=click.Choice(PLATFORMS), required=True)
 @click.option("--id", "user_id", required=True, help="登録済みの利用者のID")
 @with_db
 def console_link(db, platform: str, user_id: str) -> None:

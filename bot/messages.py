@@ -1066,3 +1066,18 @@ CONFIRM_UNKNOWN = "この確認は受け付けられなくなりました。お�
 def setting_not_a_number(name: str, value: str) -> str:
     shown = value if len(value) <= 20 else value[:20] + "…"
     return f"{name} には 1 以上の整数を設定してください（いまの値：「{shown}」）。"
+
+
+# -- platforms: nimo serve --check says whether each is on ------------------------------------------
+def platform_on(label: str) -> str:
+    return f"{label}: オン"
+
+
+def platform_needs(label: str, names: str) -> str:
+    return f"{label}: オフ（{names} が必要）"
+
+
+def platform_off(label: str, why: str) -> str:
+    return f"{label}: オフ（{why}）"
+# How to call Nimo in a group, where a platform differs from the usual (LINE WORKS has no mention of a bot)
+GROUP_HINTS = {"lineworks": LINEWORKS_GROUP_HINT}

@@ -25,7 +25,8 @@ def test_the_names_it_gives_are_defined_where_it_says():
     for module, name in [("bot.app", "build_app"), ("bot.serve.runtime", "build_worker"), ("bot.chat.routes", "Route"),
                          ("bot.chat.routes", "Conversation"), ("bot.handlers", "GROUPS"), ("bot.handlers", "MODULES"),
                          ("bot.chat.router", "CHAIN"), ("bot.chat.router", "ROUTE_RULES"),
-                         ("scheduler.transactions", "immediate"), ("storage.migrations", "MIGRATIONS")]:
+                         ("scheduler.transactions", "immediate"), ("storage.migrations", "MIGRATIONS"),
+                         ("bot.adapters", "CONNECTORS"), ("bot.serve.webhooks", "Connector")]:
         assert f"`{name}" in DOC or name in DOC, name
         assert hasattr(importlib.import_module(module), name), (module, name)
 

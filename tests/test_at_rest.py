@@ -188,3 +188,20 @@ def test_raw_webhook_text_is_gone_from_the_files_of_a_running_nimo_serve(tmp_pat
             assert line.wait_for(lambda l: len(l.delivered) == n)
         assert "保存しました" in json.dumps(line.delivered, ensure_ascii=False)
         assert wait_for(lambda: found() == [], timeout=30), found()
+
+
+@pytest.mark.parametrize("platform, stored, kind", [
+    ("line", {"type": "message", "message": {"type": "text", "text": NAME}}, "message.text"),
+    ("lineworks", {"type": "message", "content": {"type": "text", "text": NAME}}, "message.text"),
+    ("slack", {"kind": "events_api", "body": {"event": {"type": "message", "text": NAME}}}, "events_api.message"),
+    ("slack", {"kind": "interactive", "body": {"type": "view_submission", "view": {"title": NAME}}},
+     "interactive.view_submission"),
+    ("toy", {"kind": "slash_commands", "body": {"text": NAME}}, "slash_commands"),
+    ("line", {"text": NAME}, "?"),
+])
+def test_what_an_answered_event_keeps_is_its_kind_read_from_the_stored_shape(platform, stored, kind):
+    """The kind is read from the shapes platforms store, not from the platform's name, so a new
+    platform's rows are scrubbed the same way."""
+    kept = json.loads(inbox_mod.at_rest(platform, json.dumps(stored, ensure_ascii=False)))
+    assert kept["type"] == kind and NAME not in json.dumps(kept, ensure_ascii=False)
+    assert inbox_mod.at_rest(platform, json.dumps(kept)) == json.dumps(kept)  # scrubbing twice changes nothing

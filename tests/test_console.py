@@ -647,7 +647,7 @@ def test_a_withdrawn_case_whose_id_was_taken_again_is_not_restored_over_the_new_
 def test_the_case_form_speaks_to_a_curator_and_shows_each_format_up_front(con):
     body = page(con.client(user="Usv").get("/cases/new"))
     seen = _visible(body)
-    for developer in ("nimo cases check", "knowledge/cases", "YAML のマッピング"):
+    for developer in ("nimo cases check", "casebase/cases", "YAML のマッピング"):
         assert developer not in seen
     assert not re.search(r"(?<![\w-])(id|part|section|population)(?![\w-])", seen), re.findall(
         r"(?<![\w-])(?:id|part|section|population)(?![\w-])", seen)

@@ -12,6 +12,10 @@
 - The kinds of field report are listed once (``bot/reports/kinds.py``).
 - Platform adapters reach the handlers and the access rules only through the router
   (``app.handle``): they import neither ``bot.handlers`` nor ``bot.people.access``.
+- A platform is declared in ``bot/adapters/`` only: ``bot/serve/`` names none (no platform key or
+  webhook path as a string, no ``settings.line_…``, no import of a platform's module), and a
+  platform's web side (its ``*_hook.py``, listed by ``bot/adapters/__init__.py``) imports only the
+  standard library and the webhook helpers, so the web process stays small.
 
 Each checker is also run on small sources that break the rule, so a checker that finds nothing
 because it looks at nothing would fail here too.
@@ -21,10 +25,13 @@ from __future__ import annotations
 import ast
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
+from bot.adapters import CONNECTORS
+from bot.config import Settings
 from storage.connections import open_db
 from bot.reports.kinds import TYPES
 from scheduler.transactions import immediate
@@ -258,6 +265,130 @@ def test_report_types_are_listed_once():
     schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'reports'").fetchone()[0]
     check = re.search(r"CHECK \(type IN \(([^)]*)\)\)", schema)
     assert tuple(re.findall(r"'([^']*)'", check.group(1))) == TYPES
+
+
+# -- platforms are declared in bot/adapters/ only -------------------------------------------------
+# What a platform's web side may import besides the standard library: the settings, the webhook
+# helpers, its sibling hooks, and Slack's form rules (the web process says a modal's mistakes in the
+# acknowledgement; they import no SDK).
+HOOK_ALLOWED = ("bot.config", "bot.serve.webhooks", "bot.adapters.slack_form")
+PLATFORMS = tuple(c.name for c in CONNECTORS)
+PATHS = tuple(c.path for c in CONNECTORS)
+
+
+def hook_imports(source: str, package: str) -> list[str]:
+    """Imports of a hook module that are neither the standard library nor ``HOOK_ALLOWED`` nor a hook."""
+    out = []
+    for n, m in imported_modules(source, package):
+        top = m.split(".")[0]
+        if top in sys.stdlib_module_names or top == "__future__":
+            continue
+        if any(m == a or m.startswith(a + ".") for a in HOOK_ALLOWED):
+            continue
+        if m == "bot.adapters" or re.fullmatch(r"bot\.adapters\.\w+_hook(\.\w+)?", m):
+            continue
+        out.append(f"line {n}: {m}")
+    return out
+
+
+def platform_names(source: str, package: str, platforms=PLATFORMS, paths=PATHS) -> list[str]:
+    """Where a source names a platform: a string (docstrings and comments are prose and are left
+    alone) that is a platform's key or holds its webhook path; an attribute such as
+    ``settings.line_on``; an import of one of bot/adapters/'s modules (the package itself, for
+    ``CONNECTORS``, is the list and names no platform)."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        text = None if id(node) in skip else _string(node)
+        if text is not None and (text.lower() in platforms or any(p in text for p in paths)):
+            found.append(f"line {node.lineno}: {text!r}")
+        if isinstance(node, ast.Attribute) and _platform_word(node.attr, platforms):
+            found.append(f"line {node.lineno}: .{node.attr}")
+        name = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+            else node.id if isinstance(node, ast.Name) else None
+        if name is not None and _platform_word(name, platforms):
+            found.append(f"line {node.lineno}: {name}")
+    found += [f"line {n}: import {m}" for n, m in imported_modules(source, package)
+              if m.startswith("bot.adapters.") and m != "bot.adapters.CONNECTORS"]
+    return found
+
+
+def _platform_word(name: str, platforms) -> bool:
+    """``line_on``, ``_slack``, ``LINEWORKS_WINDOW``, ``slack_signature_ok``: a name that starts
+    with a platform's key (not ``lines`` or ``deadline``); ``SlackRequest`` is read ``slack_request``."""
+    word = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.lstrip("_")).lower()
+    return any(word == p or word.startswith(p + "_") for p in platforms)
+
+
+def test_bot_serve_names_no_platform():
+    """Adding a platform touches bot/adapters/ (and its settings, words and stand-in), not the
+    web process's routing or the worker's wiring."""
+    checked = modules("bot/serve")
+    assert len(checked) >= 10 and any(rel(p) == "bot/serve/web.py" for p in checked)
+    assert set(PLATFORMS) >= {"line", "slack", "lineworks"}  # the list the check uses is the real one
+    broken = {rel(p): hits for p in checked if (hits := platform_names(p.read_text(encoding="utf-8"), package_of(p)))}
+    assert broken == {}
+
+
+def test_platform_hooks_import_only_the_standard_library_and_the_webhook_helpers():
+    """What the web process loads of a platform: no SDK, no Flask, no numpy, no handler."""
+    listed = {m for _, m in imported_modules((ROOT / "bot/adapters/__init__.py").read_text("utf-8"), "bot.adapters")}
+    hooks = sorted((ROOT / "bot/adapters").glob("*_hook.py"))
+    assert {f"bot.adapters.{p.stem}" for p in hooks} <= listed and len(hooks) >= len(CONNECTORS)
+    # every connector's hook is one of the checked modules
+    on = Settings.from_env({})
+    assert {type(c.hook(on)).__module__ for c in CONNECTORS} <= {f"bot.adapters.{p.stem}" for p in hooks}
+    broken = {rel(p): hits for p in [*hooks, ROOT / "bot/adapters/__init__.py"]
+              if (hits := hook_imports(p.read_text(encoding="utf-8"), "bot.adapters"))}
+    assert broken == {}
+
+
+@pytest.mark.parametrize("source", [
+    'if platform == "slack":\n    pass\n',
+    'self.store("line", events)\n',
+    'PATH = "/lineworks/callback"\n',
+    'url = f"https://x{base}/line/webhook"\n',
+    'if settings.line_on:\n    pass\n',
+    'secret = settings.slack_signing_secret\n',
+    'from bot.adapters.line import worker_part\n',
+    'def f():\n    from bot.adapters import slack\n',
+    'import bot.adapters.lineworks_hook\n',
+    'def line_events(body):\n    pass\n',
+    'class SlackRequest:\n    pass\n',
+    'LINEWORKS_WINDOW = 24 * 3600\n',
+    'def _line(self, environ):\n    pass\n',
+])
+def test_the_platform_check_finds_a_platform_named(source):
+    assert platform_names(source, "bot.serve") != []
+
+
+@pytest.mark.parametrize("source", [
+    'from bot.adapters import CONNECTORS\n',
+    '"""LINE and Slack redeliver; LINE WORKS does not (/lineworks/callback)."""\n',
+    'x = 1  # the line webhook\n',
+    'log.warning("%s: refused (%s)", path, why)\n',
+    'deadline = time.monotonic()\n',
+    'lines = text.splitlines()\n',
+])
+def test_the_platform_check_lets_generic_code_be(source):
+    assert platform_names(source, "bot.serve") == []
+
+
+@pytest.mark.parametrize("source, found", [
+    ("import hmac, hashlib, json\n", False),
+    ("from bot.serve.webhooks import Refused, Connector\n", False),
+    ("def f():\n    from bot.adapters.slack_form import check_form\n", False),
+    ("from bot.adapters import line_hook, slack_hook\n", False),
+    ("import slack_sdk\n", True),
+    ("def f():\n    from linebot.v3.webhooks import Event\n", True),     # lazy: still loaded by the web process
+    ("from bot.adapters.slack import render\n", True),
+    ("from bot.handlers import ROUTES\n", True),
+    ("import numpy\n", True),
+    ("from bot import messages\n", True),
+])
+def test_the_hook_check_finds_what_the_web_process_must_not_load(source, found):
+    assert bool(hook_imports(source, "bot.adapters")) is found
 
 
 # -- the checkers catch what they are for ---------------------------------------------------------

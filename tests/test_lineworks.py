@@ -454,7 +454,7 @@ def test_a_send_failing_with_503_is_logged_with_its_endpoint_status_and_attempt(
 
 def test_a_message_whose_answer_was_lost_is_not_sent_again(stack, works):
     register(stack)
-    stack.server.answerer.lineworks.api.timeout = 0.5
+    stack.server.answerer.parts["lineworks"].api.timeout = 0.5
     works.fail_next("/messages", None, delay=1.5, deliver=True)  # accepted, but answered too late
     stack.callback(text_event("8050問題"))
     assert stack.statuses() == {"done": 1}  # answered, and the workers are idle

@@ -17,7 +17,7 @@ from .conftest import ROOT
 NAMES = {s.name for s in SETTINGS}
 # Modules that may name a setting by its environment name: the declarations, the command that
 # builds Settings (``nimo serve --check`` lists and checks each by name) and the shape checks it uses.
-BY_NAME = {"bot/config.py", "bot/cli.py", "bot/serve/config_check.py"}
+BY_NAME = {"bot/config.py", "bot/cli.py", "bot/adapters/config_check.py"}
 
 
 def sample(name: str) -> str:

@@ -302,7 +302,7 @@ def test_push_retried_after_a_timeout_is_not_delivered_twice(stack):
     register(stack)
     ev = text_event("家族教室")
     stack.line.expire_token(ev["replyToken"])
-    stack.server.answerer.line.messenger.timeout = 0.5
+    stack.server.answerer.parts["line"].messenger.timeout = 0.5
     stack.line.fail_next("/v2/bot/message/push", 200, delay=1.5, deliver=True)
     stack.line_post([ev])
     assert stack.statuses() == {"done": 1}
@@ -314,7 +314,7 @@ def test_push_retried_after_a_timeout_is_not_delivered_twice(stack):
 
 def test_reply_that_timed_out_but_arrived_is_not_pushed_again(stack):
     register(stack)
-    stack.server.answerer.line.messenger.timeout = 0.5
+    stack.server.answerer.parts["line"].messenger.timeout = 0.5
     stack.line.fail_next("/v2/bot/message/reply", 200, delay=1.5, deliver=True)
     stack.line_post([text_event("家族教室")])
     assert stack.statuses() == {"done": 1}

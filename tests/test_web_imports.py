@@ -1,5 +1,6 @@
 """The web process stays HTTP only: after every console page has been visited (and its forms
-posted), it holds no handler, no search, no tokenizer and no numpy.
+posted), and a signed webhook of every platform taken, it holds no handler, no search, no
+tokenizer, no numpy and no SDK.
 
 The web app runs in a fresh Python process of its own (as ``nimo serve`` runs it), over a database
 file this test fills with real rows through the domain functions: a report with a photo, a local
@@ -48,7 +49,8 @@ from storage.connections import PerThreadDB
 from bot.serve.web import WebApp
 
 db_path, token, now, ids = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), json.loads(sys.argv[4])
-web = WebApp(PerThreadDB(db_path), lambda: now, Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp"}))
+platforms, hooks = json.loads(sys.argv[5]), json.loads(sys.argv[6])
+web = WebApp(PerThreadDB(db_path), lambda: now, Settings.from_env({"NIMO_PUBLIC_URL": "https://nimo.example.jp", **platforms}))
 c = Client(web)
 BASE = "https://nimo.example.jp"
 seen, statuses = set(), []
@@ -94,8 +96,10 @@ go("POST", f"/proposals/{ids['other_proposal']}", data={"csrf": t, "op": "declin
 go("POST", "/users", data={"csrf": t, "op": "invite", "role": "staff", "area": "千葉市", "days": "7"})
 go("POST", "/users", data={"csrf": t, "op": "remove", "platform": "line", "user_id": ids["staff"]})
 go("POST", "/logout", data={"csrf": t})
+# every platform's hook, with a request that makes it do all it can in this process (a modal's check)
+hooked = [(h["path"], c.post(h["path"], data=h["body"].encode(), headers=h["headers"]).status_code) for h in hooks]
 every = {(rule.endpoint, m) for rule in web._console.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
-print(json.dumps({"modules": sorted(sys.modules), "statuses": statuses,
+print(json.dumps({"modules": sorted(sys.modules), "statuses": statuses, "hooked": hooked,
                   "missed": sorted(f"{e} {m}" for e, m in every - seen)}))
 """
 
@@ -132,10 +136,39 @@ class _Chat:
         self.db, self.clock = db, lambda: FIXED_NOW
 
 
+# Every platform on, for its hook to take a signed request (LINE WORKS's key is the worker's to read).
+PLATFORMS = {"LINE_CHANNEL_SECRET": "l" * 32, "LINE_CHANNEL_ACCESS_TOKEN": "t", "SLACK_SIGNING_SECRET": "s" * 32,
+             "SLACK_BOT_TOKEN": "xoxb-t", "LINEWORKS_BOT_ID": "2001", "LINEWORKS_BOT_SECRET": "w" * 32,
+             "LINEWORKS_CLIENT_ID": "c", "LINEWORKS_CLIENT_SECRET": "cs", "LINEWORKS_SERVICE_ACCOUNT": "a.serviceaccount@x",
+             "LINEWORKS_PRIVATE_KEY": "/nonexistent.key"}
+
+
+def signed_webhooks() -> list[dict]:
+    """One signed request per platform (signed here: the stand-ins' modules load the SDKs)."""
+    from datetime import datetime, timezone
+    from urllib.parse import urlencode
+    from .fakes import line_signature, slack_headers
+    from .fakes.lineworks import lineworks_headers
+    line = json.dumps({"destination": "U", "events": []})
+    modal = urlencode({"payload": json.dumps({"type": "view_submission", "user": {"id": "U1"}, "trigger_id": "1.2",
+                                              "view": {"callback_id": "nimo_report", "state": {"values": {}}}})})
+    issued = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    works = json.dumps({"type": "message", "source": {"userId": "0" * 8 + "-0000-0000-0000-" + "0" * 12},
+                        "issuedTime": issued, "content": {"type": "text", "text": "ヘルプ"}}, ensure_ascii=False)
+    return [
+        {"path": "/line/webhook", "body": line,
+         "headers": {"Content-Type": "application/json", "X-Line-Signature": line_signature(line.encode(), "l" * 32)}},
+        {"path": "/slack/events", "body": modal,
+         "headers": slack_headers(modal.encode(), "s" * 32, content_type="application/x-www-form-urlencoded")},
+        {"path": "/lineworks/callback", "body": works, "headers": lineworks_headers(works.encode(), "w" * 32, "2001")},
+    ]
+
+
 def visit_every_page(tmp_path) -> tuple[dict, dict]:
     token, ids = _world(tmp_path)
     p = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "n.db"), token, FIXED_NOW.isoformat(),
-                        json.dumps(ids)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                        json.dumps(ids), json.dumps(PLATFORMS), json.dumps(signed_webhooks())],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout), ids
 
@@ -152,7 +185,13 @@ def test_the_web_process_holds_no_handler_search_or_numpy_after_every_console_pa
     decided = [by_path[("POST", f"/proposals/{ids[k]}")] for k in ("proposal", "other_proposal")]
     assert decided == [303, 303]  # published, declined
     assert by_path[("POST", f"/cases/withdrawn/{ids['withdrawn']}/restore")] == 303
+    # each platform's hook took its request: LINE's connectivity check, Slack's modal (its mistakes
+    # said in the answer), a LINE WORKS message
+    assert out["hooked"] == [["/line/webhook", 200], ["/slack/events", 200], ["/lineworks/callback", 200]]
+    stored = PerThreadDB(tmp_path / "n.db").execute("SELECT platform, sender FROM inbox").fetchall()
+    assert [tuple(r) for r in stored] == [("lineworks", "0" * 8 + "-0000-0000-0000-" + "0" * 12)]  # the modal was not kept
     modules = set(out["modules"])
+    assert {"bot.adapters.line_hook", "bot.adapters.slack_hook", "bot.adapters.slack_form"} <= modules
     assert "flask" in modules and "bot.console.views_cases" in modules  # the console really ran
     loaded = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert loaded == []

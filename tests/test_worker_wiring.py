@@ -25,7 +25,7 @@ assert not answerer.on
 print(json.dumps(loaded()))
 answerer = bot.serve.worker.Answerer(build_app(db=open_db(":memory:")), Settings.from_env(
     {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "LINE_API_BASE_URL": "http://127.0.0.1:9"}), threads=1)
-assert answerer.on and type(answerer.line).__module__ == "bot.adapters.line"
+assert answerer.on and type(answerer.parts["line"]).__module__ == "bot.adapters.line"
 print(json.dumps(loaded()))
 """
 

@@ -2,7 +2,7 @@
 messages and delivered, pushes for the scheduler (:class:`LineAnswers` is the Platform).
 
 The web process verifies the signature and stores each event in the SQLite inbox
-(bot/serve/webhooks.py: its ``webhookEventId`` is the key, so a redelivery is dropped) and answers
+(bot/adapters/line_hook.py: its ``webhookEventId`` is the key, so a redelivery is dropped) and answers
 200; everything here runs later, in the worker, so an event acknowledged to LINE survives a crash.
 
 Delivery uses the reply token first and falls back to push with an ``X-Line-Retry-Key`` derived
@@ -29,7 +29,7 @@ from bot.chat import platform as chat_platform
 from bot.chat.core import CaseCard, Choice, Incoming, Reply
 from bot.config import Settings
 from bot.serve.delivery import DeliveryFailed, ReplyClaims, record_failure
-from bot.serve.webhooks import line_key
+from bot.adapters.line_hook import key as line_key
 from bot.adapters import line_family
 from bot.adapters.line_family import group_call, sequence
 
@@ -293,9 +293,11 @@ class LinePusher:
 
 class LineAnswers:
     """LINE as a :class:`~bot.chat.platform.Platform`: one stored webhook event → the replies, delivered
-    by reply token or (after a restart, when the token is spent) by push."""
+    by reply token or (after a restart, when the token is spent) by push.  Also the worker's part
+    for LINE (bot/serve/worker.py): it answers, pushes and names new users."""
 
     name = "line"
+    answers = True
 
     def __init__(self, app, messenger: LineMessenger):
         self.app = app
@@ -336,6 +338,12 @@ class LineAnswers:
     def pusher(self) -> LinePusher:
         return LinePusher(self.messenger)
 
+    def display_name(self, user_id: str) -> str | None:
+        return self.messenger.display_name(user_id)
+
+    def start(self, stopping) -> None:
+        """Nothing runs beside the answering."""
+
     def _photo(self, ev) -> bytes | None:
         try:
             return self.messenger.content(ev.message_id)
@@ -344,7 +352,7 @@ class LineAnswers:
             return None
 
 
-def answers_from_settings(app, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> LineAnswers:
+def worker_part(app, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> LineAnswers:
     """LINE for the worker, its failed deliveries recorded for ``/readyz`` and ``nimo status``."""
     kw = {"sleep": sleep} if sleep else {}
     messenger = LineMessenger(access_token=settings.line_channel_access_token, base_url=settings.line_api_base_url,

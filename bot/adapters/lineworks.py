@@ -1,6 +1,6 @@
 """LINE WORKS: stored callbacks into Incoming, replies into LINE WORKS messages, answers and pushes.
 
-The web process verified and stored each callback (bot/serve/webhooks.py); here the worker reads it,
+The web process verified and stored each callback (bot/adapters/lineworks_hook.py); here the worker reads it,
 lets the same handlers answer, and sends the answer through bot/adapters/lineworks_api.py.
 
 Where a message goes: a callback from a 1:1 room carries no ``channelId`` (LINE WORKS does not
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from bot import messages
 from bot.chat.core import CaseCard, Choice, Incoming, Reply
 from bot.chat.platform import Event, answer
-from bot.serve.webhooks import lineworks_key
+from bot.adapters.lineworks_hook import key as lineworks_key
 from bot.adapters import line_family
 from bot.adapters.line_family import group_call, sequence
 from bot.adapters.lineworks_api import CHANNEL, WorksApi, WorksError
@@ -156,6 +156,8 @@ class LineWorksAnswers:
     the user or the room it came from."""
 
     name = "lineworks"
+    answers = True
+    display_name = None  # its users API needs the ``user.read`` scope, and Nimo asks only for ``bot``
 
     def __init__(self, app, api: WorksApi, *, summary_channel: str | None = None):
         self.app = app
@@ -192,7 +194,7 @@ class LineWorksAnswers:
     def pusher(self) -> "LineWorksPusher":
         return LineWorksPusher(self.api, channels=(self.summary_channel,) if self.summary_channel else ())
 
-    def start(self) -> None:
+    def start(self, stopping) -> None:
         self.api.forget_old_parts()
 
 
@@ -213,7 +215,7 @@ class LineWorksPusher:
         return self.api.deliver(render(replies), to=user, key=key)
 
 
-def answers_from_settings(app, settings: Settings, *, sleep=None) -> LineWorksAnswers | None:
+def worker_part(app, settings: Settings, *, sleep=None) -> LineWorksAnswers | None:
     """LINE WORKS for the worker, or None (logged) when its private key cannot be used."""
     from bot.adapters.lineworks_api import from_settings
     kw = {"sleep": sleep} if sleep else {}

@@ -167,7 +167,8 @@ def build_bolt(app, *, bot_token: str, base_url: str | None = None) -> BoltApp:
     runs each listener to its end before the inbox row is marked done.
     ``base_url`` points the Web API client elsewhere (tests)."""
     client = web_client(bot_token, base_url)
-    quiet = logging.getLogger("nimo.slack.bolt")  # held at INFO by bot/serve/logs.py: Bolt logs bodies at DEBUG
+    # held at INFO (slack_hook.CONNECTOR.loggers): Bolt logs bodies at DEBUG
+    quiet = logging.getLogger("nimo.slack.bolt")
     bolt = BoltApp(client=client, signing_secret="verified-by-the-web-process", logger=quiet,
                    process_before_response=True, request_verification_enabled=False,
                    token_verification_enabled=False, url_verification_enabled=False)
@@ -351,3 +352,60 @@ def display_name(client: WebClient, user_id: str) -> str | None:
     user = client.users_info(user=user_id)["user"]
     profile = user.get("profile") or {}
     return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or None
+
+
+class SlackPart:
+    """Slack for the worker (bot/serve/worker.py): Bolt answering the stored requests when Slack is
+    on, pushes with the bot token (also when only the token is set), names for new users, and a
+    watch on Slack's API for ``/readyz``."""
+
+    name = "slack"
+
+    def __init__(self, app, settings, bolt: BoltApp | None):
+        self.app = app
+        self.bolt = bolt
+        self.answers = bolt is not None
+        self.settings = settings
+
+    def process(self, payload: dict) -> None:
+        dispatch(self.bolt, payload)
+
+    def pusher(self) -> SlackPusher | None:
+        if not self.settings.slack_bot_token:
+            return None
+        return SlackPusher(web_client(self.settings.slack_bot_token, self.settings.slack_api_base_url))
+
+    @property
+    def display_name(self):
+        if self.bolt is None:
+            return None
+        return lambda user_id: display_name(self.bolt.client, user_id)
+
+    def start(self, stopping) -> None:
+        if self.bolt is not None:
+            import threading
+            threading.Thread(target=self._watch, args=(stopping,), name="nimo-slack-check", daemon=True).start()
+
+    def _watch(self, stopping) -> None:
+        """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
+        (``auth.test``) with a growing wait, recording the outcome for ``/readyz``."""
+        from bot.serve import status
+        wait = 1.0
+        while not stopping.is_set():
+            try:
+                self.bolt.client.auth_test()
+                status.record(self.app.db, "slack_api", True, None, self.app.clock())
+                wait = 600.0
+            except Exception as e:  # any failure: only its kind is kept
+                log.warning("slack api check failed: %s", type(e).__name__)
+                status.record(self.app.db, "slack_api", False, type(e).__name__, self.app.clock())
+                wait = min(wait * 2, 300.0)
+            stopping.wait(wait)
+
+
+def worker_part(app, settings, *, sleep=None) -> SlackPart:
+    """Bolt when Slack is on (its signing secret and bot token are set); with the bot token alone,
+    only the pusher."""
+    bolt = build_bolt(app, bot_token=settings.slack_bot_token, base_url=settings.slack_api_base_url) \
+        if settings.slack_on else None
+    return SlackPart(app, settings, bolt)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.adapters import slack_hook
 from bot.serve import webhooks
 
 log = logging.getLogger("nimo.slack.socket")
@@ -22,18 +23,11 @@ def on_request(web, kind: str, payload: object) -> dict | None:
         return None
     if not isinstance(payload, dict):
         return None
-    req = webhooks.slack_payload(kind, payload)
+    req = slack_hook.read_payload(kind, payload)
     if req.skipped:
         log.warning("socket mode request skipped: its %s is not usable", req.skipped)
         return None
-    if req.event is None:
-        return None
-    from bot.serve.web import form_errors
-    errors = form_errors(req.event.payload)
-    if errors:
-        return {"response_action": "errors", "errors": errors}
-    web.store("slack", [req.event])
-    return None
+    return slack_hook.take(req, web)
 
 
 def connect(web, *, app_token: str, bot_token: str, base_url: str | None = None):

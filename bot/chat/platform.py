@@ -10,7 +10,8 @@
   ``push(target, replies, key)`` and ``push_user(user, replies, key)``).
 
 :func:`answer` is the one loop every platform's event goes through, so a new platform is these four
-methods and a path in bot/serve/web.py, and nothing in the handlers changes.  Slack is the exception:
+methods and its webhook hook, declared together in bot/adapters/ (``CONNECTORS``), and nothing in
+the handlers or in bot/serve/ changes.  Slack is the exception:
 Bolt's listener matching parses its events (messages, slash commands, buttons, the report form's
 modal), which is why its adapter (bot/adapters/slack.py) keeps Bolt and calls the same router.
 """

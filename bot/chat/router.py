@@ -28,18 +28,18 @@ from knowledge.tokens import normalize
 from scheduler.timeparse import long_mark_run
 
 from bot import messages
+from bot.adapters import CONNECTORS  # the platforms' declarations only: the standard library
 from storage import failures
 from bot.chat.casesync import refresh as refresh_cases
 from bot.chat.core import Incoming, Reply, Text
 from bot.chat.routes import Route, Words
 from bot.people.access import User, get_user
 
-# The most characters one text message can have on each platform (LINE: 5,000; Slack: 40,000).
-# The terminal has no limit of its own; it takes Slack's, the largest any platform lets through,
-# which every parser must handle anyway (a pasted document there is still answered, as too long a
-# question).  A platform not listed here gets the smallest.
-MAX_CHARS = {"line": 5000, "slack": 40000, "terminal": 40000,
-             "lineworks": 5000}  # LINE WORKS documents 2,000 for what a bot sends; people are held to LINE's
+# The most characters one text message can have on each platform (declared by the platform:
+# LINE 5,000, Slack 40,000).  The terminal has no limit of its own; it takes the largest any
+# platform lets through, which every parser must handle anyway (a pasted document there is still
+# answered, as too long a question).  A platform not listed here gets the smallest.
+MAX_CHARS = {c.name: c.max_chars for c in CONNECTORS} | {"terminal": max(c.max_chars for c in CONNECTORS)}
 log = logging.getLogger("nimo.router")
 
 

@@ -5,6 +5,8 @@ where it was made.
 """
 from __future__ import annotations
 
+from bot.messages import PLATFORM_NAMES
+
 # sign-in
 LINK_USED = "このリンクはもう使われています。リンクは1回しか使えません。"
 LINK_EXPIRED = "このリンクは有効期限（10分）が切れています。"
@@ -97,7 +99,7 @@ DETAIL_LABELS = {"area": "地域", "type": "種類", "since": "いつから", "u
 DETAIL_WORDS = {"all": "条件なし", "form": "フォームから", "yaml": "YAML ファイルから",
                 "gap": "答えられなかった質問", "down": "👎 の質問", "cancel": "取り消した",
                 "colleague": "同僚に引き継いだ"}
-PLATFORM_LABELS = {"line": "LINE", "slack": "Slack", "lineworks": "LINE WORKS"}
+PLATFORM_LABELS = PLATFORM_NAMES  # the one list of platforms' names, with the rest of the Japanese
 WHO_UNKNOWN = "{platform} の利用者（登録なし）"
 
 # cases: withdrawing and restoring, and the local-case form

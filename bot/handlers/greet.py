@@ -14,16 +14,13 @@ from bot.people.access import get_user
 from bot.chat.core import Choice, Incoming, Reply, Text
 from bot.chat.routes import Route, always
 
-GROUP_HINTS = {"lineworks": messages.LINEWORKS_GROUP_HINT}
-
-
 def follow(app, msg: Incoming, m) -> list[Reply]:
     known = get_user(app.db, msg.platform, msg.user) is not None
     return [Text(messages.GREETING if known else messages.GREETING + "\n\n" + messages.REGISTER_PROMPT)]
 
 
 def join(app, msg: Incoming, m) -> list[Reply]:
-    return [Text(messages.GREETING + "\n" + GROUP_HINTS.get(msg.platform, messages.GROUP_HINT))]
+    return [Text(messages.GREETING + "\n" + messages.GROUP_HINTS.get(msg.platform, messages.GROUP_HINT))]
 
 
 # What each short message is (after NFKC, lower case, and without spaces, punctuation, 〜 or emoji:

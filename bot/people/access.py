@@ -14,11 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from bot.adapters import CONNECTORS  # the platforms' declarations only: the standard library
+
 ROLES = ("staff", "supervisor", "admin", "peer")
 ROLE_LABELS = {"staff": "スタッフ", "supervisor": "スーパーバイザー", "admin": "管理者", "peer": "ピアサポーター"}
 OVERSEEING = ("supervisor", "admin")  # who may see an area's visits and reports in chat
 STAFF_ROLES = ("staff", "supervisor", "admin")  # who may hold visit plans (a peer supporter does not)
-PLATFORMS = ("line", "slack", "lineworks")
+PLATFORMS = tuple(c.name for c in CONNECTORS)  # a user is of one of these
 # No 0/O, 1/I/L: codes are read off paper and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8

@@ -12,24 +12,18 @@ registering someone who can never match an incoming message.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from typing import Callable
+
+from bot.adapters import CONNECTORS  # the platforms' declarations only: the standard library
 
 log = logging.getLogger("nimo.people")
 
 NAME_MAX = 50  # as the console allows; a name fits one line of a phone screen
 
-# What each platform's user ids look like (from each platform's documentation and webhooks):
-# LINE:       U + 32 lower-case hex digits (the Messaging API's documented pattern U[0-9a-f]{32}).
-# Slack:      U or W (Enterprise Grid) + upper-case letters and digits, e.g. U024BE7LH.
-# LINE WORKS: the API 2.0 user id in callbacks, a UUID-like 8-4-4-4-12 of hex digits (not the
-#             login id / e-mail address, which callbacks never carry).
-ID_SHAPES = {
-    "line": re.compile(r"U[0-9a-f]{32}"),
-    "slack": re.compile(r"[UW][A-Z0-9]{8,20}"),
-    "lineworks": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-}
+# What each platform's user ids look like, declared by the platform (bot/adapters/*_hook.py, from
+# its documentation and webhooks).
+ID_SHAPES = {c.name: c.id_shape for c in CONNECTORS if c.id_shape is not None}
 
 
 def label(platform: str | None, user_id: str, name: str | None) -> str:

@@ -167,20 +167,23 @@ def at_rest(platform: str, payload: str) -> str:
         ev = None
     if isinstance(ev, dict) and ev.get("scrubbed") is True:
         return payload
-    return json.dumps({"scrubbed": True, "type": _kind(platform, ev),
+    return json.dumps({"scrubbed": True, "type": _kind(ev),
                        "sha256": hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()})
 
 
-def _kind(platform: str, ev: object) -> str:
-    """'message.text', 'postback', 'events_api.message', 'interactive.view_submission' …"""
+def _kind(ev: object) -> str:
+    """'message.text', 'postback', 'events_api.message', 'interactive.view_submission' …: read from
+    the shapes platforms store (an event with a ``type`` and its message's or content's type, as
+    LINE and LINE WORKS send; or a ``kind`` with a ``body``, as Slack's requests are kept), so that
+    no platform needs naming here."""
     def get(d, *keys):
         for k in keys:
             d = d.get(k) if isinstance(d, dict) else None
         return d if isinstance(d, str) and _KIND.match(d) else None
 
-    if platform == "slack":
+    if isinstance(ev, dict) and "kind" in ev and "body" in ev:
         parts = (get(ev, "kind"), get(ev, "body", "event", "type") or get(ev, "body", "type"))
-    else:  # LINE, LINE WORKS
+    else:
         parts = (get(ev, "type"), get(ev, "message", "type") or get(ev, "content", "type"))
     return ".".join(p for p in parts if p) or "?"
 

@@ -1,12 +1,14 @@
-"""The HTTP app (WSGI) of the web process: ``POST /line/webhook``, ``POST /slack/events``,
-``POST /lineworks/callback``, ``GET /healthz``, ``GET /readyz``, and the web console under
+"""The HTTP app (WSGI) of the web process: ``POST`` to each platform's webhook path (LINE's
+``/line/webhook``, Slack's ``/slack/events``, LINE WORKS's ``/lineworks/callback``: the hooks
+listed in bot/adapters/__init__.py), ``GET /healthz``, ``GET /readyz``, and the web console under
 ``/console/`` (bot/console, loaded on its first request only, so the webhook paths never pay for Flask).
 
 It only verifies, stores and acknowledges; a worker (``nimo worker``, or threads beside it in one
-process) answers from the inbox.  So an event acknowledged to LINE or Slack survives a crash, the
+process) answers from the inbox.  So an event acknowledged to a platform survives a crash, the
 acknowledgement stays fast, and this process never loads an SDK, the tokenizer or the case index.
-A platform whose settings are missing is switched off (``Settings.line_on`` and the like) and its
-path answers 404.  The console
+What is the same for every platform is here (body size, method, a database that refuses → 503,
+the console's share, the log); what differs is the platform's hook.  A platform whose settings are
+missing is switched off (``Connector.on``) and its path answers 404.  The console
 may hold only ``CONSOLE_SHARE`` of the server's threads at once, so it can never delay a webhook.
 """
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import sqlite3
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from bot import messages
 from storage import failures
@@ -24,6 +26,7 @@ from storage.connections import file_of
 from bot.config import Settings
 from bot.serve import spool, status, webhooks
 from bot.serve.inbox import Inbox
+from bot.serve.webhooks import Connector
 
 log = logging.getLogger("nimo.web")
 RETRY_AFTER_S = 10
@@ -69,7 +72,8 @@ class WebApp:
     the same process can start at once; a separate worker process finds rows by polling."""
 
     def __init__(self, db, clock, settings: Settings, *, on_stored: Callable[[int], None] | None = None,
-                 wall: Callable[[], float] = time.time, console_share: int = CONSOLE_SHARE):
+                 wall: Callable[[], float] = time.time, console_share: int = CONSOLE_SHARE,
+                 connectors: Sequence[Connector] | None = None):
         self.db = db
         self.clock = clock
         self.inbox = Inbox(db, clock)
@@ -83,14 +87,13 @@ class WebApp:
         self._console_slots = threading.BoundedSemaphore(console_share)
         self._console_busy = 0  # console requests holding a slot, for readers such as tests and logs
         self._busy_lock = threading.Lock()
-        self.line_secret = settings.line_channel_secret if settings.line_on else None
-        self.slack_secret = settings.slack_signing_secret if settings.slack_on else None
-        self.lineworks_secret = settings.lineworks_bot_secret if settings.lineworks_on else None
-        self.lineworks_bot = settings.lineworks_bot_id if settings.lineworks_on else None
-        if not self.line_secret:
-            log.warning("LINE is off: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed")
-        if not self.slack_secret:
-            log.warning("Slack is off: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are needed")
+        if connectors is None:
+            from bot.adapters import CONNECTORS as connectors
+        # path → its platform's hook, for the platforms that are on
+        self.hooks = {c.path: c.hook(settings) for c in connectors if c.on(settings)}
+        for c in connectors:
+            if not c.on(settings) and c.off_warning:
+                log.warning("%s", c.off_warning)
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -101,23 +104,20 @@ class WebApp:
             return _json(start_response, "200 OK" if report["ready"] else "503 Service Unavailable", report)
         if path == "/console" or path.startswith("/console/"):
             return self.console(environ, start_response)
-        if path == "/line/webhook" and self.line_secret:
-            handler = self._line
-        elif path == "/slack/events" and self.slack_secret:
-            handler = self._slack
-        elif path == "/lineworks/callback" and self.lineworks_secret:
-            handler = self._lineworks
-        else:
+        if path not in self.hooks:
             return _respond(start_response, "404 Not Found")
         if environ.get("REQUEST_METHOD") != "POST":
             return _respond(start_response, "405 Method Not Allowed")
         try:
-            return handler(environ, start_response)
+            body = _read(environ)
+            request = webhooks.Request(body, environ.get("CONTENT_TYPE") or "", self.wall(), _headers(environ))
+            answer = self.hooks[path].receive(request, self)  # the web app is the hook's Intake
         except webhooks.Refused as e:
             log.warning("%s: refused (%s)", path, e.why)
             return _respond(start_response, e.status)
         except sqlite3.Error as e:
             return self._not_stored(path, e, start_response)
+        return _respond(start_response, answer.status, answer.body, answer.content_type)
 
     @staticmethod
     def _not_stored(path: str, e: sqlite3.Error, start_response):
@@ -177,55 +177,18 @@ class WebApp:
             if row is not None:
                 self.on_stored(row)
 
-    def _line(self, environ, start_response):
-        body = _read(environ)
-        if not webhooks.line_signature_ok(body, environ.get("HTTP_X_LINE_SIGNATURE"), self.line_secret):
-            raise webhooks.Refused("401 Unauthorized", "bad signature")
-        skipped: list[str] = []
-        self.store("line", webhooks.line_events(body, skipped))
-        for field in skipped:
-            log.warning("line webhook: an event skipped, its %s is not usable", field)
-        return _respond(start_response, "200 OK", b"OK")
-
-    def _slack(self, environ, start_response):
-        body = _read(environ)
-        if not webhooks.slack_signature_ok(body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
-                                           environ.get("HTTP_X_SLACK_SIGNATURE"), self.slack_secret, self.wall()):
-            raise webhooks.Refused("401 Unauthorized", "bad signature or stale timestamp")
-        req = webhooks.slack_request(body, environ.get("CONTENT_TYPE") or "")
-        if req.challenge is not None:
-            return _json(start_response, "200 OK", {"challenge": req.challenge})
-        if req.skipped:
-            log.warning("slack request skipped: its %s is not usable", req.skipped)
-            return _respond(start_response, "200 OK")
-        errors = form_errors(req.event.payload)
-        if errors:  # a modal must hear of its mistakes in the acknowledgement itself
-            return _json(start_response, "200 OK", {"response_action": "errors", "errors": errors})
-        self.store("slack", [req.event])
-        return _respond(start_response, "200 OK")
-
-
-    def _lineworks(self, environ, start_response):
-        body = _read(environ)
-        if environ.get("HTTP_X_WORKS_BOTID") != self.lineworks_bot or not webhooks.lineworks_signature_ok(
-                body, environ.get("HTTP_X_WORKS_SIGNATURE"), self.lineworks_secret):
-            raise webhooks.Refused("401 Unauthorized", "bad signature or bot id")
-        event, skipped = webhooks.lineworks_event(body, self.wall())
-        if skipped:
-            log.warning("lineworks callback skipped: its %s is not usable", skipped)
-            return _respond(start_response, "200 OK")
+    def keep_aside(self, platform: str, event: webhooks.Event, error: Exception) -> bool:
+        """A platform that never resends (its hook says so) has its event kept in the spool beside
+        the database when the database refuses it; the worker moves it into the inbox later."""
+        if self.spool is None:
+            return False
         try:
-            self.store("lineworks", [event])
-        except sqlite3.Error as e:  # LINE WORKS never resends: keep it in a file rather than answer 503
-            if self.spool is None:
-                raise
-            try:
-                spool.save(self.spool, "lineworks", event.key, event.sender, event.payload)
-            except OSError:
-                raise e from None
-            log.error("/lineworks/callback: database refused the event (%s), kept in the spool",
-                      failures.storage_failure(e))
-        return _respond(start_response, "200 OK")
+            spool.save(self.spool, platform, event.key, event.sender, event.payload)
+        except OSError:
+            return False
+        log.error("%s: database refused the event (%s), kept in the spool", platform,
+                  failures.storage_failure(error) if isinstance(error, sqlite3.Error) else type(error).__name__)
+        return True
 
 
 class _Slot:
@@ -262,10 +225,6 @@ def _spool_of(db):
     return spool.spool_dir(path) if path else None
 
 
-def form_errors(payload: dict) -> dict:
-    """Mistakes in Nimo's report form, said beside their fields (empty when there are none)."""
-    body = payload.get("body") or {}
-    if payload.get("kind") != "interactive" or body.get("type") != "view_submission":
-        return {}
-    from bot.adapters.slack_form import check_form
-    return check_form(body["view"])
+def _headers(environ) -> dict[str, str]:
+    """The request's headers by lower-case name (``X-Line-Signature`` → ``x-line-signature``)."""
+    return {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}

@@ -1,5 +1,13 @@
-"""The worker: the inbox loop over the events the web process stored, and its wiring to each
-platform's adapter (bot/adapters/: LINE, Slack, LINE WORKS), which parse, render and deliver.
+"""The worker: the inbox loop over the events the web process stored, and the parts of each
+platform (bot/adapters/, declared by the connectors listed in bot/adapters/__init__.py) that parse,
+render and deliver.  No platform is named here: a platform's part is built from its connector, and
+its module (and SDK) is imported only when the platform is on.
+
+A part (``Connector.worker(app, settings, sleep=...)``) has ``name``; ``answers`` (False for a
+platform the scheduler only pushes to); ``process(payload)``, which answers one stored event and
+raises when it could not be delivered; ``pusher()`` (or None); ``display_name`` (a callable giving
+a new user's name, or None); and ``start(stopping)``, which starts what runs beside the answering
+(its threads end when ``stopping`` is set).
 
 ``nimo worker`` runs an :class:`Answerer` beside the web process (and the reminder engine); tests
 and a one-process setup run :class:`Server`, the web app and an answerer together.  Answering
@@ -10,45 +18,47 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from typing import Sequence
 
-from bot.serve import status
 from bot.serve.delivery import ReplyClaims
 from bot.serve.inbox import Inbox, Workers
 from bot.serve.logs import quiet_libraries
+from bot.serve.webhooks import Connector
 from bot.config import Settings
 from bot.serve.web import WebApp
 
 log = logging.getLogger("nimo.worker")
 HOUSEKEEPING_SECONDS = 3600
-SPOOL_SECONDS = 1.0  # how soon a LINE WORKS callback kept in a file during a lock is answered
+SPOOL_SECONDS = 1.0  # how soon an event kept in a file during a lock (Connector.spools) is answered
 HOUSEKEEPING_GRACE = timedelta(days=1)
 
 
+def _default_connectors() -> Sequence[Connector]:
+    from bot.adapters import CONNECTORS
+    return CONNECTORS
+
+
 class Answerer:
-    """Worker threads over the inbox, and the platform clients they answer through.
+    """Worker threads over the inbox, and the platform parts they answer through.
 
     ``poll`` (seconds) makes the threads look for rows other processes stored; without it they
     take what ``submit`` hands them (the web app in the same process) and still poll slowly for
-    rows left by a restart.
+    rows left by a restart.  ``connectors`` defaults to the platforms of bot/adapters/.
     """
 
-    def __init__(self, app, settings: Settings, *, threads: int = 4, poll: float | None = None, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, poll: float | None = None, sleep=None,
+                 connectors: Sequence[Connector] | None = None):
         quiet_libraries()
         self.app = app
         self.settings = settings
         self.inbox = Inbox(app.db, app.clock)
-        self.line = None  # bot.adapters.line.LineAnswers
-        self.bolt = None
-        self.lineworks = None
-        if settings.lineworks_on:
-            from bot.adapters.lineworks import answers_from_settings
-            self.lineworks = answers_from_settings(app, settings, sleep=sleep)
-        if settings.line_on:
-            from bot.adapters.line import answers_from_settings as line_answers
-            self.line = line_answers(app, settings, sleep=sleep)
-        if settings.slack_on:
-            from bot.adapters.slack import build_bolt
-            self.bolt = build_bolt(app, bot_token=settings.slack_bot_token, base_url=settings.slack_api_base_url)
+        self.connectors = tuple(_default_connectors() if connectors is None else connectors)
+        self.parts = {}  # platform → its part, for the platforms this worker answers or pushes to
+        for c in self.connectors:
+            if c.wanted_by_worker(settings):
+                part = c.worker_factory()(app, settings, sleep=sleep)
+                if part is not None:  # it could not run (said in the log by the part's module)
+                    self.parts[c.name] = part
         app.profiles = self._profiles()
         self.workers = Workers(self.inbox, self.process, threads=threads, poll=poll) if self.on else None
         self.stopping = threading.Event()
@@ -56,32 +66,21 @@ class Answerer:
 
     @property
     def on(self) -> bool:
-        return self.line is not None or self.bolt is not None or self.lineworks is not None
+        return any(part.answers for part in self.parts.values())
 
     def _profiles(self):
         """Names for new users (``app.profiles``), from the clients this answerer already holds.
         Handlers reach the platforms only through such callables on the app: the web process and
-        the CLI have no clients, and a handler stays free of SDKs.  LINE WORKS has none: its users
-        API needs the ``user.read`` scope, and Nimo asks only for ``bot``."""
+        the CLI have no clients, and a handler stays free of SDKs."""
         from bot.people.names import Profiles
-        fetchers = {}
-        if self.line is not None:
-            fetchers["line"] = self.line.messenger.display_name
-        if self.bolt is not None:
-            from bot.adapters.slack import display_name as slack_name
-            fetchers["slack"] = lambda user_id: slack_name(self.bolt.client, user_id)
-        return Profiles(fetchers)
+        return Profiles({name: part.display_name for name, part in self.parts.items()
+                         if part.display_name is not None})
 
     def process(self, platform: str, payload: dict, row_id: int) -> None:
-        if platform == "line" and self.line is not None:
-            self.line.process(payload)
-        elif platform == "slack" and self.bolt is not None:
-            from bot.adapters.slack import dispatch
-            dispatch(self.bolt, payload)
-        elif platform == "lineworks" and self.lineworks is not None:
-            self.lineworks.process(payload)
-        else:  # stored while that platform was on; kept as failed, not silently done
+        part = self.parts.get(platform)
+        if part is None or not part.answers:  # stored while that platform was on; kept as failed, not silently done
             raise RuntimeError(f"{platform} is off")
+        part.process(payload)
 
     def submit(self, row_id: int) -> None:
         if self.workers is not None:
@@ -89,27 +88,17 @@ class Answerer:
 
     def pushers(self) -> dict:
         """How the scheduler reaches each platform (reminders have no reply token)."""
-        out = {}
-        if self.line is not None:
-            out["line"] = self.line.pusher()
-        if self.settings.slack_bot_token:
-            from bot.adapters.slack import SlackPusher, web_client
-            out["slack"] = SlackPusher(web_client(self.settings.slack_bot_token, self.settings.slack_api_base_url))
-        if self.lineworks is not None:
-            out["lineworks"] = self.lineworks.pusher()
-        return out
+        return {name: pusher for name, part in self.parts.items() if (pusher := part.pusher()) is not None}
 
     def start(self) -> None:
-        if self.lineworks is not None:
-            self.lineworks.start()
+        for part in self.parts.values():
+            part.start(self.stopping)
         if self.workers is not None:
             self.workers.start()
         threading.Thread(target=self._housekeeping, name="nimo-housekeeping", daemon=True).start()
         threading.Thread(target=self._warm_up, name="nimo-warm-up", daemon=True).start()
-        if self.lineworks is not None:
+        if any(c.spools and c.name in self.parts for c in self.connectors):
             threading.Thread(target=self._drain_spool, name="nimo-spool", daemon=True).start()
-        if self.bolt is not None:
-            threading.Thread(target=self._watch_slack, name="nimo-slack-check", daemon=True).start()
 
     def _warm_up(self) -> None:
         """Load (or build) the case index now, so the first question does not wait for it."""
@@ -150,8 +139,9 @@ class Answerer:
             log.error("daily backup failed: %s", type(e).__name__)
 
     def _drain_spool(self) -> None:
-        """LINE WORKS callbacks the web process kept in files while the database was locked
-        (bot/serve/spool.py): into the inbox as soon as it takes writes, and answered."""
+        """Events the web process kept in files while the database was locked (bot/serve/spool.py;
+        a platform that never resends, such as LINE WORKS): into the inbox as soon as it takes
+        writes, and answered."""
         from bot.serve.spool import drain, spool_dir
         from storage.connections import file_of
         path = file_of(self.app.db)
@@ -165,21 +155,6 @@ class Answerer:
             except Exception as e:
                 log.error("spool: %s", type(e).__name__)
 
-    def _watch_slack(self) -> None:
-        """Slack's API may be down when Nimo starts: LINE goes on, and this keeps asking Slack
-        (``auth.test``) with a growing wait, recording the outcome for ``/readyz``."""
-        wait = 1.0
-        while not self.stopping.is_set():
-            try:
-                self.bolt.client.auth_test()
-                status.record(self.app.db, "slack_api", True, None, self.app.clock())
-                wait = 600.0
-            except Exception as e:  # any failure: only its kind is kept
-                log.warning("slack api check failed: %s", type(e).__name__)
-                status.record(self.app.db, "slack_api", False, type(e).__name__, self.app.clock())
-                wait = min(wait * 2, 300.0)
-            self.stopping.wait(wait)
-
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop the threads (at most ``timeout`` seconds, even while a platform does not answer);
         True when every thread ended.  What was not answered stays in the inbox."""
@@ -190,10 +165,12 @@ class Answerer:
 class Server:
     """The web app and an answerer in one process (tests; a one-process setup)."""
 
-    def __init__(self, app, settings: Settings, *, threads: int = 4, sleep=None):
+    def __init__(self, app, settings: Settings, *, threads: int = 4, sleep=None,
+                 connectors: Sequence[Connector] | None = None):
         self.app = app
-        self.answerer = Answerer(app, settings, threads=threads, sleep=sleep)
-        self.web = WebApp(app.db, app.clock, settings, on_stored=self.answerer.submit)
+        self.answerer = Answerer(app, settings, threads=threads, sleep=sleep, connectors=connectors)
+        self.web = WebApp(app.db, app.clock, settings, on_stored=self.answerer.submit,
+                          connectors=self.answerer.connectors)
         self.wsgi = self.web
         self.workers = self.answerer.workers
 

@@ -66,3 +66,32 @@ def shape_problem(name: str, value: str | None) -> str | None:
 
 def problems(settings: dict, names: tuple[str, ...]) -> list[str]:
     return [p for n in names if (p := shape_problem(n, settings.get(n)))]
+
+
+# -- whether a platform is on, for nimo serve --check (each connector names its check) ---------------
+def required_and_shapes(settings: dict, connector) -> tuple[bool, str]:
+    """On when every required setting is there and of the shape its platform issues; else what is
+    missing or wrong, without showing any value."""
+    label = messages.PLATFORM_NAMES.get(connector.name, connector.name)
+    names = connector.required
+    if any(not settings[n] for n in names):
+        return False, messages.platform_needs(label, " と ".join(names))
+    wrong = problems(settings, names)
+    if wrong:
+        return False, messages.platform_off(label, "／".join(wrong))
+    return True, messages.platform_on(label)
+
+
+def lineworks_key_usable(settings: dict, connector) -> tuple[bool, str]:
+    """On when the six settings are there and the private key can be read (the worker's first token
+    would fail otherwise)."""
+    label = messages.PLATFORM_NAMES.get(connector.name, connector.name)
+    missing = [name for name in connector.required if not settings[name]]
+    if missing:
+        return False, messages.platform_needs(label, "・".join(missing))
+    from bot.adapters.lineworks_api import load_private_key
+    try:
+        load_private_key(settings["LINEWORKS_PRIVATE_KEY"])
+    except ValueError as e:
+        return False, messages.platform_off(label, str(e))
+    return True, messages.platform_on(label)
