@@ -11,7 +11,7 @@ DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 
 
 def test_every_path_named_exists():
-    paths = set(re.findall(r"(?<![\w.])((?:bot|knowledge|scheduler|tests|benchmarks|docs)/[\w/.*]*)", DOC))
+    paths = set(re.findall(r"(?<![\w.])((?:bot|casebase|knowledge|scheduler|storage|tests|benchmarks|docs)/[\w/.*]*)", DOC))
     assert len(paths) >= 20
     for p in paths:
         p = p.rstrip(".,:")
@@ -19,6 +19,29 @@ def test_every_path_named_exists():
             assert list(ROOT.glob(p)), p
         else:
             assert (ROOT / p).exists(), p
+
+
+def _folders_block() -> list[str]:
+    return DOC.split("## The folders", 1)[1].split("```", 2)[1].splitlines()
+
+
+def test_the_folders_are_the_folders_there_are():
+    """The tree at the top lists every top-level package and folder, every sub-package of bot/
+    and every module at bot/'s top level, and nothing else: a package added or moved without the
+    doc fails here."""
+    top, under_bot = set(), set()
+    for line in _folders_block():
+        m = re.match(r"^( {0,2})(\w+/|\w+\.py)\s", line + " ")  # an entry, not a description's next line
+        if not m:
+            continue
+        (top if not m.group(1) else under_bot).add(m.group(2))
+    shipped = {f"{p.name}/" for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert top == shipped | {"docs/"}
+    bot = ROOT / "bot"
+    expected = {f"{p.name}/" for p in bot.iterdir() if (p / "__init__.py").exists()}
+    expected |= {p.name for p in bot.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    assert under_bot == expected
+    assert len([m for m in expected if m.endswith(".py")]) <= 8
 
 
 def test_the_names_it_gives_are_defined_where_it_says():

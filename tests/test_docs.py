@@ -43,3 +43,14 @@ def test_handlers_never_import_a_platform_sdk():
     for p in list((ROOT / "bot" / "handlers").glob("*.py")) + [ROOT / "bot" / "chat" / "router.py", ROOT / "bot" / "chat" / "core.py"]:
         text = p.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(from|import)\s+(slack_bolt|slack_sdk|linebot)", text, re.M), p
+
+
+def test_the_readme_names_every_path_the_web_process_serves():
+    """The serve section lists what a deployment must route to Nimo: each platform's webhook (from
+    the one list of platforms), the health checks and the console."""
+    from bot.adapters import CONNECTORS
+    section = README.split("## LINE と Slack で使う", 1)[1].split("\n## ", 1)[0]
+    paths = [f"POST {c.path}" for c in CONNECTORS] + ["GET /healthz", "GET /readyz", "/console/"]
+    assert len(CONNECTORS) >= 3
+    for path in paths:
+        assert f"`{path}`" in section, path
