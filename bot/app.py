@@ -92,7 +92,9 @@ def build_app(*, db=None, db_path: str | None = None, clock: Callable[[], dateti
     if db is None:
         db = PerThreadDB(db_path or settings.db, new_db=settings.new_db)
     if registry is None:
-        from bot.handlers import registry as handlers_registry  # the handlers import the search's modules
+        # imported here: the commands that import this module for utc_now alone (status, backup)
+        # load no handler
+        from bot.handlers import registry as handlers_registry
         registry = handlers_registry()
     return App(db=db, index=index, clock=clock or utc_now, dialogs=Dialogs(db, registry), registry=registry,
                settings=settings)
