@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import threading
 
@@ -19,11 +18,11 @@ from bot.app import build_app
 from bot.chat import platform as chat_platform
 from bot.chat.core import Incoming, Text
 from bot.config import Settings
-from bot.serve.process import serve_http
 from bot.serve.webhooks import Answer, Connector, Event, Refused, parse_json, platform_id
 from bot.serve.worker import Answerer, Server
 
 from .conftest import Clock
+from .inthread import InThread
 
 SECRET = b"toy-secret"
 PATH = "/toy/hook"
@@ -118,27 +117,10 @@ class Served:
         self.app = build_app(db_path=str(tmp_path / "n.db"), index=index, clock=Clock())
         self.server = Server(self.app, Settings.from_env({}), threads=2, connectors=connectors)
         self.server.start_workers()
-        self.stop_serving = threading.Event()
-        ready = threading.Event()
-        self.port = 0
-
-        def on_ready(port):
-            self.port = port
-            ready.set()
-
-        self.thread = threading.Thread(target=serve_http, args=(self.server.wsgi,), daemon=True, kwargs=dict(
-            host="127.0.0.1", port=0, max_body=1024 * 1024, stop=self.stop_serving, ready=on_ready))
-        self.thread.start()
-        assert ready.wait(10)
+        self.http = InThread(self.server.wsgi, max_body=1024 * 1024)
 
     def call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request(method, path, body=body or None, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
+        return self.http.call(method, path, body, headers)[:2]
 
     def post(self, event: dict, signature: str | None = None):
         body = json.dumps(event, ensure_ascii=False).encode("utf-8")
@@ -151,9 +133,7 @@ class Served:
         return self.app.db.execute("SELECT platform, event_id, sender, status FROM inbox ORDER BY id").fetchall()
 
     def close(self):
-        self.stop_serving.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
+        self.http.close()
         assert self.server.stop(5)
 
 

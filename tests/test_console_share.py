@@ -9,7 +9,6 @@ waits inside the console, as a slow one does).  Only the console's share is held
 at once, and a signed LINE webhook and /healthz are answered 200 meanwhile."""
 from __future__ import annotations
 
-import http.client
 import inspect
 import json
 import threading
@@ -23,6 +22,7 @@ from bot.serve.process import serve_http
 from bot.serve.web import CONSOLE_SHARE, WebApp
 
 from .conftest import Clock
+from .inthread import InThread
 from .fakes import line_signature
 from .procs import wait_for
 from .test_web import text_event
@@ -31,38 +31,13 @@ SECRET = "line-secret-for-tests"
 POOL = inspect.signature(serve_http).parameters["threads"].default  # the threads nimo serve runs with
 
 
-class Served:
+class Served(InThread):
     """The WebApp under serve_http in a thread, stopped (drained) at the end."""
 
     def __init__(self, tmp_path):
         self.web = WebApp(PerThreadDB(tmp_path / "n.db"), Clock(),
                           Settings.from_env({"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "token"}))
-        self.stop = threading.Event()
-        ready = threading.Event()
-        self.port = 0
-
-        def on_ready(port):
-            self.port = port
-            ready.set()
-
-        self.thread = threading.Thread(target=serve_http, args=(self.web,), daemon=True, kwargs=dict(
-            host="127.0.0.1", port=0, max_body=8 * 1024 * 1024, stop=self.stop, ready=on_ready))
-        self.thread.start()
-        assert ready.wait(10)
-
-    def call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request(method, path, body=body or None, headers=headers or {})
-            r = c.getresponse()
-            return r.status, r.read(), dict(r.getheaders())
-        finally:
-            c.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
+        super().__init__(self.web, max_body=8 * 1024 * 1024)
 
 
 @pytest.fixture

@@ -79,10 +79,15 @@ class Request:
 Next = Callable[[], "list[Reply]"]
 
 
+def limit_of(platform: str) -> int:
+    """The most characters a message of ``platform`` may have (a platform not listed: the smallest)."""
+    return MAX_CHARS.get(platform, min(MAX_CHARS.values()))
+
+
 def refusal(msg: Incoming) -> str | None:
     """Why this message is not read at all, or None: too long for its platform, or a run of
     combining marks that Unicode normalisation would take the square of its length to sort."""
-    limit = MAX_CHARS.get(msg.platform, min(MAX_CHARS.values()))
+    limit = limit_of(msg.platform)
     for raw in msg.texts():
         if raw and len(raw) > limit:
             return messages.message_too_long(len(raw), limit)
@@ -105,7 +110,7 @@ def shape(req: Request, nxt: Next) -> list[Reply]:
         req.note("check", "shape", "refused")
         return [Text(why)]
     words = words_of(req.msg)
-    limit = MAX_CHARS.get(req.msg.platform, min(MAX_CHARS.values()))
+    limit = limit_of(req.msg.platform)
     if len(words.norm) > 2 * limit:
         req.note("check", "shape", "refused")
         return [Text(messages.message_too_long(len(words.norm), limit))]
